@@ -1,0 +1,61 @@
+# meielinn — the only entry points a user needs. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(CURDIR)/.local/uv/bin/uv")
+VENV := .venv
+ENV := scripts/with_env.sh
+PY := $(ENV) $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: help run test lint format openapi bench services services-stop migrate seed clean venv bootstrap
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(UV):
+	@echo "[setup] installing uv into .local/uv"
+	@python3 -m pip install --quiet --target "$(CURDIR)/.local/uv" uv
+	@test -x "$(UV)"
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	@UV_PYTHON_DOWNLOADS=never "$(UV)" sync --locked --quiet
+	@touch $@
+
+venv: $(VENV)/.synced ## create the virtualenv from uv.lock
+
+services: ## start local PostgreSQL+PostGIS and Redis (unless URLs are given)
+	@scripts/dev_services.sh start
+
+services-stop: ## stop the local PostgreSQL and Redis
+	@scripts/dev_services.sh stop
+
+migrate: venv services ## migrate the database to the newest revision
+	@$(ENV) $(VENV)/bin/alembic upgrade head
+
+bootstrap: venv services migrate
+
+run: bootstrap ## set everything up and serve the API and a worker on the demo city
+	@$(ENV) scripts/run.sh
+
+test: venv services ## set everything up and run the whole test suite
+	@$(ENV) $(VENV)/bin/pytest -n auto --dist loadfile $(PYTEST_ARGS)
+
+lint: venv ## ruff (lint and format check) and mypy
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy service workers scripts tests bench
+
+format: venv ## apply ruff's formatting and safe fixes
+	@$(VENV)/bin/ruff check --fix .
+	@$(VENV)/bin/ruff format .
+
+openapi: venv ## write openapi/openapi.json from the app
+	@$(PY) scripts/export_openapi.py
+
+bench: bootstrap ## run the benchmarks under bench/ (ratios against an in-run baseline)
+	@$(ENV) scripts/run_benchmarks.sh
+
+clean: ## stop services and delete the virtualenv and all local data
+	@scripts/dev_services.sh destroy
+	@rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache

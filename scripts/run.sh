@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Serves the API and one arq worker until Ctrl-C or SIGTERM, then stops both.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PORT="${MEIELINN_PORT:-8000}"
+HOST="${MEIELINN_HOST:-127.0.0.1}"
+VENV="$ROOT/.venv/bin"
+
+if [ -f scripts/seed_demo.py ]; then
+  "$VENV/python" scripts/seed_demo.py --if-empty
+fi
+
+"$VENV/uvicorn" --factory service.main:run_app --host "$HOST" --port "$PORT" \
+  --no-access-log --log-level warning &
+api=$!
+"$VENV/arq" workers.main.WorkerSettings &
+worker=$!
+
+stop() {
+  trap - INT TERM
+  kill -TERM "$api" "$worker" 2>/dev/null || true
+  wait "$api" "$worker" 2>/dev/null || true
+  echo "[run] stopped" >&2
+}
+trap 'stop; exit 0' INT TERM
+
+for _ in $(seq 1 100); do
+  if curl -fsS "http://$HOST:$PORT/healthz" >/dev/null 2>&1; then break; fi
+  sleep 0.1
+done
+echo "[run] meielinn API on http://$HOST:$PORT  (OpenAPI docs: http://$HOST:$PORT/docs, readiness: http://$HOST:$PORT/readyz)" >&2
+echo "[run] one arq worker consuming '${MEIELINN_ARQ_QUEUE_NAME:-meielinn:queue}'; Ctrl-C stops both" >&2
+
+# Whichever exits first takes the other down with it.
+wait -n "$api" "$worker" || true
+stop
+exit 1

@@ -1,0 +1,82 @@
+"""Database access: the async engine, the per-request session and the shared metadata.
+
+One request is one transaction: :func:`get_session` yields a session, and commits once
+after the endpoint returned (or rolls back when it raised). Services never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import MetaData, Table
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlmodel import SQLModel
+
+from service.config import Settings
+
+# Deterministic constraint names, so that alembic can address them in later revisions.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+metadata: MetaData = SQLModel.metadata
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a SQLModel class, for INSERT … ON CONFLICT and bulk statements."""
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, Table)
+    return table
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """An asyncpg engine with a bounded pool and the city's conventions (UTC sessions)."""
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"timezone": "UTC", "application_name": "meielinn"}},
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@asynccontextmanager
+async def transaction(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A session committed when the block ends without error, rolled back otherwise."""
+    async with sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's session, committed once when the endpoint has returned."""
+    async with transaction(request.app.state.sessionmaker) as session:
+        yield session
+
+
+# scope="function": commit before the response is sent, so a failed commit is an error
+# response and never a success the database does not hold.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -1,0 +1,192 @@
+"""Domain errors and their mapping to RFC 9457 problem details (``application/problem+json``).
+
+Services raise subclasses of :class:`AppError`; one set of handlers turns them, request
+validation errors, HTTP errors raised by the framework and unexpected exceptions into
+problem documents. The ``type`` of each problem is a stable relative URI
+(``/problems/<slug>``) that clients may switch on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("meielinn.errors")
+
+
+class AppError(Exception):
+    """Base of every error a service may raise on purpose."""
+
+    status: int = 400
+    slug: str = "bad-request"
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.headers = dict(headers or {})
+        self.extensions = extensions
+
+
+class NotFound(AppError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Unauthorized(AppError):
+    status, slug, title = 401, "unauthorized", "Authentication required"
+
+    def __init__(self, detail: str | None = None, **extensions: Any) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, **extensions)
+
+
+class Forbidden(AppError):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class Conflict(AppError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class InvalidInput(AppError):
+    """The request is well-formed but breaks a domain rule (422, with the offending fields)."""
+
+    status, slug, title = 422, "invalid-input", "Invalid input"
+
+
+class PayloadTooLarge(AppError):
+    status, slug, title = 413, "payload-too-large", "Payload too large"
+
+
+class TooManyRequests(AppError):
+    status, slug, title = 429, "too-many-requests", "Too many requests"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        retry_after: int,
+        headers: Mapping[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        retry_after = max(1, retry_after)
+        super().__init__(
+            detail,
+            headers={"Retry-After": str(retry_after), **(headers or {})},
+            retry_after=retry_after,
+            **extensions,
+        )
+
+
+class ServiceUnavailable(AppError):
+    status, slug, title = 503, "service-unavailable", "Service unavailable"
+
+
+def problem_response(
+    status: int,
+    *,
+    slug: str,
+    title: str,
+    detail: str | None = None,
+    instance: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    """Build a problem+json response."""
+    body: dict[str, Any] = {"type": f"/problems/{slug}", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    body.update(extensions)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return problem_response(
+        exc.status,
+        slug=exc.slug,
+        title=exc.title,
+        detail=exc.detail,
+        instance=request.url.path,
+        headers=exc.headers,
+        request_id=_request_id(request),
+        **exc.extensions,
+    )
+
+
+def _jsonable_error(error: Mapping[str, Any]) -> dict[str, Any]:
+    # Pydantic puts exception objects in ``ctx``; keep only what JSON can carry.
+    clean = {"loc": list(error.get("loc", ())), "msg": error.get("msg"), "type": error.get("type")}
+    return clean
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return problem_response(
+        422,
+        slug="validation-error",
+        title="Request validation failed",
+        detail="One or more fields are missing or invalid.",
+        instance=request.url.path,
+        errors=[_jsonable_error(e) for e in exc.errors()],
+        request_id=_request_id(request),
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    try:
+        phrase = HTTPStatus(exc.status_code).phrase
+    except ValueError:
+        phrase = "Error"
+    slug = phrase.lower().replace(" ", "-").replace("'", "")
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    return problem_response(
+        exc.status_code,
+        slug=slug,
+        title=phrase,
+        detail=detail,
+        instance=request.url.path,
+        headers=getattr(exc, "headers", None),
+        request_id=_request_id(request),
+    )
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    return problem_response(
+        500,
+        slug="internal-error",
+        title="Internal server error",
+        detail="The server could not complete the request. Quote the request id when reporting.",
+        instance=request.url.path,
+        # This handler answers from outside the request-id middleware, so set the header here.
+        headers={"X-Request-ID": _request_id(request) or ""},
+        request_id=_request_id(request),
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,61 @@
+"""The application factory: routers, middleware, error handlers and the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from arq.connections import ArqRedis
+from fastapi import FastAPI
+from redis.asyncio import ConnectionPool
+
+from service import __version__
+from service.config import Settings, get_settings
+from service.db import create_engine, create_sessionmaker
+from service.errors import install_error_handlers
+from service.observability import RequestContextMiddleware, configure_logging
+from service.ops.router import router as ops_router
+
+
+def create_redis(settings: Settings) -> ArqRedis:
+    """A Redis client that doubles as the arq job queue; connects lazily on first use."""
+    pool = ConnectionPool.from_url(
+        settings.redis_url, socket_connect_timeout=settings.readiness_timeout_seconds
+    )
+    return ArqRedis(connection_pool=pool, default_queue_name=settings.arq_queue_name)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API. Tests pass their own settings; ``uvicorn --factory`` passes none."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.redis = create_redis(settings)
+        try:
+            yield
+        finally:
+            await app.state.redis.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="meielinn",
+        version=__version__,
+        summary="Citizen issue reporting: reports, department queues, SLAs, Open311, training.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.include_router(ops_router)
+    return app
+
+
+def run_app() -> FastAPI:
+    """Entry point for ``uvicorn --factory service.main:run_app``: logging, then the app."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

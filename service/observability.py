@@ -1,0 +1,178 @@
+"""Structured JSON logs, request ids, Prometheus metrics and the request body limit.
+
+The middleware is plain ASGI (no ``BaseHTTPMiddleware``) so that it adds no task per request
+and sees streamed bodies as they arrive.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from contextvars import ContextVar
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pythonjsonlogger.json import JsonFormatter
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.errors import PayloadTooLarge, problem_response
+
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+REQUEST_LATENCY = Histogram(
+    "meielinn_http_request_duration_seconds",
+    "HTTP request latency by route template.",
+    ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+REQUESTS_TOTAL = Counter(
+    "meielinn_http_requests_total", "HTTP requests served.", ["method", "route", "status"]
+)
+JOB_OUTCOMES = Counter("meielinn_job_outcomes_total", "Worker job outcomes.", ["job", "outcome"])
+
+access_log = logging.getLogger("meielinn.access")
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get()
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """JSON logs on stderr, each line with the current request id (if any)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter(
+            "{asctime}{levelname}{name}{message}",
+            style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+    )
+    handler.addFilter(_RequestIdFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # uvicorn's own access log would duplicate ours, in another format.
+    logging.getLogger("uvicorn.access").disabled = True
+    for name in ("uvicorn", "uvicorn.error", "arq"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+
+
+class RequestContextMiddleware:
+    """Request id in and out, access log, latency metrics and the request body limit."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        request_id = (
+            incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        )
+        scope.setdefault("state", {})["request_id"] = request_id
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+        limit = self.max_body_bytes
+
+        declared = _header(scope, b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            status_holder["status"] = 413
+            try:
+                await self._too_large(request_id)(scope, receive, send)
+            finally:
+                self._finish(scope, status_holder["status"], started)
+                request_id_var.reset(token)
+            return
+
+        received = 0
+        cut_off = False
+        response_started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, cut_off
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    cut_off = True
+                    raise PayloadTooLarge(f"Request bodies are limited to {limit} bytes.")
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal response_started
+            if cut_off:
+                return  # whatever the app answers to a body we cut off is replaced below
+            if message["type"] == "http.response.start":
+                response_started = True
+                status_holder["status"] = message["status"]
+                headers = list(message.get("headers", []))
+                if not any(k.lower() == b"x-request-id" for k, _ in headers):
+                    headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            try:
+                await self.app(scope, limited_receive, send_with_id)
+            except PayloadTooLarge:
+                if not cut_off:
+                    raise
+            if cut_off and not response_started:
+                status_holder["status"] = 413
+                await self._too_large(request_id)(scope, receive, send)
+        finally:
+            self._finish(scope, status_holder["status"], started)
+            request_id_var.reset(token)
+
+    def _too_large(self, request_id: str) -> Response:
+        return problem_response(
+            413,
+            slug=PayloadTooLarge.slug,
+            title=PayloadTooLarge.title,
+            detail=f"Request bodies are limited to {self.max_body_bytes} bytes.",
+            headers={"X-Request-ID": request_id},
+            request_id=request_id,
+        )
+
+    @staticmethod
+    def _finish(scope: Scope, status: int, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        route = scope.get("route")
+        template = getattr(route, "path", None) or "unmatched"
+        REQUEST_LATENCY.labels(scope["method"], template, str(status)).observe(elapsed)
+        REQUESTS_TOTAL.labels(scope["method"], template, str(status)).inc()
+        access_log.info(
+            "request",
+            extra={
+                "method": scope["method"],
+                "path": scope["path"],
+                "route": template,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+                "request_id": request_id_var.get(),
+            },
+        )
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def metrics_endpoint(_: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,217 @@
+"""Test fixtures: real PostgreSQL/PostGIS and Redis, nothing started here, only connected to.
+
+* Each xdist worker gets its own database, cloned from a template that alembic migrated
+  once per change of the migrations (``CREATE DATABASE … TEMPLATE``), and its own Redis
+  database number and arq queue name.
+* Each test runs inside one transaction on one connection, rolled back at the end; the
+  app's sessions and the burst-mode arq worker's sessions join it through savepoints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+import pytest
+from alembic import command
+from alembic.config import Config
+from arq.worker import Worker
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
+
+from service.config import Environment, Settings, get_settings
+from service.main import create_app, create_redis
+from workers.main import WorkerSettings, startup
+
+ROOT = Path(__file__).resolve().parent.parent
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+WORKER_NUMBER = int(XDIST_WORKER.removeprefix("gw") or 0)
+
+
+def _migrations_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "migrations").rglob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _asyncpg_dsn(url: str, database: str | None = None) -> str:
+    parsed = make_url(url).set(drivername="postgresql")
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+def _run_alembic(connection: Connection) -> None:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def _create_test_database(base_url: str) -> str:
+    """A migrated database of this xdist worker; returns its SQLAlchemy URL."""
+    base = make_url(base_url)
+    template = f"{base.database}_test_template"
+    target = f"{base.database}_test_{XDIST_WORKER}"
+    fingerprint = _migrations_fingerprint()
+    admin = await asyncpg.connect(_asyncpg_dsn(base_url))
+    try:
+        # One worker builds the template; the others wait for it on this lock.
+        await admin.execute("SELECT pg_advisory_lock(hashtext('meielinn-test-template'))")
+        try:
+            comment = await admin.fetchval(
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
+                template,
+            )
+            if comment != fingerprint:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+                await admin.execute(f'CREATE DATABASE "{template}"')
+                engine = create_async_engine(
+                    base.set(database=template).render_as_string(hide_password=False),
+                    poolclass=NullPool,
+                )
+                async with engine.begin() as connection:
+                    await connection.run_sync(_run_alembic)
+                await engine.dispose()
+                await admin.execute(f"COMMENT ON DATABASE \"{template}\" IS '{fingerprint}'")
+            await admin.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+            await admin.execute(f'CREATE DATABASE "{target}" TEMPLATE "{template}"')
+        finally:
+            await admin.execute("SELECT pg_advisory_unlock(hashtext('meielinn-test-template'))")
+    finally:
+        await admin.close()
+    return base.set(database=target).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+async def settings() -> Settings:
+    base = get_settings()
+    database_url = await _create_test_database(base.database_url)
+    # Redis database 1..15 per xdist worker; 0 stays the developer's.
+    redis_url = urlsplit(base.redis_url)._replace(path=f"/{1 + WORKER_NUMBER % 15}").geturl()
+    return base.model_copy(
+        update={
+            "env": Environment.test,
+            "database_url": database_url,
+            "redis_url": redis_url,
+            "arq_queue_name": f"meielinn:test:{XDIST_WORKER}",
+            "database_pool_size": 2,
+            "database_max_overflow": 2,
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(
+        settings.database_url,
+        pool_size=2,
+        connect_args={"server_settings": {"timezone": "UTC"}},
+    )
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """The test's connection; everything done on it is rolled back at the end."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        try:
+            yield connection
+        finally:
+            await transaction.rollback()
+
+
+@pytest.fixture
+def sessionmaker(connection: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(
+        bind=connection,
+        expire_on_commit=False,
+        autoflush=False,
+        join_transaction_mode="create_savepoint",
+    )
+
+
+@pytest.fixture
+async def session(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A session for arranging and checking data directly, inside the test's transaction."""
+    async with sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+async def redis(settings: Settings) -> AsyncIterator[Any]:
+    client = create_redis(settings)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def app(
+    settings: Settings,
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Any,
+) -> FastAPI:
+    app = create_app(settings)
+    # What the lifespan would set up, bound to the test's transaction.
+    app.state.engine = engine
+    app.state.sessionmaker = sessionmaker
+    app.state.redis = redis
+    return app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+RunWorker = Callable[[], Awaitable[Worker]]
+
+
+@pytest.fixture
+def run_worker(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], redis: Any
+) -> RunWorker:
+    """Run a real arq worker in burst mode over the test's queue until it is empty."""
+
+    async def run() -> Worker:
+        worker = Worker(
+            functions=WorkerSettings.functions,
+            redis_pool=create_redis(settings),
+            queue_name=settings.arq_queue_name,
+            burst=True,
+            max_jobs=1,  # jobs share the test's single connection
+            poll_delay=0.01,
+            handle_signals=False,
+            on_startup=startup,
+            ctx={"sessionmaker": sessionmaker, "settings": settings, "worker_name": "test"},
+        )
+        try:
+            await worker.main()
+        finally:
+            await worker.close()
+        return worker
+
+    return run

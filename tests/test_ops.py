@@ -1,0 +1,220 @@
+"""Health, readiness, metrics, request ids and the problem+json error shape."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import select
+
+from service.config import Settings
+from service.errors import Conflict
+from service.main import create_redis
+from service.ops.models import WorkerHeartbeat
+
+PROBLEM = "application/problem+json"
+
+
+async def test_healthz(client: AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_reports_every_dependency(client: AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200, response.text
+    checks = response.json()["checks"]
+    assert set(checks) == {"database", "postgis", "redis"}
+    assert all(check["status"] == "ok" for check in checks.values())
+    assert checks["postgis"]["version"].startswith("3.")
+
+
+async def test_readyz_names_redis_when_it_is_unreachable(
+    app: FastAPI, client: AsyncClient, settings: Settings
+) -> None:
+    # Port 9 (discard) is closed on loopback: the connection is refused at once.
+    unreachable = settings.model_copy(
+        update={"redis_url": "redis://127.0.0.1:9/0", "readiness_timeout_seconds": 1.0}
+    )
+    app.state.redis = create_redis(unreachable)
+    try:
+        response = await client.get("/readyz")
+    finally:
+        await app.state.redis.aclose()
+    assert response.status_code == 503
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["failed"] == ["redis"]
+    assert body["checks"]["database"]["status"] == "ok"
+    assert body["checks"]["redis"]["status"] == "failed"
+    assert body["type"] == "/problems/not-ready"
+
+
+async def test_unknown_route_is_a_problem_document(client: AsyncClient) -> None:
+    response = await client.get("/no/such/thing")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["type"] == "/problems/not-found"
+    assert body["title"] == "Not Found"
+    assert body["status"] == 404
+    assert body["instance"] == "/no/such/thing"
+    assert body["request_id"] == response.headers["x-request-id"]
+
+
+@pytest.fixture
+def app_with_probes(app: FastAPI) -> FastAPI:
+    """Routes that exercise each error path of the handlers."""
+
+    @app.get("/_probe/number")
+    async def number(value: int) -> dict[str, int]:
+        return {"value": value}
+
+    @app.get("/_probe/crash")
+    async def crash() -> None:
+        raise RuntimeError("password=hunter2 at /srv/secret/path.py")
+
+    @app.get("/_probe/conflict")
+    async def conflict() -> None:
+        raise Conflict("The report is already closed.", current_state="closed")
+
+    @app.post("/_probe/echo")
+    async def echo(payload: dict[str, str]) -> dict[str, int]:
+        return {"keys": len(payload)}
+
+    return app
+
+
+async def test_validation_error_is_a_problem_with_field_errors(
+    app_with_probes: FastAPI, client: AsyncClient
+) -> None:
+    response = await client.get("/_probe/number", params={"value": "many"})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["type"] == "/problems/validation-error"
+    assert body["errors"][0]["loc"] == ["query", "value"]
+    assert body["errors"][0]["type"] == "int_parsing"
+
+
+async def test_domain_error_carries_its_extensions(
+    app_with_probes: FastAPI, client: AsyncClient
+) -> None:
+    response = await client.get("/_probe/conflict")
+    assert response.status_code == 409
+    body = response.json()
+    assert body["type"] == "/problems/conflict"
+    assert body["detail"] == "The report is already closed."
+    assert body["current_state"] == "closed"
+
+
+async def test_unhandled_error_is_500_without_internals(
+    app_with_probes: FastAPI, client: AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="meielinn.errors"):
+        response = await client.get("/_probe/crash", headers={"X-Request-ID": "trace-me-42"})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM
+    assert response.headers["x-request-id"] == "trace-me-42"
+    body = response.json()
+    assert body["type"] == "/problems/internal-error"
+    assert body["request_id"] == "trace-me-42"
+    assert "hunter2" not in response.text
+    assert "Traceback" not in response.text
+    assert "RuntimeError" not in response.text
+    # The operator still gets the whole story in the log.
+    assert any("hunter2" in (r.exc_text or "") for r in caplog.records)
+
+
+async def test_declared_oversized_body_is_refused_with_413(
+    app_with_probes: FastAPI, client: AsyncClient, settings: Settings
+) -> None:
+    big = "x" * (settings.max_body_bytes + 1)
+    response = await client.post("/_probe/echo", json={"a": big})
+    assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["type"] == "/problems/payload-too-large"
+
+
+async def test_streamed_oversized_body_is_refused_with_413(
+    app_with_probes: FastAPI, client: AsyncClient, settings: Settings
+) -> None:
+    chunk = b'{"a": "' + b"x" * 65536
+
+    async def body():  # no Content-Length: the limit must hold on the stream itself
+        sent = 0
+        while sent <= settings.max_body_bytes:
+            yield chunk
+            sent += len(chunk)
+        yield b'"}'
+
+    response = await client.post(
+        "/_probe/echo", content=body(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.json()["type"] == "/problems/payload-too-large"
+
+
+async def test_request_id_is_kept_or_made(client: AsyncClient) -> None:
+    kept = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert kept.headers["x-request-id"] == "abc-123"
+    # Unsafe ids (log injection) are replaced, not echoed.
+    replaced = await client.get("/healthz", headers={"X-Request-ID": "bad id\nforged"})
+    assert replaced.headers["x-request-id"] != "bad id\nforged"
+    assert len(replaced.headers["x-request-id"]) == 32
+
+
+async def test_access_log_line_carries_request_id(
+    client: AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="meielinn.access"):
+        response = await client.get("/healthz")
+    records = [r for r in caplog.records if r.name == "meielinn.access"]
+    assert records, "no access log line"
+    record = records[-1]
+    assert record.__dict__["request_id"] == response.headers["x-request-id"]
+    assert record.__dict__["status"] == 200
+    assert record.__dict__["route"] == "/healthz"
+
+
+async def test_metrics_exposes_request_latency(client: AsyncClient) -> None:
+    await client.get("/healthz")
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert 'meielinn_http_request_duration_seconds_count{method="GET",route="/healthz"' in (
+        response.text
+    )
+
+
+async def test_heartbeat_job_runs_on_a_real_worker(
+    redis, run_worker, session, settings: Settings
+) -> None:
+    await redis.enqueue_job("heartbeat")
+    worker = await run_worker()
+    assert worker.jobs_complete == 1
+    assert worker.jobs_failed == 0
+    beat = (await session.execute(select(WorkerHeartbeat))).scalar_one()
+    assert beat.worker_name == "test"
+    assert beat.beats == 1
+
+    await redis.enqueue_job("heartbeat")
+    await run_worker()
+    session.expire_all()
+    beat = (await session.execute(select(WorkerHeartbeat))).scalar_one()
+    assert beat.beats == 2
+    assert beat.last_beat_at >= beat.first_beat_at
+
+
+async def test_separate_transport_sees_lifespan_resources(settings: Settings) -> None:
+    """The real lifespan wires the engine and Redis: /readyz through it is healthy."""
+    from service.main import create_app
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = ASGITransport(app=app)
+        async with AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await client.get("/readyz")
+    assert response.status_code == 200

@@ -1,0 +1,61 @@
+"""arq worker: ``arq workers.main.WorkerSettings``.
+
+Jobs receive a context with a ``sessionmaker``; each job opens its own transaction through
+:func:`workers.context.transaction` and calls the same services the API uses.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from typing import Any, ClassVar
+
+from arq import cron
+from arq.connections import RedisSettings
+
+from service.config import get_settings
+from service.db import create_engine, create_sessionmaker
+from service.observability import configure_logging
+from workers.heartbeat import heartbeat
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    # Tests hand in a sessionmaker bound to their own transaction.
+    if "sessionmaker" not in ctx:
+        engine = create_engine(settings)
+        ctx["engine"] = engine
+        ctx["sessionmaker"] = create_sessionmaker(engine)
+    ctx.setdefault("settings", settings)
+    ctx.setdefault("worker_name", f"{socket.gethostname()}:{os.getpid()}")
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    engine = ctx.get("engine")
+    if engine is not None:
+        await engine.dispose()
+
+
+def _every(seconds: int) -> set[int]:
+    """The seconds of each minute at which a job every ``seconds`` (1–60) runs."""
+    return set(range(0, 60, seconds))
+
+
+_settings = get_settings()
+
+
+class WorkerSettings:
+    """What ``arq`` reads: the jobs, the periodic sweeps and where Redis is."""
+
+    functions: ClassVar[list[Any]] = [heartbeat]
+    cron_jobs: ClassVar[list[Any]] = [
+        cron(heartbeat, second=_every(_settings.heartbeat_seconds), run_at_startup=True)
+    ]
+    redis_settings = RedisSettings.from_dsn(_settings.redis_url)
+    queue_name = _settings.arq_queue_name
+    on_startup = startup
+    on_shutdown = shutdown
+    job_timeout = 60
+    max_tries = 5
+    health_check_interval = 30
