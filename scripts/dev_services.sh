@@ -127,10 +127,12 @@ CONF
 }
 
 pg_start() {
-  pg_init
   if pg_ready; then
+    # Ours, or another checkout's local cluster on the same port (same credentials): use it.
+    [ -f "$PG_DATA/postmaster.pid" ] || log "PostgreSQL already answers on 127.0.0.1:$PG_PORT; using it"
     return 0
   fi
+  pg_init
   # A crash leaves postmaster.pid behind; pg_ctl copes unless the pid now belongs to
   # another process, so drop a pid file whose process is not a postgres server.
   if [ -f "$PG_DATA/postmaster.pid" ]; then
@@ -145,15 +147,21 @@ pg_start() {
   as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >/dev/null
 }
 
+pg_sql() {
+  local database="$1"
+  shift
+  PGPASSWORD="$PG_PASSWORD" "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" \
+    -d "$database" -v ON_ERROR_STOP=1 "$@"
+}
+
 pg_setup_database() {
   local exists
-  exists="$(as_pg "$PG_BIN/psql" -h "$PG_RUN" -p "$PG_PORT" -U "$PG_USER" -d postgres -Atc \
-    "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'" 2>/dev/null || true)"
+  exists="$(pg_sql postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'")"
   if [ "$exists" != "1" ]; then
     log "creating database $PG_DB"
-    as_pg "$PG_BIN/psql" -h "$PG_RUN" -p "$PG_PORT" -U "$PG_USER" -d postgres -qc "CREATE DATABASE $PG_DB" >/dev/null
+    pg_sql postgres -qc "CREATE DATABASE $PG_DB" >/dev/null
   fi
-  as_pg "$PG_BIN/psql" -h "$PG_RUN" -p "$PG_PORT" -U "$PG_USER" -d "$PG_DB" -qc \
+  pg_sql "$PG_DB" -qc \
     "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS pg_trgm" >/dev/null
 }
 
