@@ -9,8 +9,10 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "development-only-secret-change-me-in-production"  # noqa: S105
 
 
 class Environment(StrEnum):
@@ -47,12 +49,62 @@ class Settings(BaseSettings):
         2.0, gt=0, description="How long /readyz waits for each dependency."
     )
     secret_key: SecretStr = Field(
-        SecretStr("development-only-secret-change-me-in-production"),
+        SecretStr(DEVELOPMENT_SECRET),
         description="Key for signing tokens; must be set to a long random value in production.",
+    )
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000", description="Base URL of the public site, used in emailed links."
+    )
+    # Tokens.
+    jwt_issuer: str = Field("meielinn", description="`iss` of access tokens.")
+    jwt_audience: str = Field("meielinn-api", description="`aud` of access tokens.")
+    access_token_minutes: int = Field(15, ge=1, le=1440, description="Access token lifetime.")
+    refresh_token_days: int = Field(30, ge=1, le=365, description="Refresh token lifetime.")
+    email_token_hours: int = Field(48, ge=1, description="Lifetime of email verification links.")
+    password_reset_minutes: int = Field(60, ge=5, description="Lifetime of password reset links.")
+    # Password hashing (argon2id). The defaults are RFC 9106's second recommendation and exceed
+    # OWASP's minimum (19 MiB, 2 iterations); outside tests anything below that is refused.
+    argon2_time_cost: int = Field(3, ge=1, description="argon2id iterations.")
+    argon2_memory_kib: int = Field(65536, ge=8, description="argon2id memory in KiB.")
+    argon2_parallelism: int = Field(4, ge=1, description="argon2id lanes.")
+    # Rate limits (Redis).
+    login_failures_per_minute: int = Field(
+        5, ge=1, description="Failed logins per account per minute before 429."
+    )
+    login_attempts_per_minute_per_ip: int = Field(
+        30, ge=1, description="Login attempts per client address per minute."
+    )
+    registrations_per_hour_per_ip: int = Field(
+        10, ge=1, description="Registrations and reset requests per client address per hour."
+    )
+    # Outgoing email.
+    smtp_host: str = Field("127.0.0.1", description="SMTP server for outgoing email.")
+    smtp_port: int = Field(8025, ge=1, le=65535, description="SMTP port.")
+    smtp_username: str | None = Field(None, description="SMTP user, when the server wants one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_timeout_seconds: float = Field(10.0, gt=0, description="SMTP connect and send timeout.")
+    mail_from: str = Field(
+        "meielinn <no-reply@meielinn.localhost>", description="From address of outgoing email."
     )
     heartbeat_seconds: int = Field(
         30, ge=1, le=60, description="Seconds between worker heartbeats (1–60)."
     )
+
+    @model_validator(mode="after")
+    def _refuse_weak_production_settings(self) -> Settings:
+        if self.env is Environment.test:
+            return self
+        if self.argon2_memory_kib < 19456 or self.argon2_time_cost < 2:
+            raise ValueError(
+                "argon2 parameters below OWASP's minimum (19456 KiB, 2 iterations) "
+                "are only allowed with MEIELINN_ENV=test"
+            )
+        if self.env is Environment.production:
+            key = self.secret_key.get_secret_value()
+            if key == DEVELOPMENT_SECRET or len(key) < 32:
+                raise ValueError("MEIELINN_SECRET_KEY must be a random value of 32+ characters")
+        return self
 
 
 @lru_cache

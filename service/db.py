@@ -6,21 +6,24 @@ after the endpoint returned (or rolls back when it raised). Services never commi
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData, Table
+from sqlalchemy import DateTime, MetaData, String, Table, func
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlmodel import SQLModel
+from sqlmodel import Field, SQLModel
 
 from service.config import Settings
+from service.errors import AppError
 
 # Deterministic constraint names, so that alembic can address them in later revisions.
 NAMING_CONVENTION = {
@@ -32,6 +35,37 @@ NAMING_CONVENTION = {
 }
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata: MetaData = SQLModel.metadata
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def timestamp(*, nullable: bool = False, default_now: bool = False, index: bool = False) -> Any:
+    """A ``timestamptz`` field (UTC instants); ``default_now`` fills it at insert."""
+    if default_now:
+        return Field(
+            default_factory=utcnow,
+            sa_type=DateTime(timezone=True),
+            nullable=nullable,
+            index=index,
+            sa_column_kwargs={"server_default": func.now()},
+        )
+    return Field(
+        default=None if nullable else ...,
+        sa_type=DateTime(timezone=True),
+        nullable=nullable,
+        index=index,
+    )
+
+
+def enum_field(default: Any = ..., *, length: int = 32, index: bool = False) -> Any:
+    """A ``StrEnum`` field stored as plain text: new values need no ``ALTER TYPE``."""
+    return Field(default=default, sa_type=String(length), index=index)
+
+
+def uuid_pk() -> Any:
+    return Field(default_factory=uuid.uuid4, primary_key=True)
 
 
 def table_of(model: type[SQLModel]) -> Table:
@@ -64,6 +98,12 @@ async def transaction(
     async with sessionmaker() as session:
         try:
             yield session
+        except AppError as exc:
+            if exc.keep_changes:
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
         except BaseException:
             await session.rollback()
             raise

@@ -34,11 +34,15 @@ class AppError(Exception):
         detail: str | None = None,
         *,
         headers: Mapping[str, str] | None = None,
+        keep_changes: bool = False,
         **extensions: Any,
     ) -> None:
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.headers = dict(headers or {})
+        # True when what the request wrote before failing must stay (an audit record of a
+        # failed login, a refresh-token family revoked on reuse): the session commits it.
+        self.keep_changes = keep_changes
         self.extensions = extensions
 
 
@@ -50,7 +54,9 @@ class Unauthorized(AppError):
     status, slug, title = 401, "unauthorized", "Authentication required"
 
     def __init__(self, detail: str | None = None, **extensions: Any) -> None:
-        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, **extensions)
+        super().__init__(
+            detail, headers={"WWW-Authenticate": 'Bearer realm="meielinn"'}, **extensions
+        )
 
 
 class Forbidden(AppError):

@@ -10,11 +10,13 @@ from fastapi import FastAPI
 from redis.asyncio import ConnectionPool
 
 from service import __version__
+from service.auth.router import router as auth_router
 from service.config import Settings, get_settings
 from service.db import create_engine, create_sessionmaker
 from service.errors import install_error_handlers
 from service.observability import RequestContextMiddleware, configure_logging
 from service.ops.router import router as ops_router
+from service.ratelimit import RateLimiter
 
 
 def create_redis(settings: Settings) -> ArqRedis:
@@ -34,7 +36,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
-        app.state.redis = create_redis(settings)
         try:
             yield
         finally:
@@ -48,9 +49,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Both connect lazily, on first use.
+    app.state.redis = create_redis(settings)
+    app.state.rate_limiter = RateLimiter(settings.redis_url)
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(ops_router)
+    app.include_router(auth_router)
     return app
 
 

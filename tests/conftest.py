@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
+from aiosmtpd.controller import Controller
 from alembic import command
 from alembic.config import Config
 from arq.worker import Worker
@@ -98,8 +104,46 @@ async def _create_test_database(base_url: str) -> str:
     return base.set(database=target).render_as_string(hide_password=False)
 
 
+class Mailbox:
+    """Messages received by the test's real SMTP server (aiosmtpd)."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content, policy=default_policy)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 @pytest.fixture(scope="session")
-async def settings() -> Settings:
+def smtp_server() -> Iterator[tuple[Controller, Mailbox]]:
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield controller, mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: tuple[Controller, Mailbox]) -> Mailbox:
+    smtp_server[1].messages.clear()
+    return smtp_server[1]
+
+
+@pytest.fixture(scope="session")
+async def settings(smtp_server: tuple[Controller, Mailbox]) -> Settings:
     base = get_settings()
     database_url = await _create_test_database(base.database_url)
     # Redis database 1..15 per xdist worker; 0 stays the developer's.
@@ -112,6 +156,12 @@ async def settings() -> Settings:
             "arq_queue_name": f"meielinn:test:{XDIST_WORKER}",
             "database_pool_size": 2,
             "database_max_overflow": 2,
+            "smtp_host": "127.0.0.1",
+            "smtp_port": smtp_server[0].port,
+            # Cheap hashing in tests only (the settings refuse this outside MEIELINN_ENV=test).
+            "argon2_time_cost": 1,
+            "argon2_memory_kib": 1024,
+            "argon2_parallelism": 1,
         }
     )
 
@@ -181,6 +231,11 @@ async def app(
 
 
 @pytest.fixture
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
     transport = ASGITransport(app=app, raise_app_exceptions=False)
     async with AsyncClient(transport=transport, base_url="http://testserver") as client:
@@ -197,6 +252,8 @@ def run_worker(
     """Run a real arq worker in burst mode over the test's queue until it is empty."""
 
     async def run() -> Worker:
+        # Jobs reach the queue through the outbox: relay first, as the cron sweep would.
+        await redis.enqueue_job("relay_outbox")
         worker = Worker(
             functions=WorkerSettings.functions,
             redis_pool=create_redis(settings),

@@ -17,6 +17,8 @@ from service.config import get_settings
 from service.db import create_engine, create_sessionmaker
 from service.observability import configure_logging
 from workers.heartbeat import heartbeat
+from workers.notifications import deliver_email
+from workers.outbox import relay_outbox
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -48,14 +50,16 @@ _settings = get_settings()
 class WorkerSettings:
     """What ``arq`` reads: the jobs, the periodic sweeps and where Redis is."""
 
-    functions: ClassVar[list[Any]] = [heartbeat]
+    functions: ClassVar[list[Any]] = [heartbeat, relay_outbox, deliver_email]
     cron_jobs: ClassVar[list[Any]] = [
-        cron(heartbeat, second=_every(_settings.heartbeat_seconds), run_at_startup=True)
+        cron(heartbeat, second=_every(_settings.heartbeat_seconds), run_at_startup=True),
+        # The outbox is the path every job takes; a second's delay at most.
+        cron(relay_outbox, second=_every(1), unique=True, timeout=30),
     ]
     redis_settings = RedisSettings.from_dsn(_settings.redis_url)
     queue_name = _settings.arq_queue_name
     on_startup = startup
     on_shutdown = shutdown
     job_timeout = 60
-    max_tries = 5
+    max_tries = 8
     health_check_interval = 30

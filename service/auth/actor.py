@@ -1,0 +1,52 @@
+"""Who is calling: the authenticated user (or API key) with their roles and scopes.
+
+Every service takes an :class:`Actor` and checks object-level rules against it; the routers
+check the function-level rule (the role) with the dependencies in ``dependencies.py``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from service.auth.models import Language, Role
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: uuid.UUID
+    email: str
+    display_name: str
+    language: Language
+    email_verified: bool
+    # (role, department id or None) for each grant.
+    grants: frozenset[tuple[Role, uuid.UUID | None]] = field(default_factory=frozenset)
+    api_key_id: uuid.UUID | None = None
+    # None: a person signed in, with every right their roles give. A set: an API key,
+    # limited to these scopes on top of its owner's roles.
+    scopes: frozenset[str] | None = None
+    ip: str | None = None
+
+    def has_role(self, role: Role, department_id: uuid.UUID | None = None) -> bool:
+        """True when a grant of ``role`` exists (for ``department_id``, when given)."""
+        return any(
+            granted == role and (department_id is None or scope == department_id)
+            for granted, scope in self.grants
+        )
+
+    def has_any_role(self, *roles: Role) -> bool:
+        return any(self.has_role(role) for role in roles)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has_role(Role.admin)
+
+    def departments(self, *roles: Role) -> frozenset[uuid.UUID]:
+        """Departments where the actor holds any of ``roles``."""
+        return frozenset(
+            scope for granted, scope in self.grants if granted in roles and scope is not None
+        )
+
+    def allows(self, scope: str) -> bool:
+        """Whether an API key's scopes allow ``scope`` (people are not limited by scopes)."""
+        return self.scopes is None or scope in self.scopes

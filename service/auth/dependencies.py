@@ -1,0 +1,105 @@
+"""Authentication and role checks as FastAPI dependencies: one line of policy per endpoint.
+
+* ``OptionalActor`` — the caller if credentials were sent (bad credentials are still 401).
+* ``CurrentActor`` — a signed-in caller, or 401 with ``WWW-Authenticate``.
+* ``VerifiedActor`` — a caller whose email address is verified, or 403.
+* ``require_roles(Role.admin, …)`` — a caller holding any of the roles, or 403.
+* ``require_scope("reports:write")`` — API keys must carry the scope; people pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+
+from service.auth import service
+from service.auth.actor import Actor
+from service.auth.models import Role
+from service.config import Settings
+from service.db import SessionDep
+from service.errors import Forbidden, Unauthorized
+
+bearer_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+async def optional_actor(
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str | None, Security(bearer_scheme)],
+    api_key: Annotated[str | None, Security(api_key_scheme)],
+) -> Actor | None:
+    settings: Settings = request.app.state.settings
+    ip = client_ip(request)
+    if token:
+        return await service.actor_from_access_token(session, settings, token, ip)
+    if api_key:
+        return await service.actor_from_api_key(session, api_key, datetime.now(UTC), ip)
+    return None
+
+
+OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
+
+
+async def current_actor(actor: OptionalActor) -> Actor:
+    if actor is None:
+        raise Unauthorized("Sign in, or send an API key.")
+    return actor
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+async def verified_actor(actor: CurrentActor) -> Actor:
+    if not actor.email_verified:
+        raise Forbidden("Verify your email address first.", reason="email_not_verified")
+    return actor
+
+
+VerifiedActor = Annotated[Actor, Depends(verified_actor)]
+
+
+def require_roles(*roles: Role) -> Callable[[Actor], Awaitable[Actor]]:
+    """A dependency admitting callers that hold any of ``roles``."""
+
+    async def dependency(actor: CurrentActor) -> Actor:
+        if not actor.has_any_role(*roles):
+            raise Forbidden(f"This needs the role {' or '.join(roles)}.")
+        return actor
+
+    return dependency
+
+
+def require_scope(scope: str) -> Callable[[Actor], Awaitable[Actor]]:
+    async def dependency(actor: CurrentActor) -> Actor:
+        if not actor.allows(scope):
+            raise Forbidden(f"The API key lacks the scope {scope}.")
+        return actor
+
+    return dependency
+
+
+async def admin_person(actor: Annotated[Actor, Depends(require_roles(Role.admin))]) -> Actor:
+    # API keys carry integrations, never administration.
+    if actor.api_key_id is not None:
+        raise Forbidden("Administration needs a signed-in admin, not an API key.")
+    return actor
+
+
+AdminActor = Annotated[Actor, Depends(admin_person)]

@@ -1,0 +1,127 @@
+"""Accounts, role grants, refresh tokens, emailed tokens and API keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ARRAY, Index, String, UniqueConstraint, text
+from sqlmodel import Column, Field, SQLModel
+
+from service.db import enum_field, timestamp, uuid_pk
+
+
+class Language(StrEnum):
+    et = "et"
+    en = "en"
+    ru = "ru"
+
+
+class Role(StrEnum):
+    """Granted roles. Every verified user is a resident without a grant."""
+
+    ambassador = "ambassador"
+    staff = "staff"
+    supervisor = "supervisor"
+    moderator = "moderator"
+    coordinator = "coordinator"
+    admin = "admin"
+
+
+DEPARTMENT_ROLES = frozenset({Role.staff, Role.supervisor})
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"
+    __table_args__ = (Index("uq_user_account_email_lower", text("lower(email)"), unique=True),)
+
+    id: uuid.UUID = uuid_pk()
+    email: str = Field(max_length=320)
+    display_name: str = Field(max_length=120)
+    language: Language = enum_field(Language.et, length=2)
+    password_hash: str = Field(max_length=256)
+    email_verified_at: datetime | None = timestamp(nullable=True)
+    disabled_at: datetime | None = timestamp(nullable=True)
+    created_at: datetime = timestamp(default_now=True)
+    last_login_at: datetime | None = timestamp(nullable=True)
+
+
+class RoleGrant(SQLModel, table=True):
+    """A role held by a user; staff and supervisor roles are scoped to a department."""
+
+    __tablename__ = "role_grant"
+    __table_args__ = (
+        UniqueConstraint(
+            "user_id",
+            "role",
+            "department_id",
+            name="uq_role_grant_scope",
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+
+    id: uuid.UUID = uuid_pk()
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    role: Role = enum_field()
+    department_id: uuid.UUID | None = Field(
+        default=None, foreign_key="department.id", index=True, ondelete="CASCADE"
+    )
+    granted_by_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    granted_at: datetime = timestamp(default_now=True)
+
+
+class RefreshToken(SQLModel, table=True):
+    """An opaque refresh token (stored as its SHA-256). Tokens rotate within a family;
+    presenting a rotated token again revokes the whole family."""
+
+    __tablename__ = "refresh_token"
+
+    id: uuid.UUID = uuid_pk()
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    family_id: uuid.UUID = Field(index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = timestamp(default_now=True)
+    expires_at: datetime = timestamp()
+    rotated_at: datetime | None = timestamp(nullable=True)
+    revoked_at: datetime | None = timestamp(nullable=True)
+
+
+class EmailTokenPurpose(StrEnum):
+    verify_email = "verify_email"
+    password_reset = "password_reset"  # noqa: S105
+
+
+class EmailToken(SQLModel, table=True):
+    """A single-use secret sent by email (stored as its SHA-256)."""
+
+    __tablename__ = "email_token"
+
+    id: uuid.UUID = uuid_pk()
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    purpose: EmailTokenPurpose = enum_field()
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = timestamp(default_now=True)
+    expires_at: datetime = timestamp()
+    used_at: datetime | None = timestamp(nullable=True)
+
+
+class ApiKey(SQLModel, table=True):
+    """An integrator's key: shown once, stored as its SHA-256, acting for its owner."""
+
+    __tablename__ = "api_key"
+
+    id: uuid.UUID = uuid_pk()
+    name: str = Field(max_length=120)
+    prefix: str = Field(max_length=16, index=True)
+    key_hash: str = Field(max_length=64, unique=True)
+    scopes: list[str] = Field(sa_column=Column(ARRAY(String(64)), nullable=False))
+    owner_id: uuid.UUID = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    created_by_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    created_at: datetime = timestamp(default_now=True)
+    last_used_at: datetime | None = timestamp(nullable=True)
+    revoked_at: datetime | None = timestamp(nullable=True)

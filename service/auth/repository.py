@@ -1,0 +1,116 @@
+"""SQL for accounts, grants, tokens and keys."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from service.auth.models import ApiKey, EmailToken, EmailTokenPurpose, RefreshToken, RoleGrant, User
+from service.pagination import like_pattern
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    statement = select(User).where(func.lower(User.email) == email.strip().lower())
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def user_by_id(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def grants_of(session: AsyncSession, user_id: uuid.UUID) -> Sequence[RoleGrant]:
+    statement = (
+        select(RoleGrant).where(col(RoleGrant.user_id) == user_id).order_by(RoleGrant.granted_at)  # type: ignore[arg-type]
+    )
+    return (await session.execute(statement)).scalars().all()
+
+
+async def grants_of_many(
+    session: AsyncSession, user_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[RoleGrant]]:
+    grants: dict[uuid.UUID, list[RoleGrant]] = {user_id: [] for user_id in user_ids}
+    if not user_ids:
+        return grants
+    statement = (
+        select(RoleGrant)
+        .where(RoleGrant.user_id.in_(user_ids))  # type: ignore[attr-defined]
+        .order_by(RoleGrant.granted_at)  # type: ignore[arg-type]
+    )
+    for grant in (await session.execute(statement)).scalars():
+        grants[grant.user_id].append(grant)
+    return grants
+
+
+async def email_token(
+    session: AsyncSession, token_hash: str, purpose: EmailTokenPurpose
+) -> EmailToken | None:
+    statement = (
+        select(EmailToken)
+        .where(col(EmailToken.token_hash) == token_hash, col(EmailToken.purpose) == purpose)
+        .with_for_update()
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def refresh_token(session: AsyncSession, token_hash: str) -> RefreshToken | None:
+    statement = (
+        select(RefreshToken).where(col(RefreshToken.token_hash) == token_hash).with_for_update()
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def revoke_family(session: AsyncSession, family_id: uuid.UUID, now: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def revoke_all_refresh_tokens(
+    session: AsyncSession, user_id: uuid.UUID, now: datetime
+) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(col(RefreshToken.user_id) == user_id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def api_key_by_hash(session: AsyncSession, key_hash: str) -> ApiKey | None:
+    statement = select(ApiKey).where(col(ApiKey.key_hash) == key_hash)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def list_users(
+    session: AsyncSession,
+    *,
+    query: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[User]:
+    statement = select(User)
+    if query:
+        pattern = like_pattern(query)
+        statement = statement.where(
+            or_(
+                func.lower(User.email).like(pattern, escape="\\"),
+                func.lower(User.display_name).like(pattern, escape="\\"),
+            )
+        )
+    if after is not None:
+        statement = statement.where(
+            func.row(User.created_at, User.id) > func.row(after[0], after[1])
+        )
+    statement = statement.order_by(User.created_at, User.id).limit(limit)  # type: ignore[arg-type]
+    return (await session.execute(statement)).scalars().all()
+
+
+async def list_api_keys(session: AsyncSession) -> Sequence[ApiKey]:
+    statement = select(ApiKey).order_by(ApiKey.created_at)  # type: ignore[arg-type]
+    return (await session.execute(statement)).scalars().all()

@@ -1,0 +1,555 @@
+"""Identity: registration, verification, sign-in, token rotation, roles and API keys.
+
+Services take the session and never commit; the request (or the job) commits once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.audit.service import record as audit
+from service.auth import repository
+from service.auth.actor import Actor
+from service.auth.models import (
+    DEPARTMENT_ROLES,
+    ApiKey,
+    EmailToken,
+    EmailTokenPurpose,
+    RefreshToken,
+    Role,
+    RoleGrant,
+    User,
+)
+from service.auth.passwords import hash_password, needs_rehash, verify_password
+from service.auth.schemas import (
+    ApiKeyCreate,
+    RegisterRequest,
+    RoleGrantCreate,
+    TokenPair,
+    UserUpdate,
+)
+from service.auth.tokens import decode_access_token, digest, issue_access_token, new_secret
+from service.city.models import Department
+from service.config import Settings
+from service.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from service.notifications.service import queue_email
+
+API_KEY_PREFIX = "mk_"
+BAD_CREDENTIALS = "The email address or the password is wrong."
+
+
+# --- registration and verification -------------------------------------------------------
+
+
+async def register(
+    session: AsyncSession,
+    settings: Settings,
+    request: RegisterRequest,
+    now: datetime,
+    ip: str | None,
+) -> User:
+    """Create an unverified account and email it a verification link."""
+    user = await create_account(session, settings, request, verified_at=None)
+    await audit(
+        session,
+        "user.registered",
+        actor_user_id=user.id,
+        ip=ip,
+        subject_type="user",
+        subject_id=user.id,
+    )
+    await send_verification(session, settings, user, now)
+    return user
+
+
+async def create_account(
+    session: AsyncSession,
+    settings: Settings,
+    request: RegisterRequest,
+    verified_at: datetime | None,
+) -> User:
+    """Insert an account; 409 when the address (case-insensitively) is taken."""
+    if await repository.user_by_email(session, request.email) is not None:
+        raise Conflict("An account with this email address exists already.", field="email")
+    user = User(
+        email=request.email,
+        display_name=request.display_name,
+        language=request.language,
+        password_hash=await hash_password(settings, request.password),
+        email_verified_at=verified_at,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(user)
+    except IntegrityError as exc:  # a concurrent registration of the same address won
+        raise Conflict("An account with this email address exists already.", field="email") from exc
+    return user
+
+
+async def _issue_email_token(
+    session: AsyncSession, user: User, purpose: EmailTokenPurpose, expires_at: datetime
+) -> str:
+    secret = new_secret()
+    session.add(
+        EmailToken(
+            user_id=user.id, purpose=purpose, token_hash=digest(secret), expires_at=expires_at
+        )
+    )
+    await session.flush()
+    return secret
+
+
+async def send_verification(
+    session: AsyncSession, settings: Settings, user: User, now: datetime
+) -> None:
+    hours = settings.email_token_hours
+    secret = await _issue_email_token(
+        session, user, EmailTokenPurpose.verify_email, now + timedelta(hours=hours)
+    )
+    await queue_email(
+        session,
+        recipient=user.email,
+        language=user.language,
+        template="verify_email",
+        user_id=user.id,
+        name=user.display_name,
+        token=secret,
+        link=f"{settings.public_base_url}/verify-email?token={secret}",
+        hours=hours,
+    )
+
+
+async def _use_email_token(
+    session: AsyncSession, secret: str, purpose: EmailTokenPurpose, now: datetime
+) -> User:
+    token = await repository.email_token(session, digest(secret), purpose)
+    if token is None or token.used_at is not None or token.expires_at <= now:
+        raise InvalidInput("The code is unknown, used or expired.", field="token")
+    token.used_at = now
+    user = await repository.user_by_id(session, token.user_id)
+    if user is None or user.disabled_at is not None:
+        raise InvalidInput("The code is unknown, used or expired.", field="token")
+    return user
+
+
+async def verify_email(session: AsyncSession, secret: str, now: datetime, ip: str | None) -> User:
+    user = await _use_email_token(session, secret, EmailTokenPurpose.verify_email, now)
+    if user.email_verified_at is None:
+        user.email_verified_at = now
+        await audit(
+            session,
+            "user.email_verified",
+            actor_user_id=user.id,
+            ip=ip,
+            subject_type="user",
+            subject_id=user.id,
+        )
+    return user
+
+
+async def resend_verification(
+    session: AsyncSession, settings: Settings, actor: Actor, now: datetime
+) -> None:
+    user = await _require_user(session, actor.user_id)
+    if user.email_verified_at is not None:
+        raise Conflict("The email address is verified already.")
+    await send_verification(session, settings, user, now)
+
+
+# --- sign-in and tokens ----------------------------------------------------------------
+
+
+async def _issue_tokens(
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    now: datetime,
+    family_id: uuid.UUID | None,
+) -> TokenPair:
+    secret = new_secret()
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=family_id or uuid.uuid4(),
+            token_hash=digest(secret),
+            expires_at=now + timedelta(days=settings.refresh_token_days),
+        )
+    )
+    return TokenPair(
+        access_token=issue_access_token(settings, user.id, now),
+        refresh_token=secret,
+        expires_in=settings.access_token_minutes * 60,
+    )
+
+
+async def login(
+    session: AsyncSession,
+    settings: Settings,
+    email: str,
+    password: str,
+    now: datetime,
+    ip: str | None,
+) -> TokenPair:
+    """Check the password and issue a token pair. Wrong email and wrong password give the
+    same answer in the same time; failures are audited and counted by the caller."""
+    user = await repository.user_by_email(session, email)
+    matched = await verify_password(settings, user.password_hash if user else None, password)
+    if user is None or not matched or user.disabled_at is not None:
+        await audit(
+            session,
+            "auth.login_failed",
+            actor_user_id=user.id if user else None,
+            ip=ip,
+            subject_type="user",
+            subject_id=user.id if user else None,
+            reason="disabled" if (user is not None and matched) else "bad_credentials",
+        )
+        raise Unauthorized(BAD_CREDENTIALS, keep_changes=True)
+    if needs_rehash(settings, user.password_hash):
+        user.password_hash = await hash_password(settings, password)
+    user.last_login_at = now
+    await audit(
+        session, "auth.login", actor_user_id=user.id, ip=ip, subject_type="user", subject_id=user.id
+    )
+    return await _issue_tokens(session, settings, user, now, family_id=None)
+
+
+async def refresh(
+    session: AsyncSession, settings: Settings, secret: str, now: datetime, ip: str | None
+) -> TokenPair:
+    """Rotate a refresh token. A token presented after it was rotated means it was stolen
+    or replayed: the whole family is revoked, and both holders must sign in again."""
+    token = await repository.refresh_token(session, digest(secret))
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        raise Unauthorized("The refresh token is not valid.")
+    if token.rotated_at is not None:
+        await repository.revoke_family(session, token.family_id, now)
+        await audit(
+            session,
+            "auth.refresh_reused",
+            actor_user_id=token.user_id,
+            ip=ip,
+            subject_type="refresh_family",
+            subject_id=token.family_id,
+        )
+        raise Unauthorized("The refresh token was used already; sign in again.", keep_changes=True)
+    user = await repository.user_by_id(session, token.user_id)
+    if user is None or user.disabled_at is not None:
+        raise Unauthorized("The refresh token is not valid.")
+    token.rotated_at = now
+    return await _issue_tokens(session, settings, user, now, family_id=token.family_id)
+
+
+async def logout(session: AsyncSession, secret: str, now: datetime) -> None:
+    """Revoke the refresh token's family (this device's session). Unknown tokens are ignored."""
+    token = await repository.refresh_token(session, digest(secret))
+    if token is not None:
+        await repository.revoke_family(session, token.family_id, now)
+
+
+async def request_password_reset(
+    session: AsyncSession, settings: Settings, email: str, now: datetime, ip: str | None
+) -> None:
+    """Email a reset link when the account exists; the answer is the same when it does not."""
+    user = await repository.user_by_email(session, email)
+    if user is None or user.disabled_at is not None:
+        return
+    minutes = settings.password_reset_minutes
+    secret = await _issue_email_token(
+        session, user, EmailTokenPurpose.password_reset, now + timedelta(minutes=minutes)
+    )
+    await queue_email(
+        session,
+        recipient=user.email,
+        language=user.language,
+        template="password_reset",
+        user_id=user.id,
+        name=user.display_name,
+        token=secret,
+        link=f"{settings.public_base_url}/reset-password?token={secret}",
+        minutes=minutes,
+    )
+    await audit(
+        session,
+        "auth.password_reset_requested",
+        actor_user_id=user.id,
+        ip=ip,
+        subject_type="user",
+        subject_id=user.id,
+    )
+
+
+async def confirm_password_reset(
+    session: AsyncSession,
+    settings: Settings,
+    secret: str,
+    new_password: str,
+    now: datetime,
+    ip: str | None,
+) -> None:
+    user = await _use_email_token(session, secret, EmailTokenPurpose.password_reset, now)
+    user.password_hash = await hash_password(settings, new_password)
+    # Whoever knew the old password loses their sessions.
+    await repository.revoke_all_refresh_tokens(session, user.id, now)
+    if user.email_verified_at is None:
+        user.email_verified_at = now  # the emailed link proves the address
+    await audit(
+        session,
+        "auth.password_reset",
+        actor_user_id=user.id,
+        ip=ip,
+        subject_type="user",
+        subject_id=user.id,
+    )
+
+
+# --- who is calling ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Credentials:
+    user: User
+    api_key: ApiKey | None
+
+
+async def _actor_for(session: AsyncSession, credentials: _Credentials, ip: str | None) -> Actor:
+    user = credentials.user
+    grants = await repository.grants_of(session, user.id)
+    key = credentials.api_key
+    return Actor(
+        user_id=user.id,
+        email=user.email,
+        display_name=user.display_name,
+        language=user.language,
+        email_verified=user.email_verified_at is not None,
+        grants=frozenset((grant.role, grant.department_id) for grant in grants),
+        api_key_id=key.id if key else None,
+        scopes=frozenset(key.scopes) if key else None,
+        ip=ip,
+    )
+
+
+async def actor_from_access_token(
+    session: AsyncSession, settings: Settings, token: str, ip: str | None
+) -> Actor:
+    try:
+        claims = decode_access_token(settings, token)
+    except jwt.InvalidTokenError as exc:
+        raise Unauthorized("The access token is not valid or has expired.") from exc
+    user = await repository.user_by_id(session, claims.user_id)
+    if user is None or user.disabled_at is not None:
+        raise Unauthorized("The access token is not valid or has expired.")
+    return await _actor_for(session, _Credentials(user=user, api_key=None), ip)
+
+
+async def actor_from_api_key(
+    session: AsyncSession, key: str, now: datetime, ip: str | None
+) -> Actor:
+    api_key = await repository.api_key_by_hash(session, digest(key))
+    if api_key is None or api_key.revoked_at is not None:
+        raise Unauthorized("The API key is not valid.")
+    user = await repository.user_by_id(session, api_key.owner_id)
+    if user is None or user.disabled_at is not None:
+        raise Unauthorized("The API key is not valid.")
+    # At most one write a minute per key for "last used".
+    if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
+        api_key.last_used_at = now
+    return await _actor_for(session, _Credentials(user=user, api_key=api_key), ip)
+
+
+# --- own account -------------------------------------------------------------------------
+
+
+async def _require_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    user = await repository.user_by_id(session, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+async def me(session: AsyncSession, actor: Actor) -> tuple[User, list[RoleGrant]]:
+    user = await _require_user(session, actor.user_id)
+    return user, list(await repository.grants_of(session, user.id))
+
+
+async def update_me(
+    session: AsyncSession, settings: Settings, actor: Actor, changes: UserUpdate, now: datetime
+) -> tuple[User, list[RoleGrant]]:
+    user = await _require_user(session, actor.user_id)
+    if changes.display_name is not None:
+        user.display_name = changes.display_name
+    if changes.language is not None:
+        user.language = changes.language
+    if changes.new_password is not None:
+        if not await verify_password(settings, user.password_hash, changes.current_password or ""):
+            raise Forbidden("The current password is wrong.", field="current_password")
+        user.password_hash = await hash_password(settings, changes.new_password)
+        await repository.revoke_all_refresh_tokens(session, user.id, now)
+        await audit(
+            session,
+            "user.password_changed",
+            actor_user_id=user.id,
+            ip=actor.ip,
+            subject_type="user",
+            subject_id=user.id,
+        )
+    return user, list(await repository.grants_of(session, user.id))
+
+
+# --- administration ----------------------------------------------------------------------
+
+
+async def list_users(
+    session: AsyncSession, query: str | None, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> tuple[list[User], dict[uuid.UUID, list[RoleGrant]]]:
+    users = list(await repository.list_users(session, query=query, after=after, limit=limit))
+    return users, await repository.grants_of_many(session, [u.id for u in users])
+
+
+async def user_with_grants(
+    session: AsyncSession, user_id: uuid.UUID
+) -> tuple[User, list[RoleGrant]]:
+    user = await _require_user(session, user_id)
+    return user, list(await repository.grants_of(session, user.id))
+
+
+async def grant_role(
+    session: AsyncSession, actor: Actor | None, user_id: uuid.UUID, request: RoleGrantCreate
+) -> RoleGrant:
+    """Grant a role; ``actor`` is None for an operator at the command line."""
+    user = await _require_user(session, user_id)
+    scoped = request.role in DEPARTMENT_ROLES
+    if scoped and request.department_id is None:
+        raise InvalidInput(f"The {request.role} role needs a department_id.", field="department_id")
+    if not scoped and request.department_id is not None:
+        raise InvalidInput(
+            f"The {request.role} role is not scoped to a department.", field="department_id"
+        )
+    if (
+        request.department_id is not None
+        and await session.get(Department, request.department_id) is None
+    ):
+        raise InvalidInput("No such department.", field="department_id")
+    grant = RoleGrant(
+        user_id=user.id,
+        role=request.role,
+        department_id=request.department_id,
+        granted_by_id=actor.user_id if actor else None,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(grant)
+    except IntegrityError as exc:
+        raise Conflict("The user holds this role already.") from exc
+    await audit(
+        session,
+        "role.granted",
+        actor_user_id=actor.user_id if actor else None,
+        ip=actor.ip if actor else None,
+        subject_type="user",
+        subject_id=user.id,
+        role=request.role,
+        department_id=str(request.department_id) if request.department_id else None,
+    )
+    return grant
+
+
+async def revoke_role(
+    session: AsyncSession, actor: Actor, user_id: uuid.UUID, grant_id: uuid.UUID
+) -> None:
+    grant = await session.get(RoleGrant, grant_id)
+    if grant is None or grant.user_id != user_id:
+        raise NotFound("No such role grant.")
+    if grant.role == Role.admin and grant.user_id == actor.user_id:
+        raise Conflict("Admins cannot remove their own admin role.")
+    await session.delete(grant)
+    await audit(
+        session,
+        "role.revoked",
+        actor_user_id=actor.user_id,
+        ip=actor.ip,
+        subject_type="user",
+        subject_id=user_id,
+        role=grant.role,
+        department_id=str(grant.department_id) if grant.department_id else None,
+    )
+
+
+async def set_disabled(
+    session: AsyncSession, actor: Actor, user_id: uuid.UUID, disabled: bool, now: datetime
+) -> tuple[User, list[RoleGrant]]:
+    user = await _require_user(session, user_id)
+    if user.id == actor.user_id and disabled:
+        raise Conflict("Admins cannot disable their own account.")
+    user.disabled_at = now if disabled else None
+    if disabled:
+        await repository.revoke_all_refresh_tokens(session, user.id, now)
+    await audit(
+        session,
+        "user.disabled" if disabled else "user.enabled",
+        actor_user_id=actor.user_id,
+        ip=actor.ip,
+        subject_type="user",
+        subject_id=user.id,
+    )
+    return user, list(await repository.grants_of(session, user.id))
+
+
+async def create_api_key(
+    session: AsyncSession, actor: Actor | None, request: ApiKeyCreate, now: datetime
+) -> tuple[ApiKey, str]:
+    """Create a key; returns it with the secret, which is never shown again."""
+    owner_id = request.owner_id or (actor.user_id if actor else None)
+    if owner_id is None or await repository.user_by_id(session, owner_id) is None:
+        raise InvalidInput("No such owner.", field="owner_id")
+    secret = new_secret()
+    key = ApiKey(
+        name=request.name,
+        prefix=secret[:8],
+        key_hash=digest(API_KEY_PREFIX + secret),
+        scopes=sorted(set(request.scopes)),
+        owner_id=owner_id,
+        created_by_id=actor.user_id if actor else None,
+    )
+    session.add(key)
+    await session.flush()
+    await audit(
+        session,
+        "api_key.created",
+        actor_user_id=actor.user_id if actor else None,
+        ip=actor.ip if actor else None,
+        subject_type="api_key",
+        subject_id=key.id,
+        name=key.name,
+        scopes=key.scopes,
+    )
+    return key, API_KEY_PREFIX + secret
+
+
+async def list_api_keys(session: AsyncSession) -> list[ApiKey]:
+    return list(await repository.list_api_keys(session))
+
+
+async def revoke_api_key(
+    session: AsyncSession, actor: Actor, key_id: uuid.UUID, now: datetime
+) -> ApiKey:
+    key = await session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound("No such API key.")
+    if key.revoked_at is None:
+        key.revoked_at = now
+        await audit(
+            session,
+            "api_key.revoked",
+            actor_user_id=actor.user_id,
+            ip=actor.ip,
+            subject_type="api_key",
+            subject_id=key.id,
+        )
+    return key

@@ -1,0 +1,35 @@
+"""Outgoing email, one row per message: the record of what was sent, to whom, and how."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from service.db import enum_field, timestamp, uuid_pk
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"
+
+
+class EmailMessage(SQLModel, table=True):
+    __tablename__ = "email_message"
+
+    id: uuid.UUID = uuid_pk()
+    recipient: str = Field(max_length=320)
+    user_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", index=True, ondelete="SET NULL"
+    )
+    template: str = Field(max_length=64)
+    subject: str = Field(max_length=300)
+    body_text: str
+    status: DeliveryStatus = enum_field(DeliveryStatus.pending, length=16)
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = timestamp(default_now=True)
+    sent_at: datetime | None = timestamp(nullable=True)

@@ -1,0 +1,42 @@
+"""Keyset pagination with opaque cursors and bounded page sizes."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Annotated, Any
+
+from fastapi import Query
+
+from service.errors import InvalidInput
+
+MAX_PAGE_SIZE = 200
+PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
+Cursor = Annotated[
+    str | None,
+    Query(max_length=512, description="The `next_cursor` of the previous page."),
+]
+
+
+def encode_cursor(*values: Any) -> str:
+    """An opaque cursor for the position after ``values`` (the last item's sort key)."""
+    raw = json.dumps([str(v) for v in values], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int) -> list[str]:
+    """The sort key a cursor stands for; 422 when it was not made by ``encode_cursor``."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("The cursor is not valid.", field="cursor") from exc
+    if not isinstance(values, list) or len(values) != arity:
+        raise InvalidInput("The cursor is not valid.", field="cursor")
+    return [str(v) for v in values]
+
+
+def like_pattern(text: str) -> str:
+    """A case-insensitive substring pattern for LIKE, with the wildcards escaped."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -1,0 +1,75 @@
+"""Rate limits in Redis through the ``limits`` library (moving windows)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from service.errors import TooManyRequests
+
+__all__ = ["RateLimitItemPerHour", "RateLimitItemPerMinute", "RateLimiter"]
+
+
+@dataclass(frozen=True)
+class WindowState:
+    limit: int
+    remaining: int
+    reset_in: int
+
+
+class RateLimiter:
+    def __init__(self, redis_url: str) -> None:
+        self._storage = RedisStorage(
+            "async+" + redis_url, implementation="redispy", key_prefix="meielinn:ratelimit"
+        )
+        self._limiter = MovingWindowRateLimiter(self._storage)
+
+    async def hit(self, item: RateLimitItem, *key: str) -> bool:
+        """Count one event; False when the window was already full."""
+        return await self._limiter.hit(item, *key)
+
+    async def test(self, item: RateLimitItem, *key: str) -> bool:
+        """True when one more event would still fit the window (nothing is counted)."""
+        return await self._limiter.test(item, *key)
+
+    async def state(self, item: RateLimitItem, *key: str) -> WindowState:
+        stats = await self._limiter.get_window_stats(item, *key)
+        return WindowState(
+            limit=item.amount,
+            remaining=stats.remaining,
+            reset_in=max(1, int(stats.reset_time - time.time()) + 1),
+        )
+
+    async def enforce(self, item: RateLimitItem, *key: str, detail: str) -> WindowState:
+        """Count one event or raise 429 with ``Retry-After`` and ``RateLimit-*`` headers."""
+        allowed = await self.hit(item, *key)
+        state = await self.state(item, *key)
+        if not allowed:
+            raise TooManyRequests(
+                detail, retry_after=state.reset_in, headers=rate_limit_headers(state)
+            )
+        return state
+
+    async def refuse_when_full(self, item: RateLimitItem, *key: str, detail: str) -> None:
+        """Raise 429 when the window is full, without counting this event."""
+        if not await self.test(item, *key):
+            state = await self.state(item, *key)
+            raise TooManyRequests(
+                detail, retry_after=state.reset_in, headers=rate_limit_headers(state)
+            )
+
+    async def reset(self, item: RateLimitItem, *key: str) -> None:
+        await self._limiter.clear(item, *key)
+
+
+def rate_limit_headers(state: WindowState) -> dict[str, str]:
+    """The IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers)."""
+    return {
+        "RateLimit-Limit": str(state.limit),
+        "RateLimit-Remaining": str(max(0, state.remaining)),
+        "RateLimit-Reset": str(state.reset_in),
+    }
