@@ -11,6 +11,14 @@ if [ -f scripts/seed_demo.py ]; then
   "$VENV/python" scripts/seed_demo.py --if-empty
 fi
 
+mail=""
+if [ -z "${MEIELINN_SMTP_HOST:-}" ]; then
+  # No mail server configured: a local one prints every message (verification codes too).
+  "$VENV/python" -m aiosmtpd -n -l "127.0.0.1:${MEIELINN_SMTP_PORT:-8025}" \
+    -c aiosmtpd.handlers.Debugging stdout &
+  mail=$!
+fi
+
 "$VENV/uvicorn" --factory service.main:run_app --host "$HOST" --port "$PORT" \
   --no-access-log --log-level warning &
 api=$!
@@ -19,8 +27,8 @@ worker=$!
 
 stop() {
   trap - INT TERM
-  kill -TERM "$api" "$worker" 2>/dev/null || true
-  wait "$api" "$worker" 2>/dev/null || true
+  kill -TERM "$api" "$worker" $mail 2>/dev/null || true
+  wait "$api" "$worker" $mail 2>/dev/null || true
   echo "[run] stopped" >&2
 }
 trap 'stop; exit 0' INT TERM
@@ -30,6 +38,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 echo "[run] meielinn API on http://$HOST:$PORT  (OpenAPI docs: http://$HOST:$PORT/docs, readiness: http://$HOST:$PORT/readyz)" >&2
+[ -n "$mail" ] && echo "[run] outgoing email is printed here (local SMTP sink on port ${MEIELINN_SMTP_PORT:-8025})" >&2
 echo "[run] one arq worker consuming '${MEIELINN_ARQ_QUEUE_NAME:-meielinn:queue}'; Ctrl-C stops both" >&2
 
 # Whichever exits first takes the other down with it.
