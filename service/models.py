@@ -2,7 +2,15 @@
 
 from service.audit.models import AuditEvent
 from service.auth.models import ApiKey, EmailToken, RefreshToken, RoleGrant, User
-from service.city.models import Department
+from service.catalog.models import Category, ObjectType, Reason
+from service.city.models import (
+    Building,
+    Calendar,
+    CalendarException,
+    Department,
+    District,
+    RoutingRule,
+)
 from service.notifications.models import EmailMessage
 from service.ops.models import WorkerHeartbeat
 from service.outbox.models import OutboxJob
@@ -10,12 +18,20 @@ from service.outbox.models import OutboxJob
 __all__ = [
     "ApiKey",
     "AuditEvent",
+    "Building",
+    "Calendar",
+    "CalendarException",
+    "Category",
     "Department",
+    "District",
     "EmailMessage",
     "EmailToken",
+    "ObjectType",
     "OutboxJob",
+    "Reason",
     "RefreshToken",
     "RoleGrant",
+    "RoutingRule",
     "User",
     "WorkerHeartbeat",
 ]
