@@ -11,6 +11,8 @@ from redis.asyncio import ConnectionPool
 
 from service import __version__
 from service.auth.router import router as auth_router
+from service.catalog.router import router as catalog_router
+from service.city.router import router as city_router
 from service.config import Settings, get_settings
 from service.db import create_engine, create_sessionmaker
 from service.errors import install_error_handlers
@@ -56,6 +58,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     app.include_router(ops_router)
     app.include_router(auth_router)
+    app.include_router(city_router)
+    app.include_router(catalog_router)
     return app
 
 

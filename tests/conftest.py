@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 from service.config import Environment, Settings, get_settings
+from service.demo.seed import seed_city
 from service.main import create_app, create_redis
 from workers.main import WorkerSettings, startup
 
@@ -49,8 +50,10 @@ WORKER_NUMBER = int(XDIST_WORKER.removeprefix("gw") or 0)
 
 
 def _migrations_fingerprint() -> str:
+    """Changes when the migrations or the demo city (loaded into every test database) do."""
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "migrations").rglob("*.py")):
+    sources = [*(ROOT / "migrations").rglob("*.py"), *(ROOT / "service" / "demo").rglob("*.py")]
+    for path in sorted(sources):
         digest.update(path.name.encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -93,6 +96,10 @@ async def _create_test_database(base_url: str) -> str:
                 )
                 async with engine.begin() as connection:
                     await connection.run_sync(_run_alembic)
+                # Every test starts from the demo Tartu (without its demo accounts).
+                async with AsyncSession(engine) as seed_session:
+                    await seed_city(seed_session)
+                    await seed_session.commit()
                 await engine.dispose()
                 await admin.execute(f"COMMENT ON DATABASE \"{template}\" IS '{fingerprint}'")
             await admin.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')

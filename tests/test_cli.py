@@ -33,10 +33,10 @@ async def test_create_admin_grant_role_and_api_key(
     assert [g["role"] for g in me.json()["roles"]] == ["admin"]
     assert me.json()["email_verified"] is True
 
-    department = await make_department(session, code="roads")
+    department = await make_department(session, code="t-roads")
     await session.commit()
     out = await run(
-        ["grant-role", "--email", "ops@city.example", "--role", "staff", "--department", "roads"],
+        ["grant-role", "--email", "ops@city.example", "--role", "staff", "--department", "t-roads"],
         sessionmaker,
         settings,
     )

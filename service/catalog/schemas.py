@@ -91,6 +91,18 @@ def _check_unique_codes(definitions: list[AttributeDefinition]) -> list[Attribut
     return definitions
 
 
+def _check_season(start: str | None, end: str | None) -> None:
+    if (start is None) != (end is None):
+        raise ValueError("season_start and season_end go together")
+    for value in (start, end):
+        if value is not None:
+            month, day = (int(part) for part in value.split("-"))
+            try:
+                date(2000, month, day)  # 2000 is a leap year: 02-29 is allowed
+            except ValueError:
+                raise ValueError(f"{value} is not a day of the year") from None
+
+
 class ObjectTypeCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -134,12 +146,7 @@ class ReasonFields(BaseModel):
 
     @model_validator(mode="after")
     def _season(self) -> ReasonFields:
-        if (self.season_start is None) != (self.season_end is None):
-            raise ValueError("season_start and season_end go together")
-        for value in (self.season_start, self.season_end):
-            if value is not None:
-                month, day = (int(part) for part in value.split("-"))
-                date(2000, month, day)  # 2000 is a leap year: 02-29 is allowed
+        _check_season(self.season_start, self.season_end)
         return self
 
 
@@ -163,9 +170,18 @@ class ReasonUpdate(BaseModel):
     requires_photo: bool | None = None
     building_bound: bool | None = None
     duplicate_radius_m: int | None = Field(default=None, ge=0, le=5000)
+    season_start: str | None = Field(default=None, pattern=r"^\d{2}-\d{2}$", description="MM-DD")
+    season_end: str | None = Field(default=None, pattern=r"^\d{2}-\d{2}$", description="MM-DD")
     attributes: list[AttributeDefinition] | None = Field(default=None, max_length=30)
     position: int | None = None
     active: bool | None = None
+
+    @model_validator(mode="after")
+    def _season(self) -> ReasonUpdate:
+        if ("season_start" in self.model_fields_set) != ("season_end" in self.model_fields_set):
+            raise ValueError("season_start and season_end change together (null clears both)")
+        _check_season(self.season_start, self.season_end)
+        return self
 
     @field_validator("attributes")
     @classmethod

@@ -1,0 +1,64 @@
+"""Load the demo Tartu (districts, departments, catalogue, buildings, routing rules and one
+account per role) into the configured database. Idempotent.
+
+    python scripts/seed_demo.py             load or refresh the demo city
+    python scripts/seed_demo.py --if-empty  only when the database has no districts yet
+    python scripts/seed_demo.py --no-accounts
+
+Demo accounts are refused when MEIELINN_ENV=production; the city data is not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from service.config import Environment, get_settings
+from service.db import create_engine, create_sessionmaker, transaction
+from service.demo.seed import DEMO_DOMAIN, DEMO_PASSWORD, is_empty, seed
+
+
+async def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--if-empty", action="store_true", help="skip a database with data")
+    parser.add_argument("--no-accounts", action="store_true", help="no demo accounts")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    accounts = not args.no_accounts and settings.env is not Environment.production
+    engine = create_engine(settings)
+    started = time.perf_counter()
+    try:
+        async with transaction(create_sessionmaker(engine)) as session:
+            if args.if_empty and not await is_empty(session):
+                print("[seed] the database has a city already; nothing loaded", file=sys.stderr)
+                return 0
+            report = await seed(session, settings, accounts=accounts)
+    finally:
+        await engine.dispose()
+    print(
+        f"[seed] demo Tartu: {report.districts} districts, {report.departments} departments, "
+        f"{report.reasons} reasons, {report.routing_rules} routing rules, "
+        f"{report.buildings_added} new buildings ({time.perf_counter() - started:.1f} s)",
+        file=sys.stderr,
+    )
+    if report.accounts_added:
+        print(
+            f"[seed] demo accounts (password {DEMO_PASSWORD!r}): "
+            + ", ".join(report.accounts_added),
+            file=sys.stderr,
+        )
+    elif accounts:
+        print(
+            f"[seed] demo accounts: <role>@{DEMO_DOMAIN}, password {DEMO_PASSWORD!r}",
+            file=sys.stderr,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main(sys.argv[1:])))
