@@ -87,6 +87,26 @@ class Settings(BaseSettings):
     mail_from: str = Field(
         "meielinn <no-reply@meielinn.localhost>", description="From address of outgoing email."
     )
+    # Reports.
+    report_quota_per_day: int = Field(
+        10, ge=1, description="Reports one person may file in any 24 hours (429 above)."
+    )
+    idempotency_hours: int = Field(
+        24, ge=1, le=168, description="How long an Idempotency-Key and its answer are kept."
+    )
+    media_dir: str = Field(
+        "media", description="Directory for uploaded photos and thumbnails (created if missing)."
+    )
+    photo_max_bytes: int = Field(
+        10 * 1024 * 1024, ge=1024, description="Largest photo upload in bytes (413 above)."
+    )
+    photo_max_pixels: int = Field(
+        40_000_000, ge=10_000, description="Largest photo in pixels; larger ones are refused."
+    )
+    photos_per_report: int = Field(5, ge=1, le=20, description="Photos one report may carry.")
+    map_point_budget: int = Field(
+        500, ge=10, le=10_000, description="Above this many reports in view, /v1/map clusters."
+    )
     heartbeat_seconds: int = Field(
         30, ge=1, le=60, description="Seconds between worker heartbeats (1–60)."
     )

@@ -19,6 +19,7 @@ from service.errors import install_error_handlers
 from service.observability import RequestContextMiddleware, configure_logging
 from service.ops.router import router as ops_router
 from service.ratelimit import RateLimiter
+from service.reports.router import router as reports_router
 
 
 def create_redis(settings: Settings) -> ArqRedis:
@@ -55,11 +56,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.redis = create_redis(settings)
     app.state.rate_limiter = RateLimiter(settings.redis_url)
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        upload_max_bytes=settings.photo_max_bytes + 64 * 1024,
+    )
     app.include_router(ops_router)
     app.include_router(auth_router)
     app.include_router(city_router)
     app.include_router(catalog_router)
+    app.include_router(reports_router)
     return app
 
 

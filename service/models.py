@@ -14,6 +14,14 @@ from service.city.models import (
 from service.notifications.models import EmailMessage
 from service.ops.models import WorkerHeartbeat
 from service.outbox.models import OutboxJob
+from service.reports.models import (
+    IdempotencyRecord,
+    Report,
+    ReportEvent,
+    ReportPhoto,
+    ReportSubscription,
+    ReportSupport,
+)
 
 __all__ = [
     "ApiKey",
@@ -26,10 +34,16 @@ __all__ = [
     "District",
     "EmailMessage",
     "EmailToken",
+    "IdempotencyRecord",
     "ObjectType",
     "OutboxJob",
     "Reason",
     "RefreshToken",
+    "Report",
+    "ReportEvent",
+    "ReportPhoto",
+    "ReportSubscription",
+    "ReportSupport",
     "RoleGrant",
     "RoutingRule",
     "User",

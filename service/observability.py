@@ -66,12 +66,19 @@ def configure_logging(level: str = "INFO") -> None:
         logging.getLogger(name).propagate = True
 
 
+_UPLOAD_PATH = re.compile(r"^/v1/reports/[^/]+/photos$")
+
+
 class RequestContextMiddleware:
     """Request id in and out, access log, latency metrics and the request body limit."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, upload_max_bytes: int | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Photo uploads (POST …/photos) may be larger: the photo plus multipart framing.
+        self.upload_max_bytes = max(upload_max_bytes or 0, max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -86,6 +93,8 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status_holder = {"status": 500}
         limit = self.max_body_bytes
+        if scope.get("method") == "POST" and _UPLOAD_PATH.match(scope.get("path", "")):
+            limit = self.upload_max_bytes
 
         declared = _header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
@@ -142,7 +151,7 @@ class RequestContextMiddleware:
             413,
             slug=PayloadTooLarge.slug,
             title=PayloadTooLarge.title,
-            detail=f"Request bodies are limited to {self.max_body_bytes} bytes.",
+            detail="The request body is larger than this endpoint accepts.",
             headers={"X-Request-ID": request_id},
             request_id=request_id,
         )

@@ -19,6 +19,7 @@ from service.observability import configure_logging
 from workers.heartbeat import heartbeat
 from workers.notifications import deliver_email
 from workers.outbox import relay_outbox
+from workers.reports import make_thumbnail, purge_idempotency_records
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -50,11 +51,18 @@ _settings = get_settings()
 class WorkerSettings:
     """What ``arq`` reads: the jobs, the periodic sweeps and where Redis is."""
 
-    functions: ClassVar[list[Any]] = [heartbeat, relay_outbox, deliver_email]
+    functions: ClassVar[list[Any]] = [
+        heartbeat,
+        relay_outbox,
+        deliver_email,
+        make_thumbnail,
+        purge_idempotency_records,
+    ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(heartbeat, second=_every(_settings.heartbeat_seconds), run_at_startup=True),
         # The outbox is the path every job takes; a second's delay at most.
         cron(relay_outbox, second=_every(1), unique=True, timeout=30),
+        cron(purge_idempotency_records, minute={17}, unique=True),
     ]
     redis_settings = RedisSettings.from_dsn(_settings.redis_url)
     queue_name = _settings.arq_queue_name

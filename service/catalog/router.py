@@ -3,45 +3,32 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, status
 
 from service.auth.dependencies import AdminActor
 from service.catalog import service
 from service.catalog.models import Category, ObjectType
 from service.catalog.schemas import (
-    LANGUAGES,
+    AcceptLanguage,
     Catalog,
     CategoryCreate,
     CategoryPublic,
     CategoryUpdate,
+    LangQuery,
     ObjectTypeCreate,
     ObjectTypePublic,
     ObjectTypeUpdate,
     ReasonCreate,
     ReasonPublic,
     ReasonUpdate,
+    pick_language,
 )
 from service.db import SessionDep
 
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 router = APIRouter(tags=["catalogue"])
-
-
-def pick_language(lang: str | None, accept_language: str | None) -> str:
-    """``?lang=`` first, then the first supported tag of ``Accept-Language``, then Estonian."""
-    if lang in LANGUAGES:
-        return lang
-    for part in (accept_language or "").split(","):
-        tag = part.split(";")[0].strip().lower()[:2]
-        if tag in LANGUAGES:
-            return tag
-    return "et"
-
-
-LangQuery = Annotated[str | None, Query(pattern="^(et|en|ru)$", description="et, en or ru")]
-AcceptLanguage = Annotated[str | None, Header(include_in_schema=False)]
 
 
 @router.get("/v1/catalog", summary="The catalogue: object types → categories → reasons")

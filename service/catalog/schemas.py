@@ -6,6 +6,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
+from fastapi import Header, Query
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -33,6 +34,21 @@ class Names(BaseModel):
 
     def pick(self, language: str) -> str:
         return getattr(self, language, None) or self.et
+
+
+def pick_language(lang: str | None, accept_language: str | None) -> str:
+    """``?lang=`` first, then the first supported tag of ``Accept-Language``, then Estonian."""
+    if lang in LANGUAGES:
+        return lang
+    for part in (accept_language or "").split(","):
+        tag = part.split(";")[0].strip().lower()[:2]
+        if tag in LANGUAGES:
+            return tag
+    return "et"
+
+
+LangQuery = Annotated[str | None, Query(pattern="^(et|en|ru)$", description="et, en or ru")]
+AcceptLanguage = Annotated[str | None, Header(include_in_schema=False)]
 
 
 AttributeType = Literal["string", "number", "single_value_list", "multi_value_list", "date"]

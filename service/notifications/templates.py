@@ -42,6 +42,54 @@ EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
             "проигнорируйте это письмо.",
         ),
     },
+    "report_accepted": {
+        Language.et: (
+            "Teie teade {code} on vastu võetud",
+            "Tere, {name}!\n\nTeie teade {code} on vastu võetud ja edastatud vastutavale "
+            "üksusele. Vastuse tähtaeg on {due}.",
+        ),
+        Language.en: (
+            "Your report {code} was accepted",
+            "Hello {name},\n\nYour report {code} was accepted and passed to the department "
+            "responsible. The answer is due by {due}.",
+        ),
+        Language.ru: (
+            "Ваше сообщение {code} принято",
+            "Здравствуйте, {name}!\n\nВаше сообщение {code} принято и передано ответственному "
+            "подразделению. Срок ответа: {due}.",
+        ),
+    },
+    "report_rejected": {
+        Language.et: (
+            "Teie teadet {code} ei saanud menetlusse võtta",
+            "Tere, {name}!\n\nTeie teadet {code} ei saanud menetlusse võtta:\n{reason}",
+        ),
+        Language.en: (
+            "Your report {code} could not be taken on",
+            "Hello {name},\n\nYour report {code} could not be taken on:\n{reason}",
+        ),
+        Language.ru: (
+            "Ваше сообщение {code} не принято",
+            "Здравствуйте, {name}!\n\nВаше сообщение {code} не принято к рассмотрению:\n{reason}",
+        ),
+    },
+    "report_duplicate": {
+        Language.et: (
+            "Teie teade {code} on liidetud teatega {original}",
+            "Tere, {name}!\n\nSama mure kohta on juba teade {original}. Teie teade {code} "
+            "liideti sellega; saate selle käigust teateid.",
+        ),
+        Language.en: (
+            "Your report {code} was merged into {original}",
+            "Hello {name},\n\nThe same problem was reported already as {original}. Your "
+            "report {code} was merged into it, and you will hear how it goes.",
+        ),
+        Language.ru: (
+            "Ваше сообщение {code} объединено с {original}",
+            "Здравствуйте, {name}!\n\nОб этой проблеме уже сообщили ({original}). Ваше "
+            "сообщение {code} объединено с ним; вы будете получать уведомления.",
+        ),
+    },
 }
 
 

@@ -1,0 +1,140 @@
+"""``Idempotency-Key`` for POST requests, after the IETF httpapi draft.
+
+* The same key with the same request body answers with the stored response again
+  (header ``Idempotent-Replayed: true``), without doing the work twice.
+* The same key with a different body: 422 (``idempotency-key-reused``).
+* The same key while the first request is still being processed: 409
+  (``idempotency-key-in-flight``).
+* Keys are kept for ``MEIELINN_IDEMPOTENCY_HOURS`` (24 by default) per caller.
+
+The stored response is written in the same transaction as the work it answers, so either
+both are committed or neither is. A short Redis lock marks a key in flight; it is released
+when the request fails (nothing was committed, so a retry may do the work) and otherwise
+simply expires, by which time the committed record answers the retries.
+Only successful responses are stored: after an error the client may try again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from redis.asyncio import Redis
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from service.errors import Conflict, InvalidInput
+from service.reports.models import IdempotencyRecord
+
+LOCK_SECONDS = 30
+MAX_KEY_LENGTH = 255
+
+
+class KeyReused(InvalidInput):
+    slug, title = "idempotency-key-reused", "Idempotency-Key reused with another request"
+
+
+class KeyInFlight(Conflict):
+    slug, title = "idempotency-key-in-flight", "A request with this Idempotency-Key is running"
+
+
+@dataclass(frozen=True)
+class IdempotencyContext:
+    owner: str
+    key: str
+    fingerprint: str
+
+
+def parse_key(header: str | None) -> str | None:
+    """The key of an ``Idempotency-Key`` header (a structured-field string, quotes optional)."""
+    if header is None:
+        return None
+    key = header.strip()
+    if len(key) >= 2 and key[0] == key[-1] == '"':
+        key = key[1:-1]
+    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidInput(
+            f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters.",
+            field="Idempotency-Key",
+        )
+    return key
+
+
+def fingerprint(method: str, path: str, payload: Any) -> str:
+    """A digest of what the request asks for (JSON key order and spacing do not matter)."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+def _lock_name(context: IdempotencyContext) -> str:
+    digest = hashlib.sha256(context.key.encode()).hexdigest()[:32]
+    return f"meielinn:idempotency:{context.owner}:{digest}"
+
+
+async def begin(
+    session: AsyncSession, redis: Redis, context: IdempotencyContext, now: datetime
+) -> IdempotencyRecord | None:
+    """The stored answer to replay, or None after taking the in-flight lock."""
+    record = (
+        await session.execute(
+            select(IdempotencyRecord).where(
+                col(IdempotencyRecord.owner) == context.owner,
+                col(IdempotencyRecord.key) == context.key,
+                col(IdempotencyRecord.expires_at) > now,
+            )
+        )
+    ).scalar_one_or_none()
+    if record is not None:
+        if record.fingerprint != context.fingerprint:
+            raise KeyReused("This Idempotency-Key was used for a different request; use a new key.")
+        return record
+    if not await redis.set(_lock_name(context), "1", nx=True, ex=LOCK_SECONDS):
+        raise KeyInFlight("The first request with this Idempotency-Key is still running.")
+    return None
+
+
+async def remember(
+    session: AsyncSession,
+    context: IdempotencyContext,
+    *,
+    status_code: int,
+    body: bytes,
+    location: str | None,
+    now: datetime,
+    hours: int,
+) -> None:
+    """Store the answer in the current transaction (replacing an expired record)."""
+    await session.execute(
+        delete(IdempotencyRecord).where(
+            col(IdempotencyRecord.owner) == context.owner,
+            col(IdempotencyRecord.key) == context.key,
+        )
+    )
+    session.add(
+        IdempotencyRecord(
+            owner=context.owner,
+            key=context.key,
+            fingerprint=context.fingerprint,
+            status_code=status_code,
+            body=body,
+            location=location,
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+    )
+    await session.flush()
+
+
+async def release(redis: Redis, context: IdempotencyContext) -> None:
+    await redis.delete(_lock_name(context))
+
+
+async def purge_expired(session: AsyncSession, now: datetime) -> int:
+    result = await session.execute(
+        delete(IdempotencyRecord).where(col(IdempotencyRecord.expires_at) <= now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,161 @@
+"""Report tables: the report, its timeline, photos, supporters, subscribers, and the
+Idempotency-Key records of filing requests."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry
+from sqlalchemy import CheckConstraint, Column, Index, LargeBinary, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from service.db import enum_field, timestamp, uuid_pk
+from service.reports.states import ReportState
+
+DESCRIPTION_MAX = 4000
+
+
+class Report(SQLModel, table=True):
+    __tablename__ = "report"
+    __table_args__ = (
+        Index(
+            "ix_report_location_geography", text("(location::geography)"), postgresql_using="gist"
+        ),
+        # Public lists: newest first, keyset on (created_at, id).
+        Index("ix_report_created_id", "created_at", "id"),
+        Index("ix_report_department_state", "department_id", "state"),
+        # The moderation queue: submitted reports, oldest first.
+        Index(
+            "ix_report_moderation_queue",
+            "submitted_at",
+            postgresql_where=text("state = 'submitted'"),
+        ),
+        Index("ix_report_reporter_created", "reporter_id", "created_at"),
+        CheckConstraint(
+            f"char_length(description) BETWEEN 1 AND {DESCRIPTION_MAX}", name="description_length"
+        ),
+    )
+
+    id: uuid.UUID = uuid_pk()
+    tracking_code: str = Field(max_length=16, unique=True)
+    reporter_id: uuid.UUID = Field(foreign_key="user_account.id", ondelete="RESTRICT")
+    filed_via_api_key_id: uuid.UUID | None = Field(
+        default=None, foreign_key="api_key.id", ondelete="SET NULL"
+    )
+    reason_id: uuid.UUID = Field(foreign_key="reason.id", index=True, ondelete="RESTRICT")
+    category_id: uuid.UUID = Field(foreign_key="category.id", index=True, ondelete="RESTRICT")
+    department_id: uuid.UUID = Field(foreign_key="department.id", ondelete="RESTRICT")
+    district_id: uuid.UUID | None = Field(
+        default=None, foreign_key="district.id", index=True, ondelete="SET NULL"
+    )
+    building_id: uuid.UUID | None = Field(
+        default=None, foreign_key="building.id", index=True, ondelete="SET NULL"
+    )
+    location: Any = Field(
+        sa_column=Column(Geometry("POINT", srid=4326, spatial_index=True), nullable=False)
+    )
+    address_text: str | None = Field(default=None, max_length=300)
+    description: str = Field(max_length=DESCRIPTION_MAX)
+    attributes: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}")
+    )
+    anonymous_public: bool = Field(default=False)
+    state: ReportState = enum_field(ReportState.submitted, index=True)
+    round: int = Field(default=1)
+    created_at: datetime = timestamp(default_now=True)
+    updated_at: datetime = timestamp(default_now=True)
+    submitted_at: datetime | None = timestamp(nullable=True)
+    moderation_due_at: datetime | None = timestamp(nullable=True)
+    accepted_at: datetime | None = timestamp(nullable=True)
+    due_at: datetime | None = timestamp(nullable=True, index=True)
+    breached_at: datetime | None = timestamp(nullable=True)
+    answered_at: datetime | None = timestamp(nullable=True)
+    closed_at: datetime | None = timestamp(nullable=True)
+    reject_code: str | None = Field(default=None, max_length=32)
+    reject_text: str | None = Field(default=None, max_length=2000)
+    duplicate_of_id: uuid.UUID | None = Field(
+        default=None, foreign_key="report.id", ondelete="SET NULL"
+    )
+    supporters_count: int = Field(default=0)
+    subscribers_count: int = Field(default=0)
+    photo_count: int = Field(default=0)
+
+
+class ReportEvent(SQLModel, table=True):
+    """One append-only timeline entry: who did what, from which state to which."""
+
+    __tablename__ = "report_event"
+    __table_args__ = (Index("ix_report_event_report_at", "report_id", "at"),)
+
+    id: uuid.UUID = uuid_pk()
+    report_id: uuid.UUID = Field(foreign_key="report.id", ondelete="CASCADE")
+    at: datetime = timestamp(default_now=True)
+    actor_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    actor_role: str | None = Field(default=None, max_length=32)
+    type: str = Field(max_length=32)
+    from_state: str | None = Field(default=None, max_length=32)
+    to_state: str | None = Field(default=None, max_length=32)
+    public: bool = Field(default=True)
+    data: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}")
+    )
+
+
+class ReportPhoto(SQLModel, table=True):
+    __tablename__ = "report_photo"
+
+    id: uuid.UUID = uuid_pk()
+    report_id: uuid.UUID = Field(foreign_key="report.id", index=True, ondelete="CASCADE")
+    uploader_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    content_type: str = Field(max_length=32)
+    width: int
+    height: int
+    size_bytes: int
+    sha256: str = Field(max_length=64)
+    path: str = Field(max_length=300)
+    thumbnail_path: str | None = Field(default=None, max_length=300)
+    created_at: datetime = timestamp(default_now=True)
+
+
+class ReportSupport(SQLModel, table=True):
+    """A "me too": one per person per report."""
+
+    __tablename__ = "report_support"
+
+    report_id: uuid.UUID = Field(foreign_key="report.id", primary_key=True, ondelete="CASCADE")
+    user_id: uuid.UUID = Field(
+        foreign_key="user_account.id", primary_key=True, index=True, ondelete="CASCADE"
+    )
+    created_at: datetime = timestamp(default_now=True)
+
+
+class ReportSubscription(SQLModel, table=True):
+    __tablename__ = "report_subscription"
+
+    report_id: uuid.UUID = Field(foreign_key="report.id", primary_key=True, ondelete="CASCADE")
+    user_id: uuid.UUID = Field(
+        foreign_key="user_account.id", primary_key=True, index=True, ondelete="CASCADE"
+    )
+    created_at: datetime = timestamp(default_now=True)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The stored answer to a request sent with an ``Idempotency-Key``, kept for a day."""
+
+    __tablename__ = "idempotency_record"
+
+    owner: str = Field(primary_key=True, max_length=80, description="user:<id> or key:<id>")
+    key: str = Field(primary_key=True, max_length=255)
+    fingerprint: str = Field(max_length=64)
+    status_code: int
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    location: str | None = Field(default=None, max_length=300)
+    created_at: datetime = timestamp(default_now=True)
+    expires_at: datetime = timestamp(index=True)

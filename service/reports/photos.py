@@ -1,0 +1,258 @@
+"""Report photos: checking, re-encoding without metadata, storing and thumbnails.
+
+An upload is trusted for nothing: its type is read from the bytes (JPEG, PNG, WebP or
+HEIC/HEIF) and must agree with the declared content type; its pixel count is checked from
+the header before any pixel is decoded (a decompression bomb is refused without being
+expanded); it is decoded, turned upright by its EXIF orientation and re-encoded as JPEG
+without any metadata, so EXIF (GPS position, camera serials) never reaches the disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import uuid
+import warnings
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import anyio
+import pillow_heif
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from service.auth.actor import Actor
+from service.config import Settings
+from service.errors import AppError, Conflict, InvalidInput, NotFound, PayloadTooLarge
+from service.outbox.service import add_job
+from service.reports import service as reports
+from service.reports.models import Report, ReportPhoto
+from service.reports.states import EDITABLE_STATES
+
+pillow_heif.register_heif_opener()
+
+THUMBNAIL_JOB = "make_thumbnail"
+THUMBNAIL_SIZE = (480, 480)
+FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIF": "image/heic"}
+# Declared types that stand for each sniffed format.
+ACCEPTED_DECLARATIONS = {
+    "JPEG": {"image/jpeg", "image/jpg", "image/pjpeg"},
+    "PNG": {"image/png"},
+    "WEBP": {"image/webp"},
+    "HEIF": {"image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence"},
+}
+
+
+class UnsupportedMediaType(AppError):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    data: bytes
+    width: int
+    height: int
+    source_format: str
+
+
+def clean_image(raw: bytes, declared_type: str | None, max_pixels: int) -> CleanImage:
+    """Sniff, check and re-encode one upload. CPU-bound: run it in a thread."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(raw), formats=list(FORMATS))
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UnsupportedMediaType(
+            "Photos must be JPEG, PNG, WebP or HEIC images.", field="file"
+        ) from None
+    source = image.format or ""
+    declared = (declared_type or "").split(";")[0].strip().lower()
+    if declared not in ACCEPTED_DECLARATIONS.get(source, set()):
+        raise UnsupportedMediaType(
+            f"The file is {FORMATS.get(source, source)} but was sent as {declared or 'no type'}.",
+            field="file",
+        )
+    width, height = image.size
+    if width * height > max_pixels:
+        raise InvalidInput(
+            f"The photo has {width}×{height} pixels; at most {max_pixels:,} are accepted.",
+            field="file",
+        )
+    try:
+        image.load()
+        upright = ImageOps.exif_transpose(image)
+        rgb = upright.convert("RGB")
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InvalidInput("The photo is damaged or truncated.", field="file") from exc
+    out = io.BytesIO()
+    rgb.save(out, format="JPEG", quality=85, optimize=True)  # no exif= argument: none kept
+    return CleanImage(data=out.getvalue(), width=rgb.width, height=rgb.height, source_format=source)
+
+
+def make_thumbnail(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as image:
+        image.thumbnail(THUMBNAIL_SIZE)
+        out = io.BytesIO()
+        image.convert("RGB").save(out, format="JPEG", quality=80, optimize=True)
+        return out.getvalue()
+
+
+class MediaStore:
+    """Files under the media directory, written atomically (temporary file, then rename)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).resolve()
+
+    def path(self, relative: str) -> Path:
+        full = (self.root / relative).resolve()
+        if self.root not in full.parents:
+            raise ValueError("path outside the media directory")
+        return full
+
+    def write(self, relative: str, data: bytes) -> None:
+        target = self.path(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(data)
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def read(self, relative: str) -> bytes:
+        return self.path(relative).read_bytes()
+
+    def delete(self, relative: str | None) -> None:
+        if relative:
+            self.path(relative).unlink(missing_ok=True)
+
+
+async def add_photo(
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    report_id: uuid.UUID,
+    raw: bytes,
+    declared_type: str | None,
+    now: datetime,
+) -> ReportPhoto:
+    """Attach a photo to the caller's own report while it can still be edited."""
+    report = (
+        await session.execute(select(Report).where(col(Report.id) == report_id).with_for_update())
+    ).scalar_one_or_none()
+    if report is None or report.reporter_id != actor.user_id:
+        raise NotFound("No such report.")
+    if report.state not in EDITABLE_STATES:
+        raise Conflict(
+            f"Photos can be added until the report is accepted; it is {report.state}.",
+            current_state=str(report.state),
+        )
+    if report.photo_count >= settings.photos_per_report:
+        raise Conflict(f"A report carries at most {settings.photos_per_report} photos.")
+    if len(raw) > settings.photo_max_bytes:
+        raise PayloadTooLarge(f"Photos are limited to {settings.photo_max_bytes} bytes.")
+    clean = await anyio.to_thread.run_sync(
+        clean_image, raw, declared_type, settings.photo_max_pixels
+    )
+    photo_id = uuid.uuid4()
+    relative = f"reports/{report.id}/{photo_id}.jpg"
+    await anyio.to_thread.run_sync(MediaStore(settings.media_dir).write, relative, clean.data)
+    photo = ReportPhoto(
+        id=photo_id,
+        report_id=report.id,
+        uploader_id=actor.user_id,
+        content_type="image/jpeg",
+        width=clean.width,
+        height=clean.height,
+        size_bytes=len(clean.data),
+        sha256=hashlib.sha256(clean.data).hexdigest(),
+        path=relative,
+        created_at=now,
+    )
+    session.add(photo)
+    report.photo_count += 1
+    report.updated_at = now
+    reports.record_event(
+        session, report, actor, "photo_added", now, public=False, photo_id=str(photo_id)
+    )
+    await add_job(session, THUMBNAIL_JOB, str(photo_id), str(photo_id))
+    await session.flush()
+    return photo
+
+
+async def remove_photo(
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    report_id: uuid.UUID,
+    photo_id: uuid.UUID,
+    now: datetime,
+) -> None:
+    report = (
+        await session.execute(select(Report).where(col(Report.id) == report_id).with_for_update())
+    ).scalar_one_or_none()
+    photo = await session.get(ReportPhoto, photo_id)
+    if report is None or report.reporter_id != actor.user_id or photo is None:
+        raise NotFound("No such photo.")
+    if photo.report_id != report.id:
+        raise NotFound("No such photo.")
+    if report.state not in EDITABLE_STATES:
+        raise Conflict(
+            f"Photos can be removed until the report is accepted; it is {report.state}.",
+            current_state=str(report.state),
+        )
+    await session.delete(photo)
+    report.photo_count -= 1
+    reports.record_event(
+        session, report, actor, "photo_removed", now, public=False, photo_id=str(photo_id)
+    )
+    await session.flush()
+    store = MediaStore(settings.media_dir)
+    store.delete(photo.path)
+    store.delete(photo.thumbnail_path)
+
+
+async def photo_file(
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor | None,
+    report_id: uuid.UUID,
+    photo_id: uuid.UUID,
+    thumbnail: bool,
+) -> Path:
+    """The file of a photo the caller may see (the thumbnail, or the photo until it exists)."""
+    await reports.get_report_for(session, actor, report_id)
+    photo = await session.get(ReportPhoto, photo_id)
+    if photo is None or photo.report_id != report_id:
+        raise NotFound("No such photo.")
+    relative = photo.thumbnail_path if thumbnail and photo.thumbnail_path else photo.path
+    path = MediaStore(settings.media_dir).path(relative)
+    if not path.exists():
+        raise NotFound("The photo file is missing.")
+    return path
+
+
+async def build_thumbnail(session: AsyncSession, settings: Settings, photo_id: uuid.UUID) -> bool:
+    """Make the thumbnail of one photo (the worker job); False when the photo is gone."""
+    photo = await session.get(ReportPhoto, photo_id)
+    if photo is None:
+        return False
+    store = MediaStore(settings.media_dir)
+    try:
+        data = await anyio.to_thread.run_sync(store.read, photo.path)
+    except FileNotFoundError:
+        return False
+    thumbnail = await anyio.to_thread.run_sync(make_thumbnail, data)
+    relative = photo.path.removesuffix(".jpg") + ".thumb.jpg"
+    await anyio.to_thread.run_sync(store.write, relative, thumbnail)
+    await session.execute(
+        update(ReportPhoto).where(col(ReportPhoto.id) == photo_id).values(thumbnail_path=relative)
+    )
+    return True

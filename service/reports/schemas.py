@@ -1,0 +1,246 @@
+"""What enters and leaves the reports API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+
+from service.city.schemas import Latitude, Longitude
+from service.reports.models import DESCRIPTION_MAX
+from service.reports.states import ReportState
+
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=DESCRIPTION_MAX)
+]
+
+
+class ReportCreate(BaseModel):
+    """A new report: a reason, and a place given as a point or as a building."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason_id: uuid.UUID
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    building_id: uuid.UUID | None = Field(
+        default=None, description="File against a building: its point is the location."
+    )
+    address_text: str | None = Field(default=None, max_length=300)
+    description: Description
+    attributes: dict[str, Any] = Field(default_factory=dict, max_length=30)
+    anonymous_public: bool = Field(
+        default=False, description="Hide the reporter's name from the public (never from staff)."
+    )
+    on_behalf_of: EmailStr | None = Field(
+        default=None,
+        description="With an API key holding `reports:on_behalf`: the resident's account email.",
+    )
+
+    @model_validator(mode="after")
+    def _place(self) -> ReportCreate:
+        has_point = self.lat is not None or self.lon is not None
+        if has_point and (self.lat is None or self.lon is None):
+            raise ValueError("give both lat and lon")
+        if has_point == (self.building_id is not None):
+            raise ValueError("give either lat/lon or building_id")
+        return self
+
+
+class ReportUpdate(BaseModel):
+    """What a reporter may change before the report is accepted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: Description | None = None
+    address_text: str | None = Field(default=None, max_length=300)
+    attributes: dict[str, Any] | None = Field(default=None, max_length=30)
+    anonymous_public: bool | None = None
+
+
+class Named(BaseModel):
+    id: uuid.UUID
+    code: str
+    name: str
+
+
+class Location(BaseModel):
+    lat: float
+    lon: float
+
+
+class PhotoRef(BaseModel):
+    id: uuid.UUID
+    url: str
+    thumbnail_url: str
+    width: int
+    height: int
+
+
+class Reporter(BaseModel):
+    id: uuid.UUID
+    display_name: str
+    email: str | None = Field(default=None, description="Shown to staff and moderators only.")
+
+
+class ReportView(BaseModel):
+    """A report as the caller may see it: ``private`` is null for the public."""
+
+    id: uuid.UUID
+    tracking_code: str
+    state: ReportState
+    reason: Named
+    category_id: uuid.UUID
+    department: Named
+    district: Named | None
+    building: Named | None = Field(description="code holds the address")
+    location: Location
+    address_text: str | None
+    description: str
+    attributes: dict[str, Any]
+    reporter_name: str | None = Field(description="null when the reporter asked to be anonymous")
+    created_at: datetime
+    accepted_at: datetime | None
+    due_at: datetime | None
+    overdue: bool
+    answered_at: datetime | None
+    closed_at: datetime | None
+    duplicate_of: uuid.UUID | None
+    supporters_count: int
+    subscribers_count: int
+    photo_count: int
+    photos: list[PhotoRef] | None = Field(default=None, description="Only on single reports.")
+    private: ReportPrivate | None = None
+
+
+class ReportPrivate(BaseModel):
+    reporter: Reporter
+    anonymous_public: bool
+    submitted_at: datetime | None
+    moderation_due_at: datetime | None
+    reject_code: str | None
+    reject_text: str | None
+    round: int
+
+
+class ReportPage(BaseModel):
+    items: list[ReportView]
+    next_cursor: str | None
+
+
+class TimelineEvent(BaseModel):
+    id: uuid.UUID
+    at: datetime
+    type: str
+    from_state: str | None
+    to_state: str | None
+    public: bool
+    actor_role: str | None
+    data: dict[str, Any]
+
+
+class NearbyReport(BaseModel):
+    id: uuid.UUID
+    tracking_code: str
+    state: ReportState
+    reason: Named
+    location: Location
+    distance_m: float
+    description: str
+    supporters_count: int
+    created_at: datetime
+
+
+class Engagement(BaseModel):
+    supporting: bool
+    subscribed: bool
+    supporters_count: int
+    subscribers_count: int
+
+
+# --- moderation ----------------------------------------------------------------------------
+
+
+class RejectCode(StrEnum):
+    out_of_scope = "out_of_scope"
+    duplicate = "duplicate"
+    abusive = "abusive"
+    not_enough_information = "not_enough_information"
+    private_property = "private_property"
+    already_fixed = "already_fixed"
+    other = "other"
+
+
+class AcceptRequest(BaseModel):
+    """Accept, optionally correcting the reason or the place (the report is routed again)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason_id: uuid.UUID | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _both(self) -> AcceptRequest:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon")
+        return self
+
+
+class RejectRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: RejectCode
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class DuplicateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    of: uuid.UUID = Field(description="The report this one repeats.")
+
+
+class BulkRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["accept", "reject"]
+    ids: list[uuid.UUID] = Field(min_length=1, max_length=100)
+    code: RejectCode | None = None
+    text: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _reject_needs_reason(self) -> BulkRequest:
+        if self.action == "reject" and (self.code is None or not self.text):
+            raise ValueError("rejecting needs code and text")
+        if len(set(self.ids)) != len(self.ids):
+            raise ValueError("ids repeat")
+        return self
+
+
+class BulkItem(BaseModel):
+    id: uuid.UUID
+    status: int
+    state: ReportState | None = None
+    detail: str | None = None
+
+
+class BulkResult(BaseModel):
+    results: list[BulkItem]
+
+
+class QueueItem(BaseModel):
+    report: ReportView
+    moderation_due_at: datetime | None
+    overdue: bool
+
+
+class QueuePage(BaseModel):
+    items: list[QueueItem]
+    next_cursor: str | None
+
+
+ReportView.model_rebuild()

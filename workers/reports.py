@@ -1,0 +1,25 @@
+"""Report jobs: photo thumbnails and the daily clean-up of Idempotency-Key records."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from service import idempotency
+from service.observability import JOB_OUTCOMES
+from service.reports.photos import build_thumbnail
+from workers.context import transaction
+
+
+async def make_thumbnail(ctx: dict[str, Any], photo_id: str) -> bool:
+    """Write the thumbnail of one photo (idempotent: a second run rewrites the same file)."""
+    async with transaction(ctx) as session:
+        made = await build_thumbnail(session, ctx["settings"], uuid.UUID(photo_id))
+    JOB_OUTCOMES.labels("make_thumbnail", "made" if made else "skipped").inc()
+    return made
+
+
+async def purge_idempotency_records(ctx: dict[str, Any]) -> int:
+    async with transaction(ctx) as session:
+        return await idempotency.purge_expired(session, datetime.now(UTC))
