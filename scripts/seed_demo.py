@@ -1,11 +1,12 @@
-"""Load the demo Tartu (districts, departments, catalogue, buildings, routing rules and one
-account per role) into the configured database. Idempotent.
+"""Load the demo Tartu (districts, departments, catalogue, buildings, routing rules, one
+account per role and a few thousand reports) into the configured database. Idempotent.
 
     python scripts/seed_demo.py             load or refresh the demo city
     python scripts/seed_demo.py --if-empty  only when the database has no districts yet
-    python scripts/seed_demo.py --no-accounts
+    python scripts/seed_demo.py --no-accounts   the city only (no accounts, no reports)
+    python scripts/seed_demo.py --reports 20000
 
-Demo accounts are refused when MEIELINN_ENV=production; the city data is not.
+Demo accounts and reports are refused when MEIELINN_ENV=production; the city data is not.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from service.demo.seed import DEMO_DOMAIN, DEMO_PASSWORD, is_empty, seed
 async def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--if-empty", action="store_true", help="skip a database with data")
-    parser.add_argument("--no-accounts", action="store_true", help="no demo accounts")
+    parser.add_argument("--no-accounts", action="store_true", help="no demo accounts or reports")
+    parser.add_argument("--reports", type=int, default=3000, help="demo reports (default 3000)")
     args = parser.parse_args(argv)
     settings = get_settings()
     accounts = not args.no_accounts and settings.env is not Environment.production
@@ -37,13 +39,16 @@ async def main(argv: list[str]) -> int:
             if args.if_empty and not await is_empty(session):
                 print("[seed] the database has a city already; nothing loaded", file=sys.stderr)
                 return 0
-            report = await seed(session, settings, accounts=accounts)
+            report = await seed(
+                session, settings, accounts=accounts, reports=args.reports if accounts else 0
+            )
     finally:
         await engine.dispose()
     print(
         f"[seed] demo Tartu: {report.districts} districts, {report.departments} departments, "
         f"{report.reasons} reasons, {report.routing_rules} routing rules, "
-        f"{report.buildings_added} new buildings ({time.perf_counter() - started:.1f} s)",
+        f"{report.buildings_added} new buildings, {report.reports_added} new reports "
+        f"({time.perf_counter() - started:.1f} s)",
         file=sys.stderr,
     )
     if report.accounts_added:

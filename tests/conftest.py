@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -164,6 +165,7 @@ async def settings(smtp_server: tuple[Controller, Mailbox]) -> Settings:
             "database_pool_size": 2,
             "database_max_overflow": 2,
             "smtp_host": "127.0.0.1",
+            "media_dir": tempfile.mkdtemp(prefix="meielinn-media-"),
             "smtp_port": smtp_server[0].port,
             # Cheap hashing in tests only (the settings refuse this outside MEIELINN_ENV=test).
             "argon2_time_cost": 1,

@@ -5,16 +5,24 @@ from __future__ import annotations
 import itertools
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from service.auth import service as auth
 from service.auth.actor import Actor
 from service.auth.models import Role, RoleGrant, User
 from service.auth.schemas import RegisterRequest
 from service.auth.tokens import issue_access_token
+from service.catalog.models import Reason
 from service.city.models import Department, DepartmentKind
 from service.config import Settings
+from service.reports import moderation
+from service.reports import service as reports
+from service.reports.models import Report
+from service.reports.schemas import AcceptRequest, ReportCreate
 
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count(1)
@@ -78,4 +86,55 @@ def actor_of(user: User, *grants: tuple[Role, uuid.UUID | None]) -> Actor:
         language=user.language,
         email_verified=user.email_verified_at is not None,
         grants=frozenset(grants),
+    )
+
+
+KESKLINN = (58.3795, 26.7230)  # lat, lon inside the demo Kesklinn
+ANNELINN = (58.3730, 26.7700)
+
+
+async def reason_by_code(session: AsyncSession, code: str) -> Reason:
+    reason = (await session.execute(select(Reason).where(col(Reason.code) == code))).scalar_one()
+    return reason
+
+
+async def file_report(
+    session: AsyncSession,
+    reporter: User,
+    *,
+    reason_code: str = "pothole",
+    point: tuple[float, float] = KESKLINN,
+    attributes: dict[str, Any] | None = None,
+    description: str = "A deep pothole by the crossing.",
+    anonymous_public: bool = False,
+    when: datetime | None = None,
+) -> Report:
+    """A report filed through the service, as the API would."""
+    reason = await reason_by_code(session, reason_code)
+    if attributes is None:
+        attributes = {"size": "medium"} if reason_code == "pothole" else {}
+    report, _ = await reports.file_report(
+        session,
+        actor_of(reporter),
+        ReportCreate(
+            reason_id=reason.id,
+            lat=point[0],
+            lon=point[1],
+            description=description,
+            attributes=attributes,
+            anonymous_public=anonymous_public,
+        ),
+        when or datetime.now(UTC),
+        quota_limit=1000,
+    )
+    return report
+
+
+async def accept_report(session: AsyncSession, moderator: User, report: Report) -> Report:
+    return await moderation.accept(
+        session,
+        actor_of(moderator, (Role.moderator, None)),
+        report.id,
+        AcceptRequest(),
+        datetime.now(UTC),
     )

@@ -12,6 +12,7 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from service.auth.models import Role
 from service.city.models import Building, Department, District
@@ -415,15 +416,50 @@ async def test_seed_is_idempotent(session: AsyncSession, settings: Settings) -> 
         await session.scalar(select(func.count()).select_from(model))
         for model in (District, Department, Building)
     ]
-    report = await seed(session, settings)
+    report = await seed(session, settings, reports=120)
     assert report.buildings_added == 0
     assert len(report.accounts_added) == 7
+    assert report.reports_added == 120
     counts_after = [
         await session.scalar(select(func.count()).select_from(model))
         for model in (District, Department, Building)
     ]
     assert counts_after == counts_before
-    assert (await seed(session, settings)).accounts_added == []
+    again = await seed(session, settings, reports=120)
+    assert again.accounts_added == []
+    assert again.reports_added == 0
+
+    # The demo reports are consistent: a legal state, a timeline that ends in it, counts
+    # that match the supporter rows, and a place inside their district.
+    from service.reports.models import Report, ReportEvent, ReportSupport
+    from service.reports.states import ReportState
+
+    demo_reports = list((await session.execute(select(Report))).scalars())
+    assert {r.state for r in demo_reports} >= {"closed", "submitted", "in_progress"}
+    for demo in demo_reports:
+        assert ReportState(demo.state)
+        last = (
+            await session.execute(
+                select(ReportEvent.to_state)
+                .where(ReportEvent.report_id == demo.id)
+                .order_by(col(ReportEvent.at).desc())
+                .limit(1)
+            )
+        ).scalar_one()
+        assert last == demo.state
+        supporters = await session.scalar(
+            select(func.count())
+            .select_from(ReportSupport)
+            .where(ReportSupport.report_id == demo.id)
+        )
+        assert supporters == demo.supporters_count
+    outside = await session.scalar(
+        select(func.count())
+        .select_from(Report)
+        .join(District, District.id == Report.district_id)
+        .where(~func.ST_Covers(District.geom, Report.location))
+    )
+    assert outside == 0
 
 
 async def test_demo_accounts_are_refused_in_production(

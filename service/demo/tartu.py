@@ -440,9 +440,10 @@ class BuildingSpec:
     passport: dict[str, Any]
 
 
-def _point_in(polygon: Polygon, rng: random.Random) -> tuple[float, float]:
-    minx, miny, maxx, maxy = polygon.buffer(-0.0015).bounds
-    inner = polygon.buffer(-0.0015)
+def point_in(polygon: Polygon, rng: random.Random, margin: float = 0.0015) -> tuple[float, float]:
+    """A random point at least ``margin`` degrees inside ``polygon``."""
+    inner = polygon.buffer(-margin)
+    minx, miny, maxx, maxy = inner.bounds
     while True:
         x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
         if inner.contains(Point(x, y)):
@@ -465,7 +466,7 @@ def buildings(total: int = 320) -> list[BuildingSpec]:
             street = streets[index % len(streets)]
             number = numbers[street]
             numbers[street] += rng.choice((1, 2, 2, 3))
-            lon, lat = _point_in(shapes[district], rng)
+            lon, lat = point_in(shapes[district], rng)
             if pilot:
                 year = rng.randint(1971, 1989)
                 floors = rng.choice((5, 5, 9, 9, 12))

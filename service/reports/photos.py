@@ -66,10 +66,16 @@ def clean_image(raw: bytes, declared_type: str | None, max_pixels: int) -> Clean
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(raw), formats=list(FORMATS))
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except UnidentifiedImageError:
         raise UnsupportedMediaType(
             "Photos must be JPEG, PNG, WebP or HEIC images.", field="file"
         ) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InvalidInput(
+            f"The photo has too many pixels; at most {max_pixels:,} are accepted.", field="file"
+        ) from None
+    except (OSError, ValueError, SyntaxError):
+        raise InvalidInput("The photo is damaged or truncated.", field="file") from None
     source = image.format or ""
     declared = (declared_type or "").split(";")[0].strip().lower()
     if declared not in ACCEPTED_DECLARATIONS.get(source, set()):
