@@ -19,6 +19,7 @@ from service.auth.models import Role
 from service.auth.schemas import ApiKeyCreate
 from service.city.service import load_working_calendar
 from service.config import Settings
+from service.reports.mapview import refresh_cells
 from service.reports.models import IdempotencyRecord, Report, ReportEvent
 from service.sla.calendar import TimeUnit, add_working_time
 from tests.factories import (
@@ -452,10 +453,21 @@ async def test_map_points_and_clusters(
     assert collection["features"][0]["properties"]["kind"] == "report"
 
     monkeypatch.setattr(settings, "map_point_budget", 3)
+    # Up to zoom 16 clusters come from the cells the worker recounts every minute.
+    stale = (await client.get("/v1/map", params={"bbox": bbox, "zoom": 12})).json()
+    assert stale["clustered"] is True
+    assert sum(f["properties"]["count"] for f in stale["features"]) == 0
+    await refresh_cells(session)
     clusters = (await client.get("/v1/map", params={"bbox": bbox, "zoom": 12})).json()
     assert clusters["clustered"] is True
-    assert sum(f["properties"]["count"] for f in clusters["features"]) == 6
-    assert len(clusters["features"]) < 6
+    assert [f["properties"]["count"] for f in clusters["features"]] == [6]
+    centre = clusters["features"][0]["geometry"]["coordinates"]
+    assert centre == pytest.approx([lon, lat + 0.00025], abs=1e-9)
+    # Closer in, clusters are computed from the points themselves.
+    live = (await client.get("/v1/map", params={"bbox": bbox, "zoom": 20})).json()
+    assert live["clustered"] is True
+    assert sum(f["properties"]["count"] for f in live["features"]) == 6
+    assert len(live["features"]) > 1
     for bad in ("1,2", "30,58,20,59", "a,b,c,d"):
         assert (await client.get("/v1/map", params={"bbox": bad})).status_code == 422
 
@@ -613,3 +625,20 @@ async def test_reason_names_follow_the_language(
     russian = await client.get(f"/v1/reports/{report.id}", headers={"Accept-Language": "ru"})
     assert english.json()["reason"]["name"] == "Pothole"
     assert russian.json()["reason"]["name"] == "Яма на дороге"
+
+
+def test_map_cells_migration_matches_the_code() -> None:
+    """The materialized view's cell size and states are the ones the map code assumes."""
+    import importlib.util
+    from pathlib import Path
+
+    from service.reports.mapview import BASE_ZOOM, MAP_STATES, cell_size
+
+    path = Path(__file__).parent.parent / "migrations/versions/20261123_0005_report_map_cells.py"
+    spec = importlib.util.spec_from_file_location("map_cells", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert cell_size(BASE_ZOOM) == module.CELL
+    assert ",".join(f"'{s}'" for s in MAP_STATES) == module.STATES

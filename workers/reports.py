@@ -8,6 +8,7 @@ from typing import Any
 
 from service import idempotency
 from service.observability import JOB_OUTCOMES
+from service.reports import mapview
 from service.reports.photos import build_thumbnail
 from workers.context import transaction
 
@@ -23,3 +24,9 @@ async def make_thumbnail(ctx: dict[str, Any], photo_id: str) -> bool:
 async def purge_idempotency_records(ctx: dict[str, Any]) -> int:
     async with transaction(ctx) as session:
         return await idempotency.purge_expired(session, datetime.now(UTC))
+
+
+async def refresh_map_cells(ctx: dict[str, Any]) -> None:
+    """Recount the map's cluster cells (the map's clusters lag by this job's period)."""
+    async with transaction(ctx) as session:
+        await mapview.refresh_cells(session)

@@ -1,18 +1,22 @@
 """The public map: reports in a bounding box as GeoJSON points, or as grid clusters when
 there are more than the point budget.
 
-Clusters are computed in the database: points are snapped to a grid whose cell is about 1/8
-of a web-map tile at the requested zoom (so clusters are ~32 px apart on screen), and counted
-per cell. Both the budget check and the aggregation run on the GiST index of the bounding
-box; the budget check stops counting at budget + 1.
+Clusters group reports by a grid whose cell is 1/8 of a web-map tile at the requested zoom
+(so clusters are ~32 px apart on screen). Up to zoom 16 they are summed from
+``report_map_cell``, a materialized view of counts per ~40 m cell and state that a worker
+refreshes every minute: a city-wide map of a million reports then reads a few ten thousand
+rows instead of a million points. Clusters may thus lag new reports by up to a minute; points
+(under the budget) are always live. Above zoom 16 clusters are computed from the points of
+the (small) box directly. The budget check runs on the GiST index and stops at budget + 1.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -20,6 +24,8 @@ from service.reports.models import Report
 from service.reports.states import PUBLIC_STATES, ReportState
 
 MAP_STATES = sorted(PUBLIC_STATES - {ReportState.duplicate})
+# The zoom whose cells report_map_cell stores (its migration uses the same size).
+BASE_ZOOM = 16
 
 
 def cell_size(zoom: int) -> float:
@@ -74,6 +80,9 @@ async def map_features(
         ]
         return {"type": "FeatureCollection", "clustered": False, "features": features}
 
+    if zoom <= BASE_ZOOM:
+        features = await _precomputed_clusters(session, bbox, zoom, wanted)
+        return {"type": "FeatureCollection", "clustered": True, "features": features}
     size = cell_size(zoom)
     cell_x = func.floor(func.ST_X(Report.location) / size).label("cx")
     cell_y = func.floor(func.ST_Y(Report.location) / size).label("cy")
@@ -97,3 +106,47 @@ async def map_features(
         for row in rows
     ]
     return {"type": "FeatureCollection", "clustered": True, "features": features}
+
+
+async def _precomputed_clusters(
+    session: AsyncSession,
+    bbox: tuple[float, float, float, float],
+    zoom: int,
+    states: list[ReportState],
+) -> list[dict[str, Any]]:
+    base = cell_size(BASE_ZOOM)
+    factor = 2 ** (BASE_ZOOM - zoom)  # base cells per cluster cell, along each axis
+    rows = await session.execute(
+        text(
+            """
+            SELECT floor(cx / CAST(:factor AS float)) AS gx,
+                   floor(cy / CAST(:factor AS float)) AS gy,
+                   sum(n) AS n, sum(sum_lon) / sum(n) AS lon, sum(sum_lat) / sum(n) AS lat
+            FROM report_map_cell
+            WHERE cx BETWEEN :min_cx AND :max_cx AND cy BETWEEN :min_cy AND :max_cy
+              AND state = ANY(:states)
+            GROUP BY 1, 2
+            """
+        ),
+        {
+            "factor": factor,
+            "min_cx": math.floor(bbox[0] / base),
+            "max_cx": math.floor(bbox[2] / base),
+            "min_cy": math.floor(bbox[1] / base),
+            "max_cy": math.floor(bbox[3] / base),
+            "states": [str(s) for s in states],
+        },
+    )
+    return [
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
+            "properties": {"kind": "cluster", "count": int(row.n)},
+        }
+        for row in rows
+    ]
+
+
+async def refresh_cells(session: AsyncSession) -> None:
+    """Recount report_map_cell (readers keep the old counts meanwhile)."""
+    await session.execute(text("REFRESH MATERIALIZED VIEW CONCURRENTLY report_map_cell"))
