@@ -19,6 +19,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# OpenAPI ``responses`` entries for endpoints: a problem document, and the usual set of them.
+PROBLEM: dict[str, Any] = {"content": {PROBLEM_MEDIA_TYPE: {}}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: PROBLEM,
+    403: PROBLEM,
+    404: PROBLEM,
+    409: PROBLEM,
+    422: PROBLEM,
+}
 log = logging.getLogger("meielinn.errors")
 
 

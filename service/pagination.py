@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query
@@ -34,6 +36,15 @@ def decode_cursor(cursor: str, arity: int) -> list[str]:
     if not isinstance(values, list) or len(values) != arity:
         raise InvalidInput("The cursor is not valid.", field="cursor")
     return [str(v) for v in values]
+
+
+def decode_time_id_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (timestamp, id) a cursor made by ``encode_cursor(at.isoformat(), id)`` stands for."""
+    at_text, id_text = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(at_text), uuid.UUID(id_text)
+    except ValueError as exc:
+        raise InvalidInput("The cursor is not valid.", field="cursor") from exc
 
 
 def like_pattern(text: str) -> str:

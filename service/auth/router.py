@@ -30,12 +30,11 @@ from service.auth.schemas import (
     VerifyRequest,
 )
 from service.db import SessionDep
-from service.errors import Unauthorized
+from service.errors import PROBLEM, Unauthorized
 from service.pagination import Cursor, PageSize, decode_cursor, encode_cursor
 from service.ratelimit import RateLimiter
 
 router = APIRouter()
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
 def _now() -> datetime:

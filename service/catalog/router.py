@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, status
 
@@ -26,8 +25,8 @@ from service.catalog.schemas import (
     pick_language,
 )
 from service.db import SessionDep
+from service.errors import ERRORS, PROBLEM
 
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 router = APIRouter(tags=["catalogue"])
 
 
@@ -52,16 +51,9 @@ async def get_reason(
 
 
 admin = APIRouter(prefix="/v1/admin/catalog", tags=["catalogue"])
-ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: PROBLEM,
-    403: PROBLEM,
-    404: PROBLEM,
-    409: PROBLEM,
-    422: PROBLEM,
-}
 
 
-@admin.get("", summary="The whole catalogue, inactive entries included", responses=ADMIN_ERRORS)
+@admin.get("", summary="The whole catalogue, inactive entries included", responses=ERRORS)
 async def admin_catalog(actor: AdminActor, session: SessionDep, lang: LangQuery = None) -> Catalog:
     return await service.catalog_tree(session, lang or "et", include_inactive=True)
 
@@ -70,7 +62,7 @@ async def admin_catalog(actor: AdminActor, session: SessionDep, lang: LangQuery 
     "/object-types",
     status_code=status.HTTP_201_CREATED,
     summary="Add an object type",
-    responses=ADMIN_ERRORS,
+    responses=ERRORS,
 )
 async def create_object_type(
     body: ObjectTypeCreate, actor: AdminActor, session: SessionDep
@@ -82,7 +74,7 @@ async def create_object_type(
 @admin.patch(
     "/object-types/{item_id}",
     summary="Rename, reorder or (de)activate an object type",
-    responses=ADMIN_ERRORS,
+    responses=ERRORS,
 )
 async def update_object_type(
     item_id: uuid.UUID, body: ObjectTypeUpdate, actor: AdminActor, session: SessionDep
@@ -95,7 +87,7 @@ async def update_object_type(
     "/categories",
     status_code=status.HTTP_201_CREATED,
     summary="Add a category",
-    responses=ADMIN_ERRORS,
+    responses=ERRORS,
 )
 async def create_category(
     body: CategoryCreate, actor: AdminActor, session: SessionDep
@@ -107,7 +99,7 @@ async def create_category(
 @admin.patch(
     "/categories/{item_id}",
     summary="Rename, reorder or (de)activate a category",
-    responses=ADMIN_ERRORS,
+    responses=ERRORS,
 )
 async def update_category(
     item_id: uuid.UUID, body: CategoryUpdate, actor: AdminActor, session: SessionDep
@@ -117,7 +109,7 @@ async def update_category(
 
 
 @admin.post(
-    "/reasons", status_code=status.HTTP_201_CREATED, summary="Add a reason", responses=ADMIN_ERRORS
+    "/reasons", status_code=status.HTTP_201_CREATED, summary="Add a reason", responses=ERRORS
 )
 async def create_reason(body: ReasonCreate, actor: AdminActor, session: SessionDep) -> ReasonPublic:
     reason = await service.create_reason(session, body)
@@ -127,7 +119,7 @@ async def create_reason(body: ReasonCreate, actor: AdminActor, session: SessionD
 @admin.patch(
     "/reasons/{reason_id}",
     summary="Change a reason's SLA, attributes, season or active flag",
-    responses=ADMIN_ERRORS,
+    responses=ERRORS,
 )
 async def update_reason(
     reason_id: uuid.UUID, body: ReasonUpdate, actor: AdminActor, session: SessionDep
@@ -140,7 +132,7 @@ async def update_reason(
     "/reasons/{reason_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a reason no report uses (otherwise 409: deactivate it)",
-    responses=ADMIN_ERRORS,
+    responses=ERRORS,
 )
 async def delete_reason(reason_id: uuid.UUID, actor: AdminActor, session: SessionDep) -> None:
     await service.delete_reason(session, reason_id)

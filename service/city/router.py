@@ -40,16 +40,8 @@ from service.city.schemas import (
     Supervisor,
 )
 from service.db import SessionDep
-from service.errors import NotFound
+from service.errors import ERRORS, PROBLEM, NotFound
 
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: PROBLEM,
-    403: PROBLEM,
-    404: PROBLEM,
-    409: PROBLEM,
-    422: PROBLEM,
-}
 GEOJSON = "application/geo+json"
 
 router = APIRouter()
@@ -107,7 +99,7 @@ async def locate_district(lat: Latitude, lon: Longitude, session: SessionDep) ->
 @admin.post(
     "/districts/import",
     summary="Create or replace districts from a GeoJSON FeatureCollection, all or nothing",
-    responses=ADMIN_ERRORS,
+    responses=ERRORS,
 )
 async def import_districts(
     actor: AdminActor,
@@ -143,7 +135,7 @@ async def _detail(session: Any, department: Department) -> DepartmentDetail:
     )
 
 
-@admin.get("/departments", summary="All departments, inactive ones too", responses=ADMIN_ERRORS)
+@admin.get("/departments", summary="All departments, inactive ones too", responses=ERRORS)
 async def admin_list_departments(actor: AdminActor, session: SessionDep) -> list[DepartmentPublic]:
     departments = await service.list_departments(session, include_inactive=True)
     return [department_public(d) for d in departments]
@@ -152,7 +144,7 @@ async def admin_list_departments(actor: AdminActor, session: SessionDep) -> list
 @admin.get(
     "/departments/{department_id}",
     summary="A department with its supervisors and sub-departments",
-    responses=ADMIN_ERRORS,
+    responses=ERRORS,
 )
 async def admin_get_department(
     department_id: uuid.UUID, actor: AdminActor, session: SessionDep
@@ -164,7 +156,7 @@ async def admin_get_department(
     "/departments",
     status_code=status.HTTP_201_CREATED,
     summary="Add a department, managing organisation or dispatcher",
-    responses=ADMIN_ERRORS,
+    responses=ERRORS,
 )
 async def create_department(
     body: DepartmentCreate, actor: AdminActor, session: SessionDep
@@ -175,7 +167,7 @@ async def create_department(
 @admin.patch(
     "/departments/{department_id}",
     summary="Change a department (deactivate instead of deleting)",
-    responses=ADMIN_ERRORS,
+    responses=ERRORS,
 )
 async def update_department(
     department_id: uuid.UUID, body: DepartmentUpdate, actor: AdminActor, session: SessionDep
@@ -225,7 +217,7 @@ RoutingActor = Annotated[Actor, Depends(require_roles(Role.admin, Role.coordinat
     "/routing/preview",
     tags=["city admin"],
     summary="Which department a report would go to, and why",
-    responses=ADMIN_ERRORS,
+    responses=ERRORS,
 )
 async def routing_preview(
     actor: RoutingActor,
@@ -255,7 +247,7 @@ async def routing_preview(
     )
 
 
-@admin.get("/routing-rules", summary="All routing rules", responses=ADMIN_ERRORS)
+@admin.get("/routing-rules", summary="All routing rules", responses=ERRORS)
 async def list_routing_rules(actor: AdminActor, session: SessionDep) -> list[RoutingRulePublic]:
     return [routing_rule_public(r) for r in await service.list_routing_rules(session)]
 
@@ -264,7 +256,7 @@ async def list_routing_rules(actor: AdminActor, session: SessionDep) -> list[Rou
     "/routing-rules",
     status_code=status.HTTP_201_CREATED,
     summary="Add a routing rule",
-    responses=ADMIN_ERRORS,
+    responses=ERRORS,
 )
 async def create_routing_rule(
     body: RoutingRuleCreate, actor: AdminActor, session: SessionDep
@@ -276,7 +268,7 @@ async def create_routing_rule(
     "/routing-rules/{rule_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove a routing rule",
-    responses=ADMIN_ERRORS,
+    responses=ERRORS,
 )
 async def delete_routing_rule(rule_id: uuid.UUID, actor: AdminActor, session: SessionDep) -> None:
     await service.delete_routing_rule(session, rule_id)
@@ -334,7 +326,7 @@ async def _resolve(session: Any, calendar_id: uuid.UUID | None) -> Calendar:
     return await service.get_calendar(session, calendar_id)
 
 
-@admin.get("/calendars", summary="All calendars", responses=ADMIN_ERRORS)
+@admin.get("/calendars", summary="All calendars", responses=ERRORS)
 async def list_calendars(actor: AdminActor, session: SessionDep) -> list[CalendarPublic]:
     await service.city_calendar(session)
     return [await _calendar_public(session, c) for c in await service.list_calendars(session)]
@@ -344,7 +336,7 @@ async def list_calendars(actor: AdminActor, session: SessionDep) -> list[Calenda
     "/calendars",
     status_code=status.HTTP_201_CREATED,
     summary="Add a calendar for departments that keep other hours",
-    responses=ADMIN_ERRORS,
+    responses=ERRORS,
 )
 async def create_calendar(
     body: CalendarCreate, actor: AdminActor, session: SessionDep
@@ -352,17 +344,17 @@ async def create_calendar(
     return await _calendar_public(session, await service.create_calendar(session, body))
 
 
-@admin.get("/calendar", summary="The city's calendar", responses=ADMIN_ERRORS)
-@admin.get("/calendars/{calendar_id}", summary="A calendar", responses=ADMIN_ERRORS)
+@admin.get("/calendar", summary="The city's calendar", responses=ERRORS)
+@admin.get("/calendars/{calendar_id}", summary="A calendar", responses=ERRORS)
 async def admin_get_calendar(
     actor: AdminActor, session: SessionDep, calendar_id: uuid.UUID | None = None
 ) -> CalendarPublic:
     return await _calendar_public(session, await _resolve(session, calendar_id))
 
 
-@admin.patch("/calendar", summary="Change the city's working hours", responses=ADMIN_ERRORS)
+@admin.patch("/calendar", summary="Change the city's working hours", responses=ERRORS)
 @admin.patch(
-    "/calendars/{calendar_id}", summary="Change a calendar's working hours", responses=ADMIN_ERRORS
+    "/calendars/{calendar_id}", summary="Change a calendar's working hours", responses=ERRORS
 )
 async def update_calendar(
     body: CalendarUpdate,
@@ -377,12 +369,12 @@ async def update_calendar(
 @admin.put(
     "/calendar/exceptions/{day}",
     summary="Declare an extra holiday or working day in the city's calendar",
-    responses=ADMIN_ERRORS,
+    responses=ERRORS,
 )
 @admin.put(
     "/calendars/{calendar_id}/exceptions/{day}",
     summary="Declare an extra holiday or working day",
-    responses=ADMIN_ERRORS,
+    responses=ERRORS,
 )
 async def put_calendar_exception(
     day: CalendarDay,
@@ -400,13 +392,13 @@ async def put_calendar_exception(
     "/calendar/exceptions/{day}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove an exception from the city's calendar",
-    responses=ADMIN_ERRORS,
+    responses=ERRORS,
 )
 @admin.delete(
     "/calendars/{calendar_id}/exceptions/{day}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove an exception",
-    responses=ADMIN_ERRORS,
+    responses=ERRORS,
 )
 async def delete_calendar_exception(
     day: CalendarDay,

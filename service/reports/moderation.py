@@ -17,9 +17,9 @@ from service.auth.actor import Actor
 from service.auth.models import User
 from service.catalog.models import Reason
 from service.city import service as city
-from service.errors import AppError, Conflict, InvalidInput, NotFound
+from service.errors import AppError, Conflict, InvalidInput
 from service.notifications.service import queue_email
-from service.pagination import decode_cursor, encode_cursor
+from service.pagination import decode_time_id_cursor, encode_cursor
 from service.reports import service as reports
 from service.reports.models import Report
 from service.reports.schemas import (
@@ -45,11 +45,7 @@ async def queue(
     """Submitted reports, oldest first (keyset on submitted_at, id)."""
     query = reports._view_select().where(col(Report.state) == ReportState.submitted)
     if cursor is not None:
-        at_text, id_text = decode_cursor(cursor, 2)
-        try:
-            at, last = datetime.fromisoformat(at_text), uuid.UUID(id_text)
-        except ValueError as exc:
-            raise InvalidInput("The cursor is not valid.", field="cursor") from exc
+        at, last = decode_time_id_cursor(cursor)
         query = query.where(func.row(col(Report.submitted_at), col(Report.id)) > func.row(at, last))
     rows = list(
         (
@@ -77,15 +73,6 @@ async def queue(
     return items, next_cursor
 
 
-async def _locked(session: AsyncSession, report_id: uuid.UUID) -> Report:
-    report = (
-        await session.execute(select(Report).where(col(Report.id) == report_id).with_for_update())
-    ).scalar_one_or_none()
-    if report is None:
-        raise NotFound("No such report.")
-    return report
-
-
 async def _notify_reporter(
     session: AsyncSession, report: Report, template: str, **values: object
 ) -> None:
@@ -111,7 +98,7 @@ async def accept(
     body: AcceptRequest,
     now: datetime,
 ) -> Report:
-    report = await _locked(session, report_id)
+    report = await reports.lock_report(session, report_id)
     transition(report.state, Action.accept)
     corrections: dict[str, Any] = {}
     reason = await session.get(Reason, body.reason_id or report.reason_id)
@@ -172,7 +159,7 @@ async def accept(
 async def reject(
     session: AsyncSession, actor: Actor, report_id: uuid.UUID, body: RejectRequest, now: datetime
 ) -> Report:
-    report = await _locked(session, report_id)
+    report = await reports.lock_report(session, report_id)
     reports.apply_transition(
         session, report, Action.reject, actor, now, code=body.code.value, text=body.text
     )
@@ -189,7 +176,10 @@ async def mark_duplicate(
         raise InvalidInput("A report cannot duplicate itself.", field="of")
     # Lock both in id order, so two moderators merging a pair crosswise cannot deadlock.
     first, second = sorted((report_id, original_id))
-    locked = {first: await _locked(session, first), second: await _locked(session, second)}
+    locked = {
+        first: await reports.lock_report(session, first),
+        second: await reports.lock_report(session, second),
+    }
     report, original = locked[report_id], locked[original_id]
     if original.state in (
         ReportState.duplicate,

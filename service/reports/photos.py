@@ -22,7 +22,7 @@ from pathlib import Path
 import anyio
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -31,7 +31,7 @@ from service.config import Settings
 from service.errors import AppError, Conflict, InvalidInput, NotFound, PayloadTooLarge
 from service.outbox.service import add_job
 from service.reports import service as reports
-from service.reports.models import Report, ReportPhoto
+from service.reports.models import ReportPhoto
 from service.reports.states import EDITABLE_STATES
 
 pillow_heif.register_heif_opener()
@@ -150,11 +150,7 @@ async def add_photo(
     now: datetime,
 ) -> ReportPhoto:
     """Attach a photo to the caller's own report while it can still be edited."""
-    report = (
-        await session.execute(select(Report).where(col(Report.id) == report_id).with_for_update())
-    ).scalar_one_or_none()
-    if report is None or report.reporter_id != actor.user_id:
-        raise NotFound("No such report.")
+    report = await reports.own_report(session, actor, report_id)
     if report.state not in EDITABLE_STATES:
         raise Conflict(
             f"Photos can be added until the report is accepted; it is {report.state}.",
@@ -201,13 +197,9 @@ async def remove_photo(
     photo_id: uuid.UUID,
     now: datetime,
 ) -> None:
-    report = (
-        await session.execute(select(Report).where(col(Report.id) == report_id).with_for_update())
-    ).scalar_one_or_none()
+    report = await reports.own_report(session, actor, report_id)
     photo = await session.get(ReportPhoto, photo_id)
-    if report is None or report.reporter_id != actor.user_id or photo is None:
-        raise NotFound("No such photo.")
-    if photo.report_id != report.id:
+    if photo is None or photo.report_id != report.id:
         raise NotFound("No such photo.")
     if report.state not in EDITABLE_STATES:
         raise Conflict(

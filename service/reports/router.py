@@ -34,7 +34,7 @@ from service.auth.models import Role
 from service.catalog.schemas import AcceptLanguage, LangQuery, pick_language
 from service.city.schemas import Latitude, Longitude
 from service.db import SessionDep
-from service.errors import Forbidden, InvalidInput
+from service.errors import ERRORS, PROBLEM, Forbidden, InvalidInput
 from service.pagination import Cursor, PageSize
 from service.reports import mapview, moderation, photos
 from service.reports import service as reports
@@ -57,14 +57,6 @@ from service.reports.schemas import (
 )
 from service.reports.states import ReportState
 
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: PROBLEM,
-    403: PROBLEM,
-    404: PROBLEM,
-    409: PROBLEM,
-    422: PROBLEM,
-}
 WRITE_SCOPE = "reports:write"
 
 router = APIRouter(tags=["reports"])

@@ -28,7 +28,7 @@ from service.city import service as city
 from service.city.models import Building, Department, District
 from service.db import table_of
 from service.errors import AppError, Forbidden, InvalidInput, NotFound, TooManyRequests
-from service.pagination import decode_cursor, encode_cursor
+from service.pagination import decode_time_id_cursor, encode_cursor
 from service.reports.models import (
     Report,
     ReportEvent,
@@ -301,11 +301,7 @@ async def list_reports(
         )
         conditions.append(is_overdue if filters.overdue else ~is_overdue)
     if cursor is not None:
-        at_text, id_text = decode_cursor(cursor, 2)
-        try:
-            at, last_id = datetime.fromisoformat(at_text), uuid.UUID(id_text)
-        except ValueError as exc:
-            raise InvalidInput("The cursor is not valid.", field="cursor") from exc
+        at, last_id = decode_time_id_cursor(cursor)
         key = (col(Report.created_at), col(Report.id))
         conditions.append(
             func.row(*key) > func.row(at, last_id)
@@ -630,11 +626,20 @@ def _mark_submitted(report: Report, reason: Reason, calendar: Any, now: datetime
 # --- the reporter's own changes ------------------------------------------------------------
 
 
-async def _own_report(session: AsyncSession, actor: Actor, report_id: uuid.UUID) -> Report:
+async def lock_report(session: AsyncSession, report_id: uuid.UUID) -> Report:
+    """The report, locked for this transaction (FOR UPDATE); 404 when there is none."""
     report = (
         await session.execute(select(Report).where(col(Report.id) == report_id).with_for_update())
     ).scalar_one_or_none()
-    if report is None or report.reporter_id != actor.user_id:
+    if report is None:
+        raise NotFound("No such report.")
+    return report
+
+
+async def own_report(session: AsyncSession, actor: Actor, report_id: uuid.UUID) -> Report:
+    """The caller's own report, locked; anyone else's answers 404 as if it did not exist."""
+    report = await lock_report(session, report_id)
+    if report.reporter_id != actor.user_id:
         raise NotFound("No such report.")
     return report
 
@@ -642,7 +647,7 @@ async def _own_report(session: AsyncSession, actor: Actor, report_id: uuid.UUID)
 async def update_report(
     session: AsyncSession, actor: Actor, report_id: uuid.UUID, body: ReportUpdate, now: datetime
 ) -> Report:
-    report = await _own_report(session, actor, report_id)
+    report = await own_report(session, actor, report_id)
     if report.state not in EDITABLE_STATES:
         raise _not_editable(report)
     changes = body.model_dump(exclude_unset=True)
@@ -672,7 +677,7 @@ def _not_editable(report: Report) -> AppError:
 async def submit_draft(
     session: AsyncSession, actor: Actor, report_id: uuid.UUID, now: datetime
 ) -> Report:
-    report = await _own_report(session, actor, report_id)
+    report = await own_report(session, actor, report_id)
     reason = await session.get(Reason, report.reason_id)
     assert reason is not None
     transition(report.state, Action.submit)
@@ -689,7 +694,7 @@ async def submit_draft(
 async def withdraw(
     session: AsyncSession, actor: Actor, report_id: uuid.UUID, now: datetime
 ) -> Report:
-    report = await _own_report(session, actor, report_id)
+    report = await own_report(session, actor, report_id)
     apply_transition(session, report, Action.withdraw, actor, now)
     await session.flush()
     return report
