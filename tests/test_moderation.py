@@ -111,6 +111,12 @@ async def test_accept_with_a_correction_routes_again(
     ).scalar_one()
     assert event.data["corrections"]["department"]["from"] == str(downtown)
     assert event.public is True
+    public_timeline = (await client.get(f"/v1/reports/{report.id}/timeline")).json()
+    assert "Wrong pin" not in str(public_timeline)
+    staff_timeline = (await client.get(f"/v1/reports/{report.id}/timeline", headers=headers)).json()
+    assert {"type": "note", "text": "Wrong pin"} in [
+        {"type": e["type"], "text": e["data"].get("text")} for e in staff_timeline
+    ]
 
     again = await client.post(f"/v1/moderation/reports/{report.id}/accept", headers=headers)
     assert again.status_code == 409

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.reports.models import Report
-from service.reports.states import PUBLIC_STATES, ReportState
+from service.reports.states import OPEN_STATES, PUBLIC_STATES, ReportState
 
 MAP_STATES = sorted(PUBLIC_STATES - {ReportState.duplicate})
 # The zoom whose cells report_map_cell stores (its migration uses the same size).
@@ -71,8 +71,7 @@ async def map_features(
                     "reason_id": str(row.reason_id),
                     "overdue": row.due_at is not None
                     and row.due_at < now
-                    and row.state != ReportState.answered
-                    and row.state != ReportState.closed,
+                    and row.state in OPEN_STATES,
                     "supporters_count": row.supporters_count,
                 },
             }

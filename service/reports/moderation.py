@@ -149,8 +149,10 @@ async def accept(
         due_at=report.due_at.isoformat(),
         department_id=str(report.department_id),
         **({"corrections": corrections} if corrections else {}),
-        **({"note": body.note} if body.note else {}),
     )
+    if body.note:
+        # A moderator's note is for the department, not for the public timeline.
+        reports.record_event(session, report, actor, "note", now, public=False, text=body.note)
     await _notify_reporter(session, report, "report_accepted", due=report.due_at.date().isoformat())
     await session.flush()
     return report
