@@ -191,6 +191,14 @@ async def test_api_keys_file_for_residents_with_the_scope(
     assert report is not None
     assert report.reporter_id == resident.id
     assert report.filed_via_api_key_id is not None
+    # The key sees what the reporter sees of the new report, but not the resident's email,
+    # although its owner, a coordinator, would.
+    assert filed.json()["private"]["reporter"]["email"] is None
+    assert resident.email not in filed.text
+    later = await client.get(f"/v1/reports/{report.id}", headers={"X-API-Key": behalf_secret})
+    assert later.status_code == 404  # submitted: not public, and the key is not the reporter
+    person_view = await client.get(f"/v1/reports/{report.id}", headers=bearer(settings, integrator))
+    assert person_view.json()["private"]["reporter"]["email"] == resident.email
     # A person cannot file for someone else, whatever their roles.
     person = await client.post("/v1/reports", json=body, headers=bearer(settings, integrator))
     assert person.status_code == 403

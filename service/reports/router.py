@@ -148,7 +148,9 @@ async def file_report(
         report, quota = await reports.file_report(
             session, actor, body, now, quota_limit=settings.report_quota_per_day
         )
-        result = await reports.view(session, actor, now, str(actor.language), report_id=report.id)
+        result = await reports.view(
+            session, actor, now, str(actor.language), report_id=report.id, as_filer=True
+        )
         payload = result.model_dump_json().encode()
         location = f"/v1/reports/{report.id}"
         if context is not None:

@@ -62,6 +62,8 @@ from service.sla.calendar import TimeUnit, add_working_time
 # Crockford's base32 without look-alikes (no I, L, O, U): codes read well over the phone.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ON_BEHALF_SCOPE = "reports:on_behalf"
+# API keys see what the public sees unless they carry this scope (their owner's roles aside).
+PRIVATE_SCOPE = "reports:private"
 
 
 class ReasonUnavailable(InvalidInput):
@@ -86,7 +88,7 @@ PUBLIC, REPORTER, STAFF = 0, 1, 2
 def access_level(actor: Actor | None, report: Report) -> int:
     """PUBLIC, REPORTER (the person who filed it) or STAFF (moderators, coordinators, admins
     and the owning department's people: they see the reporter even when anonymous)."""
-    if actor is None:
+    if actor is None or (actor.api_key_id is not None and not actor.allows(PRIVATE_SCOPE)):
         return PUBLIC
     if actor.has_any_role(Role.moderator, Role.coordinator, Role.admin):
         return STAFF
@@ -97,8 +99,8 @@ def access_level(actor: Actor | None, report: Report) -> int:
     return PUBLIC
 
 
-def _check_visible(actor: Actor | None, report: Report) -> int:
-    level = access_level(actor, report)
+def _check_visible(actor: Actor | None, report: Report, *, at_least: int = PUBLIC) -> int:
+    level = max(access_level(actor, report), at_least)
     if level == PUBLIC and report.state not in PUBLIC_STATES:
         raise NotFound("No such report.")
     return level
@@ -229,7 +231,10 @@ async def view(
     *,
     report_id: uuid.UUID | None = None,
     tracking_code: str | None = None,
+    as_filer: bool = False,
 ) -> ReportView:
+    """One report as the caller may see it; ``as_filer``: the caller just filed it (perhaps
+    through an API key, for a resident) and sees what its reporter sees."""
     query = _view_select()
     if report_id is not None:
         query = query.where(col(Report.id) == report_id)
@@ -238,7 +243,7 @@ async def view(
     row = (await session.execute(query)).one_or_none()
     if row is None:
         raise NotFound("No such report.")
-    level = _check_visible(actor, row.Report)
+    level = _check_visible(actor, row.Report, at_least=REPORTER if as_filer else PUBLIC)
     result = _to_view(row, level, language, now)
     result.photos = await _photo_refs(session, row.Report.id)
     return result
@@ -258,7 +263,11 @@ class ReportFilters:
 
 
 def sees_everything(actor: Actor | None) -> bool:
-    return actor is not None and actor.has_any_role(Role.moderator, Role.coordinator, Role.admin)
+    return (
+        actor is not None
+        and (actor.api_key_id is None or actor.allows(PRIVATE_SCOPE))
+        and actor.has_any_role(Role.moderator, Role.coordinator, Role.admin)
+    )
 
 
 async def list_reports(
