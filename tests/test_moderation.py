@@ -210,6 +210,28 @@ async def test_duplicate_merges_supporters_and_subscribers(
     view = (await client.get(f"/v1/reports/{original.id}")).json()
     assert (view["supporters_count"], view["subscribers_count"]) == (2, 3)
 
+    # The merged report stays public (it had been accepted) but takes no more support.
+    assert (await client.get(f"/v1/reports/{repeat.id}")).status_code == 200
+    more = await client.put(
+        f"/v1/reports/{repeat.id}/support",
+        headers=bearer(settings, await make_user(session, settings)),
+    )
+    assert more.status_code == 409
+    assert more.json()["duplicate_of"] == str(original.id)
+    # One merged straight from moderation was never checked: it stays private.
+    unchecked = await file_report(session, second_reporter)
+    response = await client.post(
+        f"/v1/moderation/reports/{unchecked.id}/duplicate",
+        json={"of": str(original.id)},
+        headers=headers,
+    )
+    assert response.status_code == 200
+    assert (await client.get(f"/v1/reports/{unchecked.id}")).status_code == 404
+    listed = await client.get("/v1/reports", params={"state": "duplicate", "limit": 200})
+    listed_ids = [i["id"] for i in listed.json()["items"]]
+    assert str(repeat.id) in listed_ids
+    assert str(unchecked.id) not in listed_ids
+
     itself = await client.post(
         f"/v1/moderation/reports/{original.id}/duplicate",
         json={"of": str(original.id)},

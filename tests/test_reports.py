@@ -476,6 +476,14 @@ async def test_map_points_and_clusters(
     assert live["clustered"] is True
     assert sum(f["properties"]["count"] for f in live["features"]) == 6
     assert len(live["features"]) > 1
+    # A whole-city box at a deep zoom is not clustered live from every point.
+    city = "26.60,58.30,26.90,58.45"
+    wide = (await client.get("/v1/map", params={"bbox": city, "zoom": 22})).json()
+    assert wide["clustered"] is True
+    assert sum(f["properties"]["count"] for f in wide["features"]) >= 6
+    mine = [f for f in wide["features"] if abs(f["geometry"]["coordinates"][1] - lat) < 0.001]
+    assert sum(f["properties"]["count"] for f in mine) == 6
+    assert len(mine) < 6  # ~40 m cells, not the points
     for bad in ("1,2", "30,58,20,59", "a,b,c,d"):
         assert (await client.get("/v1/map", params={"bbox": bad})).status_code == 422
 

@@ -26,6 +26,8 @@ from service.reports.states import OPEN_STATES, PUBLIC_STATES, ReportState
 MAP_STATES = sorted(PUBLIC_STATES - {ReportState.duplicate})
 # The zoom whose cells report_map_cell stores (its migration uses the same size).
 BASE_ZOOM = 16
+# Widest box, in base cells (~40 m), clustered live from points above BASE_ZOOM.
+LIVE_CLUSTER_MAX_CELLS = 64
 
 
 def cell_size(zoom: int) -> float:
@@ -79,8 +81,12 @@ async def map_features(
         ]
         return {"type": "FeatureCollection", "clustered": False, "features": features}
 
-    if zoom <= BASE_ZOOM:
-        features = await _precomputed_clusters(session, bbox, zoom, wanted)
+    base = cell_size(BASE_ZOOM)
+    span = max(bbox[2] - bbox[0], bbox[3] - bbox[1]) / base
+    # Live clustering is for close-ups; a wide box asked at a deep zoom would make the
+    # database group a city's worth of points, so it gets the precomputed cells instead.
+    if zoom <= BASE_ZOOM or span > LIVE_CLUSTER_MAX_CELLS:
+        features = await _precomputed_clusters(session, bbox, min(zoom, BASE_ZOOM), wanted)
         return {"type": "FeatureCollection", "clustered": True, "features": features}
     size = cell_size(zoom)
     cell_x = func.floor(func.ST_X(Report.location) / size).label("cx")

@@ -27,7 +27,14 @@ from service.catalog.service import in_season
 from service.city import service as city
 from service.city.models import Building, Department, District
 from service.db import table_of
-from service.errors import AppError, Forbidden, InvalidInput, NotFound, TooManyRequests
+from service.errors import (
+    AppError,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+)
 from service.pagination import decode_time_id_cursor, encode_cursor
 from service.reports.models import (
     Report,
@@ -55,6 +62,7 @@ from service.reports.states import (
     PUBLIC_STATES,
     Action,
     ReportState,
+    is_public,
     transition,
 )
 from service.sla.calendar import TimeUnit, add_working_time
@@ -101,7 +109,7 @@ def access_level(actor: Actor | None, report: Report) -> int:
 
 def _check_visible(actor: Actor | None, report: Report, *, at_least: int = PUBLIC) -> int:
     level = max(access_level(actor, report), at_least)
-    if level == PUBLIC and report.state not in PUBLIC_STATES:
+    if level == PUBLIC and not is_public(report.state, report.accepted_at):
         raise NotFound("No such report.")
     return level
 
@@ -262,6 +270,14 @@ class ReportFilters:
     reporter_id: uuid.UUID | None = None
 
 
+def public_condition() -> Any:
+    """SQL for :func:`is_public`."""
+    return or_(
+        col(Report.state).in_(sorted(PUBLIC_STATES - {ReportState.duplicate})),
+        and_(col(Report.state) == ReportState.duplicate, col(Report.accepted_at).is_not(None)),
+    )
+
+
 def sees_everything(actor: Actor | None) -> bool:
     return (
         actor is not None
@@ -288,7 +304,7 @@ async def list_reports(
     if own:
         conditions.append(col(Report.reporter_id) == filters.reporter_id)
     elif not sees_everything(actor):
-        conditions.append(col(Report.state).in_(sorted(PUBLIC_STATES)))
+        conditions.append(public_condition())
     if filters.states:
         conditions.append(col(Report.state).in_(filters.states))
     for column, value in (
@@ -675,8 +691,6 @@ async def update_report(
 
 
 def _not_editable(report: Report) -> AppError:
-    from service.errors import Conflict
-
     return Conflict(
         f"A report that is {report.state} can no longer be changed.",
         current_state=str(report.state),
@@ -758,11 +772,14 @@ async def set_engagement(
 ) -> Engagement:
     """Support or subscribe (idempotent), or undo it. Supporting also subscribes."""
     report, _ = await get_report_for(session, actor, report_id)
-    if report.state not in PUBLIC_STATES:
+    if not is_public(report.state, report.accepted_at):
         raise NotFound("No such report.")
+    if on and report.state == ReportState.duplicate:
+        raise Conflict(
+            "This report was merged into another; support that one.",
+            duplicate_of=str(report.duplicate_of_id),
+        )
     if kind is ReportSupport and report.reporter_id == actor.user_id:
-        from service.errors import Conflict
-
         raise Conflict("You filed this report; support counts other people.")
     kinds: list[type[ReportSupport] | type[ReportSubscription]] = [kind]
     if on and kind is ReportSupport:

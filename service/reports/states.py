@@ -86,7 +86,9 @@ TRANSITIONS: tuple[Transition, ...] = (
 )
 _BY_ACTION = {t.action: t for t in TRANSITIONS}
 
-# What the public may see: everything a moderator let through.
+# What the public may see: everything a moderator let through. A duplicate is public only if
+# it had been accepted before it was merged (see ``is_public``): one merged straight from
+# moderation was never checked for what it says.
 PUBLIC_STATES = frozenset(
     {
         S.accepted,
@@ -103,6 +105,12 @@ PUBLIC_STATES = frozenset(
 OPEN_STATES = frozenset({S.accepted, S.in_progress, S.awaiting_info, S.reopened, S.transferred})
 # States a reporter may still change the description and photos in.
 EDITABLE_STATES = frozenset({S.draft, S.submitted})
+
+
+def is_public(state: ReportState | str, accepted_at: object) -> bool:
+    if state == S.duplicate:
+        return accepted_at is not None
+    return state in PUBLIC_STATES
 
 
 def transition(current: ReportState | str, action: Action) -> Transition:
