@@ -162,6 +162,8 @@ async def test_photo_limits_and_ownership(
     assert sixth.status_code == 409
     removed = await client.delete(f"{url}/{ids[0]}", headers=bearer(settings, resident))
     assert removed.status_code == 204
+    gone = await client.get(f"{url}/{ids[0]}", headers=bearer(settings, resident))
+    assert gone.status_code == 404
     again = await client.post(
         url, files=upload(png(), "image/png"), headers=bearer(settings, resident)
     )
@@ -198,3 +200,37 @@ async def test_a_photo_reason_waits_in_draft_for_its_photo(
     assert submitted.json()["private"]["moderation_due_at"] is not None
     twice = await client.post(f"/v1/reports/{report.id}/submit", headers=headers)
     assert twice.status_code == 409
+
+
+async def test_the_sweep_deletes_only_unreferenced_old_files(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from service.reports.photos import sweep_orphans
+
+    resident = await make_user(session, settings)
+    report = await file_report(session, resident)
+    headers = bearer(settings, resident)
+    kept = await client.post(
+        f"/v1/reports/{report.id}/photos", files=upload(png(), "image/png"), headers=headers
+    )
+    removed = await client.post(
+        f"/v1/reports/{report.id}/photos", files=upload(png(), "image/png"), headers=headers
+    )
+    await client.delete(f"/v1/reports/{report.id}/photos/{removed.json()['id']}", headers=headers)
+    media = Path(settings.media_dir)
+    kept_file = media / f"reports/{report.id}/{kept.json()['id']}.jpg"
+    removed_file = media / f"reports/{report.id}/{removed.json()['id']}.jpg"
+    stray = media / f"reports/{report.id}/{uuid.uuid4()}.jpg"  # an upload that rolled back
+    stray.write_bytes(b"x")
+    assert kept_file.exists() and removed_file.exists()
+
+    now = datetime.now(UTC)
+    # Within the grace period nothing goes.
+    assert await sweep_orphans(session, settings, now, grace=timedelta(hours=1)) == 0
+    later = now + timedelta(hours=2)
+    assert await sweep_orphans(session, settings, later, grace=timedelta(hours=1)) >= 2
+    assert kept_file.exists()
+    assert not removed_file.exists()
+    assert not stray.exists()

@@ -19,7 +19,12 @@ from service.observability import configure_logging
 from workers.heartbeat import heartbeat
 from workers.notifications import deliver_email
 from workers.outbox import relay_outbox
-from workers.reports import make_thumbnail, purge_idempotency_records, refresh_map_cells
+from workers.reports import (
+    make_thumbnail,
+    purge_idempotency_records,
+    refresh_map_cells,
+    sweep_media,
+)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -58,12 +63,14 @@ class WorkerSettings:
         make_thumbnail,
         purge_idempotency_records,
         refresh_map_cells,
+        sweep_media,
     ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(heartbeat, second=_every(_settings.heartbeat_seconds), run_at_startup=True),
         # The outbox is the path every job takes; a second's delay at most.
         cron(relay_outbox, second=_every(1), unique=True, timeout=30),
         cron(purge_idempotency_records, minute={17}, unique=True),
+        cron(sweep_media, minute={41}, unique=True, timeout=600),
         cron(refresh_map_cells, second={30}, unique=True, timeout=300, run_at_startup=True),
     ]
     redis_settings = RedisSettings.from_dsn(_settings.redis_url)

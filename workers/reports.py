@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from service import idempotency
 from service.observability import JOB_OUTCOMES
 from service.reports import mapview
-from service.reports.photos import build_thumbnail
+from service.reports.photos import build_thumbnail, sweep_orphans
 from workers.context import transaction
 
 
@@ -30,3 +30,11 @@ async def refresh_map_cells(ctx: dict[str, Any]) -> None:
     """Recount the map's cluster cells (the map's clusters lag by this job's period)."""
     async with transaction(ctx) as session:
         await mapview.refresh_cells(session)
+
+
+async def sweep_media(ctx: dict[str, Any]) -> int:
+    """Delete photo files no report refers to any more (hourly)."""
+    async with transaction(ctx) as session:
+        return await sweep_orphans(
+            session, ctx["settings"], datetime.now(UTC), grace=timedelta(hours=1)
+        )

@@ -16,13 +16,13 @@ import tempfile
 import uuid
 import warnings
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import anyio
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -139,6 +139,13 @@ class MediaStore:
         if relative:
             self.path(relative).unlink(missing_ok=True)
 
+    def report_files(self) -> list[tuple[str, float]]:
+        """(relative path, modification time) of every stored report photo and thumbnail."""
+        found = []
+        for file in (self.root / "reports").glob("*/*.jpg"):
+            found.append((str(file.relative_to(self.root)), file.stat().st_mtime))
+        return found
+
 
 async def add_photo(
     session: AsyncSession,
@@ -212,9 +219,8 @@ async def remove_photo(
         session, report, actor, "photo_removed", now, public=False, photo_id=str(photo_id)
     )
     await session.flush()
-    store = MediaStore(settings.media_dir)
-    store.delete(photo.path)
-    store.delete(photo.thumbnail_path)
+    # The files stay until the sweep finds them unreferenced: deleting them here would lose
+    # them if this transaction then rolled back.
 
 
 async def photo_file(
@@ -254,3 +260,29 @@ async def build_thumbnail(session: AsyncSession, settings: Settings, photo_id: u
         update(ReportPhoto).where(col(ReportPhoto.id) == photo_id).values(thumbnail_path=relative)
     )
     return True
+
+
+async def sweep_orphans(
+    session: AsyncSession, settings: Settings, now: datetime, grace: timedelta
+) -> int:
+    """Delete stored files no photo refers to: left by uploads whose transaction rolled back
+    and by removed photos. Files younger than ``grace`` are kept (their upload may still be
+    committing). Returns how many were deleted."""
+    store = MediaStore(settings.media_dir)
+    files = await anyio.to_thread.run_sync(store.report_files)
+    cutoff = (now - grace).timestamp()
+    old = [path for path, mtime in files if mtime < cutoff]
+    if not old:
+        return 0
+    referenced: set[str] = set()
+    rows = await session.execute(
+        select(col(ReportPhoto.path), col(ReportPhoto.thumbnail_path)).where(
+            or_(col(ReportPhoto.path).in_(old), col(ReportPhoto.thumbnail_path).in_(old))
+        )
+    )
+    for path, thumbnail in rows:
+        referenced.update(p for p in (path, thumbnail) if p)
+    orphans = [path for path in old if path not in referenced]
+    for path in orphans:
+        await anyio.to_thread.run_sync(store.delete, path)
+    return len(orphans)
