@@ -658,3 +658,40 @@ def test_map_cells_migration_matches_the_code() -> None:
     spec.loader.exec_module(module)
     assert cell_size(BASE_ZOOM) == module.CELL
     assert ",".join(f"'{s}'" for s in MAP_STATES) == module.STATES
+
+
+async def test_filing_against_a_building_reaches_its_managing_organisation(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    from service.city.models import Building, Department
+
+    resident = await make_user(session, settings)
+    building, org_code = (
+        await session.execute(
+            select(Building, Department.code)
+            .join(Department, Department.id == Building.managing_org_id)
+            .where(Building.is_pilot_area)
+            .limit(1)
+        )
+    ).one()
+    reason = await reason_by_code(session, "entrance-door")
+    response = await client.post(
+        "/v1/reports",
+        json={
+            "reason_id": str(reason.id),
+            "building_id": str(building.id),
+            "description": "The door of the second entrance does not close.",
+            "attributes": {"entrance": 2},
+        },
+        headers=bearer(settings, resident),
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["department"]["code"] == org_code == "annelinna-haldus"
+    assert body["building"]["id"] == str(building.id)
+    assert body["district"]["code"] == "annelinn"
+    assert body["attributes"] == {"entrance": 2.0}
+    point = await session.scalar(
+        select(func.ST_AsText(Building.point)).where(Building.id == building.id)
+    )
+    assert point == f"POINT({body['location']['lon']} {body['location']['lat']})"
