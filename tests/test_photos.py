@@ -194,6 +194,17 @@ async def test_a_photo_reason_waits_in_draft_for_its_photo(
         headers=headers,
     )
     assert uploaded.status_code == 201
+    heif = io.BytesIO()
+    Image.new("RGB", (30, 20), (10, 20, 200)).save(heif, format="HEIF")
+    from_phone = await client.post(
+        f"/v1/reports/{report.id}/photos",
+        files=upload(heif.getvalue(), "image/heic", "IMG_0001.HEIC"),
+        headers=headers,
+    )
+    assert from_phone.status_code == 201, from_phone.text
+    assert (from_phone.json()["width"], from_phone.json()["height"]) == (30, 20)
+    served = await client.get(from_phone.json()["url"], headers=headers)
+    assert Image.open(io.BytesIO(served.content)).format == "JPEG"
     submitted = await client.post(f"/v1/reports/{report.id}/submit", headers=headers)
     assert submitted.status_code == 200
     assert submitted.json()["state"] == "submitted"
