@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -29,16 +29,12 @@ from service.auth.schemas import (
     UserUpdate,
     VerifyRequest,
 )
-from service.db import SessionDep
+from service.db import SessionDep, utcnow
 from service.errors import PROBLEM, Unauthorized
 from service.pagination import Cursor, PageSize, decode_cursor, encode_cursor
 from service.ratelimit import RateLimiter
 
 router = APIRouter()
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def limiter(request: Request) -> RateLimiter:
@@ -107,7 +103,7 @@ async def register(
         ip,
         detail="Too many registrations from this address; try again later.",
     )
-    user = await service.register(session, settings, body, _now(), ip)
+    user = await service.register(session, settings, body, utcnow(), ip)
     return user_private(user, [])
 
 
@@ -115,7 +111,7 @@ async def register(
     "/verify", summary="Verify an email address with the emailed code", responses={422: PROBLEM}
 )
 async def verify(body: VerifyRequest, request: Request, session: SessionDep) -> UserPrivate:
-    user = await service.verify_email(session, body.token, _now(), client_ip(request))
+    user = await service.verify_email(session, body.token, utcnow(), client_ip(request))
     _, grants = await service.user_with_grants(session, user.id)
     return user_private(user, grants)
 
@@ -129,7 +125,7 @@ async def verify(body: VerifyRequest, request: Request, session: SessionDep) -> 
 async def resend_verification(
     actor: CurrentActor, session: SessionDep, settings: SettingsDep
 ) -> dict[str, str]:
-    await service.resend_verification(session, settings, actor, _now())
+    await service.resend_verification(session, settings, actor, utcnow())
     return {"status": "sent"}
 
 
@@ -161,7 +157,7 @@ async def token(
         detail="Too many failed sign-ins for this account; try again shortly.",
     )
     try:
-        return await service.login(session, settings, account, form.password, _now(), ip)
+        return await service.login(session, settings, account, form.password, utcnow(), ip)
     except Unauthorized:
         await rate_limiter.hit(per_account, "login-failures", account)
         raise
@@ -171,7 +167,9 @@ async def token(
 async def refresh(
     body: RefreshRequest, request: Request, session: SessionDep, settings: SettingsDep
 ) -> TokenPair:
-    return await service.refresh(session, settings, body.refresh_token, _now(), client_ip(request))
+    return await service.refresh(
+        session, settings, body.refresh_token, utcnow(), client_ip(request)
+    )
 
 
 @auth.post(
@@ -180,7 +178,7 @@ async def refresh(
     summary="Revoke this sign-in's refresh tokens",
 )
 async def logout(body: RefreshRequest, session: SessionDep) -> Response:
-    await service.logout(session, body.refresh_token, _now())
+    await service.logout(session, body.refresh_token, utcnow())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -204,7 +202,7 @@ async def password_reset(
         ip,
         detail="Too many reset requests from this address; try again later.",
     )
-    await service.request_password_reset(session, settings, body.email, _now(), ip)
+    await service.request_password_reset(session, settings, body.email, utcnow(), ip)
     return {"status": "accepted"}
 
 
@@ -218,7 +216,7 @@ async def password_reset_confirm(
     body: PasswordResetConfirm, request: Request, session: SessionDep, settings: SettingsDep
 ) -> Response:
     await service.confirm_password_reset(
-        session, settings, body.token, body.new_password, _now(), client_ip(request)
+        session, settings, body.token, body.new_password, utcnow(), client_ip(request)
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -237,7 +235,7 @@ async def get_me(actor: CurrentActor, session: SessionDep) -> UserPrivate:
 async def patch_me(
     body: UserUpdate, actor: CurrentActor, session: SessionDep, settings: SettingsDep
 ) -> UserPrivate:
-    return user_private(*await service.update_me(session, settings, actor, body, _now()))
+    return user_private(*await service.update_me(session, settings, actor, body, utcnow()))
 
 
 # --- /v1/admin/users ---------------------------------------------------------------------
@@ -311,12 +309,12 @@ async def delete_role(
     "/{user_id}/disable", summary="Disable an account", responses={**ADMIN_ERRORS, 409: PROBLEM}
 )
 async def disable_user(user_id: uuid.UUID, actor: AdminActor, session: SessionDep) -> UserPrivate:
-    return user_private(*await service.set_disabled(session, actor, user_id, True, _now()))
+    return user_private(*await service.set_disabled(session, actor, user_id, True, utcnow()))
 
 
 @admin.post("/{user_id}/enable", summary="Enable a disabled account", responses=ADMIN_ERRORS)
 async def enable_user(user_id: uuid.UUID, actor: AdminActor, session: SessionDep) -> UserPrivate:
-    return user_private(*await service.set_disabled(session, actor, user_id, False, _now()))
+    return user_private(*await service.set_disabled(session, actor, user_id, False, utcnow()))
 
 
 # --- /v1/api-keys ------------------------------------------------------------------------
@@ -331,7 +329,7 @@ keys = APIRouter(prefix="/v1/api-keys", tags=["admin"])
     responses={**ADMIN_ERRORS, 422: PROBLEM},
 )
 async def create_key(body: ApiKeyCreate, actor: AdminActor, session: SessionDep) -> ApiKeyCreated:
-    key, secret = await service.create_api_key(session, actor, body, _now())
+    key, secret = await service.create_api_key(session, actor, body, utcnow())
     return ApiKeyCreated(**api_key_public(key).model_dump(), key=secret)
 
 
@@ -342,7 +340,7 @@ async def list_keys(actor: AdminActor, session: SessionDep) -> list[ApiKeyPublic
 
 @keys.delete("/{key_id}", summary="Revoke an API key", responses=ADMIN_ERRORS)
 async def revoke_key(key_id: uuid.UUID, actor: AdminActor, session: SessionDep) -> ApiKeyPublic:
-    return api_key_public(await service.revoke_api_key(session, actor, key_id, _now()))
+    return api_key_public(await service.revoke_api_key(session, actor, key_id, utcnow()))
 
 
 for sub in (auth, me, admin, keys):

@@ -39,7 +39,7 @@ from service.city.schemas import (
     RoutingRulePublic,
     Supervisor,
 )
-from service.db import SessionDep
+from service.db import SessionDep, utcnow
 from service.errors import ERRORS, PROBLEM, NotFound
 
 GEOJSON = "application/geo+json"
@@ -307,7 +307,7 @@ async def get_calendar(
         department = await service.get_department(session, department_id)
         if department.calendar_id is not None:
             calendar = await service.get_calendar(session, department.calendar_id)
-    year = year or service.utc_today().year
+    year = year or utcnow().year
     base = await _calendar_public(session, calendar)
     working = service.working_calendar(
         calendar, await service.calendar_exceptions(session, calendar.id)

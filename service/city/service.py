@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from geoalchemy2.shape import from_shape
@@ -617,10 +617,6 @@ async def list_calendars(session: AsyncSession) -> list[Calendar]:
         select(Calendar).order_by(col(Calendar.is_city_default).desc(), Calendar.name)
     )
     return list(rows.scalars())
-
-
-def utc_today() -> date:
-    return datetime.now(UTC).date()
 
 
 async def get_calendar(session: AsyncSession, calendar_id: uuid.UUID) -> Calendar:

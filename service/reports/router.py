@@ -4,7 +4,7 @@ moderation."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import (
@@ -33,7 +33,7 @@ from service.auth.dependencies import (
 from service.auth.models import Role
 from service.catalog.schemas import AcceptLanguage, LangQuery, pick_language
 from service.city.schemas import Latitude, Longitude
-from service.db import SessionDep
+from service.db import SessionDep, utcnow
 from service.errors import ERRORS, PROBLEM, Forbidden, InvalidInput
 from service.pagination import Cursor, PageSize
 from service.reports import mapview, moderation, photos
@@ -60,10 +60,6 @@ from service.reports.states import ReportState
 WRITE_SCOPE = "reports:write"
 
 router = APIRouter(tags=["reports"])
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _language(actor: Actor | None, lang: str | None, accept_language: str | None) -> str:
@@ -120,7 +116,7 @@ async def file_report(
     ] = None,
 ) -> Response:
     _writer(actor)
-    now = _now()
+    now = utcnow()
     key = idempotency.parse_key(idempotency_key)
     context = None
     redis = request.app.state.redis
@@ -210,7 +206,7 @@ async def list_reports(
         session,
         actor,
         filters,
-        now=_now(),
+        now=utcnow(),
         language=_language(actor, lang, accept_language),
         limit=min(limit, 100),
         cursor=cursor,
@@ -231,7 +227,7 @@ async def my_reports(
         session,
         actor,
         reports.ReportFilters(states=state, reporter_id=actor.user_id),
-        now=_now(),
+        now=utcnow(),
         language=str(actor.language),
         limit=min(limit, 100),
         cursor=cursor,
@@ -274,7 +270,7 @@ async def report_map(
     box = _bbox(bbox)
     assert box is not None
     collection = await mapview.map_features(
-        session, box, zoom, settings.map_point_budget, _now(), state
+        session, box, zoom, settings.map_point_budget, utcnow(), state
     )
     return JSONResponse(collection, media_type="application/geo+json")
 
@@ -292,7 +288,7 @@ async def by_code(
     return await reports.view(
         session,
         actor,
-        _now(),
+        utcnow(),
         _language(actor, lang, accept_language),
         tracking_code=tracking_code,
     )
@@ -307,7 +303,7 @@ async def get_report(
     accept_language: AcceptLanguage = None,
 ) -> ReportView:
     return await reports.view(
-        session, actor, _now(), _language(actor, lang, accept_language), report_id=report_id
+        session, actor, utcnow(), _language(actor, lang, accept_language), report_id=report_id
     )
 
 
@@ -326,7 +322,7 @@ async def get_timeline(
 
 
 async def _own_view(session: Any, actor: Actor, report_id: uuid.UUID) -> ReportView:
-    return await reports.view(session, actor, _now(), str(actor.language), report_id=report_id)
+    return await reports.view(session, actor, utcnow(), str(actor.language), report_id=report_id)
 
 
 @router.patch(
@@ -335,7 +331,7 @@ async def _own_view(session: Any, actor: Actor, report_id: uuid.UUID) -> ReportV
 async def update_report(
     report_id: uuid.UUID, body: ReportUpdate, actor: CurrentActor, session: SessionDep
 ) -> ReportView:
-    await reports.update_report(session, _writer(actor), report_id, body, _now())
+    await reports.update_report(session, _writer(actor), report_id, body, utcnow())
     return await _own_view(session, actor, report_id)
 
 
@@ -347,7 +343,7 @@ async def update_report(
 async def submit_report(
     report_id: uuid.UUID, actor: CurrentActor, session: SessionDep
 ) -> ReportView:
-    await reports.submit_draft(session, _writer(actor), report_id, _now())
+    await reports.submit_draft(session, _writer(actor), report_id, utcnow())
     return await _own_view(session, actor, report_id)
 
 
@@ -359,7 +355,7 @@ async def submit_report(
 async def withdraw_report(
     report_id: uuid.UUID, actor: CurrentActor, session: SessionDep
 ) -> ReportView:
-    await reports.withdraw(session, _writer(actor), report_id, _now())
+    await reports.withdraw(session, _writer(actor), report_id, utcnow())
     return await _own_view(session, actor, report_id)
 
 
@@ -378,7 +374,7 @@ async def upload_photo(
 ) -> PhotoRef:
     raw = await file.read(settings.photo_max_bytes + 1)
     photo = await photos.add_photo(
-        session, settings, _writer(actor), report_id, raw, file.content_type, _now()
+        session, settings, _writer(actor), report_id, raw, file.content_type, utcnow()
     )
     base = f"/v1/reports/{report_id}/photos/{photo.id}"
     return PhotoRef(
@@ -425,7 +421,7 @@ async def delete_photo(
     session: SessionDep,
     settings: SettingsDep,
 ) -> None:
-    await photos.remove_photo(session, settings, _writer(actor), report_id, photo_id, _now())
+    await photos.remove_photo(session, settings, _writer(actor), report_id, photo_id, utcnow())
 
 
 # --- support and subscriptions ------------------------------------------------------------
@@ -435,7 +431,7 @@ def _engagement_route(kind: type[ReportSupport] | type[ReportSubscription], on: 
     async def endpoint(
         report_id: uuid.UUID, actor: VerifiedActor, session: SessionDep
     ) -> Engagement:
-        return await reports.set_engagement(session, actor, report_id, kind, on, _now())
+        return await reports.set_engagement(session, actor, report_id, kind, on, utcnow())
 
     return endpoint
 
@@ -482,7 +478,7 @@ async def moderation_queue(
     items, next_cursor = await moderation.queue(
         session,
         actor,
-        now=_now(),
+        now=utcnow(),
         language=str(actor.language),
         limit=min(limit, 100),
         cursor=cursor,
@@ -491,7 +487,7 @@ async def moderation_queue(
 
 
 async def _staff_view(session: Any, actor: Actor, report_id: uuid.UUID) -> ReportView:
-    return await reports.view(session, actor, _now(), str(actor.language), report_id=report_id)
+    return await reports.view(session, actor, utcnow(), str(actor.language), report_id=report_id)
 
 
 @moderation_router.post(
@@ -502,7 +498,7 @@ async def _staff_view(session: Any, actor: Actor, report_id: uuid.UUID) -> Repor
 async def accept_report(
     report_id: uuid.UUID, actor: Moderator, session: SessionDep, body: AcceptRequest | None = None
 ) -> ReportView:
-    await moderation.accept(session, actor, report_id, body or AcceptRequest(), _now())
+    await moderation.accept(session, actor, report_id, body or AcceptRequest(), utcnow())
     return await _staff_view(session, actor, report_id)
 
 
@@ -512,7 +508,7 @@ async def accept_report(
 async def reject_report(
     report_id: uuid.UUID, body: RejectRequest, actor: Moderator, session: SessionDep
 ) -> ReportView:
-    await moderation.reject(session, actor, report_id, body, _now())
+    await moderation.reject(session, actor, report_id, body, utcnow())
     return await _staff_view(session, actor, report_id)
 
 
@@ -524,7 +520,7 @@ async def reject_report(
 async def duplicate_report(
     report_id: uuid.UUID, body: DuplicateRequest, actor: Moderator, session: SessionDep
 ) -> ReportView:
-    await moderation.mark_duplicate(session, actor, report_id, body.of, _now())
+    await moderation.mark_duplicate(session, actor, report_id, body.of, utcnow())
     return await _staff_view(session, actor, report_id)
 
 
@@ -534,7 +530,7 @@ async def duplicate_report(
     responses=ERRORS,
 )
 async def bulk_moderation(body: BulkRequest, actor: Moderator, session: SessionDep) -> BulkResult:
-    return BulkResult(results=await moderation.bulk(session, actor, body, _now()))
+    return BulkResult(results=await moderation.bulk(session, actor, body, utcnow()))
 
 
 router.include_router(moderation_router)
