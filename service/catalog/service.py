@@ -28,8 +28,14 @@ from service.catalog.schemas import (
 from service.errors import Conflict, InvalidInput, NotFound
 
 
-def _name(names: dict[str, str], language: str) -> str:
+def localized_name(names: dict[str, str], language: str) -> str:
+    """A stored name in ``language``, falling back to Estonian."""
     return Names.model_validate(names).pick(language)
+
+
+def stored_names(names: dict[str, str | None]) -> dict[str, str]:
+    """Names as stored: only the languages that have a text."""
+    return {language: text for language, text in names.items() if text}
 
 
 def season_text(month: int | None, day: int | None) -> str | None:
@@ -61,7 +67,7 @@ def reason_public(reason: Reason, language: str) -> ReasonPublic:
         id=reason.id,
         code=reason.code,
         category_id=reason.category_id,
-        name=_name(reason.names, language),
+        name=localized_name(reason.names, language),
         names=reason.names,
         sla_amount=reason.sla_amount,
         sla_unit=reason.sla_unit,
@@ -85,7 +91,7 @@ def category_public(
         id=category.id,
         code=category.code,
         object_type_id=category.object_type_id,
-        name=_name(category.names, language),
+        name=localized_name(category.names, language),
         names=category.names,
         active=category.active,
         reasons=reasons or [],
@@ -98,7 +104,7 @@ def object_type_public(
     return ObjectTypePublic(
         id=object_type.id,
         code=object_type.code,
-        name=_name(object_type.names, language),
+        name=localized_name(object_type.names, language),
         names=object_type.names,
         active=object_type.active,
         categories=categories or [],
@@ -152,7 +158,7 @@ async def _unique_code(session: AsyncSession, model: Any, code: str) -> None:
 async def create_object_type(session: AsyncSession, body: ObjectTypeCreate) -> ObjectType:
     await _unique_code(session, ObjectType, body.code)
     item = ObjectType(
-        code=body.code, names=body.names.model_dump(exclude_none=True), position=body.position
+        code=body.code, names=stored_names(body.names.model_dump()), position=body.position
     )
     session.add(item)
     await session.flush()
@@ -166,7 +172,7 @@ async def create_category(session: AsyncSession, body: CategoryCreate) -> Catego
     item = Category(
         code=body.code,
         object_type_id=body.object_type_id,
-        names=body.names.model_dump(exclude_none=True),
+        names=stored_names(body.names.model_dump()),
         position=body.position,
     )
     session.add(item)
@@ -178,7 +184,7 @@ def _reason_columns(data: dict[str, Any]) -> dict[str, Any]:
     """Schema fields → table columns (names and attributes as JSON, seasons split)."""
     columns = dict(data)
     if "names" in columns and columns["names"] is not None:
-        columns["names"] = {k: v for k, v in columns["names"].items() if v}
+        columns["names"] = stored_names(columns["names"])
     for edge in ("start", "end"):
         key = f"season_{edge}"
         if key in columns:
@@ -209,7 +215,7 @@ async def update_node(
     item = await _get(session, model, item_id)
     changes = body.model_dump(exclude_unset=True)
     if changes.get("names") is not None:
-        changes["names"] = {k: v for k, v in changes["names"].items() if v}
+        changes["names"] = stored_names(changes["names"])
     for name, value in changes.items():
         if value is not None:
             setattr(item, name, value)

@@ -50,15 +50,7 @@ admin = APIRouter(prefix="/v1/admin", tags=["city admin"])
 
 
 def department_public(department: Department) -> DepartmentPublic:
-    return DepartmentPublic(
-        id=department.id,
-        code=department.code,
-        name=department.name,
-        kind=department.kind,
-        parent_id=department.parent_id,
-        email=department.email,
-        active=department.active,
-    )
+    return DepartmentPublic.model_validate(department, from_attributes=True)
 
 
 def routing_rule_public(rule: Any) -> RoutingRulePublic:

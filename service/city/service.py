@@ -127,12 +127,7 @@ async def import_districts(session: AsyncSession, document: Any) -> DistrictImpo
 
 
 def district_public(district: District) -> DistrictPublic:
-    return DistrictPublic(
-        id=district.id,
-        code=district.code,
-        name=district.name,
-        is_pilot_area=district.is_pilot_area,
-    )
+    return DistrictPublic.model_validate(district, from_attributes=True)
 
 
 async def districts_geojson(session: AsyncSession, simplify_m: float = 0) -> dict[str, Any]:

@@ -321,7 +321,7 @@ async def get_timeline(
 # --- the reporter -------------------------------------------------------------------------
 
 
-async def _own_view(session: Any, actor: Actor, report_id: uuid.UUID) -> ReportView:
+async def _caller_view(session: Any, actor: Actor, report_id: uuid.UUID) -> ReportView:
     return await reports.view(session, actor, utcnow(), str(actor.language), report_id=report_id)
 
 
@@ -332,7 +332,7 @@ async def update_report(
     report_id: uuid.UUID, body: ReportUpdate, actor: CurrentActor, session: SessionDep
 ) -> ReportView:
     await reports.update_report(session, _writer(actor), report_id, body, utcnow())
-    return await _own_view(session, actor, report_id)
+    return await _caller_view(session, actor, report_id)
 
 
 @router.post(
@@ -344,7 +344,7 @@ async def submit_report(
     report_id: uuid.UUID, actor: CurrentActor, session: SessionDep
 ) -> ReportView:
     await reports.submit_draft(session, _writer(actor), report_id, utcnow())
-    return await _own_view(session, actor, report_id)
+    return await _caller_view(session, actor, report_id)
 
 
 @router.post(
@@ -356,7 +356,7 @@ async def withdraw_report(
     report_id: uuid.UUID, actor: CurrentActor, session: SessionDep
 ) -> ReportView:
     await reports.withdraw(session, _writer(actor), report_id, utcnow())
-    return await _own_view(session, actor, report_id)
+    return await _caller_view(session, actor, report_id)
 
 
 @router.post(
@@ -486,10 +486,6 @@ async def moderation_queue(
     return QueuePage(items=items, next_cursor=next_cursor)
 
 
-async def _staff_view(session: Any, actor: Actor, report_id: uuid.UUID) -> ReportView:
-    return await reports.view(session, actor, utcnow(), str(actor.language), report_id=report_id)
-
-
 @moderation_router.post(
     "/reports/{report_id}/accept",
     summary="Accept (optionally correcting the reason or place, which routes it again)",
@@ -499,7 +495,7 @@ async def accept_report(
     report_id: uuid.UUID, actor: Moderator, session: SessionDep, body: AcceptRequest | None = None
 ) -> ReportView:
     await moderation.accept(session, actor, report_id, body or AcceptRequest(), utcnow())
-    return await _staff_view(session, actor, report_id)
+    return await _caller_view(session, actor, report_id)
 
 
 @moderation_router.post(
@@ -509,7 +505,7 @@ async def reject_report(
     report_id: uuid.UUID, body: RejectRequest, actor: Moderator, session: SessionDep
 ) -> ReportView:
     await moderation.reject(session, actor, report_id, body, utcnow())
-    return await _staff_view(session, actor, report_id)
+    return await _caller_view(session, actor, report_id)
 
 
 @moderation_router.post(
@@ -521,7 +517,7 @@ async def duplicate_report(
     report_id: uuid.UUID, body: DuplicateRequest, actor: Moderator, session: SessionDep
 ) -> ReportView:
     await moderation.mark_duplicate(session, actor, report_id, body.of, utcnow())
-    return await _staff_view(session, actor, report_id)
+    return await _caller_view(session, actor, report_id)
 
 
 @moderation_router.post(

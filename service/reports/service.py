@@ -22,8 +22,7 @@ from service.auth.actor import Actor
 from service.auth.models import Role, User
 from service.catalog.attributes import validate_attribute_values
 from service.catalog.models import Category, Reason
-from service.catalog.schemas import Names
-from service.catalog.service import in_season
+from service.catalog.service import in_season, localized_name
 from service.city import service as city
 from service.city.models import Building, Department, District
 from service.db import table_of
@@ -168,7 +167,7 @@ def _to_view(row: Any, level: int, language: str, now: datetime) -> ReportView:
         reason=Named(
             id=report.reason_id,
             code=row.reason_code,
-            name=Names.model_validate(row.reason_names).pick(language),
+            name=localized_name(row.reason_names, language),
         ),
         category_id=report.category_id,
         department=Named(
@@ -412,7 +411,7 @@ async def nearby(
             reason=Named(
                 id=row.Report.reason_id,
                 code=row.reason_code,
-                name=Names.model_validate(row.reason_names).pick(language),
+                name=localized_name(row.reason_names, language),
             ),
             location=Location(lat=row.lat, lon=row.lon),
             distance_m=round(row.distance, 1),
