@@ -38,7 +38,7 @@ from service.auth.tokens import decode_access_token, digest, issue_access_token,
 from service.city.models import Department
 from service.config import Settings
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from service.notifications.service import queue_email
+from service.notifications.service import email_user
 
 API_KEY_PREFIX = "mk_"
 BAD_CREDENTIALS = "The email address or the password is wrong."
@@ -105,22 +105,38 @@ async def _issue_email_token(
     return secret
 
 
+async def _email_link(
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    purpose: EmailTokenPurpose,
+    expires_at: datetime,
+    page: str,
+    **values: object,
+) -> None:
+    """Issue a one-time token for ``purpose`` and email its link (template = purpose)."""
+    secret = await _issue_email_token(session, user, purpose, expires_at)
+    await email_user(
+        session,
+        user,
+        purpose.value,
+        token=secret,
+        link=f"{settings.public_base_url}/{page}?token={secret}",
+        **values,
+    )
+
+
 async def send_verification(
     session: AsyncSession, settings: Settings, user: User, now: datetime
 ) -> None:
     hours = settings.email_token_hours
-    secret = await _issue_email_token(
-        session, user, EmailTokenPurpose.verify_email, now + timedelta(hours=hours)
-    )
-    await queue_email(
+    await _email_link(
         session,
-        recipient=user.email,
-        language=user.language,
-        template="verify_email",
-        user_id=user.id,
-        name=user.display_name,
-        token=secret,
-        link=f"{settings.public_base_url}/verify-email?token={secret}",
+        settings,
+        user,
+        EmailTokenPurpose.verify_email,
+        now + timedelta(hours=hours),
+        "verify-email",
         hours=hours,
     )
 
@@ -261,18 +277,13 @@ async def request_password_reset(
     if user is None or user.disabled_at is not None:
         return
     minutes = settings.password_reset_minutes
-    secret = await _issue_email_token(
-        session, user, EmailTokenPurpose.password_reset, now + timedelta(minutes=minutes)
-    )
-    await queue_email(
+    await _email_link(
         session,
-        recipient=user.email,
-        language=user.language,
-        template="password_reset",
-        user_id=user.id,
-        name=user.display_name,
-        token=secret,
-        link=f"{settings.public_base_url}/reset-password?token={secret}",
+        settings,
+        user,
+        EmailTokenPurpose.password_reset,
+        now + timedelta(minutes=minutes),
+        "reset-password",
         minutes=minutes,
     )
     await audit(

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from service.auth.models import Language
+from service.auth.models import Language, User
 from service.config import Settings
 from service.notifications.models import DeliveryStatus, EmailMessage
 from service.notifications.templates import render
@@ -40,6 +40,21 @@ async def queue_email(
     await session.flush()
     await outbox.add_job(session, DELIVER_EMAIL_JOB, str(message.id), str(message.id))
     return message
+
+
+async def email_user(
+    session: AsyncSession, user: User, template: str, **values: object
+) -> EmailMessage:
+    """Queue ``template`` to ``user`` in their language, greeting them by name."""
+    return await queue_email(
+        session,
+        recipient=user.email,
+        language=user.language,
+        template=template,
+        user_id=user.id,
+        name=user.display_name,
+        **values,
+    )
 
 
 async def deliver(

@@ -18,7 +18,7 @@ from service.auth.models import User
 from service.catalog.models import Reason
 from service.city import service as city
 from service.errors import AppError, Conflict, InvalidInput
-from service.notifications.service import queue_email
+from service.notifications.service import email_user
 from service.pagination import decode_time_id_cursor, encode_cursor
 from service.reports import service as reports
 from service.reports.models import Report
@@ -79,16 +79,7 @@ async def _notify_reporter(
     reporter = await session.get(User, report.reporter_id)
     if reporter is None or reporter.disabled_at is not None:
         return
-    await queue_email(
-        session,
-        recipient=reporter.email,
-        language=reporter.language,
-        template=template,
-        user_id=reporter.id,
-        name=reporter.display_name,
-        code=report.tracking_code,
-        **values,
-    )
+    await email_user(session, reporter, template, code=report.tracking_code, **values)
 
 
 async def accept(
