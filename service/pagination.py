@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query
+from sqlalchemy import Select, func
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import InvalidInput
 
@@ -45,6 +48,37 @@ def decode_time_id_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         return datetime.fromisoformat(at_text), uuid.UUID(id_text)
     except ValueError as exc:
         raise InvalidInput("The cursor is not valid.", field="cursor") from exc
+
+
+async def keyset_page(
+    session: AsyncSession,
+    query: Select[Any],
+    time_column: Any,
+    id_column: Any,
+    *,
+    cursor: str | None,
+    limit: int,
+    ascending: bool,
+    key: Callable[[Any], tuple[datetime | None, uuid.UUID]],
+) -> tuple[list[Any], str | None]:
+    """One page of ``query`` ordered by (time, id), after ``cursor``; ``key`` reads the
+    (time, id) of a result row for the next cursor (none when the page is the last)."""
+    here = func.row(time_column, id_column)
+    if cursor is not None:
+        at, last = decode_time_id_cursor(cursor)
+        there = func.row(at, last)
+        query = query.where(here > there if ascending else here < there)
+    order = (
+        (time_column.asc(), id_column.asc())
+        if ascending
+        else (time_column.desc(), id_column.desc())
+    )
+    rows = list((await session.execute(query.order_by(*order).limit(limit + 1))).all())
+    page = rows[:limit]
+    if len(rows) <= limit:
+        return page, None
+    last_at, last_id = key(page[-1])
+    return page, encode_cursor(last_at.isoformat(), last_id) if last_at is not None else None
 
 
 def like_pattern(text: str) -> str:

@@ -14,7 +14,7 @@ from service.auth.dependencies import AdminActor, require_roles
 from service.auth.models import Role
 from service.catalog.service import get_reason
 from service.city import service
-from service.city.models import Calendar, Department, District
+from service.city.models import Calendar, CalendarException, Department, District
 from service.city.schemas import (
     BuildingList,
     BuildingPublic,
@@ -269,8 +269,11 @@ async def delete_routing_rule(rule_id: uuid.UUID, actor: AdminActor, session: Se
 # --- calendars ---------------------------------------------------------------------------
 
 
-async def _calendar_public(session: Any, calendar: Calendar) -> CalendarPublic:
-    exceptions = await service.calendar_exceptions(session, calendar.id)
+async def _calendar_public(
+    session: Any, calendar: Calendar, exceptions: list[CalendarException] | None = None
+) -> CalendarPublic:
+    if exceptions is None:
+        exceptions = await service.calendar_exceptions(session, calendar.id)
     return CalendarPublic(
         id=calendar.id,
         name=calendar.name,
@@ -300,10 +303,9 @@ async def get_calendar(
         if department.calendar_id is not None:
             calendar = await service.get_calendar(session, department.calendar_id)
     year = year or utcnow().year
-    base = await _calendar_public(session, calendar)
-    working = service.working_calendar(
-        calendar, await service.calendar_exceptions(session, calendar.id)
-    )
+    exceptions = await service.calendar_exceptions(session, calendar.id)
+    base = await _calendar_public(session, calendar, exceptions)
+    working = service.working_calendar(calendar, exceptions)
     holidays = working.holidays_between(date(year, 1, 1), date(year, 12, 31))
     return CalendarYear(
         **base.model_dump(),

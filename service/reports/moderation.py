@@ -19,7 +19,7 @@ from service.catalog.models import Reason
 from service.city import service as city
 from service.errors import AppError, Conflict, InvalidInput
 from service.notifications.service import email_user
-from service.pagination import decode_time_id_cursor, encode_cursor
+from service.pagination import keyset_page
 from service.reports import service as reports
 from service.reports.models import Report
 from service.reports.schemas import (
@@ -44,18 +44,16 @@ async def queue(
 ) -> tuple[list[QueueItem], str | None]:
     """Submitted reports, oldest first (keyset on submitted_at, id)."""
     query = reports._view_select().where(col(Report.state) == ReportState.submitted)
-    if cursor is not None:
-        at, last = decode_time_id_cursor(cursor)
-        query = query.where(func.row(col(Report.submitted_at), col(Report.id)) > func.row(at, last))
-    rows = list(
-        (
-            await session.execute(
-                query.order_by(col(Report.submitted_at), col(Report.id)).limit(limit + 1)
-            )
-        ).all()
+    rows, next_cursor = await keyset_page(
+        session,
+        query,
+        col(Report.submitted_at),
+        col(Report.id),
+        cursor=cursor,
+        limit=limit,
+        ascending=True,
+        key=lambda row: (row.Report.submitted_at, row.Report.id),
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
     items = [
         QueueItem(
             report=reports._to_view(row, reports.STAFF, language, now),
@@ -64,12 +62,6 @@ async def queue(
         )
         for row in rows
     ]
-    last_row = rows[-1].Report if rows else None
-    next_cursor = (
-        encode_cursor(last_row.submitted_at.isoformat(), last_row.id)
-        if more and last_row and last_row.submitted_at
-        else None
-    )
     return items, next_cursor
 
 

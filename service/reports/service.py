@@ -34,7 +34,7 @@ from service.errors import (
     NotFound,
     TooManyRequests,
 )
-from service.pagination import decode_time_id_cursor, encode_cursor
+from service.pagination import keyset_page
 from service.reports.models import (
     Report,
     ReportEvent,
@@ -324,31 +324,20 @@ async def list_reports(
             and_(col(Report.state).in_(sorted(OPEN_STATES)), col(Report.due_at) < now),
         )
         conditions.append(is_overdue if filters.overdue else ~is_overdue)
-    if cursor is not None:
-        at, last_id = decode_time_id_cursor(cursor)
-        key = (col(Report.created_at), col(Report.id))
-        conditions.append(
-            func.row(*key) > func.row(at, last_id)
-            if oldest_first
-            else func.row(*key) < func.row(at, last_id)
-        )
-    order = (
-        (col(Report.created_at).asc(), col(Report.id).asc())
-        if oldest_first
-        else (col(Report.created_at).desc(), col(Report.id).desc())
+    rows, next_cursor = await keyset_page(
+        session,
+        query.where(*conditions),
+        col(Report.created_at),
+        col(Report.id),
+        cursor=cursor,
+        limit=limit,
+        ascending=oldest_first,
+        key=lambda row: (row.Report.created_at, row.Report.id),
     )
-    rows = list(
-        (await session.execute(query.where(*conditions).order_by(*order).limit(limit + 1))).all()
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
     items = [
         _to_view(row, REPORTER if own else access_level(actor, row.Report), language, now)
         for row in rows
     ]
-    next_cursor = (
-        encode_cursor(rows[-1].Report.created_at.isoformat(), rows[-1].Report.id) if more else None
-    )
     return items, next_cursor
 
 
