@@ -79,14 +79,7 @@ def bearer(settings: Settings, user: User) -> dict[str, str]:
 
 
 def actor_of(user: User, *grants: tuple[Role, uuid.UUID | None]) -> Actor:
-    return Actor(
-        user_id=user.id,
-        email=user.email,
-        display_name=user.display_name,
-        language=user.language,
-        email_verified=user.email_verified_at is not None,
-        grants=frozenset(grants),
-    )
+    return Actor.for_user(user, grants)
 
 
 KESKLINN = (58.3795, 26.7230)  # lat, lon inside the demo Kesklinn

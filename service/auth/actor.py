@@ -7,9 +7,10 @@ check the function-level rule (the role) with the dependencies in ``dependencies
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from service.auth.models import Language, Role
+from service.auth.models import Language, Role, User
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,28 @@ class Actor:
     # limited to these scopes on top of its owner's roles.
     scopes: frozenset[str] | None = None
     ip: str | None = None
+
+    @classmethod
+    def for_user(
+        cls,
+        user: User,
+        grants: Iterable[tuple[Role, uuid.UUID | None]] = (),
+        *,
+        api_key_id: uuid.UUID | None = None,
+        scopes: Iterable[str] | None = None,
+        ip: str | None = None,
+    ) -> Actor:
+        return cls(
+            user_id=user.id,
+            email=user.email,
+            display_name=user.display_name,
+            language=user.language,
+            email_verified=user.email_verified_at is not None,
+            grants=frozenset(grants),
+            api_key_id=api_key_id,
+            scopes=frozenset(scopes) if scopes is not None else None,
+            ip=ip,
+        )
 
     def has_role(self, role: Role, department_id: uuid.UUID | None = None) -> bool:
         """True when a grant of ``role`` exists (for ``department_id``, when given)."""

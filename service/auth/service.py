@@ -333,15 +333,11 @@ async def _actor_for(session: AsyncSession, credentials: _Credentials, ip: str |
     user = credentials.user
     grants = await repository.grants_of(session, user.id)
     key = credentials.api_key
-    return Actor(
-        user_id=user.id,
-        email=user.email,
-        display_name=user.display_name,
-        language=user.language,
-        email_verified=user.email_verified_at is not None,
-        grants=frozenset((grant.role, grant.department_id) for grant in grants),
+    return Actor.for_user(
+        user,
+        ((grant.role, grant.department_id) for grant in grants),
         api_key_id=key.id if key else None,
-        scopes=frozenset(key.scopes) if key else None,
+        scopes=key.scopes if key else None,
         ip=ip,
     )
 
