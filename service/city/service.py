@@ -175,16 +175,12 @@ async def locate(session: AsyncSession, lat: float, lon: float) -> District | No
     return result.scalar_one_or_none()
 
 
-async def require_inside_city(session: AsyncSession, lat: float, lon: float) -> District:
-    """The district of a point, or a 422 ``outside-city`` problem. The city boundary is the
-    union of its districts."""
-    district = await locate(session, lat, lon)
-    if district is None:
-        raise OutsideCity(
-            f"The point ({lat:.6f}, {lon:.6f}) is outside the city's districts.",
-            field="location",
-        )
-    return district
+def outside_city(lat: float, lon: float) -> OutsideCity:
+    """The 422 ``outside-city`` problem for a point no district covers. The city boundary
+    is the union of its districts."""
+    return OutsideCity(
+        f"The point ({lat:.6f}, {lon:.6f}) is outside the city's districts.", field="location"
+    )
 
 
 # --- departments -------------------------------------------------------------------------
@@ -490,8 +486,11 @@ async def route(
     lat: float,
     lon: float,
     building_id: uuid.UUID | None = None,
+    *,
+    inside_city: bool = False,
 ) -> RoutingDecision:
-    """Who owns a report of ``reason_id`` at a point, in one query.
+    """Who owns a report of ``reason_id`` at a point, in one query; with ``inside_city``,
+    a point outside every district is refused (422 ``outside-city``).
 
     Order: a building-bound reason goes to the managing organisation of the building (the
     given one, or the nearest within 50 m); then the most specific routing rule (a reason
@@ -511,6 +510,8 @@ async def route(
     ).one()
     if not row.reason_exists:
         raise InvalidInput("No such reason.", field="reason_id")
+    if inside_city and row.district_id is None:
+        raise outside_city(lat, lon)
     common = {
         "district_id": row.district_id,
         "building_id": row.building_id,

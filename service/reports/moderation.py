@@ -96,11 +96,8 @@ async def accept(
     lat = lon = None
     if body.lat is not None and body.lon is not None:
         lat, lon = body.lat, body.lon
-        district = await city.require_inside_city(session, lat, lon)
         corrections["location"] = {"lat": lat, "lon": lon}
         report.location = from_shape(Point(lon, lat), srid=4326)
-        report.district_id = district.id
-        report.building_id = None
     if corrections:
         if lat is None:
             lat, lon = (
@@ -112,7 +109,11 @@ async def accept(
             ).one()
         assert lat is not None
         assert lon is not None
-        decision = await city.route(session, reason.id, lat, lon)
+        decision = await city.route(
+            session, reason.id, lat, lon, inside_city="location" in corrections
+        )
+        if "location" in corrections:
+            report.district_id = decision.district_id
         if decision.department_id != report.department_id:
             corrections["department"] = {
                 "from": str(report.department_id),

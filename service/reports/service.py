@@ -576,10 +576,9 @@ async def file_report(
         assert body.lat is not None
         assert body.lon is not None
         lat, lon = body.lat, body.lon
-    district = await city.require_inside_city(session, lat, lon)
+    decision = await city.route(session, reason.id, lat, lon, body.building_id, inside_city=True)
     attributes = validate_attribute_values(reason.attributes, body.attributes)
     quota = await take_quota(session, reporter_id, quota_limit, now)
-    decision = await city.route(session, reason.id, lat, lon, body.building_id)
 
     state = ReportState.draft if reason.requires_photo else ReportState.submitted
     report = Report(
@@ -589,7 +588,7 @@ async def file_report(
         reason_id=reason.id,
         category_id=reason.category_id,
         department_id=decision.department_id,
-        district_id=district.id,
+        district_id=decision.district_id,
         building_id=decision.building_id,
         location=from_shape(Point(lon, lat), srid=4326),
         address_text=body.address_text,
