@@ -21,10 +21,11 @@ class Actor:
     language: Language
     email_verified: bool
     # (role, department id or None) for each grant.
+    # Always empty for an API key: a key never acts through its owner's roles.
     grants: frozenset[tuple[Role, uuid.UUID | None]] = field(default_factory=frozenset)
     api_key_id: uuid.UUID | None = None
-    # None: a person signed in, with every right their roles give. A set: an API key,
-    # limited to these scopes on top of its owner's roles.
+    # None: a person signed in, acting through their roles. A set: an API key, which may do
+    # exactly what these scopes name (``service.auth.scopes``) and nothing else.
     scopes: frozenset[str] | None = None
     ip: str | None = None
 
@@ -44,7 +45,7 @@ class Actor:
             display_name=user.display_name,
             language=user.language,
             email_verified=user.email_verified_at is not None,
-            grants=frozenset(grants),
+            grants=frozenset(grants) if api_key_id is None else frozenset(),
             api_key_id=api_key_id,
             scopes=frozenset(scopes) if scopes is not None else None,
             ip=ip,
@@ -70,6 +71,14 @@ class Actor:
             scope for granted, scope in self.grants if granted in roles and scope is not None
         )
 
+    @property
+    def is_api_key(self) -> bool:
+        return self.api_key_id is not None
+
     def allows(self, scope: str) -> bool:
         """Whether an API key's scopes allow ``scope`` (people are not limited by scopes)."""
         return self.scopes is None or scope in self.scopes
+
+    def holds_scope(self, scope: str) -> bool:
+        """Whether this is an API key granted ``scope`` (people hold no scopes)."""
+        return self.scopes is not None and scope in self.scopes

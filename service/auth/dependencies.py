@@ -3,8 +3,13 @@
 * ``OptionalActor`` — the caller if credentials were sent (bad credentials are still 401).
 * ``CurrentActor`` — a signed-in caller, or 401 with ``WWW-Authenticate``.
 * ``VerifiedActor`` — a caller whose email address is verified, or 403.
-* ``require_roles(Role.admin, …)`` — a caller holding any of the roles, or 403.
-* ``require_scope("reports:write")`` — API keys must carry the scope; people pass.
+* ``require_roles(Role.admin, …)`` — a person holding any of the roles, or 403. API keys
+  never pass: they hold no roles, whatever their owner holds.
+* ``require_scope(Scope.reports_write)`` — a signed-in person, or an API key carrying the
+  scope; ``verified=True`` also asks the person for a verified email address.
+
+Every route that needs a caller declares one of these, so a route without a policy stands
+out (a test enumerates the routes against the access table in the README).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from service.auth import service
 from service.auth.actor import Actor
 from service.auth.models import Role
+from service.auth.scopes import Scope
 from service.config import Settings
 from service.db import SessionDep
 from service.errors import Forbidden, Unauthorized
@@ -76,9 +82,14 @@ VerifiedActor = Annotated[Actor, Depends(verified_actor)]
 
 
 def require_roles(*roles: Role) -> Callable[[Actor], Awaitable[Actor]]:
-    """A dependency admitting callers that hold any of ``roles``."""
+    """A dependency admitting people who hold any of ``roles``; never an API key."""
 
     async def dependency(actor: CurrentActor) -> Actor:
+        if actor.is_api_key:
+            raise Forbidden(
+                "API keys act only through their scopes; this needs a signed-in person.",
+                reason="api_key_not_allowed",
+            )
         if not actor.has_any_role(*roles):
             raise Forbidden(f"This needs the role {' or '.join(roles)}.")
         return actor
@@ -86,20 +97,30 @@ def require_roles(*roles: Role) -> Callable[[Actor], Awaitable[Actor]]:
     return dependency
 
 
-def require_scope(scope: str) -> Callable[[Actor], Awaitable[Actor]]:
+def require_scope(scope: Scope, *, verified: bool = False) -> Callable[[Actor], Awaitable[Actor]]:
+    """A dependency admitting people (verified ones when ``verified``) and API keys that
+    carry ``scope``."""
+
     async def dependency(actor: CurrentActor) -> Actor:
-        if not actor.allows(scope):
-            raise Forbidden(f"The API key lacks the scope {scope}.")
+        if actor.is_api_key:
+            if not actor.allows(scope):
+                raise Forbidden(f"The API key lacks the scope {scope}.", reason="missing_scope")
+        elif verified and not actor.email_verified:
+            raise Forbidden("Verify your email address first.", reason="email_not_verified")
         return actor
 
     return dependency
 
 
-async def admin_person(actor: Annotated[Actor, Depends(require_roles(Role.admin))]) -> Actor:
-    # API keys carry integrations, never administration.
-    if actor.api_key_id is not None:
-        raise Forbidden("Administration needs a signed-in admin, not an API key.")
+async def person(actor: CurrentActor) -> Actor:
+    """A signed-in person: an API key is refused (it may not act as its owner here)."""
+    if actor.is_api_key:
+        raise Forbidden(
+            "API keys act only through their scopes; this needs a signed-in person.",
+            reason="api_key_not_allowed",
+        )
     return actor
 
 
-AdminActor = Annotated[Actor, Depends(admin_person)]
+PersonActor = Annotated[Actor, Depends(person)]
+AdminActor = Annotated[Actor, Depends(require_roles(Role.admin))]

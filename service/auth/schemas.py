@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from service.auth.models import Language, Role
+from service.auth.scopes import Scope
 
 Password = Annotated[str, Field(min_length=10, max_length=128)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
@@ -96,14 +97,11 @@ class UserPage(BaseModel):
     next_cursor: str | None
 
 
-ApiKeyScope = Literal["reports:read", "reports:write", "reports:on_behalf", "open311:write"]
-
-
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-    scopes: list[ApiKeyScope] = Field(min_length=1)
+    scopes: list[Scope] = Field(min_length=1)
     owner_id: uuid.UUID | None = Field(
         default=None, description="The user the key acts for; the creating admin by default."
     )
