@@ -39,7 +39,7 @@ from alembic.config import Config  # noqa: E402
 from service.config import get_settings  # noqa: E402
 from service.demo.seed import seed_city  # noqa: E402
 from service.reports import mapview  # noqa: E402
-from service.reports import service as reports  # noqa: E402
+from service.reports import views as reports  # noqa: E402
 
 REPORTS = int(os.environ.get("BENCH_REPORTS", "1000000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))

@@ -91,6 +91,20 @@ class Settings(BaseSettings):
     report_quota_per_day: int = Field(
         10, ge=1, description="Reports one person may file in any 24 hours (429 above)."
     )
+    api_key_report_quota_per_day: int = Field(
+        200,
+        ge=1,
+        description="Reports one API key may file on behalf of residents in any 24 hours.",
+    )
+    photo_uploads_per_hour: int = Field(
+        30, ge=1, description="Photo uploads one person may make in an hour (429 above)."
+    )
+    photo_max_decode_megabytes: int = Field(
+        128,
+        ge=8,
+        le=2048,
+        description="Largest decoded image held in memory while cleaning a photo.",
+    )
     idempotency_hours: int = Field(
         24, ge=1, le=168, description="How long an Idempotency-Key and its answer are kept."
     )

@@ -82,6 +82,16 @@ class InvalidInput(AppError):
     status, slug, title = 422, "invalid-input", "Invalid input"
 
 
+class PreconditionFailed(AppError):
+    """The object changed since the caller read it (``If-Match`` or a ``version`` field)."""
+
+    status, slug, title = 412, "precondition-failed", "The object has changed"
+
+
+class PreconditionRequired(AppError):
+    status, slug, title = 428, "precondition-required", "Say which version you saw"
+
+
 class PayloadTooLarge(AppError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
 
@@ -95,12 +105,24 @@ class TooManyRequests(AppError):
         *,
         retry_after: int,
         headers: Mapping[str, str] | None = None,
+        limit: int | None = None,
+        window_seconds: int | None = None,
         **extensions: Any,
     ) -> None:
         retry_after = max(1, retry_after)
+        quota_headers = {}
+        if limit is not None:
+            # The IETF RateLimit fields of an exhausted quota.
+            quota_headers = {
+                "RateLimit-Limit": str(limit),
+                "RateLimit-Remaining": "0",
+                "RateLimit-Reset": str(retry_after),
+            }
+            if window_seconds is not None:
+                quota_headers["RateLimit-Policy"] = f"{limit};w={window_seconds}"
         super().__init__(
             detail,
-            headers={"Retry-After": str(retry_after), **(headers or {})},
+            headers={"Retry-After": str(retry_after), **quota_headers, **(headers or {})},
             retry_after=retry_after,
             **extensions,
         )

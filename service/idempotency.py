@@ -12,12 +12,17 @@ both are committed or neither is. A short Redis lock marks a key in flight; it i
 when the request fails (nothing was committed, so a retry may do the work) and otherwise
 simply expires, by which time the committed record answers the retries.
 Only successful responses are stored: after an error the client may try again.
+
+Routers use :func:`run_once` (``POST /v1/reports``, Open311 ``POST requests``): it replays a
+stored answer or runs the work and stores its answer, and leaves building the HTTP response
+to the router.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +32,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from service.auth.actor import Actor
 from service.errors import Conflict, InvalidInput
 from service.reports.models import IdempotencyRecord
 
@@ -131,6 +137,62 @@ async def remember(
 
 async def release(redis: Redis, context: IdempotencyContext) -> None:
     await redis.delete(_lock_name(context))
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a request answered: status, body and the ``Location`` of what it created."""
+
+    status_code: int
+    body: bytes
+    location: str | None = None
+
+
+def owner_of(actor: Actor) -> str:
+    """Keys are kept per caller: an API key and its owner do not share them."""
+    return f"key:{actor.api_key_id}" if actor.api_key_id else f"user:{actor.user_id}"
+
+
+async def run_once(
+    session: AsyncSession,
+    redis: Redis,
+    *,
+    actor: Actor,
+    key: str | None,
+    method: str,
+    path: str,
+    payload: Any,
+    now: datetime,
+    hours: int,
+    work: Callable[[], Awaitable[Answer]],
+) -> tuple[Answer, bool]:
+    """``work``'s answer, or with ``key`` the stored answer of an earlier identical request.
+
+    Returns ``(answer, replayed)``. The answer is stored in the caller's transaction, so it
+    is committed with the work or not at all."""
+    if key is None:
+        return await work(), False
+    context = IdempotencyContext(
+        owner=owner_of(actor), key=key, fingerprint=fingerprint(method, path, payload)
+    )
+    stored = await begin(session, redis, context, now)
+    if stored is not None:
+        return Answer(stored.status_code, stored.body, stored.location), True
+    try:
+        answer = await work()
+        await remember(
+            session,
+            context,
+            status_code=answer.status_code,
+            body=answer.body,
+            location=answer.location,
+            now=now,
+            hours=hours,
+        )
+    except BaseException:
+        await release(redis, context)
+        raise
+    return answer, False
 
 
 async def purge_expired(session: AsyncSession, now: datetime) -> int:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Annotated
 
+from fastapi import Depends, Request
 from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -73,3 +75,11 @@ def rate_limit_headers(state: WindowState) -> dict[str, str]:
         "RateLimit-Remaining": str(max(0, state.remaining)),
         "RateLimit-Reset": str(state.reset_in),
     }
+
+
+def _rate_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
+
+
+RateLimiterDep = Annotated[RateLimiter, Depends(_rate_limiter)]

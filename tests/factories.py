@@ -18,9 +18,8 @@ from service.auth.schemas import RegisterRequest
 from service.auth.tokens import issue_access_token
 from service.catalog.models import Reason
 from service.city.models import Department, DepartmentKind
-from service.config import Settings
-from service.reports import moderation
-from service.reports import service as reports
+from service.config import Settings, get_settings
+from service.reports import filing, moderation
 from service.reports.models import Report
 from service.reports.schemas import AcceptRequest, ReportCreate
 
@@ -106,7 +105,7 @@ async def file_report(
     reason = await reason_by_code(session, reason_code)
     if attributes is None:
         attributes = {"size": "medium"} if reason_code == "pothole" else {}
-    report, _ = await reports.file_report(
+    filed = await filing.file_report(
         session,
         actor_of(reporter),
         ReportCreate(
@@ -118,9 +117,9 @@ async def file_report(
             anonymous_public=anonymous_public,
         ),
         when or datetime.now(UTC),
-        quota_limit=1000,
+        settings=get_settings().model_copy(update={"report_quota_per_day": 1000}),
     )
-    return report
+    return filed.report
 
 
 async def accept_report(session: AsyncSession, moderator: User, report: Report) -> Report:
@@ -130,4 +129,5 @@ async def accept_report(session: AsyncSession, moderator: User, report: Report) 
         report.id,
         AcceptRequest(),
         datetime.now(UTC),
+        version=None,  # arranging data: whatever the report's version now is
     )

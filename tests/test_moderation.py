@@ -93,7 +93,7 @@ async def test_accept_with_a_correction_routes_again(
     downtown = report.department_id
     response = await client.post(
         f"/v1/moderation/reports/{report.id}/accept",
-        json={"lat": ANNELINN[0], "lon": ANNELINN[1], "note": "Wrong pin"},
+        json={"lat": ANNELINN[0], "lon": ANNELINN[1], "note": "Wrong pin", "version": 1},
         headers=headers,
     )
     assert response.status_code == 200, response.text
@@ -118,17 +118,21 @@ async def test_accept_with_a_correction_routes_again(
         {"type": e["type"], "text": e["data"].get("text")} for e in staff_timeline
     ]
 
-    again = await client.post(f"/v1/moderation/reports/{report.id}/accept", headers=headers)
+    again = await client.post(
+        f"/v1/moderation/reports/{report.id}/accept", headers={**headers, "If-Match": '"2"'}
+    )
     assert again.status_code == 409
     assert again.json()["current_state"] == "accepted"
     outside = await file_report(session, resident)
     refused = await client.post(
         f"/v1/moderation/reports/{outside.id}/accept",
-        json={"lat": 59.43, "lon": 24.75},
+        json={"lat": 59.43, "lon": 24.75, "version": 1},
         headers=headers,
     )
     assert refused.status_code == 422
-    missing = await client.post(f"/v1/moderation/reports/{uuid.uuid4()}/accept", headers=headers)
+    missing = await client.post(
+        f"/v1/moderation/reports/{uuid.uuid4()}/accept", json={"version": 1}, headers=headers
+    )
     assert missing.status_code == 404
 
 
@@ -148,7 +152,11 @@ async def test_reject_notifies_the_reporter(
     assert bad.status_code == 422
     response = await client.post(
         f"/v1/moderation/reports/{report.id}/reject",
-        json={"code": "private_property", "text": "This yard belongs to a private company."},
+        json={
+            "code": "private_property",
+            "text": "This yard belongs to a private company.",
+            "version": 1,
+        },
         headers=headers,
     )
     assert response.status_code == 200
@@ -183,7 +191,7 @@ async def test_duplicate_merges_supporters_and_subscribers(
 
     merged = await client.post(
         f"/v1/moderation/reports/{repeat.id}/duplicate",
-        json={"of": str(original.id)},
+        json={"of": str(original.id), "version": 2},
         headers=headers,
     )
     assert merged.status_code == 200, merged.text
@@ -222,7 +230,7 @@ async def test_duplicate_merges_supporters_and_subscribers(
     unchecked = await file_report(session, second_reporter)
     response = await client.post(
         f"/v1/moderation/reports/{unchecked.id}/duplicate",
-        json={"of": str(original.id)},
+        json={"of": str(original.id), "version": 1},
         headers=headers,
     )
     assert response.status_code == 200
@@ -234,14 +242,14 @@ async def test_duplicate_merges_supporters_and_subscribers(
 
     itself = await client.post(
         f"/v1/moderation/reports/{original.id}/duplicate",
-        json={"of": str(original.id)},
+        json={"of": str(original.id), "version": 2},
         headers=headers,
     )
     assert itself.status_code == 422
     into_duplicate = await file_report(session, first_reporter)
     chained = await client.post(
         f"/v1/moderation/reports/{into_duplicate.id}/duplicate",
-        json={"of": str(repeat.id)},
+        json={"of": str(repeat.id), "version": 1},
         headers=headers,
     )
     assert chained.status_code == 409
@@ -258,7 +266,11 @@ async def test_bulk_moderation_reports_each_result(
     missing = uuid.uuid4()
     response = await client.post(
         "/v1/moderation/bulk",
-        json={"action": "accept", "ids": [str(r.id) for r in (*waiting, done)] + [str(missing)]},
+        json={
+            "action": "accept",
+            "items": [{"id": str(r.id), "version": 1} for r in (*waiting, done)]
+            + [{"id": str(missing), "version": 1}],
+        },
         headers=headers,
     )
     assert response.status_code == 200
@@ -274,7 +286,7 @@ async def test_bulk_moderation_reports_each_result(
     rejectable = await file_report(session, resident)
     no_text = await client.post(
         "/v1/moderation/bulk",
-        json={"action": "reject", "ids": [str(rejectable.id)]},
+        json={"action": "reject", "items": [{"id": str(rejectable.id), "version": 1}]},
         headers=headers,
     )
     assert no_text.status_code == 422
@@ -282,7 +294,7 @@ async def test_bulk_moderation_reports_each_result(
         "/v1/moderation/bulk",
         json={
             "action": "reject",
-            "ids": [str(rejectable.id)],
+            "items": [{"id": str(rejectable.id), "version": 1}],
             "code": "abusive",
             "text": "Insults",
         },

@@ -43,6 +43,9 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=256)
     email_verified_at: datetime | None = timestamp(nullable=True)
     disabled_at: datetime | None = timestamp(nullable=True)
+    # A contact reporter: an address a report was filed for (on behalf, Open311) without an
+    # account of its own. No password, never signs in; registering the address claims it.
+    contact_only: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     created_at: datetime = timestamp(default_now=True)
     last_login_at: datetime | None = timestamp(nullable=True)
 

@@ -323,8 +323,8 @@ DESCRIPTIONS = [
 async def seed_reports(session: AsyncSession, settings: Settings, count: int = 3000) -> int:
     """A few thousand reports in plausible states over the last half year, with their
     timelines and some supporters. Skipped when the database holds reports already."""
+    from service.reports.filing import CODE_ALPHABET
     from service.reports.models import Report, ReportEvent, ReportSupport
-    from service.reports.service import CODE_ALPHABET
     from service.sla.calendar import TimeUnit, add_working_time
 
     if settings.env is Environment.production:

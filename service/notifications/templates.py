@@ -90,6 +90,26 @@ EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
             "сообщение {code} объединено с ним; вы будете получать уведомления.",
         ),
     },
+    # To an address that may never have been verified: nothing in it is chosen by a
+    # resident, and it names no person.
+    "report_filed_for_you": {
+        Language.et: (
+            "Teie nimel esitati teade {code}",
+            "Tere!\n\n{filer} esitas teie nimel linnale teate {code}. Teile saadetakse teateid "
+            "selle käigu kohta.\n\nKui te seda ei palunud, võtke teade tagasi:\n{link}",
+        ),
+        Language.en: (
+            "A report {code} was filed for you",
+            "Hello,\n\n{filer} filed the report {code} with the city for you. You will hear "
+            "how it goes.\n\nIf you did not ask for this, withdraw it here:\n{link}",
+        ),
+        Language.ru: (
+            "От вашего имени подано сообщение {code}",
+            "Здравствуйте!\n\n{filer} подал(а) от вашего имени сообщение {code} в город. Вы "
+            "будете получать уведомления о его ходе.\n\nЕсли вы этого не просили, отзовите "
+            "сообщение:\n{link}",
+        ),
+    },
 }
 
 

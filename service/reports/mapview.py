@@ -28,11 +28,24 @@ MAP_STATES = sorted(PUBLIC_STATES - {ReportState.duplicate})
 BASE_ZOOM = 16
 # Widest box, in base cells (~40 m), clustered live from points above BASE_ZOOM.
 LIVE_CLUSTER_MAX_CELLS = 64
+# A box is clustered with at most this many cells along its longer side (16 tiles, a very
+# large screen): a wider box asked at a deep zoom is clustered at a shallower one, so no
+# request makes the server list every cell of the city.
+MAX_CELLS_PER_AXIS = 128
 
 
 def cell_size(zoom: int) -> float:
     """Grid cell in degrees: 1/8 of a 256-pixel tile's width at ``zoom``."""
     return float(360.0 / (2**zoom) / 8)
+
+
+def cluster_zoom(bbox: tuple[float, float, float, float], zoom: int) -> int:
+    """The deepest zoom not above ``zoom`` at which ``bbox`` spans at most
+    ``MAX_CELLS_PER_AXIS`` cells along its longer side."""
+    span = max(bbox[2] - bbox[0], bbox[3] - bbox[1])
+    while zoom > 0 and span / cell_size(zoom) > MAX_CELLS_PER_AXIS:
+        zoom -= 1
+    return zoom
 
 
 async def map_features(
@@ -81,13 +94,15 @@ async def map_features(
         ]
         return {"type": "FeatureCollection", "clustered": False, "features": features}
 
+    zoom = cluster_zoom(bbox, zoom)
     base = cell_size(BASE_ZOOM)
     span = max(bbox[2] - bbox[0], bbox[3] - bbox[1]) / base
     # Live clustering is for close-ups; a wide box asked at a deep zoom would make the
     # database group a city's worth of points, so it gets the precomputed cells instead.
     if zoom <= BASE_ZOOM or span > LIVE_CLUSTER_MAX_CELLS:
-        features = await _precomputed_clusters(session, bbox, min(zoom, BASE_ZOOM), wanted)
-        return {"type": "FeatureCollection", "clustered": True, "features": features}
+        zoom = min(zoom, BASE_ZOOM)
+        features = await _precomputed_clusters(session, bbox, zoom, wanted)
+        return _clusters(features, zoom)
     size = cell_size(zoom)
     cell_x = func.floor(func.ST_X(Report.location) / size).label("cx")
     cell_y = func.floor(func.ST_Y(Report.location) / size).label("cy")
@@ -110,7 +125,16 @@ async def map_features(
         }
         for row in rows
     ]
-    return {"type": "FeatureCollection", "clustered": True, "features": features}
+    return _clusters(features, zoom)
+
+
+def _clusters(features: list[dict[str, Any]], zoom: int) -> dict[str, Any]:
+    return {
+        "type": "FeatureCollection",
+        "clustered": True,
+        "cluster_zoom": zoom,
+        "features": features,
+    }
 
 
 async def _precomputed_clusters(

@@ -34,6 +34,13 @@ class Report(SQLModel, table=True):
             postgresql_where=text("state = 'submitted'"),
         ),
         Index("ix_report_reporter_created", "reporter_id", "created_at"),
+        # The daily quota of an API key filing on behalf of residents.
+        Index(
+            "ix_report_api_key_created",
+            "filed_via_api_key_id",
+            "created_at",
+            postgresql_where=text("filed_via_api_key_id IS NOT NULL"),
+        ),
         CheckConstraint(
             f"char_length(description) BETWEEN 1 AND {DESCRIPTION_MAX}", name="description_length"
         ),
@@ -65,6 +72,8 @@ class Report(SQLModel, table=True):
     anonymous_public: bool = Field(default=False)
     state: ReportState = enum_field(ReportState.submitted, index=True)
     round: int = Field(default=1)
+    # Raised by every change moderators and the department act on (service.reports.lifecycle).
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = timestamp(default_now=True)
     updated_at: datetime = timestamp(default_now=True)
     submitted_at: datetime | None = timestamp(nullable=True)

@@ -1,5 +1,9 @@
 """Moderation: the queue of submitted reports, accepting (optionally correcting and routing
-again), rejecting, marking duplicates, and doing several at once."""
+again), rejecting, marking duplicates, and doing several at once.
+
+Every decision names the version of the report the moderator saw; when the reporter edited
+it since, the decision is refused with 412 and the report stays in the queue.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,10 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from service.audit.service import record as audit
 from service.auth.actor import Actor
 from service.auth.models import User
 from service.catalog.models import Reason
@@ -20,22 +24,26 @@ from service.city import service as city
 from service.errors import AppError, Conflict, InvalidInput
 from service.notifications.service import email_user
 from service.pagination import keyset_page
-from service.reports import service as reports
+from service.reports import repository
+from service.reports.access import STAFF
+from service.reports.engagement import merge_engagement
+from service.reports.lifecycle import apply_transition, check_version, record_event
 from service.reports.models import Report
 from service.reports.schemas import (
     AcceptRequest,
     BulkItem,
     BulkRequest,
+    DuplicateRequest,
     QueueItem,
     RejectRequest,
 )
 from service.reports.states import Action, ReportState, transition
+from service.reports.views import to_view
 from service.sla.calendar import add_working_time
 
 
 async def queue(
     session: AsyncSession,
-    actor: Actor,
     *,
     now: datetime,
     language: str,
@@ -43,7 +51,7 @@ async def queue(
     cursor: str | None,
 ) -> tuple[list[QueueItem], str | None]:
     """Submitted reports, oldest first (keyset on submitted_at, id)."""
-    query = reports._view_select().where(col(Report.state) == ReportState.submitted)
+    query = repository.view_select().where(col(Report.state) == ReportState.submitted)
     rows, next_cursor = await keyset_page(
         session,
         query,
@@ -56,7 +64,7 @@ async def queue(
     )
     items = [
         QueueItem(
-            report=reports._to_view(row, reports.STAFF, language, now),
+            report=to_view(row, STAFF, language, now),
             moderation_due_at=row.Report.moderation_due_at,
             overdue=row.Report.moderation_due_at is not None and row.Report.moderation_due_at < now,
         )
@@ -80,9 +88,14 @@ async def accept(
     report_id: uuid.UUID,
     body: AcceptRequest,
     now: datetime,
+    *,
+    version: int | None,
 ) -> Report:
-    report = await reports.lock_report(session, report_id)
+    """Accept a submitted report: the SLA clock starts. A corrected reason or place routes
+    it again."""
+    report = await repository.lock(session, report_id)
     transition(report.state, Action.accept)
+    check_version(report, version)
     corrections: dict[str, Any] = {}
     reason = await session.get(Reason, body.reason_id or report.reason_id)
     if reason is None:
@@ -93,26 +106,20 @@ async def accept(
         corrections["reason"] = {"from": str(report.reason_id), "to": str(reason.id)}
         report.reason_id, report.category_id = reason.id, reason.category_id
         report.attributes = {}  # the old reason's attributes mean nothing to the new one
-    lat = lon = None
     if body.lat is not None and body.lon is not None:
-        lat, lon = body.lat, body.lon
-        corrections["location"] = {"lat": lat, "lon": lon}
-        report.location = from_shape(Point(lon, lat), srid=4326)
+        corrections["location"] = {"lat": body.lat, "lon": body.lon}
     if corrections:
-        if lat is None:
-            lat, lon = (
-                await session.execute(
-                    select(func.ST_Y(Report.location), func.ST_X(Report.location)).where(
-                        col(Report.id) == report.id
-                    )
-                )
-            ).one()
+        if "location" in corrections:
+            lat, lon = body.lat, body.lon
+        else:
+            lat, lon = await repository.point_of(session, report.id)
         assert lat is not None
         assert lon is not None
         decision = await city.route(
             session, reason.id, lat, lon, inside_city="location" in corrections
         )
         if "location" in corrections:
+            report.location = from_shape(Point(lon, lat), srid=4326)
             report.district_id = decision.district_id
         if decision.department_id != report.department_id:
             corrections["department"] = {
@@ -124,7 +131,7 @@ async def accept(
     calendar = await city.load_working_calendar(session, report.department_id)
     report.accepted_at = now
     report.due_at = add_working_time(now, reason.sla_amount, reason.sla_unit, calendar)
-    reports.apply_transition(
+    apply_transition(
         session,
         report,
         Action.accept,
@@ -136,17 +143,25 @@ async def accept(
     )
     if body.note:
         # A moderator's note is for the department, not for the public timeline.
-        reports.record_event(session, report, actor, "note", now, public=False, text=body.note)
+        record_event(session, report, actor, "note", now, public=False, text=body.note)
     await _notify_reporter(session, report, "report_accepted", due=report.due_at.date().isoformat())
     await session.flush()
     return report
 
 
 async def reject(
-    session: AsyncSession, actor: Actor, report_id: uuid.UUID, body: RejectRequest, now: datetime
+    session: AsyncSession,
+    actor: Actor,
+    report_id: uuid.UUID,
+    body: RejectRequest,
+    now: datetime,
+    *,
+    version: int | None,
 ) -> Report:
-    report = await reports.lock_report(session, report_id)
-    reports.apply_transition(
+    report = await repository.lock(session, report_id)
+    transition(report.state, Action.reject)
+    check_version(report, version)
+    apply_transition(
         session, report, Action.reject, actor, now, code=body.code.value, text=body.text
     )
     report.reject_code, report.reject_text = body.code.value, body.text
@@ -155,29 +170,85 @@ async def reject(
     return report
 
 
-async def mark_duplicate(
-    session: AsyncSession, actor: Actor, report_id: uuid.UUID, original_id: uuid.UUID, now: datetime
-) -> Report:
-    if report_id == original_id:
-        raise InvalidInput("A report cannot duplicate itself.", field="of")
-    # Lock both in id order, so two moderators merging a pair crosswise cannot deadlock.
-    first, second = sorted((report_id, original_id))
-    locked = {
-        first: await reports.lock_report(session, first),
-        second: await reports.lock_report(session, second),
+LIVE_ORIGINAL_STATES = frozenset(
+    {
+        ReportState.submitted,
+        ReportState.accepted,
+        ReportState.in_progress,
+        ReportState.awaiting_info,
+        ReportState.answered,
+        ReportState.reopened,
+        ReportState.transferred,
+        ReportState.closed,
     }
-    report, original = locked[report_id], locked[original_id]
-    if original.state in (
-        ReportState.duplicate,
-        ReportState.rejected,
-        ReportState.withdrawn,
-        ReportState.draft,
-    ):
+)
+
+
+async def _check_same_problem(
+    session: AsyncSession, report: Report, original: Report, override: str | None
+) -> float:
+    """Two reports can be one problem: the same category (a related reason) and within the
+    larger duplicate radius of their reasons. Returns the distance in metres. With an
+    ``override`` (the moderator's justification) the checks are skipped; the caller logs it."""
+    distance = await repository.distance_m(session, report.id, original.id)
+    if override is not None:
+        return distance
+    if report.category_id != original.category_id:
+        raise Conflict(
+            "The reports are about unrelated problems (different categories); give an "
+            "override with a justification if they really are the same.",
+            reason="unrelated_reasons",
+        )
+    reasons = [await session.get(Reason, rid) for rid in {report.reason_id, original.reason_id}]
+    radius = max(r.duplicate_radius_m for r in reasons if r is not None)
+    if distance > radius:
+        raise Conflict(
+            f"The reports are {distance:.0f} m apart, beyond the duplicate radius of "
+            f"{radius} m; give an override with a justification if they really are the same.",
+            reason="too_far_apart",
+            distance_m=round(distance, 1),
+            radius_m=radius,
+        )
+    return distance
+
+
+async def mark_duplicate(
+    session: AsyncSession,
+    actor: Actor,
+    report_id: uuid.UUID,
+    body: DuplicateRequest,
+    now: datetime,
+    *,
+    version: int | None,
+) -> Report:
+    """Merge ``report_id`` into ``body.of``: its supporters, subscribers and reporter move
+    over. The original's public timeline names the merged report only if a moderator had
+    let that one through before (an unreviewed report is never named in public)."""
+    if report_id == body.of:
+        raise InvalidInput("A report cannot duplicate itself.", field="of")
+    report, original = await repository.lock_pair(session, report_id, body.of)
+    transition(report.state, Action.mark_duplicate)
+    check_version(report, version)
+    if original.state not in LIVE_ORIGINAL_STATES:
         raise Conflict(
             f"The original report is {original.state}; merge into a live report.",
             current_state=str(original.state),
         )
-    reports.apply_transition(
+    distance = await _check_same_problem(session, report, original, body.override)
+    if body.override is not None:
+        await audit(
+            session,
+            "report.duplicate_override",
+            actor_user_id=actor.user_id,
+            ip=actor.ip,
+            subject_type="report",
+            subject_id=report.id,
+            original=str(original.id),
+            distance_m=round(distance, 1),
+            justification=body.override,
+        )
+    reviewed = report.accepted_at is not None
+    apply_transition(
         session,
         report,
         Action.mark_duplicate,
@@ -185,19 +256,34 @@ async def mark_duplicate(
         now,
         duplicate_of=str(original.id),
         tracking_code=original.tracking_code,
+        **({"override": body.override} if body.override is not None else {}),
     )
     report.duplicate_of_id = original.id
-    await reports.merge_engagement(session, report, original, now)
-    reports.record_event(
+    await merge_engagement(session, report, original, now)
+    record_event(
         session,
         original,
         actor,
         "merged",
         now,
         public=True,
-        merged_report=str(report.id),
-        tracking_code=report.tracking_code,
+        **(
+            {"merged_report": str(report.id), "tracking_code": report.tracking_code}
+            if reviewed
+            else {}
+        ),
     )
+    if not reviewed:
+        record_event(
+            session,
+            original,
+            actor,
+            "merged_detail",
+            now,
+            public=False,
+            merged_report=str(report.id),
+            tracking_code=report.tracking_code,
+        )
     await _notify_reporter(session, report, "report_duplicate", original=original.tracking_code)
     await session.flush()
     return report
@@ -206,24 +292,30 @@ async def mark_duplicate(
 async def bulk(
     session: AsyncSession, actor: Actor, body: BulkRequest, now: datetime
 ) -> list[BulkItem]:
-    """Each report on its own: one failing (say, already accepted) does not stop the rest."""
+    """Each report on its own, at the version the moderator saw: one failing (already
+    accepted, edited since) does not stop the rest."""
     results = []
-    for report_id in body.ids:
+    for item in body.items:
         try:
             async with session.begin_nested():
                 if body.action == "accept":
-                    report = await accept(session, actor, report_id, AcceptRequest(), now)
+                    report = await accept(
+                        session, actor, item.id, AcceptRequest(), now, version=item.version
+                    )
                 else:
                     assert body.code is not None
                     assert body.text is not None
                     report = await reject(
                         session,
                         actor,
-                        report_id,
+                        item.id,
                         RejectRequest(code=body.code, text=body.text),
                         now,
+                        version=item.version,
                     )
-            results.append(BulkItem(id=report_id, status=200, state=report.state))
+            results.append(
+                BulkItem(id=item.id, status=200, state=report.state, version=report.version)
+            )
         except AppError as exc:
-            results.append(BulkItem(id=report_id, status=exc.status, detail=exc.detail))
+            results.append(BulkItem(id=item.id, status=exc.status, detail=exc.detail))
     return results

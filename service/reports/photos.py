@@ -13,6 +13,7 @@ import hashlib
 import io
 import os
 import tempfile
+import threading
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -30,7 +31,8 @@ from service.auth.actor import Actor
 from service.config import Settings
 from service.errors import AppError, Conflict, InvalidInput, NotFound, PayloadTooLarge
 from service.outbox.service import add_job
-from service.reports import service as reports
+from service.reports import access, repository
+from service.reports.lifecycle import not_editable, own_report, record_event, touch
 from service.reports.models import ReportPhoto
 from service.reports.states import EDITABLE_STATES
 
@@ -60,8 +62,31 @@ class CleanImage:
     source_format: str
 
 
-def clean_image(raw: bytes, declared_type: str | None, max_pixels: int) -> CleanImage:
-    """Sniff, check and re-encode one upload. CPU-bound: run it in a thread."""
+# Bytes per pixel of the modes a decoder may produce (unknown modes count as 4).
+BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "I;16": 2, "RGB": 3, "YCbCr": 3}
+# Stored photos are at most this many pixels on their long side.
+MAX_SIDE = 4096
+# Photos cleaned at once per process: with the decode budget, this bounds the memory used.
+_CLEANING = threading.BoundedSemaphore(2)
+
+
+def clean_image(
+    raw: bytes, declared_type: str | None, max_pixels: int, max_decode_bytes: int
+) -> CleanImage:
+    """Sniff, check and re-encode one upload. CPU-bound: run it in a thread.
+
+    Memory is bounded before any pixel is decoded: the header gives the size and mode, a
+    JPEG is decoded at a reduced scale when it is larger than a stored photo (``draft``),
+    and an image whose decoded pixels would exceed ``max_decode_bytes`` is refused (a 165 KB
+    PNG can stand for 40 million pixels). The image is then shrunk and turned upright in
+    place, so at most one more, smaller, copy exists at a time."""
+    with _CLEANING:
+        return _clean(raw, declared_type, max_pixels, max_decode_bytes)
+
+
+def _clean(
+    raw: bytes, declared_type: str | None, max_pixels: int, max_decode_bytes: int
+) -> CleanImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -89,14 +114,25 @@ def clean_image(raw: bytes, declared_type: str | None, max_pixels: int) -> Clean
             f"The photo has {width}×{height} pixels; at most {max_pixels:,} are accepted.",
             field="file",
         )
+    if source == "JPEG":
+        image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # decode at 1/2, 1/4 or 1/8 scale if larger
+    decoded = image.size[0] * image.size[1] * BYTES_PER_PIXEL.get(image.mode, 4)
+    if decoded > max_decode_bytes:
+        raise PayloadTooLarge(
+            f"The photo would take {decoded // 2**20} MiB to decode; at most "
+            f"{max_decode_bytes // 2**20} MiB are accepted. Send a smaller image "
+            f"(at most {MAX_SIDE} pixels on the long side is plenty).",
+            field="file",
+        )
     try:
         image.load()
-        upright = ImageOps.exif_transpose(image)
-        rgb = upright.convert("RGB")
+        image.thumbnail((MAX_SIDE, MAX_SIDE))  # in place; only shrinks
+        ImageOps.exif_transpose(image, in_place=True)
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
     except (OSError, ValueError, SyntaxError) as exc:
         raise InvalidInput("The photo is damaged or truncated.", field="file") from exc
     out = io.BytesIO()
-    rgb.save(out, format="JPEG", quality=85, optimize=True)  # no exif= argument: none kept
+    rgb.save(out, format="JPEG", quality=85)  # no exif= argument: none kept
     return CleanImage(data=out.getvalue(), width=rgb.width, height=rgb.height, source_format=source)
 
 
@@ -157,18 +193,22 @@ async def add_photo(
     now: datetime,
 ) -> ReportPhoto:
     """Attach a photo to the caller's own report while it can still be edited."""
-    report = await reports.own_report(session, actor, report_id)
+    report = await own_report(session, actor, report_id)
     if report.state not in EDITABLE_STATES:
-        raise Conflict(
-            f"Photos can be added until the report is accepted; it is {report.state}.",
-            current_state=str(report.state),
-        )
+        raise not_editable(report, "given photos")
     if report.photo_count >= settings.photos_per_report:
         raise Conflict(f"A report carries at most {settings.photos_per_report} photos.")
     if len(raw) > settings.photo_max_bytes:
-        raise PayloadTooLarge(f"Photos are limited to {settings.photo_max_bytes} bytes.")
+        raise PayloadTooLarge(
+            f"Photos are limited to {settings.photo_max_bytes} bytes "
+            f"({settings.photo_max_bytes / 2**20:.0f} MiB)."
+        )
     clean = await anyio.to_thread.run_sync(
-        clean_image, raw, declared_type, settings.photo_max_pixels
+        clean_image,
+        raw,
+        declared_type,
+        settings.photo_max_pixels,
+        settings.photo_max_decode_megabytes * 2**20,
     )
     photo_id = uuid.uuid4()
     relative = f"reports/{report.id}/{photo_id}.jpg"
@@ -187,10 +227,8 @@ async def add_photo(
     )
     session.add(photo)
     report.photo_count += 1
-    report.updated_at = now
-    reports.record_event(
-        session, report, actor, "photo_added", now, public=False, photo_id=str(photo_id)
-    )
+    touch(report, now)
+    record_event(session, report, actor, "photo_added", now, public=False, photo_id=str(photo_id))
     await add_job(session, THUMBNAIL_JOB, str(photo_id), str(photo_id))
     await session.flush()
     return photo
@@ -204,20 +242,16 @@ async def remove_photo(
     photo_id: uuid.UUID,
     now: datetime,
 ) -> None:
-    report = await reports.own_report(session, actor, report_id)
+    report = await own_report(session, actor, report_id)
     photo = await session.get(ReportPhoto, photo_id)
     if photo is None or photo.report_id != report.id:
         raise NotFound("No such photo.")
     if report.state not in EDITABLE_STATES:
-        raise Conflict(
-            f"Photos can be removed until the report is accepted; it is {report.state}.",
-            current_state=str(report.state),
-        )
+        raise not_editable(report, "changed")
     await session.delete(photo)
     report.photo_count -= 1
-    reports.record_event(
-        session, report, actor, "photo_removed", now, public=False, photo_id=str(photo_id)
-    )
+    touch(report, now)
+    record_event(session, report, actor, "photo_removed", now, public=False, photo_id=str(photo_id))
     await session.flush()
     # The files stay until the sweep finds them unreferenced: deleting them here would lose
     # them if this transaction then rolled back.
@@ -232,7 +266,10 @@ async def photo_file(
     thumbnail: bool,
 ) -> Path:
     """The file of a photo the caller may see (the thumbnail, or the photo until it exists)."""
-    await reports.get_report_for(session, actor, report_id)
+    report = await repository.get(session, report_id)
+    if report is None:
+        raise NotFound("No such photo.")
+    access.check_visible(actor, report)
     photo = await session.get(ReportPhoto, photo_id)
     if photo is None or photo.report_id != report_id:
         raise NotFound("No such photo.")

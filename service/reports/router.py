@@ -1,8 +1,14 @@
-"""Reports endpoints: filing, reading, the reporter's changes, photos, support, the map and
-moderation."""
+"""Reports endpoints: filing, reading, the reporter's changes, photos, support and the map.
+Moderation's endpoints are in ``moderation_router.py``.
+
+Who may call what: reading is public (each caller sees what ``access.py`` allows); every
+change is made by a signed-in person or by an API key holding the scope it needs
+(``require_scope``); API keys never act through their owner's roles."""
 
 from __future__ import annotations
 
+import html
+import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -19,36 +25,25 @@ from fastapi import (
     UploadFile,
     status,
 )
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from service import idempotency
 from service.auth.actor import Actor
-from service.auth.dependencies import (
-    CurrentActor,
-    OptionalActor,
-    SettingsDep,
-    VerifiedActor,
-    require_roles,
-)
-from service.auth.models import Role
+from service.auth.dependencies import OptionalActor, SettingsDep, require_scope
+from service.auth.scopes import Scope
 from service.catalog.schemas import AcceptLanguage, LangQuery, pick_language
 from service.city.schemas import Latitude, Longitude
 from service.db import SessionDep, utcnow
-from service.errors import ERRORS, PROBLEM, Forbidden, InvalidInput
+from service.errors import ERRORS, PROBLEM, InvalidInput
 from service.pagination import Cursor, PageSize
-from service.reports import mapview, moderation, photos
-from service.reports import service as reports
+from service.ratelimit import RateLimiterDep, RateLimitItemPerHour
+from service.reports import engagement, filing, lifecycle, mapview, photos, views
+from service.reports.access import PUBLIC, REPORTER, level_for
 from service.reports.models import ReportSubscription, ReportSupport
 from service.reports.schemas import (
-    AcceptRequest,
-    BulkRequest,
-    BulkResult,
-    DuplicateRequest,
     Engagement,
     NearbyReport,
     PhotoRef,
-    QueuePage,
-    RejectRequest,
     ReportCreate,
     ReportPage,
     ReportUpdate,
@@ -57,9 +52,11 @@ from service.reports.schemas import (
 )
 from service.reports.states import ReportState
 
-WRITE_SCOPE = "reports:write"
-
 router = APIRouter(tags=["reports"])
+# Filing and the reporter's own changes: a verified person, or a key with reports:write.
+Writer = Annotated[Actor, Depends(require_scope(Scope.reports_write, verified=True))]
+# The caller's own reports: a person, or a key with reports:read.
+Reader = Annotated[Actor, Depends(require_scope(Scope.reports_read))]
 
 
 def _language(actor: Actor | None, lang: str | None, accept_language: str | None) -> str:
@@ -68,10 +65,19 @@ def _language(actor: Actor | None, lang: str | None, accept_language: str | None
     return pick_language(lang, accept_language)
 
 
-def _writer(actor: Actor) -> Actor:
-    if not actor.allows(WRITE_SCOPE):
-        raise Forbidden(f"The API key lacks the scope {WRITE_SCOPE}.")
-    return actor
+def etag(report: ReportView) -> str:
+    """The report's version as an entity tag (``If-Match`` takes it back)."""
+    return f'"{report.version}"'
+
+
+def quota_headers(quota: filing.Quota) -> dict[str, str]:
+    """The IETF RateLimit fields of the filing quota."""
+    return {
+        "RateLimit-Limit": str(quota.limit),
+        "RateLimit-Remaining": str(quota.remaining),
+        "RateLimit-Reset": str(quota.reset_seconds),
+        "RateLimit-Policy": f"{quota.limit};w={quota.window_seconds}",
+    }
 
 
 def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
@@ -104,7 +110,7 @@ BBox = Annotated[
 async def file_report(
     body: ReportCreate,
     request: Request,
-    actor: VerifiedActor,
+    actor: Writer,
     session: SessionDep,
     settings: SettingsDep,
     idempotency_key: Annotated[
@@ -115,59 +121,92 @@ async def file_report(
         ),
     ] = None,
 ) -> Response:
-    _writer(actor)
     now = utcnow()
-    key = idempotency.parse_key(idempotency_key)
-    context = None
-    redis = request.app.state.redis
-    if key is not None:
-        owner = f"key:{actor.api_key_id}" if actor.api_key_id else f"user:{actor.user_id}"
-        context = idempotency.IdempotencyContext(
-            owner=owner,
-            key=key,
-            fingerprint=idempotency.fingerprint(
-                "POST", "/v1/reports", body.model_dump(mode="json")
-            ),
+    quotas: list[filing.Quota] = []
+    versions: list[int] = []
+
+    async def work() -> idempotency.Answer:
+        filed = await filing.file_report(session, actor, body, now, settings=settings)
+        quotas.append(filed.quota)
+        versions.append(filed.report.version)
+        # A partner filing for a resident sees the report as the public would, plus its
+        # state; never the resident's account or name.
+        result = await views.view(
+            session,
+            actor,
+            now,
+            str(actor.language),
+            report_id=filed.report.id,
+            level=PUBLIC if filed.on_behalf else max(REPORTER, level_for(actor, filed.report)),
         )
-        stored = await idempotency.begin(session, redis, context, now)
-        if stored is not None:
-            headers = {"Idempotent-Replayed": "true"}
-            if stored.location:
-                headers["Location"] = stored.location
-            return Response(
-                stored.body,
-                status_code=stored.status_code,
-                media_type="application/json",
-                headers=headers,
-            )
-    try:
-        report, quota = await reports.file_report(
-            session, actor, body, now, quota_limit=settings.report_quota_per_day
+        return idempotency.Answer(
+            201, result.model_dump_json().encode(), f"/v1/reports/{filed.report.id}"
         )
-        result = await reports.view(
-            session, actor, now, str(actor.language), report_id=report.id, as_filer=True
-        )
-        payload = result.model_dump_json().encode()
-        location = f"/v1/reports/{report.id}"
-        if context is not None:
-            await idempotency.remember(
-                session,
-                context,
-                status_code=201,
-                body=payload,
-                location=location,
-                now=now,
-                hours=settings.idempotency_hours,
-            )
-    except BaseException:
-        if context is not None:
-            await idempotency.release(redis, context)
-        raise
+
+    answer, replayed = await idempotency.run_once(
+        session,
+        request.app.state.redis,
+        actor=actor,
+        key=idempotency.parse_key(idempotency_key),
+        method="POST",
+        path="/v1/reports",
+        payload=body.model_dump(mode="json"),
+        now=now,
+        hours=settings.idempotency_hours,
+        work=work,
+    )
+    if replayed:
+        headers = {"Idempotent-Replayed": "true"}
+        version = json.loads(answer.body).get("version")
+    else:
+        headers, version = quota_headers(quotas[0]), versions[0]
+    if version is not None:
+        headers["ETag"] = f'"{version}"'
+    if answer.location:
+        headers["Location"] = answer.location
     return Response(
-        payload,
-        status_code=201,
-        media_type="application/json",
-        headers={"Location": location, **quota.headers()},
+        answer.body, status_code=answer.status_code, media_type="application/json", headers=headers
+    )
+
+
+# --- a report filed for someone who did not ask for it ------------------------------------
+
+DISOWN_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Withdraw report {code}</title></head>
+<body><h1>Withdraw report {code}?</h1>
+<p>This report was filed for you by someone else. If you did not ask for it, withdraw it.</p>
+<form method="post"><button type="submit">Withdraw the report</button></form></body></html>
+"""
+
+
+@router.get(
+    "/v1/reports/disown",
+    summary='The page behind the link in a "filed for you" email (asks before withdrawing)',
+    response_class=HTMLResponse,
+    responses={404: PROBLEM},
+)
+async def disown_page(
+    token: Annotated[str, Query(max_length=2000)], session: SessionDep, settings: SettingsDep
+) -> HTMLResponse:
+    # Showing a page, not withdrawing: mail scanners follow links with GET.
+    report_id, reporter_id = filing.read_disown_token(settings, token)
+    report = await lifecycle.disownable(session, report_id, reporter_id)
+    return HTMLResponse(DISOWN_PAGE.format(code=html.escape(report.tracking_code)))
+
+
+@router.post(
+    "/v1/reports/disown",
+    summary="Withdraw a report filed for you that you did not ask for",
+    responses={404: PROBLEM, 409: PROBLEM},
+)
+async def disown(
+    token: Annotated[str, Query(max_length=2000)], session: SessionDep, settings: SettingsDep
+) -> HTMLResponse:
+    report_id, reporter_id = filing.read_disown_token(settings, token)
+    report = await lifecycle.disown(session, reporter_id, report_id, utcnow())
+    return HTMLResponse(
+        f"<!doctype html><html><body><p>Report {html.escape(report.tracking_code)} is "
+        "withdrawn.</p></body></html>"
     )
 
 
@@ -192,7 +231,7 @@ async def list_reports(
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
 ) -> ReportPage:
-    filters = reports.ReportFilters(
+    filters = views.ReportFilters(
         states=state,
         reason_id=reason_id,
         category_id=category_id,
@@ -202,7 +241,7 @@ async def list_reports(
         since=since,
         overdue=overdue,
     )
-    items, next_cursor = await reports.list_reports(
+    items, next_cursor = await views.list_reports(
         session,
         actor,
         filters,
@@ -217,16 +256,16 @@ async def list_reports(
 
 @router.get("/v1/me/reports", summary="My reports, newest first", responses=ERRORS)
 async def my_reports(
-    actor: CurrentActor,
+    actor: Reader,
     session: SessionDep,
     limit: PageSize = 50,
     cursor: Cursor = None,
     state: Annotated[list[ReportState] | None, Query()] = None,
 ) -> ReportPage:
-    items, next_cursor = await reports.list_reports(
+    items, next_cursor = await views.list_reports(
         session,
         actor,
-        reports.ReportFilters(states=state, reporter_id=actor.user_id),
+        views.ReportFilters(states=state, reporter_id=actor.user_id),
         now=utcnow(),
         language=str(actor.language),
         limit=min(limit, 100),
@@ -249,7 +288,7 @@ async def nearby(
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
 ) -> list[NearbyReport]:
-    return await reports.nearby(
+    return await views.nearby(
         session, reason, lat, lon, pick_language(lang, accept_language), limit
     )
 
@@ -280,31 +319,37 @@ async def report_map(
 )
 async def by_code(
     tracking_code: Annotated[str, Path(max_length=16)],
+    response: Response,
     actor: OptionalActor,
     session: SessionDep,
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
 ) -> ReportView:
-    return await reports.view(
+    result = await views.view(
         session,
         actor,
         utcnow(),
         _language(actor, lang, accept_language),
         tracking_code=tracking_code,
     )
+    response.headers["ETag"] = etag(result)
+    return result
 
 
 @router.get("/v1/reports/{report_id}", summary="A report", responses=ERRORS)
 async def get_report(
     report_id: uuid.UUID,
+    response: Response,
     actor: OptionalActor,
     session: SessionDep,
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
 ) -> ReportView:
-    return await reports.view(
+    result = await views.view(
         session, actor, utcnow(), _language(actor, lang, accept_language), report_id=report_id
     )
+    response.headers["ETag"] = etag(result)
+    return result
 
 
 @router.get(
@@ -315,24 +360,29 @@ async def get_report(
 async def get_timeline(
     report_id: uuid.UUID, actor: OptionalActor, session: SessionDep
 ) -> list[TimelineEvent]:
-    return await reports.timeline(session, actor, report_id)
+    return await views.timeline(session, actor, report_id)
 
 
 # --- the reporter -------------------------------------------------------------------------
 
 
-async def _caller_view(session: Any, actor: Actor, report_id: uuid.UUID) -> ReportView:
-    return await reports.view(session, actor, utcnow(), str(actor.language), report_id=report_id)
+async def caller_view(
+    session: Any, actor: Actor, report_id: uuid.UUID, response: Response
+) -> ReportView:
+    """The report as the caller now sees it, with its ``ETag``."""
+    result = await views.view(session, actor, utcnow(), str(actor.language), report_id=report_id)
+    response.headers["ETag"] = etag(result)
+    return result
 
 
 @router.patch(
     "/v1/reports/{report_id}", summary="Change my report until it is accepted", responses=ERRORS
 )
 async def update_report(
-    report_id: uuid.UUID, body: ReportUpdate, actor: CurrentActor, session: SessionDep
+    report_id: uuid.UUID, body: ReportUpdate, response: Response, actor: Writer, session: SessionDep
 ) -> ReportView:
-    await reports.update_report(session, _writer(actor), report_id, body, utcnow())
-    return await _caller_view(session, actor, report_id)
+    await lifecycle.update_report(session, actor, report_id, body, utcnow())
+    return await caller_view(session, actor, report_id, response)
 
 
 @router.post(
@@ -341,10 +391,10 @@ async def update_report(
     responses=ERRORS,
 )
 async def submit_report(
-    report_id: uuid.UUID, actor: CurrentActor, session: SessionDep
+    report_id: uuid.UUID, response: Response, actor: Writer, session: SessionDep
 ) -> ReportView:
-    await reports.submit_draft(session, _writer(actor), report_id, utcnow())
-    return await _caller_view(session, actor, report_id)
+    await lifecycle.submit_draft(session, actor, report_id, utcnow())
+    return await caller_view(session, actor, report_id, response)
 
 
 @router.post(
@@ -353,10 +403,10 @@ async def submit_report(
     responses=ERRORS,
 )
 async def withdraw_report(
-    report_id: uuid.UUID, actor: CurrentActor, session: SessionDep
+    report_id: uuid.UUID, response: Response, actor: Writer, session: SessionDep
 ) -> ReportView:
-    await reports.withdraw(session, _writer(actor), report_id, utcnow())
-    return await _caller_view(session, actor, report_id)
+    await lifecycle.withdraw(session, actor, report_id, utcnow())
+    return await caller_view(session, actor, report_id, response)
 
 
 @router.post(
@@ -368,22 +418,22 @@ async def withdraw_report(
 async def upload_photo(
     report_id: uuid.UUID,
     file: Annotated[UploadFile, File(description="The photo")],
-    actor: CurrentActor,
+    actor: Writer,
     session: SessionDep,
     settings: SettingsDep,
+    limiter: RateLimiterDep,
 ) -> PhotoRef:
+    await limiter.enforce(
+        RateLimitItemPerHour(settings.photo_uploads_per_hour),
+        "photo-upload",
+        str(actor.user_id),
+        detail=f"At most {settings.photo_uploads_per_hour} photo uploads an hour.",
+    )
     raw = await file.read(settings.photo_max_bytes + 1)
     photo = await photos.add_photo(
-        session, settings, _writer(actor), report_id, raw, file.content_type, utcnow()
+        session, settings, actor, report_id, raw, file.content_type, utcnow()
     )
-    base = f"/v1/reports/{report_id}/photos/{photo.id}"
-    return PhotoRef(
-        id=photo.id,
-        url=base,
-        thumbnail_url=f"{base}?variant=thumbnail",
-        width=photo.width,
-        height=photo.height,
-    )
+    return PhotoRef.of(photo)
 
 
 @router.get(
@@ -417,21 +467,19 @@ async def get_photo(
 async def delete_photo(
     report_id: uuid.UUID,
     photo_id: uuid.UUID,
-    actor: CurrentActor,
+    actor: Writer,
     session: SessionDep,
     settings: SettingsDep,
 ) -> None:
-    await photos.remove_photo(session, settings, _writer(actor), report_id, photo_id, utcnow())
+    await photos.remove_photo(session, settings, actor, report_id, photo_id, utcnow())
 
 
 # --- support and subscriptions ------------------------------------------------------------
 
 
 def _engagement_route(kind: type[ReportSupport] | type[ReportSubscription], on: bool) -> Any:
-    async def endpoint(
-        report_id: uuid.UUID, actor: VerifiedActor, session: SessionDep
-    ) -> Engagement:
-        return await reports.set_engagement(session, actor, report_id, kind, on, utcnow())
+    async def endpoint(report_id: uuid.UUID, actor: Writer, session: SessionDep) -> Engagement:
+        return await engagement.set_engagement(session, actor, report_id, kind, on, utcnow())
 
     return endpoint
 
@@ -458,75 +506,3 @@ for _path, _kind, _noun in (
         response_model=Engagement,
         name=f"delete_{_path}",
     )
-
-
-# --- moderation ---------------------------------------------------------------------------
-
-Moderator = Annotated[Actor, Depends(require_roles(Role.moderator, Role.admin))]
-moderation_router = APIRouter(prefix="/v1/moderation", tags=["moderation"])
-
-
-@moderation_router.get(
-    "/queue", summary="Reports awaiting moderation, oldest first", responses=ERRORS
-)
-async def moderation_queue(
-    actor: Moderator,
-    session: SessionDep,
-    limit: PageSize = 50,
-    cursor: Cursor = None,
-) -> QueuePage:
-    items, next_cursor = await moderation.queue(
-        session,
-        actor,
-        now=utcnow(),
-        language=str(actor.language),
-        limit=min(limit, 100),
-        cursor=cursor,
-    )
-    return QueuePage(items=items, next_cursor=next_cursor)
-
-
-@moderation_router.post(
-    "/reports/{report_id}/accept",
-    summary="Accept (optionally correcting the reason or place, which routes it again)",
-    responses=ERRORS,
-)
-async def accept_report(
-    report_id: uuid.UUID, actor: Moderator, session: SessionDep, body: AcceptRequest | None = None
-) -> ReportView:
-    await moderation.accept(session, actor, report_id, body or AcceptRequest(), utcnow())
-    return await _caller_view(session, actor, report_id)
-
-
-@moderation_router.post(
-    "/reports/{report_id}/reject", summary="Reject with a reason code and text", responses=ERRORS
-)
-async def reject_report(
-    report_id: uuid.UUID, body: RejectRequest, actor: Moderator, session: SessionDep
-) -> ReportView:
-    await moderation.reject(session, actor, report_id, body, utcnow())
-    return await _caller_view(session, actor, report_id)
-
-
-@moderation_router.post(
-    "/reports/{report_id}/duplicate",
-    summary="Mark as a duplicate of another report (supporters and subscribers move over)",
-    responses=ERRORS,
-)
-async def duplicate_report(
-    report_id: uuid.UUID, body: DuplicateRequest, actor: Moderator, session: SessionDep
-) -> ReportView:
-    await moderation.mark_duplicate(session, actor, report_id, body.of, utcnow())
-    return await _caller_view(session, actor, report_id)
-
-
-@moderation_router.post(
-    "/bulk",
-    summary="Accept or reject several reports; each succeeds or fails alone",
-    responses=ERRORS,
-)
-async def bulk_moderation(body: BulkRequest, actor: Moderator, session: SessionDep) -> BulkResult:
-    return BulkResult(results=await moderation.bulk(session, actor, body, utcnow()))
-
-
-router.include_router(moderation_router)

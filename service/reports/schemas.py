@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from service.city.schemas import Latitude, Longitude
-from service.reports.models import DESCRIPTION_MAX
+from service.reports.models import DESCRIPTION_MAX, ReportPhoto
 from service.reports.states import ReportState
 
 Description = Annotated[
@@ -37,7 +37,8 @@ class ReportCreate(BaseModel):
     )
     on_behalf_of: EmailStr | None = Field(
         default=None,
-        description="With an API key holding `reports:on_behalf`: the resident's account email.",
+        description="With an API key holding `reports:on_behalf`: the resident's email address "
+        "(an address without an account becomes a contact reporter).",
     )
 
     @model_validator(mode="after")
@@ -79,6 +80,17 @@ class PhotoRef(BaseModel):
     width: int
     height: int
 
+    @classmethod
+    def of(cls, photo: ReportPhoto) -> PhotoRef:
+        base = f"/v1/reports/{photo.report_id}/photos/{photo.id}"
+        return cls(
+            id=photo.id,
+            url=base,
+            thumbnail_url=f"{base}?variant=thumbnail",
+            width=photo.width,
+            height=photo.height,
+        )
+
 
 class Reporter(BaseModel):
     id: uuid.UUID
@@ -91,6 +103,10 @@ class ReportView(BaseModel):
 
     id: uuid.UUID
     tracking_code: str
+    version: int = Field(
+        description="Raised by every change a moderator or the department acts on; also the "
+        "`ETag` of the report. Moderation decisions send the version they saw."
+    )
     state: ReportState
     reason: Named
     category_id: uuid.UUID
@@ -101,7 +117,9 @@ class ReportView(BaseModel):
     address_text: str | None
     description: str
     attributes: dict[str, Any]
-    reporter_name: str | None = Field(description="null when the reporter asked to be anonymous")
+    reporter_name: str | None = Field(
+        description="null when the reporter asked to be anonymous, and once the report is closed"
+    )
     created_at: datetime
     accepted_at: datetime | None
     due_at: datetime | None
@@ -183,6 +201,12 @@ class AcceptRequest(BaseModel):
     lat: Latitude | None = None
     lon: Longitude | None = None
     note: str | None = Field(default=None, max_length=2000)
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        le=2_000_000_000,
+        description="The version of the report the moderator saw (or send `If-Match`).",
+    )
 
     @model_validator(mode="after")
     def _both(self) -> AcceptRequest:
@@ -196,19 +220,46 @@ class RejectRequest(BaseModel):
 
     code: RejectCode
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        le=2_000_000_000,
+        description="The version of the report the moderator saw (or send `If-Match`).",
+    )
 
 
 class DuplicateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     of: uuid.UUID = Field(description="The report this one repeats.")
+    override: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=1000)]
+        | None
+    ) = Field(
+        default=None,
+        description="Merge although the reasons are unrelated or the places far apart: the "
+        "justification, kept in the audit log.",
+    )
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        le=2_000_000_000,
+        description="The version of the report the moderator saw (or send `If-Match`).",
+    )
+
+
+class BulkTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID
+    version: int = Field(ge=1, le=2_000_000_000, description="The version the moderator saw.")
 
 
 class BulkRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["accept", "reject"]
-    ids: list[uuid.UUID] = Field(min_length=1, max_length=100)
+    items: list[BulkTarget] = Field(min_length=1, max_length=100)
     code: RejectCode | None = None
     text: str | None = Field(default=None, max_length=2000)
 
@@ -216,7 +267,7 @@ class BulkRequest(BaseModel):
     def _reject_needs_reason(self) -> BulkRequest:
         if self.action == "reject" and (self.code is None or not self.text):
             raise ValueError("rejecting needs code and text")
-        if len(set(self.ids)) != len(self.ids):
+        if len({item.id for item in self.items}) != len(self.items):
             raise ValueError("ids repeat")
         return self
 
@@ -225,6 +276,7 @@ class BulkItem(BaseModel):
     id: uuid.UUID
     status: int
     state: ReportState | None = None
+    version: int | None = None
     detail: str | None = None
 
 

@@ -1,0 +1,313 @@
+"""Filing a report: the reason must be usable, the place inside the city, the attributes
+valid and the quota not spent; the report is routed, gets its tracking code, the
+reporter's subscription and its first timeline event, in one transaction.
+
+Filing on behalf (an API key with ``reports:on_behalf``, e.g. a call centre) is not
+impersonation: the resident is named by email, known or not (an address without an account
+becomes a *contact reporter*: unverified, without sign-in), the partner gets the answer a
+partner may see (no account id, no name), the report shows no name publicly (the resident
+did not choose to be named), the filing counts against the key's own daily quota, and the
+resident is emailed "filed for you by …" with a link that withdraws it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import jwt
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from service.auth import repository as accounts
+from service.auth.actor import Actor
+from service.auth.models import ApiKey, User
+from service.auth.scopes import Scope
+from service.catalog.attributes import validate_attribute_values
+from service.catalog.models import Category, Reason
+from service.catalog.service import in_season
+from service.city import service as city
+from service.config import Settings
+from service.db import table_of
+from service.errors import Forbidden, InvalidInput, NotFound, TooManyRequests
+from service.notifications.service import queue_email
+from service.reports import repository
+from service.reports.lifecycle import mark_submitted, record_event
+from service.reports.models import Report, ReportSubscription
+from service.reports.schemas import ReportCreate
+from service.reports.states import ReportState
+
+# Crockford's base32 without look-alikes (no I, L, O, U): codes read well over the phone.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+QUOTA_WINDOW = timedelta(hours=24)
+
+
+class ReasonUnavailable(InvalidInput):
+    slug, title = "reason-unavailable", "The reason cannot be chosen now"
+
+
+class QuotaExceeded(TooManyRequests):
+    slug, title = "report-quota-exceeded", "Too many reports"
+
+
+def new_tracking_code() -> str:
+    """Like ``ML-7K3Q-9XD2``: 40 random bits, grouped for reading aloud."""
+    chars = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return f"ML-{chars[:4]}-{chars[4:]}"
+
+
+@dataclass(frozen=True)
+class Quota:
+    """What is left of a daily filing quota after this filing."""
+
+    limit: int
+    remaining: int
+    reset_seconds: int
+    window_seconds: int = int(QUOTA_WINDOW.total_seconds())
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A filed report, the quota left, and whether it was filed for someone else."""
+
+    report: Report
+    quota: Quota
+    on_behalf: bool
+
+
+async def take_quota(
+    session: AsyncSession,
+    limit: int,
+    now: datetime,
+    *,
+    reporter_id: uuid.UUID | None = None,
+    api_key_id: uuid.UUID | None = None,
+) -> Quota:
+    """Count the filings of the last 24 h of a reporter (or of an API key filing on
+    behalf) under a lock, so concurrent filings are serialised; 429 when none is left."""
+    owner = f"key:{api_key_id}" if api_key_id is not None else f"user:{reporter_id}"
+    await repository.lock_quota(session, owner)
+    times = await repository.filing_times(
+        session, now - QUOTA_WINDOW, reporter_id=reporter_id, api_key_id=api_key_id
+    )
+    reset = int((times[0] + QUOTA_WINDOW - now).total_seconds()) + 1 if times else 0
+    if len(times) >= limit:
+        wait = max(1, reset)
+        raise QuotaExceeded(
+            f"At most {limit} reports in 24 hours; the next one is possible in "
+            f"{wait // 60 + 1} minutes.",
+            retry_after=wait,
+            limit=limit,
+            window_seconds=int(QUOTA_WINDOW.total_seconds()),
+        )
+    return Quota(
+        limit=limit,
+        remaining=limit - len(times) - 1,
+        reset_seconds=reset or int(QUOTA_WINDOW.total_seconds()),
+    )
+
+
+async def contact_reporter(session: AsyncSession, email: str, language: str) -> User:
+    """The account of ``email``, or a new contact reporter (no password, unverified, no
+    sign-in) for it. Both cases look the same to the caller."""
+    existing = await accounts.user_by_email(session, email)
+    if existing is not None:
+        return existing
+    table = table_of(User)
+    # A concurrent filing for the same new address may create it first: then use that one.
+    await session.execute(
+        insert(table)
+        .values(
+            id=uuid.uuid4(),
+            email=email,
+            display_name="",
+            language=language,
+            password_hash="",
+            contact_only=True,
+        )
+        .on_conflict_do_nothing()
+    )
+    created = await accounts.user_by_email(session, email)
+    assert created is not None
+    return created
+
+
+async def _reporter(session: AsyncSession, actor: Actor, body: ReportCreate) -> User | None:
+    """The resident a report is filed for, or None when the caller files for themselves."""
+    if body.on_behalf_of is None:
+        return None
+    if not actor.holds_scope(Scope.reports_on_behalf):
+        raise Forbidden(f"Filing for someone else needs an API key with {Scope.reports_on_behalf}.")
+    resident = await contact_reporter(session, str(body.on_behalf_of), str(actor.language))
+    if resident.disabled_at is not None:
+        # Refused like any other filing problem, without saying the account exists.
+        raise Forbidden("Reports cannot be filed for this address.")
+    return resident
+
+
+async def usable_reason(session: AsyncSession, reason_id: uuid.UUID, today: date) -> Reason:
+    """A reason that is active, in an active category and in season; 422 otherwise."""
+    row: Any = (
+        await session.execute(
+            select(Reason, col(Category.active).label("category_active"))
+            .join(Category, col(Category.id) == Reason.category_id)
+            .where(col(Reason.id) == reason_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise InvalidInput("No such reason.", field="reason_id")
+    reason: Reason = row.Reason
+    if not reason.active or not row.category_active:
+        raise ReasonUnavailable("This reason is no longer in use.", field="reason_id")
+    if not in_season(reason, today):
+        raise ReasonUnavailable(
+            f"This reason is seasonal ({reason.season_start_month:02d}-"
+            f"{reason.season_start_day:02d} to {reason.season_end_month:02d}-"
+            f"{reason.season_end_day:02d}).",
+            field="reason_id",
+            reason="out_of_season",
+        )
+    return reason
+
+
+async def file_report(
+    session: AsyncSession,
+    actor: Actor,
+    body: ReportCreate,
+    now: datetime,
+    settings: Settings,
+) -> Filed:
+    """File ``body`` for the caller, or for the resident it names (on behalf)."""
+    resident = await _reporter(session, actor, body)
+    reporter_id = resident.id if resident is not None else actor.user_id
+    calendar = await city.load_working_calendar(session)
+    reason = await usable_reason(session, body.reason_id, now.astimezone(calendar.zone).date())
+    if body.building_id is not None:
+        lat, lon = await city.get_building_point(session, body.building_id)
+    else:
+        assert body.lat is not None
+        assert body.lon is not None
+        lat, lon = body.lat, body.lon
+    decision = await city.route(session, reason.id, lat, lon, body.building_id, inside_city=True)
+    attributes = validate_attribute_values(reason.attributes, body.attributes)
+    if resident is not None:
+        quota = await take_quota(
+            session, settings.api_key_report_quota_per_day, now, api_key_id=actor.api_key_id
+        )
+    else:
+        quota = await take_quota(
+            session, settings.report_quota_per_day, now, reporter_id=reporter_id
+        )
+
+    state = ReportState.draft if reason.requires_photo else ReportState.submitted
+    report = Report(
+        tracking_code=new_tracking_code(),
+        reporter_id=reporter_id,
+        filed_via_api_key_id=actor.api_key_id,
+        reason_id=reason.id,
+        category_id=reason.category_id,
+        department_id=decision.department_id,
+        district_id=decision.district_id,
+        building_id=decision.building_id,
+        location=from_shape(Point(lon, lat), srid=4326),
+        address_text=body.address_text,
+        description=body.description,
+        attributes=attributes,
+        anonymous_public=body.anonymous_public or resident is not None,
+        state=state,
+        created_at=now,
+        updated_at=now,
+        subscribers_count=1,
+    )
+    if state is ReportState.submitted:
+        mark_submitted(report, reason, calendar, now)
+    for attempt in range(3):
+        try:
+            async with session.begin_nested():
+                session.add(report)
+                await session.flush()
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            report.tracking_code = new_tracking_code()
+    session.add(ReportSubscription(report_id=report.id, user_id=reporter_id, created_at=now))
+    record_event(
+        session,
+        report,
+        actor,
+        "filed",
+        now,
+        to_state=str(state),
+        public=False,
+        routing=decision.basis,
+        via_api_key=actor.is_api_key,
+        on_behalf=resident is not None,
+    )
+    await session.flush()
+    if resident is not None:
+        await _tell_resident(session, settings, actor, resident, report, now)
+    return Filed(report=report, quota=quota, on_behalf=resident is not None)
+
+
+DISOWN_AUDIENCE = "meielinn-disown"
+DISOWN_DAYS = 30
+
+
+def disown_token(settings: Settings, report: Report, now: datetime) -> str:
+    """A signed, expiring token naming the report and the resident it was filed for."""
+    claims = {
+        "aud": DISOWN_AUDIENCE,
+        "sub": str(report.reporter_id),
+        "rid": str(report.id),
+        "iat": now,
+        "exp": now + timedelta(days=DISOWN_DAYS),
+    }
+    return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm="HS256")
+
+
+def read_disown_token(settings: Settings, token: str) -> tuple[uuid.UUID, uuid.UUID]:
+    """(report id, reporter id) of a valid token; 404 for anything else (a forged, expired
+    or mangled token says nothing about any report)."""
+    try:
+        claims = jwt.decode(
+            token,
+            settings.secret_key.get_secret_value(),
+            algorithms=["HS256"],
+            audience=DISOWN_AUDIENCE,
+            options={"require": ["exp", "sub", "rid", "aud"]},
+        )
+        return uuid.UUID(str(claims["rid"])), uuid.UUID(str(claims["sub"]))
+    except (jwt.InvalidTokenError, ValueError):
+        raise NotFound("This link is not valid or has expired.") from None
+
+
+async def _tell_resident(
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    resident: User,
+    report: Report,
+    now: datetime,
+) -> None:
+    """Email the resident that a report was filed for them, with a link to disown it."""
+    key = await session.get(ApiKey, actor.api_key_id) if actor.api_key_id else None
+    await queue_email(
+        session,
+        recipient=resident.email,
+        language=resident.language,
+        template="report_filed_for_you",
+        user_id=resident.id,
+        code=report.tracking_code,
+        filer=key.name if key is not None else actor.display_name,
+        link=f"{settings.public_base_url}/v1/reports/disown?token="
+        f"{disown_token(settings, report, now)}",
+    )

@@ -1,0 +1,193 @@
+"""The life cycle of a report: timeline events, state transitions through the table in
+``states.py``, versions, and the reporter's own changes (edit, send a draft, withdraw,
+disown a report filed for them).
+
+Every change that a moderator or the department acts on (state, description, attributes,
+place, photos) raises the report's ``version``; moderation takes the version the moderator
+saw and refuses with 412 when the report changed since, so no edit slips past moderation.
+Counters (supporters, subscribers) do not change the version.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.auth.actor import Actor
+from service.catalog.attributes import validate_attribute_values
+from service.catalog.models import Reason
+from service.city import service as city
+from service.errors import AppError, Conflict, InvalidInput, NotFound, PreconditionFailed
+from service.reports import repository
+from service.reports.access import actor_role
+from service.reports.models import Report, ReportEvent
+from service.reports.schemas import ReportUpdate
+from service.reports.states import EDITABLE_STATES, Action, transition
+from service.sla.calendar import TimeUnit, add_working_time
+
+
+def touch(report: Report, now: datetime) -> None:
+    """Mark a change the department or a moderator must see: a new version."""
+    report.updated_at = now
+    report.version += 1
+
+
+def check_version(report: Report, seen: int | None) -> None:
+    """412 when the caller saw another version than the current one (None: not checked)."""
+    if seen is not None and seen != report.version:
+        raise PreconditionFailed(
+            f"The report changed since you read it (you saw version {seen}, it is now "
+            f"{report.version}); read it again.",
+            current_version=report.version,
+        )
+
+
+def record_event(
+    session: AsyncSession,
+    report: Report,
+    actor: Actor | None,
+    event_type: str,
+    now: datetime,
+    *,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    public: bool = True,
+    **data: Any,
+) -> None:
+    """Append one timeline event (``public``: shown to everyone who may see the report)."""
+    session.add(
+        ReportEvent(
+            report_id=report.id,
+            at=now,
+            actor_id=actor.user_id if actor else None,
+            actor_role=actor_role(actor),
+            type=event_type,
+            from_state=from_state,
+            to_state=to_state,
+            public=public,
+            data=data,
+        )
+    )
+
+
+def apply_transition(
+    session: AsyncSession,
+    report: Report,
+    action: Action,
+    actor: Actor | None,
+    now: datetime,
+    **data: Any,
+) -> None:
+    """Move ``report`` by ``action`` (409 when illegal) and write the timeline event."""
+    rule = transition(report.state, action)
+    before = report.state
+    report.state = rule.target
+    touch(report, now)
+    record_event(
+        session,
+        report,
+        actor,
+        action.value,
+        now,
+        from_state=str(before),
+        to_state=str(rule.target),
+        public=rule.public,
+        **data,
+    )
+
+
+def mark_submitted(report: Report, reason: Reason, calendar: Any, now: datetime) -> None:
+    """Start the moderation clock."""
+    report.submitted_at = now
+    report.moderation_due_at = add_working_time(
+        now, reason.moderation_sla_hours, TimeUnit.working_hours, calendar
+    )
+
+
+async def own_report(session: AsyncSession, actor: Actor, report_id: uuid.UUID) -> Report:
+    """The caller's own report, locked; anyone else's answers 404 as if it did not exist."""
+    report = await repository.lock(session, report_id)
+    if report.reporter_id != actor.user_id:
+        raise NotFound("No such report.")
+    return report
+
+
+def not_editable(report: Report, what: str = "changed") -> AppError:
+    return Conflict(
+        f"A report that is {report.state} can no longer be {what}.",
+        current_state=str(report.state),
+    )
+
+
+async def update_report(
+    session: AsyncSession, actor: Actor, report_id: uuid.UUID, body: ReportUpdate, now: datetime
+) -> Report:
+    """The reporter's edit, until acceptance."""
+    report = await own_report(session, actor, report_id)
+    if report.state not in EDITABLE_STATES:
+        raise not_editable(report)
+    changes = body.model_dump(exclude_unset=True)
+    for name, value in changes.items():
+        if value is None and name != "address_text":
+            raise InvalidInput(f"{name} cannot be removed, only changed.", field=name)
+    if "attributes" in changes:
+        reason = await session.get(Reason, report.reason_id)
+        assert reason is not None
+        changes["attributes"] = validate_attribute_values(reason.attributes, changes["attributes"])
+    for name, value in changes.items():
+        setattr(report, name, value)
+    touch(report, now)
+    record_event(session, report, actor, "edited", now, public=False, fields=sorted(changes))
+    await session.flush()
+    return report
+
+
+async def submit_draft(
+    session: AsyncSession, actor: Actor, report_id: uuid.UUID, now: datetime
+) -> Report:
+    """Send a draft (one that waited for its photo) to moderation."""
+    report = await own_report(session, actor, report_id)
+    reason = await session.get(Reason, report.reason_id)
+    assert reason is not None
+    transition(report.state, Action.submit)
+    if reason.requires_photo and report.photo_count == 0:
+        raise InvalidInput(
+            "This reason needs a photo before the report can be sent.", field="photos"
+        )
+    apply_transition(session, report, Action.submit, actor, now)
+    mark_submitted(report, reason, await city.load_working_calendar(session), now)
+    await session.flush()
+    return report
+
+
+async def withdraw(
+    session: AsyncSession, actor: Actor, report_id: uuid.UUID, now: datetime
+) -> Report:
+    report = await own_report(session, actor, report_id)
+    apply_transition(session, report, Action.withdraw, actor, now)
+    await session.flush()
+    return report
+
+
+async def disownable(session: AsyncSession, report_id: uuid.UUID, reporter_id: uuid.UUID) -> Report:
+    """The report a "filed for you" link names, if it was filed for ``reporter_id``."""
+    report = await repository.get(session, report_id)
+    if report is None or report.reporter_id != reporter_id:
+        raise NotFound("No such report.")
+    return report
+
+
+async def disown(
+    session: AsyncSession, reporter_id: uuid.UUID, report_id: uuid.UUID, now: datetime
+) -> Report:
+    """The resident a report was filed for says it is not theirs: it is withdrawn. Reached
+    through the signed link in the "filed for you" email (the link is the credential)."""
+    report = await repository.lock(session, report_id)
+    if report.reporter_id != reporter_id:
+        raise NotFound("No such report.")
+    apply_transition(session, report, Action.withdraw, None, now, disowned=True)
+    await session.flush()
+    return report

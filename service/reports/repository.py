@@ -1,0 +1,286 @@
+"""SQL of the reports package: the joined read model, locks, lists, timelines, nearby
+reports, quota counts, and support/subscription rows. No rules live here."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, func, literal, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from service.auth.models import User
+from service.catalog.models import Reason
+from service.city.models import Building, Department, District
+from service.db import table_of
+from service.errors import NotFound
+from service.reports.models import (
+    Report,
+    ReportEvent,
+    ReportPhoto,
+    ReportSubscription,
+    ReportSupport,
+)
+from service.reports.states import OPEN_STATES
+
+
+def view_select() -> Select[Any]:
+    """A report with what its views show: names of reason, department, district, building
+    and reporter, and the point as lat/lon."""
+    return (
+        select(
+            Report,
+            func.ST_Y(Report.location).label("lat"),
+            func.ST_X(Report.location).label("lon"),
+            col(Reason.code).label("reason_code"),
+            col(Reason.names).label("reason_names"),
+            col(Department.code).label("department_code"),
+            col(Department.name).label("department_name"),
+            col(District.code).label("district_code"),
+            col(District.name).label("district_name"),
+            col(Building.address).label("building_address"),
+            col(User.display_name).label("reporter_name"),
+            col(User.email).label("reporter_email"),
+        )
+        .join(Reason, col(Reason.id) == Report.reason_id)
+        .join(Department, col(Department.id) == Report.department_id)
+        .join(User, col(User.id) == Report.reporter_id)
+        .outerjoin(District, col(District.id) == Report.district_id)
+        .outerjoin(Building, col(Building.id) == Report.building_id)
+    )
+
+
+async def view_row(
+    session: AsyncSession, *, report_id: uuid.UUID | None = None, tracking_code: str | None = None
+) -> Any:
+    """One row of :func:`view_select` by id or tracking code, or None."""
+    query = view_select()
+    if report_id is not None:
+        query = query.where(col(Report.id) == report_id)
+    else:
+        query = query.where(col(Report.tracking_code) == (tracking_code or "").upper())
+    return (await session.execute(query)).one_or_none()
+
+
+async def get(session: AsyncSession, report_id: uuid.UUID) -> Report | None:
+    return (
+        await session.execute(select(Report).where(col(Report.id) == report_id))
+    ).scalar_one_or_none()
+
+
+async def lock(session: AsyncSession, report_id: uuid.UUID) -> Report:
+    """The report, locked for this transaction (FOR UPDATE); 404 when there is none."""
+    report = (
+        await session.execute(select(Report).where(col(Report.id) == report_id).with_for_update())
+    ).scalar_one_or_none()
+    if report is None:
+        raise NotFound("No such report.")
+    return report
+
+
+async def lock_pair(
+    session: AsyncSession, first_id: uuid.UUID, second_id: uuid.UUID
+) -> tuple[Report, Report]:
+    """Two reports locked in id order, so two transactions locking a pair crosswise cannot
+    deadlock."""
+    low, high = sorted((first_id, second_id))
+    locked = {low: await lock(session, low), high: await lock(session, high)}
+    return locked[first_id], locked[second_id]
+
+
+async def point_of(session: AsyncSession, report_id: uuid.UUID) -> tuple[float, float]:
+    """(lat, lon) of a report."""
+    lat, lon = (
+        await session.execute(
+            select(func.ST_Y(Report.location), func.ST_X(Report.location)).where(
+                col(Report.id) == report_id
+            )
+        )
+    ).one()
+    return float(lat), float(lon)
+
+
+async def distance_m(session: AsyncSession, first_id: uuid.UUID, second_id: uuid.UUID) -> float:
+    """Metres between two reports' points (on the spheroid)."""
+    other = select(Report.location).where(col(Report.id) == second_id).scalar_subquery()
+    value = await session.scalar(
+        select(func.ST_Distance(func.Geography(Report.location), func.Geography(other))).where(
+            col(Report.id) == first_id
+        )
+    )
+    return float(value or 0.0)
+
+
+async def photos(session: AsyncSession, report_id: uuid.UUID) -> list[ReportPhoto]:
+    rows = await session.execute(
+        select(ReportPhoto)
+        .where(col(ReportPhoto.report_id) == report_id)
+        .order_by(col(ReportPhoto.created_at), col(ReportPhoto.id))
+    )
+    return list(rows.scalars())
+
+
+async def events(session: AsyncSession, report_id: uuid.UUID, condition: Any) -> list[ReportEvent]:
+    query = select(ReportEvent).where(col(ReportEvent.report_id) == report_id)
+    if condition is not None:
+        query = query.where(condition)
+    rows = await session.execute(query.order_by(col(ReportEvent.at), col(ReportEvent.id)))
+    return list(rows.scalars())
+
+
+async def nearby_rows(
+    session: AsyncSession,
+    category_id: uuid.UUID,
+    point: Any,
+    radius_m: float,
+    limit: int,
+) -> list[Any]:
+    """Open, public reports of a category within ``radius_m`` of ``point``, nearest first."""
+    here = func.Geography(point)
+    geography = func.Geography(Report.location)
+    distance = func.ST_Distance(geography, here).label("distance")
+    rows = await session.execute(
+        select(
+            Report,
+            func.ST_Y(Report.location).label("lat"),
+            func.ST_X(Report.location).label("lon"),
+            col(Reason.code).label("reason_code"),
+            col(Reason.names).label("reason_names"),
+            distance,
+        )
+        .join(Reason, col(Reason.id) == Report.reason_id)
+        .where(
+            col(Report.category_id) == category_id,
+            col(Report.state).in_(sorted(OPEN_STATES)),  # open states are all public
+            func.ST_DWithin(geography, here, radius_m),
+        )
+        .order_by(distance, col(Report.created_at).desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def lock_quota(session: AsyncSession, owner: str) -> None:
+    """Serialise quota checks of one owner (a person or an API key) in this transaction."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"report-quota:{owner}"},
+    )
+
+
+async def filing_times(
+    session: AsyncSession,
+    since: datetime,
+    *,
+    reporter_id: uuid.UUID | None = None,
+    api_key_id: uuid.UUID | None = None,
+) -> list[datetime]:
+    """When the reporter (or the API key, for its filings on behalf) filed since ``since``."""
+    column = col(Report.filed_via_api_key_id) if api_key_id is not None else col(Report.reporter_id)
+    rows = await session.execute(
+        select(col(Report.created_at))
+        .where(column == (api_key_id or reporter_id), col(Report.created_at) > since)
+        .order_by(col(Report.created_at))
+    )
+    return list(rows.scalars())
+
+
+async def refresh_counts(session: AsyncSession, report_id: uuid.UUID) -> tuple[int, int]:
+    """Recount supporters and subscribers; returns (supporters, subscribers)."""
+    result = await session.execute(
+        update(Report)
+        .where(col(Report.id) == report_id)
+        .values(
+            supporters_count=select(func.count())
+            .select_from(ReportSupport)
+            .where(col(ReportSupport.report_id) == report_id)
+            .scalar_subquery(),
+            subscribers_count=select(func.count())
+            .select_from(ReportSubscription)
+            .where(col(ReportSubscription.report_id) == report_id)
+            .scalar_subquery(),
+        )
+        .returning(col(Report.supporters_count), col(Report.subscribers_count))
+        .execution_options(synchronize_session=False)
+    )
+    supporters, subscribers = result.one()
+    return int(supporters), int(subscribers)
+
+
+async def is_engaged(
+    session: AsyncSession, report_id: uuid.UUID, user_id: uuid.UUID
+) -> tuple[bool, bool]:
+    """(supporting, subscribed) of one person."""
+    row = (
+        await session.execute(
+            select(
+                select(literal(1))
+                .where(
+                    col(ReportSupport.report_id) == report_id,
+                    col(ReportSupport.user_id) == user_id,
+                )
+                .exists()
+                .label("supporting"),
+                select(literal(1))
+                .where(
+                    col(ReportSubscription.report_id) == report_id,
+                    col(ReportSubscription.user_id) == user_id,
+                )
+                .exists()
+                .label("subscribed"),
+            )
+        )
+    ).one()
+    return bool(row.supporting), bool(row.subscribed)
+
+
+async def set_engaged(
+    session: AsyncSession,
+    model: type[ReportSupport] | type[ReportSubscription],
+    report_id: uuid.UUID,
+    user_id: uuid.UUID,
+    on: bool,
+    now: datetime,
+) -> None:
+    table = table_of(model)
+    if on:
+        await session.execute(
+            insert(table)
+            .values(report_id=report_id, user_id=user_id, created_at=now)
+            .on_conflict_do_nothing()
+        )
+    else:
+        await session.execute(
+            delete(table).where(table.c.report_id == report_id, table.c.user_id == user_id)
+        )
+
+
+async def move_engagement(
+    session: AsyncSession, source: Report, target: Report, now: datetime
+) -> None:
+    """Copy the supporters and subscribers of ``source`` to ``target``, and add the reporter
+    of ``source`` as both (unless they filed ``target``)."""
+    for model in (ReportSupport, ReportSubscription):
+        table = table_of(model)
+        await session.execute(
+            insert(table)
+            .from_select(
+                ["report_id", "user_id", "created_at"],
+                select(
+                    literal(target.id, table.c.report_id.type),
+                    table.c.user_id,
+                    table.c.created_at,
+                ).where(table.c.report_id == source.id, table.c.user_id != target.reporter_id),
+            )
+            .on_conflict_do_nothing()
+        )
+        if source.reporter_id != target.reporter_id:
+            await session.execute(
+                insert(table)
+                .values(report_id=target.id, user_id=source.reporter_id, created_at=now)
+                .on_conflict_do_nothing()
+            )
+    await refresh_counts(session, target.id)
