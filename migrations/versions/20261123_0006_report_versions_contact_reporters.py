@@ -21,6 +21,10 @@ def upgrade() -> None:
         "report", sa.Column("version", sa.Integer(), nullable=False, server_default="1")
     )
     op.add_column(
+        "report",
+        sa.Column("filed_on_behalf", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.add_column(
         "user_account",
         sa.Column("contact_only", sa.Boolean(), nullable=False, server_default=sa.false()),
     )
@@ -35,4 +39,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_report_api_key_created", table_name="report")
     op.drop_column("user_account", "contact_only")
+    op.drop_column("report", "filed_on_behalf")
     op.drop_column("report", "version")

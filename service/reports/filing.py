@@ -212,6 +212,7 @@ async def file_report(
         tracking_code=new_tracking_code(),
         reporter_id=reporter_id,
         filed_via_api_key_id=actor.api_key_id,
+        filed_on_behalf=resident is not None,
         reason_id=reason.id,
         category_id=reason.category_id,
         department_id=decision.department_id,

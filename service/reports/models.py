@@ -49,6 +49,8 @@ class Report(SQLModel, table=True):
     id: uuid.UUID = uuid_pk()
     tracking_code: str = Field(max_length=16, unique=True)
     reporter_id: uuid.UUID = Field(foreign_key="user_account.id", ondelete="RESTRICT")
+    # Filed by an API key for a resident (reports:on_behalf): counts against the key's quota.
+    filed_on_behalf: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     filed_via_api_key_id: uuid.UUID | None = Field(
         default=None, foreign_key="api_key.id", ondelete="SET NULL"
     )

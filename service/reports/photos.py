@@ -115,7 +115,8 @@ def _clean(
             field="file",
         )
     if source == "JPEG":
-        image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # decode at 1/2, 1/4 or 1/8 scale if larger
+        # Decode at 1/2, 1/4 or 1/8 scale while the long side stays at least MAX_SIDE / 2.
+        image.draft("RGB", (MAX_SIDE // 2, MAX_SIDE // 2))
     decoded = image.size[0] * image.size[1] * BYTES_PER_PIXEL.get(image.mode, 4)
     if decoded > max_decode_bytes:
         raise PayloadTooLarge(

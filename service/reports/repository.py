@@ -178,11 +178,17 @@ async def filing_times(
     reporter_id: uuid.UUID | None = None,
     api_key_id: uuid.UUID | None = None,
 ) -> list[datetime]:
-    """When the reporter (or the API key, for its filings on behalf) filed since ``since``."""
-    column = col(Report.filed_via_api_key_id) if api_key_id is not None else col(Report.reporter_id)
+    """When the reporter filed since ``since`` (not counting what keys filed for them), or
+    what the API key filed on behalf of residents."""
+    if api_key_id is not None:
+        owner = col(Report.filed_via_api_key_id) == api_key_id
+        kind = col(Report.filed_on_behalf)
+    else:
+        owner = col(Report.reporter_id) == reporter_id
+        kind = ~col(Report.filed_on_behalf)
     rows = await session.execute(
         select(col(Report.created_at))
-        .where(column == (api_key_id or reporter_id), col(Report.created_at) > since)
+        .where(owner, kind, col(Report.created_at) > since)
         .order_by(col(Report.created_at))
     )
     return list(rows.scalars())
