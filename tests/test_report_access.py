@@ -41,7 +41,7 @@ async def _key(session: AsyncSession, owner: User, *scopes: str, name: str = "pa
     _, secret = await auth.create_api_key(
         session,
         None,
-        ApiKeyCreate(name=name, scopes=list(scopes), owner_id=owner.id),  # type: ignore[arg-type]
+        ApiKeyCreate(name=name, scopes=list(scopes), owner_id=owner.id),
         datetime.now(UTC),
     )
     return secret

@@ -180,6 +180,7 @@ async def filing_times(
 ) -> list[datetime]:
     """When the reporter filed since ``since`` (not counting what keys filed for them), or
     what the API key filed on behalf of residents."""
+    kind: Any
     if api_key_id is not None:
         owner = col(Report.filed_via_api_key_id) == api_key_id
         kind = col(Report.filed_on_behalf)
