@@ -20,6 +20,7 @@ from service.observability import RequestContextMiddleware, configure_logging
 from service.ops.router import router as ops_router
 from service.ratelimit import RateLimiter
 from service.reports.moderation_router import router as moderation_router
+from service.reports.reporter_router import router as reporter_router
 from service.reports.router import router as reports_router
 
 
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(city_router)
     app.include_router(catalog_router)
     app.include_router(reports_router)
+    app.include_router(reporter_router)
     app.include_router(moderation_router)
     return app
 
