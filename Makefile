@@ -31,7 +31,7 @@ services-stop: ## stop the local PostgreSQL and Redis
 	@scripts/dev_services.sh stop
 
 migrate: venv services ## migrate the database to the newest revision
-	@$(ENV) $(VENV)/bin/alembic upgrade head
+	@$(PY) scripts/db_state.py at-head || $(ENV) $(VENV)/bin/alembic upgrade head
 
 bootstrap: venv services migrate
 

@@ -5,6 +5,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PORT="${MEIELINN_PORT:-8000}"
 HOST="${MEIELINN_HOST:-127.0.0.1}"
+# The settings refuse the published development secret key off loopback: they must know.
+export MEIELINN_HOST="$HOST"
 VENV="$ROOT/.venv/bin"
 
 if [ -f scripts/seed_demo.py ]; then
@@ -19,8 +21,9 @@ if [ -z "${MEIELINN_SMTP_HOST:-}" ]; then
   mail=$!
 fi
 
+# The app itself believes X-Forwarded-* only from MEIELINN_FORWARDED_ALLOW_IPS (service/main.py).
 "$VENV/uvicorn" --factory service.main:run_app --host "$HOST" --port "$PORT" \
-  --no-access-log --log-level warning &
+  --no-proxy-headers --no-access-log --log-level warning &
 api=$!
 "$VENV/arq" workers.main.WorkerSettings &
 worker=$!
@@ -33,13 +36,17 @@ stop() {
 }
 trap 'stop; exit 0' INT TERM
 
+up=0
 for _ in $(seq 1 100); do
-  if curl -fsS "http://$HOST:$PORT/healthz" >/dev/null 2>&1; then break; fi
+  if curl -fsS "http://$HOST:$PORT/healthz" >/dev/null 2>&1; then up=1; break; fi
+  kill -0 "$api" 2>/dev/null || break  # it stopped (refused settings, port taken): say nothing
   sleep 0.1
 done
-echo "[run] meielinn API on http://$HOST:$PORT  (OpenAPI docs: http://$HOST:$PORT/docs, readiness: http://$HOST:$PORT/readyz)" >&2
-[ -n "$mail" ] && echo "[run] outgoing email is printed here (local SMTP sink on port ${MEIELINN_SMTP_PORT:-8025})" >&2
-echo "[run] one arq worker consuming '${MEIELINN_ARQ_QUEUE_NAME:-meielinn:queue}'; Ctrl-C stops both" >&2
+if [ $up -eq 1 ]; then
+  echo "[run] meielinn API on http://$HOST:$PORT  (OpenAPI docs: http://$HOST:$PORT/docs, readiness: http://$HOST:$PORT/readyz)" >&2
+  [ -n "$mail" ] && echo "[run] outgoing email is printed here (local SMTP sink on port ${MEIELINN_SMTP_PORT:-8025})" >&2
+  echo "[run] one arq worker consuming '${MEIELINN_ARQ_QUEUE_NAME:-meielinn:queue}'; Ctrl-C stops both" >&2
+fi
 
 # Whichever exits first takes the other down with it.
 wait -n "$api" "$worker" || true

@@ -7,6 +7,7 @@ account per role and a few thousand reports) into the configured database. Idemp
     python scripts/seed_demo.py --reports 20000
 
 Demo accounts and reports are refused when MEIELINN_ENV=production; the city data is not.
+With --if-empty a database that has a city costs one query: the app is not even imported.
 """
 
 from __future__ import annotations
@@ -19,25 +20,37 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.config import Environment, get_settings
-from service.db import create_engine, create_sessionmaker, transaction
-from service.demo.seed import DEMO_DOMAIN, DEMO_PASSWORD, is_empty, seed
+from scripts import db_state
+
+ALREADY_SEEDED = "[seed] the database has a city already; nothing loaded"
 
 
-async def main(argv: list[str]) -> int:
+def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--if-empty", action="store_true", help="skip a database with data")
     parser.add_argument("--no-accounts", action="store_true", help="no demo accounts or reports")
     parser.add_argument("--reports", type=int, default=3000, help="demo reports (default 3000)")
     args = parser.parse_args(argv)
-    settings = get_settings()
+    if args.if_empty and db_state.main(["has-city"]) == 0:
+        print(ALREADY_SEEDED, file=sys.stderr)
+        return 0
+    return asyncio.run(load(args))
+
+
+async def load(args: argparse.Namespace) -> int:
+    # Imported here: loading the app's modules takes seconds, the check above milliseconds.
+    from service.config import Environment, settings_or_exit
+    from service.db import create_engine, create_sessionmaker, transaction
+    from service.demo.seed import DEMO_DOMAIN, DEMO_PASSWORD, is_empty, seed
+
+    settings = settings_or_exit()
     accounts = not args.no_accounts and settings.env is not Environment.production
     engine = create_engine(settings)
     started = time.perf_counter()
     try:
         async with transaction(create_sessionmaker(engine)) as session:
             if args.if_empty and not await is_empty(session):
-                print("[seed] the database has a city already; nothing loaded", file=sys.stderr)
+                print(ALREADY_SEEDED, file=sys.stderr)
                 return 0
             report = await seed(
                 session, settings, accounts=accounts, reports=args.reports if accounts else 0
@@ -66,4 +79,4 @@ async def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(asyncio.run(main(sys.argv[1:])))
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,18 +1,29 @@
 """Settings: every knob is an environment variable with the ``MEIELINN_`` prefix.
 
-The README's configuration table lists them; ``tests/test_compose.py`` checks that
+The README's configuration table lists them; ``tests/test_contract.py`` checks that
 ``compose.yaml`` passes the same names to the api and worker containers.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from functools import lru_cache
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me-in-production"  # noqa: S105
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class Environment(StrEnum):
@@ -38,7 +49,17 @@ class Settings(BaseSettings):
         "redis://127.0.0.1:63799/0", description="Redis URL for the job queue and rate limits."
     )
     arq_queue_name: str = Field("meielinn:queue", description="arq queue the workers consume.")
+    host: str = Field(
+        "127.0.0.1",
+        description="Address the API listens on (`make run` and the image pass it to uvicorn); "
+        "off loopback the development secret key is refused.",
+    )
     port: int = Field(8000, ge=1, le=65535, description="Port `make run` serves the API on.")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Comma-separated addresses or networks (or *) of the reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed; everyone else's are ignored.",
+    )
     log_level: str = Field("INFO", description="Python log level of the JSON logs.")
     max_body_bytes: int = Field(
         1_048_576,
@@ -127,17 +148,28 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_weak_production_settings(self) -> Settings:
-        if self.env is Environment.test:
-            return self
-        if self.argon2_memory_kib < 19456 or self.argon2_time_cost < 2:
+        if self.env is not Environment.test and (
+            self.argon2_memory_kib < 19456 or self.argon2_time_cost < 2
+        ):
             raise ValueError(
                 "argon2 parameters below OWASP's minimum (19456 KiB, 2 iterations) "
                 "are only allowed with MEIELINN_ENV=test"
             )
+        key = self.secret_key.get_secret_value()
         if self.env is Environment.production:
-            key = self.secret_key.get_secret_value()
             if key == DEVELOPMENT_SECRET or len(key) < 32:
-                raise ValueError("MEIELINN_SECRET_KEY must be a random value of 32+ characters")
+                raise ValueError(
+                    "MEIELINN_ENV=production needs MEIELINN_SECRET_KEY set to a random value "
+                    "of 32+ characters (the published development key is refused)"
+                )
+        elif key == DEVELOPMENT_SECRET and not is_loopback(self.host):
+            # Anyone can sign tokens with the published key: only this machine may reach it.
+            raise ValueError(
+                f"MEIELINN_HOST={self.host} is not a loopback address, and the published "
+                "development MEIELINN_SECRET_KEY would let anyone who can reach it forge "
+                "tokens: set MEIELINN_SECRET_KEY to a random value of 32+ characters, or "
+                "listen on 127.0.0.1"
+            )
         return self
 
 
@@ -145,3 +177,18 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once from the environment."""
     return Settings()
+
+
+def settings_or_exit() -> Settings:
+    """``get_settings()`` for the processes' entry points: refused settings end the process
+    with the reasons, one line, instead of a traceback."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        reasons = []
+        for problem in error.errors():
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            if problem["loc"]:
+                message = f"MEIELINN_{str(problem['loc'][0]).upper()}: {message}"
+            reasons.append(message)
+        raise SystemExit("meielinn: settings refused: " + "; ".join(reasons)) from None

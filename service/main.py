@@ -7,13 +7,15 @@ from contextlib import asynccontextmanager
 
 from arq.connections import ArqRedis
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from redis.asyncio import ConnectionPool
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from service import __version__
 from service.auth.router import router as auth_router
 from service.catalog.router import router as catalog_router
 from service.city.router import router as city_router
-from service.config import Settings, get_settings
+from service.config import Settings, get_settings, settings_or_exit
 from service.db import create_engine, create_sessionmaker
 from service.errors import install_error_handlers
 from service.observability import RequestContextMiddleware, configure_logging
@@ -47,7 +49,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.redis.aclose()
             await engine.dispose()
 
-    app = FastAPI(
+    # /docs (Swagger UI) and /redoc load their scripts and styles from the app itself, under
+    # /static-offline-docs, so they work on a network without internet.
+    app = FastAPIOffline(
         title="meielinn",
         version=__version__,
         summary="Citizen issue reporting: reports, department queues, SLAs, Open311, training.",
@@ -63,6 +67,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         upload_max_bytes=settings.photo_max_bytes + 64 * 1024,
     )
+    # The client address (per-address rate limits, audit) is the peer's, or, when the peer is
+    # a trusted reverse proxy, the one it forwards. Applied here rather than by the server
+    # (uvicorn runs with --no-proxy-headers) so that one setting rules whatever serves the app.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     app.include_router(ops_router)
     app.include_router(auth_router)
     app.include_router(city_router)
@@ -75,6 +83,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def run_app() -> FastAPI:
     """Entry point for ``uvicorn --factory service.main:run_app``: logging, then the app."""
-    settings = get_settings()
+    settings = settings_or_exit()
     configure_logging(settings.log_level)
     return create_app(settings)

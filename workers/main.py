@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from arq import cron
 from arq.connections import RedisSettings
 
-from service.config import get_settings
+from service.config import get_settings, settings_or_exit
 from service.db import create_engine, create_sessionmaker
 from service.observability import configure_logging
 from workers.heartbeat import heartbeat
@@ -50,7 +50,7 @@ def _every(seconds: int) -> set[int]:
     return set(range(0, 60, seconds))
 
 
-_settings = get_settings()
+_settings = settings_or_exit()
 
 
 class WorkerSettings:
