@@ -219,17 +219,17 @@ async def test_routing_preview_policy_and_errors(
 async def test_routing_is_one_query_on_the_spatial_index(session: AsyncSession) -> None:
     """The routing query can use the GiST indexes (seq scans disabled to ask the planner
     whether it could do without them; with 12 districts it would rightly scan)."""
-    from service.city.service import ROUTING_SQL
+    from service.city.routing.repository import ROUTING_SQL
 
     reason = await _reason(session)
     await session.execute(text("SET LOCAL enable_seqscan = off"))
     explain = await session.execute(
         text("EXPLAIN " + ROUTING_SQL.text),
         {
-            "lat": KESKLINN[0],
-            "lon": KESKLINN[1],
-            "reason_id": reason.id,
-            "building_id": None,
+            "lats": [KESKLINN[0]],
+            "lons": [KESKLINN[1]],
+            "reason_ids": [reason.id],
+            "building_ids": [None],
             "max_m": 50.0,
         },
     )
