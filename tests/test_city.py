@@ -329,7 +329,7 @@ async def test_department_tree_admin(
 
 
 async def test_department_subtree(session: AsyncSession) -> None:
-    from service.city.service import department_subtree
+    from service.city.departments.service import department_subtree
 
     root = await make_department(session)
     child = await make_department(session, parent_id=root.id)
@@ -441,7 +441,8 @@ async def test_seed_is_idempotent(session: AsyncSession, settings: Settings) -> 
         last = (
             await session.execute(
                 select(ReportEvent.to_state)
-                .where(ReportEvent.report_id == demo.id)
+                # The last change of state ("merged" into a report changes none).
+                .where(ReportEvent.report_id == demo.id, col(ReportEvent.to_state).is_not(None))
                 .order_by(col(ReportEvent.at).desc())
                 .limit(1)
             )
@@ -466,7 +467,7 @@ async def test_demo_accounts_are_refused_in_production(
     session: AsyncSession, settings: Settings
 ) -> None:
     from service.config import Environment
-    from service.demo.seed import DemoRefused, seed_accounts
+    from service.demo.accounts import DemoRefused, seed_accounts
 
     production = copy.copy(settings)
     object.__setattr__(production, "env", Environment.production)
