@@ -27,9 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.catalog.models import Reason
-from service.city.calendars.service import load_working_calendar
+from service.city import service as city
 from service.city.models import Building
-from service.city.routing.service import RoutingDecision, RoutingRequest, route_many
 from service.config import Settings
 from service.db import table_of
 from service.demo import tartu
@@ -174,7 +173,16 @@ async def seed_reports(session: AsyncSession, settings: Settings, count: int = 3
     shapes = tartu.district_shapes()
     district_codes = [code for code, *_ in tartu.DISTRICTS]
     weights = [shapes[code].area for code in district_codes]
-    calendar = await load_working_calendar(session)
+    calendar = await city.load_working_calendar(session)
+
+    def place(report: DemoReport) -> None:
+        """At (near) a building for building-bound reasons, else anywhere in a district."""
+        if report.reason.building_bound and buildings:
+            report.building_id, lat, lon = rng.choice(buildings)
+            report.lat, report.lon = _offset(lat, lon, 10, rng)
+        else:
+            district = rng.choices(district_codes, weights)[0]
+            report.lon, report.lat = tartu.point_in(shapes[district], rng, margin=0.0003)
 
     made: list[DemoReport] = []
     duplicates: list[DemoReport] = []
@@ -192,18 +200,19 @@ async def seed_reports(session: AsyncSession, settings: Settings, count: int = 3
         if report.state == S.duplicate:
             duplicates.append(report)
             continue
-        if report.reason.building_bound and buildings:
-            report.building_id, lat, lon = rng.choice(buildings)
-            report.lat, report.lon = _offset(lat, lon, 10, rng)
-        else:
-            district = rng.choices(district_codes, weights)[0]
-            report.lon, report.lat = tartu.point_in(shapes[district], rng, margin=0.0003)
+        place(report)
         _walk(report, now, rng)
         made.append(report)
-    made.extend(_duplicates(duplicates, made, now, rng))
+    for report in _duplicates(duplicates, made, now, rng):
+        if report.duplicate_of is None:
+            # Too few reports to have an accepted one to merge into: it awaits moderation.
+            report.state = S.submitted
+            place(report)
+        _walk(report, now, rng)
+        made.append(report)
 
-    decisions = await route_many(
-        session, [RoutingRequest(r.reason.id, r.lat, r.lon, r.building_id) for r in made]
+    decisions = await city.route_many(
+        session, [city.RoutingRequest(r.reason.id, r.lat, r.lon, r.building_id) for r in made]
     )
     codes = {
         r.id: "ML-"
@@ -241,8 +250,9 @@ async def seed_reports(session: AsyncSession, settings: Settings, count: int = 3
 def _duplicates(
     duplicates: list[DemoReport], made: list[DemoReport], now: datetime, rng: random.Random
 ) -> list[DemoReport]:
-    """Each duplicate filed near an accepted report of the same reason (of another reason
-    when its own has none) after that one was accepted, and merged into it."""
+    """Each duplicate placed near an accepted report of the same reason (of another reason
+    when its own has none), filed after that one was accepted; ``duplicate_of`` stays None
+    when no report was accepted."""
     latest = now - timedelta(hours=2)
     originals: dict[uuid.UUID, list[DemoReport]] = {}
     for report in made:
@@ -250,13 +260,12 @@ def _duplicates(
         live = report.state not in (S.duplicate, S.rejected, S.withdrawn)
         if accepted_at is not None and accepted_at < latest and live:
             originals.setdefault(report.reason.id, []).append(report)
-    done = []
     for report in duplicates:
         candidates = originals.get(report.reason.id) or [
             r for group in originals.values() for r in group
         ]
         if not candidates:
-            continue  # too few reports to have an accepted one to merge into
+            continue
         original = rng.choice(candidates)
         accepted_at = original.moment_of(Action.accept)
         assert accepted_at is not None
@@ -265,14 +274,12 @@ def _duplicates(
         report.building_id = original.building_id
         spread = min(original.reason.duplicate_radius_m * DUPLICATE_SPREAD, DUPLICATE_SPREAD_MAX_M)
         report.lat, report.lon = _offset(original.lat, original.lon, spread, rng)
-        _walk(report, now, rng)
-        done.append(report)
-    return done
+    return duplicates
 
 
 def _rows(
     report: DemoReport,
-    decision: RoutingDecision,
+    decision: city.RoutingDecision,
     codes: dict[uuid.UUID, str],
     calendar: WorkingCalendar,
     rng: random.Random,

@@ -20,8 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.catalog.models import Category, ObjectType, Reason
-from service.city.calendars.service import city_calendar
-from service.city.districts.service import import_districts
+from service.city import service as city
 from service.city.models import Building, Department, District, RoutingRule
 from service.config import Settings
 from service.db import table_of
@@ -61,9 +60,9 @@ async def _ids(session: AsyncSession, model: Any) -> dict[str, uuid.UUID]:
 async def seed_city(session: AsyncSession) -> SeedReport:
     """Districts, calendar, departments, catalogue, routing rules and buildings."""
     report = SeedReport()
-    result = await import_districts(session, tartu.district_collection())
+    result = await city.import_districts(session, tartu.district_collection())
     report.districts = result.total
-    await city_calendar(session)
+    await city.city_calendar(session)
 
     for code, name, kind, parent, email in tartu.DEPARTMENTS:
         parents = await _ids(session, Department)
