@@ -21,8 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from service.config import Environment, get_settings
 from service.db import create_engine, create_sessionmaker, transaction
-from service.demo.accounts import DEMO_DOMAIN, DEMO_PASSWORD
-from service.demo.seed import is_empty, seed
+from service.demo.seed import DEMO_DOMAIN, DEMO_PASSWORD, is_empty, seed
 
 
 async def main(argv: list[str]) -> int:

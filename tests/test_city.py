@@ -470,7 +470,7 @@ async def test_demo_accounts_are_refused_in_production(
     session: AsyncSession, settings: Settings
 ) -> None:
     from service.config import Environment
-    from service.demo.accounts import DemoRefused, seed_accounts
+    from service.demo.seed import DemoRefused, seed_accounts
 
     production = copy.copy(settings)
     object.__setattr__(production, "env", Environment.production)

@@ -25,8 +25,20 @@ from service.city.models import Building, Department, District, RoutingRule
 from service.config import Settings
 from service.db import table_of
 from service.demo import tartu
-from service.demo.accounts import seed_accounts
+from service.demo.accounts import DEMO_DOMAIN, DEMO_PASSWORD, DemoRefused, seed_accounts
 from service.demo.reports import seed_reports
+
+# The command line and the tests know these by this module.
+__all__ = [
+    "DEMO_DOMAIN",
+    "DEMO_PASSWORD",
+    "DemoRefused",
+    "SeedReport",
+    "is_empty",
+    "seed",
+    "seed_accounts",
+    "seed_city",
+]
 
 
 @dataclass
