@@ -6,6 +6,8 @@ Every test database holds the demo Tartu; imported test districts lie near Pärn
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from service.demo import tartu
 from tests.factories import bearer, make_department, make_user
 
 IMPORT = "/v1/admin/districts/import"
+SAMPLE_DISTRICTS = Path(__file__).resolve().parent.parent / "docs" / "sample_districts.geojson"
 
 
 def square(lon: float, lat: float, size: float = 0.01) -> list[list[list[float]]]:
@@ -329,7 +332,7 @@ async def test_department_tree_admin(
 
 
 async def test_department_subtree(session: AsyncSession) -> None:
-    from service.city.service import department_subtree
+    from service.city.departments.service import department_subtree
 
     root = await make_department(session)
     child = await make_department(session, parent_id=root.id)
@@ -441,7 +444,8 @@ async def test_seed_is_idempotent(session: AsyncSession, settings: Settings) -> 
         last = (
             await session.execute(
                 select(ReportEvent.to_state)
-                .where(ReportEvent.report_id == demo.id)
+                # The last change of state ("merged" into a report changes none).
+                .where(ReportEvent.report_id == demo.id, col(ReportEvent.to_state).is_not(None))
                 .order_by(col(ReportEvent.at).desc())
                 .limit(1)
             )
@@ -472,3 +476,20 @@ async def test_demo_accounts_are_refused_in_production(
     object.__setattr__(production, "env", Environment.production)
     with pytest.raises(DemoRefused):
         await seed_accounts(session, production)
+
+
+async def test_the_sample_district_file_imports(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """The README's import example: the shipped file is the demo city's districts."""
+    document = json.loads(SAMPLE_DISTRICTS.read_text(encoding="utf-8"))
+    assert document == tartu.district_collection()
+    response = await client.post(
+        IMPORT, json=document, headers=await _admin_headers(session, settings)
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "created": [],
+        "updated": [code for code, *_ in tartu.DISTRICTS],
+        "total": len(tartu.DISTRICTS),
+    }

@@ -17,7 +17,7 @@ from service import idempotency
 from service.auth import service as auth
 from service.auth.models import Role
 from service.auth.schemas import ApiKeyCreate
-from service.city.service import load_working_calendar
+from service.city.calendars.service import load_working_calendar
 from service.config import Settings
 from service.reports.mapview import refresh_cells
 from service.reports.models import IdempotencyRecord, Report, ReportEvent

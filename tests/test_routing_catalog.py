@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from typing import Any
 
@@ -219,23 +220,57 @@ async def test_routing_preview_policy_and_errors(
 async def test_routing_is_one_query_on_the_spatial_index(session: AsyncSession) -> None:
     """The routing query can use the GiST indexes (seq scans disabled to ask the planner
     whether it could do without them; with 12 districts it would rightly scan)."""
-    from service.city.service import ROUTING_SQL
+    from service.city.routing.repository import ROUTING_SQL
 
     reason = await _reason(session)
     await session.execute(text("SET LOCAL enable_seqscan = off"))
     explain = await session.execute(
         text("EXPLAIN " + ROUTING_SQL.text),
         {
-            "lat": KESKLINN[0],
-            "lon": KESKLINN[1],
-            "reason_id": reason.id,
-            "building_id": None,
+            "lats": [KESKLINN[0]],
+            "lons": [KESKLINN[1]],
+            "reason_ids": [reason.id],
+            "building_ids": [None],
             "max_m": 50.0,
         },
     )
     plan = "\n".join(row[0] for row in explain)
     assert "idx_district_geom" in plan, plan
     assert "ix_building_point_geography" in plan
+
+
+async def test_one_report_and_a_set_route_alike(session: AsyncSession) -> None:
+    """Routing a set in one statement (as the demo seed does) answers what routing each
+    report alone answers: points in the city and beyond it, with and without a building."""
+    from service.city.routing.service import RoutingRequest, route, route_many
+
+    rng = random.Random(7)
+    reasons = list((await session.execute(select(Reason).order_by(Reason.code))).scalars())
+    buildings = list(
+        (await session.execute(select(Building.id).order_by(Building.address))).scalars()
+    )
+    requests = [
+        RoutingRequest(
+            rng.choice(reasons).id,
+            rng.uniform(58.34, 58.42),  # the demo city's box and a little beyond
+            rng.uniform(26.63, 26.83),
+            rng.choice(buildings) if rng.random() < 0.3 else None,
+        )
+        for _ in range(300)
+    ]
+    together = await route_many(session, requests)
+    alone = [await route(session, r.reason_id, r.lat, r.lon, r.building_id) for r in requests]
+    assert together == alone
+    assert any(d.district_id is None for d in together)
+    assert any(d.district_id is not None for d in together)
+    assert {d.basis for d in together} >= {
+        "building_managing_org",
+        "reason_any_district",
+        "category_any_district",
+    }
+    assert await route_many(session, []) == []
+    with pytest.raises(InvalidInput):
+        await route_many(session, [requests[0], RoutingRequest(uuid.uuid4(), *KESKLINN)])
 
 
 # --- catalogue -------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ routing rules. Pure data and geometry; :mod:`service.demo.seed` writes it to the
 District outlines are the Voronoi cells of each district's approximate centre, clipped to an
 outline of the city, so neighbouring districts share their borders exactly and their union is
 the city. Everything random is drawn from a fixed seed: every run makes the same city.
+
+The module is long because it is data (the catalogue of reasons in three languages), not logic.
 """
 
 from __future__ import annotations

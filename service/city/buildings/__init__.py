@@ -1,0 +1,1 @@
+"""Buildings: address search, the nearest to a point, and the public passport."""

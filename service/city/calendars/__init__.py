@@ -1,0 +1,1 @@
+"""Working calendars: the city's and departments' own, with their exceptions."""

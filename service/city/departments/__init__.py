@@ -1,0 +1,1 @@
+"""Departments, managing organisations and the dispatcher, as a tree."""

@@ -1,0 +1,1 @@
+"""Districts and the city boundary (the union of the districts)."""

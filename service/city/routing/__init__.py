@@ -1,0 +1,1 @@
+"""Routing: who owns a report, from the routing rules, buildings and the dispatcher."""
