@@ -11,14 +11,17 @@ from service.city.models import (
     District,
     RoutingRule,
 )
+from service.feedback.models import ReportRating, ReportResponse, ResponseTemplate
 from service.notifications.models import EmailMessage
 from service.ops.models import WorkerHeartbeat
 from service.outbox.models import OutboxJob
+from service.queues.models import ExtensionRequest, ResponsePriority, TransferRequest
 from service.reports.models import (
     IdempotencyRecord,
     Report,
     ReportEvent,
     ReportPhoto,
+    ReportRound,
     ReportSubscription,
     ReportSupport,
 )
@@ -34,6 +37,7 @@ __all__ = [
     "District",
     "EmailMessage",
     "EmailToken",
+    "ExtensionRequest",
     "IdempotencyRecord",
     "ObjectType",
     "OutboxJob",
@@ -42,10 +46,16 @@ __all__ = [
     "Report",
     "ReportEvent",
     "ReportPhoto",
+    "ReportRating",
+    "ReportResponse",
+    "ReportRound",
     "ReportSubscription",
     "ReportSupport",
+    "ResponsePriority",
+    "ResponseTemplate",
     "RoleGrant",
     "RoutingRule",
+    "TransferRequest",
     "User",
     "WorkerHeartbeat",
 ]

@@ -23,7 +23,7 @@ from service.city import service as city
 from service.errors import AppError, Conflict, InvalidInput, NotFound, PreconditionFailed
 from service.reports import repository
 from service.reports.access import actor_role
-from service.reports.models import Report, ReportEvent
+from service.reports.models import Report, ReportEvent, ReportRound
 from service.reports.schemas import ReportUpdate
 from service.reports.states import EDITABLE_STATES, Action, transition
 from service.sla.calendar import TimeUnit, add_working_time
@@ -97,6 +97,24 @@ def apply_transition(
         public=rule.public,
         **data,
     )
+
+
+def open_round(
+    session: AsyncSession, report: Report, now: datetime, due_at: datetime
+) -> ReportRound:
+    """Start round ``report.round`` in the report's department, due at ``due_at``."""
+    report.due_at = due_at
+    report.breached_at = None
+    rnd = ReportRound(
+        report_id=report.id,
+        number=report.round,
+        department_id=report.department_id,
+        opened_at=now,
+        due_at=due_at,
+        initial_due_at=due_at,
+    )
+    session.add(rnd)
+    return rnd
 
 
 def mark_submitted(report: Report, reason: Reason, calendar: Any, now: datetime) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geometry
-from sqlalchemy import CheckConstraint, Column, Index, LargeBinary, text
+from sqlalchemy import CheckConstraint, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -34,6 +34,19 @@ class Report(SQLModel, table=True):
             postgresql_where=text("state = 'submitted'"),
         ),
         Index("ix_report_reporter_created", "reporter_id", "created_at"),
+        # Department queues: open reports of a department by due time (keyset on due_at, id).
+        Index(
+            "ix_report_queue",
+            "department_id",
+            "due_at",
+            "id",
+            postgresql_where=text(
+                "state IN ('accepted','in_progress','awaiting_info','reopened','transferred')"
+            ),
+        ),
+        Index(
+            "ix_report_assignee", "assignee_id", postgresql_where=text("assignee_id IS NOT NULL")
+        ),
         # The daily quota of an API key filing on behalf of residents.
         Index(
             "ix_report_api_key_created",
@@ -90,6 +103,15 @@ class Report(SQLModel, table=True):
     duplicate_of_id: uuid.UUID | None = Field(
         default=None, foreign_key="report.id", ondelete="SET NULL"
     )
+    # Department work (service.queues): who works on it, its priority, and since when it
+    # waits for the reporter's answer (the SLA clock is paused meanwhile).
+    assignee_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    priority_id: uuid.UUID | None = Field(
+        default=None, foreign_key="response_priority.id", ondelete="SET NULL"
+    )
+    paused_at: datetime | None = timestamp(nullable=True)
     supporters_count: int = Field(default=0)
     subscribers_count: int = Field(default=0)
     photo_count: int = Field(default=0)
@@ -170,3 +192,35 @@ class IdempotencyRecord(SQLModel, table=True):
     location: str | None = Field(default=None, max_length=300)
     created_at: datetime = timestamp(default_now=True)
     expires_at: datetime = timestamp(index=True)
+
+
+class ReportRound(SQLModel, table=True):
+    """One round of work on a report: opened by acceptance (round 1) or by a reopen, in one
+    department, with its deadline. The SLA engine keys reminders and escalations on rounds;
+    KPIs aggregate them. Working-time durations are stored when the round ends, because the
+    working calendar lives in Python (``service.sla.calendar``)."""
+
+    __tablename__ = "report_round"
+    __table_args__ = (
+        UniqueConstraint("report_id", "number", name="uq_report_round_number"),
+        # Open rounds falling due: the SLA sweep and "overdue now".
+        Index("ix_report_round_open_due", "due_at", postgresql_where=text("ended_at IS NULL")),
+        Index("ix_report_round_department_opened", "department_id", "opened_at"),
+    )
+
+    id: uuid.UUID = uuid_pk()
+    report_id: uuid.UUID = Field(foreign_key="report.id", ondelete="CASCADE")
+    number: int = Field(ge=1)
+    department_id: uuid.UUID = Field(foreign_key="department.id", ondelete="RESTRICT")
+    opened_at: datetime = timestamp()
+    due_at: datetime = timestamp()
+    # The deadline the round started with; due_at moves with pauses and extensions.
+    initial_due_at: datetime = timestamp()
+    paused_working_seconds: int = Field(default=0)
+    extensions: int = Field(default=0)
+    answered_at: datetime | None = timestamp(nullable=True)
+    # Working time from opening to the answer, pauses excluded (set when answered).
+    answer_working_seconds: int | None = Field(default=None)
+    on_time: bool | None = Field(default=None)
+    breached_at: datetime | None = timestamp(nullable=True)
+    ended_at: datetime | None = timestamp(nullable=True)

@@ -27,7 +27,7 @@ from service.pagination import keyset_page
 from service.reports import repository
 from service.reports.access import STAFF
 from service.reports.engagement import merge_engagement
-from service.reports.lifecycle import apply_transition, check_version, record_event
+from service.reports.lifecycle import apply_transition, check_version, open_round, record_event
 from service.reports.models import Report
 from service.reports.schemas import (
     AcceptRequest,
@@ -130,7 +130,10 @@ async def accept(
         report.building_id = decision.building_id
     calendar = await city.load_working_calendar(session, report.department_id)
     report.accepted_at = now
-    report.due_at = add_working_time(now, reason.sla_amount, reason.sla_unit, calendar)
+    open_round(
+        session, report, now, add_working_time(now, reason.sla_amount, reason.sla_unit, calendar)
+    )
+    assert report.due_at is not None
     apply_transition(
         session,
         report,

@@ -1,0 +1,26 @@
+"""The clock, as a dependency: routers take ``now: NowDep`` instead of reading the system
+time, so tests move time by setting ``app.state.clock`` and the worker passes its own
+(``ctx["clock"]``). Deadlines and SLA arithmetic never read the system time directly."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def request_now(request: Request) -> datetime:
+    """The request's "now": one instant for everything the request does."""
+    clock: Clock = getattr(request.app.state, "clock", system_clock)
+    return clock()
+
+
+NowDep = Annotated[datetime, Depends(request_now)]
