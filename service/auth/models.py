@@ -45,6 +45,9 @@ class User(SQLModel, table=True):
     disabled_at: datetime | None = timestamp(nullable=True)
     created_at: datetime = timestamp(default_now=True)
     last_login_at: datetime | None = timestamp(nullable=True)
+    # Access tokens issued before this instant are refused: set by a password change, a
+    # password reset and "sign out everywhere" (an access token cannot be recalled otherwise).
+    sessions_valid_after: datetime | None = timestamp(nullable=True)
 
 
 class RoleGrant(SQLModel, table=True):
@@ -94,8 +97,20 @@ class EmailTokenPurpose(StrEnum):
     password_reset = "password_reset"  # noqa: S105
 
 
+# The API page an emailed one-time link opens, per purpose (service/auth/pages.py).
+EMAIL_TOKEN_PAGES: dict[EmailTokenPurpose, str] = {
+    EmailTokenPurpose.verify_email: "/v1/auth/verify-email",
+    EmailTokenPurpose.password_reset: "/v1/auth/reset-password",
+}
+
+
 class EmailToken(SQLModel, table=True):
-    """A single-use secret sent by email (stored as its SHA-256)."""
+    """A single-use secret sent by email (stored as its SHA-256).
+
+    The row is written when the email is asked for, with the hash of a throwaway value; the
+    secret itself is minted when the message is delivered (``rearm_email_token``), so that it
+    exists only in the delivering worker's memory and in the recipient's mailbox.
+    """
 
     __tablename__ = "email_token"
 
@@ -109,7 +124,8 @@ class EmailToken(SQLModel, table=True):
 
 
 class ApiKey(SQLModel, table=True):
-    """An integrator's key: shown once, stored as its SHA-256, acting for its owner."""
+    """An integrator's key: shown once, stored as its SHA-256, acting for its owner only
+    through its scopes (``service.auth.scopes``), until revoked or past ``expires_at``."""
 
     __tablename__ = "api_key"
 
@@ -125,3 +141,4 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = timestamp(default_now=True)
     last_used_at: datetime | None = timestamp(nullable=True)
     revoked_at: datetime | None = timestamp(nullable=True)
+    expires_at: datetime | None = timestamp(nullable=True)

@@ -1,6 +1,20 @@
 """Identity: registration, verification, sign-in, token rotation, roles and API keys.
 
 Services take the session and never commit; the request (or the job) commits once.
+
+Security decisions recorded here:
+
+* Registration answers alike whether or not the address has an account, after the same
+  work (one argon2 hash, one email queued): the owner of a taken address is told by email
+  instead. Sign-in and password reset answer alike for unknown accounts as well.
+* A password change, a password reset and "sign out everywhere" end every session: refresh
+  tokens are revoked and access tokens issued before that instant are refused
+  (``User.sessions_valid_after`` against the token's ``iat``, checked with the account row
+  that is read on every request anyway).
+* Emailed one-time secrets are minted when the email is delivered
+  (``notifications.service``); only their SHA-256 is ever stored.
+* An API key acts only through its scopes, never its owner's roles, and stops at
+  ``expires_at`` as at revocation.
 """
 
 from __future__ import annotations
@@ -18,6 +32,7 @@ from service.auth import repository
 from service.auth.actor import Actor
 from service.auth.models import (
     DEPARTMENT_ROLES,
+    EMAIL_TOKEN_PAGES,
     ApiKey,
     EmailToken,
     EmailTokenPurpose,
@@ -29,6 +44,7 @@ from service.auth.models import (
 from service.auth.passwords import hash_password, needs_rehash, verify_password
 from service.auth.schemas import (
     ApiKeyCreate,
+    PasswordChange,
     RegisterRequest,
     RoleGrantCreate,
     TokenPair,
@@ -38,7 +54,7 @@ from service.auth.tokens import decode_access_token, digest, issue_access_token,
 from service.city.models import Department
 from service.config import Settings
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from service.notifications.service import email_user
+from service.notifications.service import OneTimeCode, email_user, email_user_code
 
 API_KEY_PREFIX = "mk_"
 BAD_CREDENTIALS = "The email address or the password is wrong."
@@ -53,19 +69,48 @@ async def register(
     request: RegisterRequest,
     now: datetime,
     ip: str | None,
-) -> User:
-    """Create an unverified account and email it a verification link."""
-    user = await create_account(session, settings, request, verified_at=None)
+    *,
+    may_email_owner: bool = True,
+) -> None:
+    """Create an unverified account and email it a verification link; when the address has
+    an account already, email its owner about the attempt instead (unless
+    ``may_email_owner`` is False: that address had enough email for now).
+
+    The caller learns nothing either way: the same work is done (the password is hashed
+    whether or not it will be stored) and nothing is returned."""
+    password_hash = await hash_password(settings, request.password)
+    owner = await repository.user_by_email(session, request.email)
+    if owner is None:
+        user = User(
+            email=request.email,
+            display_name=request.display_name,
+            language=request.language,
+            password_hash=password_hash,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(user)
+        except IntegrityError:  # a concurrent registration of the same address won
+            return
+        await audit(
+            session,
+            "user.registered",
+            actor_user_id=user.id,
+            ip=ip,
+            subject_type="user",
+            subject_id=user.id,
+        )
+        await send_verification(session, settings, user, now)
+        return
     await audit(
         session,
-        "user.registered",
-        actor_user_id=user.id,
+        "user.registration_for_taken_address",
         ip=ip,
         subject_type="user",
-        subject_id=user.id,
+        subject_id=owner.id,
     )
-    await send_verification(session, settings, user, now)
-    return user
+    if may_email_owner and owner.disabled_at is None:
+        await email_user(session, owner, "registration_attempt", email=owner.email)
 
 
 async def create_account(
@@ -92,36 +137,31 @@ async def create_account(
     return user
 
 
-async def _issue_email_token(
-    session: AsyncSession, user: User, purpose: EmailTokenPurpose, expires_at: datetime
-) -> str:
-    secret = new_secret()
-    session.add(
-        EmailToken(
-            user_id=user.id, purpose=purpose, token_hash=digest(secret), expires_at=expires_at
-        )
-    )
-    await session.flush()
-    return secret
-
-
 async def _email_link(
     session: AsyncSession,
-    settings: Settings,
     user: User,
     purpose: EmailTokenPurpose,
     expires_at: datetime,
-    page: str,
     **values: object,
 ) -> None:
-    """Issue a one-time token for ``purpose`` and email its link (template = purpose)."""
-    secret = await _issue_email_token(session, user, purpose, expires_at)
-    await email_user(
+    """Email a one-time code for ``purpose`` and its link (template = purpose).
+
+    The token row starts with the hash of a throwaway value: the real secret is minted at
+    delivery, so it is never stored (see ``notifications.service``)."""
+    token = EmailToken(
+        user_id=user.id,
+        purpose=purpose,
+        token_hash=digest(new_secret()),
+        expires_at=expires_at,
+    )
+    session.add(token)
+    await session.flush()
+    page = f"{EMAIL_TOKEN_PAGES[purpose]}?lang={user.language}"
+    await email_user_code(
         session,
         user,
         purpose.value,
-        token=secret,
-        link=f"{settings.public_base_url}/{page}?token={secret}",
+        OneTimeCode(email_token_id=token.id, link_path=page),
         **values,
     )
 
@@ -131,13 +171,7 @@ async def send_verification(
 ) -> None:
     hours = settings.email_token_hours
     await _email_link(
-        session,
-        settings,
-        user,
-        EmailTokenPurpose.verify_email,
-        now + timedelta(hours=hours),
-        "verify-email",
-        hours=hours,
+        session, user, EmailTokenPurpose.verify_email, now + timedelta(hours=hours), hours=hours
     )
 
 
@@ -256,7 +290,7 @@ async def refresh(
         )
         raise Unauthorized("The refresh token was used already; sign in again.", keep_changes=True)
     user = await repository.user_by_id(session, token.user_id)
-    if user is None or user.disabled_at is not None:
+    if user is None or user.disabled_at is not None or _ended(user, token.created_at):
         raise Unauthorized("The refresh token is not valid.")
     token.rotated_at = now
     return await _issue_tokens(session, settings, user, now, family_id=token.family_id)
@@ -269,6 +303,61 @@ async def logout(session: AsyncSession, secret: str, now: datetime) -> None:
         await repository.revoke_family(session, token.family_id, now)
 
 
+def _ended(user: User, issued_at: datetime) -> bool:
+    """Whether a credential issued at ``issued_at`` predates the end of all sessions."""
+    return user.sessions_valid_after is not None and issued_at < user.sessions_valid_after
+
+
+async def _end_all_sessions(session: AsyncSession, user: User, now: datetime) -> None:
+    user.sessions_valid_after = now
+    await repository.revoke_all_refresh_tokens(session, user.id, now)
+
+
+async def logout_everywhere(session: AsyncSession, actor: Actor, now: datetime) -> None:
+    """Sign out every device: refresh tokens revoked, access tokens issued until now refused."""
+    user = await _require_user(session, actor.user_id)
+    await _end_all_sessions(session, user, now)
+    await audit(
+        session,
+        "auth.logout_everywhere",
+        actor_user_id=user.id,
+        ip=actor.ip,
+        subject_type="user",
+        subject_id=user.id,
+    )
+
+
+async def change_password(
+    session: AsyncSession, settings: Settings, actor: Actor, change: PasswordChange, now: datetime
+) -> TokenPair:
+    """Set a new password after checking the current one. Every session ends (whoever knew
+    the old password loses access); the caller gets a fresh token pair to stay signed in."""
+    user = await _require_user(session, actor.user_id)
+    if not await verify_password(settings, user.password_hash, change.current_password):
+        await audit(
+            session,
+            "user.password_change_failed",
+            actor_user_id=user.id,
+            ip=actor.ip,
+            subject_type="user",
+            subject_id=user.id,
+        )
+        raise Forbidden(
+            "The current password is wrong.", field="current_password", keep_changes=True
+        )
+    user.password_hash = await hash_password(settings, change.new_password)
+    await _end_all_sessions(session, user, now)
+    await audit(
+        session,
+        "user.password_changed",
+        actor_user_id=user.id,
+        ip=actor.ip,
+        subject_type="user",
+        subject_id=user.id,
+    )
+    return await _issue_tokens(session, settings, user, now, family_id=None)
+
+
 async def request_password_reset(
     session: AsyncSession, settings: Settings, email: str, now: datetime, ip: str | None
 ) -> None:
@@ -279,11 +368,9 @@ async def request_password_reset(
     minutes = settings.password_reset_minutes
     await _email_link(
         session,
-        settings,
         user,
         EmailTokenPurpose.password_reset,
         now + timedelta(minutes=minutes),
-        "reset-password",
         minutes=minutes,
     )
     await audit(
@@ -306,8 +393,8 @@ async def confirm_password_reset(
 ) -> None:
     user = await _use_email_token(session, secret, EmailTokenPurpose.password_reset, now)
     user.password_hash = await hash_password(settings, new_password)
-    # Whoever knew the old password loses their sessions.
-    await repository.revoke_all_refresh_tokens(session, user.id, now)
+    # Whoever knew the old password loses their sessions, access tokens included.
+    await _end_all_sessions(session, user, now)
     if user.email_verified_at is None:
         user.email_verified_at = now  # the emailed link proves the address
     await audit(
@@ -350,7 +437,7 @@ async def actor_from_access_token(
     except jwt.InvalidTokenError as exc:
         raise Unauthorized("The access token is not valid or has expired.") from exc
     user = await repository.user_by_id(session, claims.user_id)
-    if user is None or user.disabled_at is not None:
+    if user is None or user.disabled_at is not None or _ended(user, claims.issued_at):
         raise Unauthorized("The access token is not valid or has expired.")
     return await _actor_for(session, _Credentials(user=user, api_key=None), ip)
 
@@ -359,7 +446,11 @@ async def actor_from_api_key(
     session: AsyncSession, key: str, now: datetime, ip: str | None
 ) -> Actor:
     api_key = await repository.api_key_by_hash(session, digest(key))
-    if api_key is None or api_key.revoked_at is not None:
+    if (
+        api_key is None
+        or api_key.revoked_at is not None
+        or (api_key.expires_at is not None and api_key.expires_at <= now)
+    ):
         raise Unauthorized("The API key is not valid.")
     user = await repository.user_by_id(session, api_key.owner_id)
     if user is None or user.disabled_at is not None:
@@ -386,26 +477,13 @@ async def me(session: AsyncSession, actor: Actor) -> tuple[User, list[RoleGrant]
 
 
 async def update_me(
-    session: AsyncSession, settings: Settings, actor: Actor, changes: UserUpdate, now: datetime
+    session: AsyncSession, actor: Actor, changes: UserUpdate
 ) -> tuple[User, list[RoleGrant]]:
     user = await _require_user(session, actor.user_id)
     if changes.display_name is not None:
         user.display_name = changes.display_name
     if changes.language is not None:
         user.language = changes.language
-    if changes.new_password is not None:
-        if not await verify_password(settings, user.password_hash, changes.current_password or ""):
-            raise Forbidden("The current password is wrong.", field="current_password")
-        user.password_hash = await hash_password(settings, changes.new_password)
-        await repository.revoke_all_refresh_tokens(session, user.id, now)
-        await audit(
-            session,
-            "user.password_changed",
-            actor_user_id=user.id,
-            ip=actor.ip,
-            subject_type="user",
-            subject_id=user.id,
-        )
     return user, list(await repository.grants_of(session, user.id))
 
 
@@ -515,6 +593,8 @@ async def create_api_key(
     owner_id = request.owner_id or (actor.user_id if actor else None)
     if owner_id is None or await repository.user_by_id(session, owner_id) is None:
         raise InvalidInput("No such owner.", field="owner_id")
+    if request.expires_at is not None and request.expires_at <= now:
+        raise InvalidInput("expires_at is in the past.", field="expires_at")
     secret = new_secret()
     key = ApiKey(
         name=request.name,
@@ -523,6 +603,7 @@ async def create_api_key(
         scopes=sorted(set(request.scopes)),
         owner_id=owner_id,
         created_by_id=actor.user_id if actor else None,
+        expires_at=request.expires_at,
     )
     session.add(key)
     await session.flush()
@@ -535,6 +616,7 @@ async def create_api_key(
         subject_id=key.id,
         name=key.name,
         scopes=key.scopes,
+        expires_at=key.expires_at.isoformat() if key.expires_at else None,
     )
     return key, API_KEY_PREFIX + secret
 
