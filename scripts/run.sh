@@ -5,6 +5,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PORT="${MEIELINN_PORT:-8000}"
 HOST="${MEIELINN_HOST:-127.0.0.1}"
+# Emailed links lead to this server unless a public address is configured.
+export MEIELINN_PUBLIC_BASE_URL="${MEIELINN_PUBLIC_BASE_URL:-http://$HOST:$PORT}"
 VENV="$ROOT/.venv/bin"
 
 if [ -f scripts/seed_demo.py ]; then
