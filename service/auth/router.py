@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from service.auth import pages, service
+from service.auth import pages, service, sessions
 from service.auth.dependencies import (
     AdminActor,
     CurrentActor,
@@ -169,7 +169,7 @@ async def token(
     ip = client_ip(request) or "unknown"
     account = form.username.strip().lower()
     await throttle.admit(account, ip)
-    pair = await service.login(session, settings, account, form.password, utcnow(), ip)
+    pair = await sessions.login(session, settings, account, form.password, utcnow(), ip)
     await throttle.succeeded(account, ip)
     return pair
 
@@ -178,7 +178,7 @@ async def token(
 async def refresh(
     body: RefreshRequest, request: Request, session: SessionDep, settings: SettingsDep
 ) -> TokenPair:
-    return await service.refresh(
+    return await sessions.refresh(
         session, settings, body.refresh_token, utcnow(), client_ip(request)
     )
 
@@ -189,7 +189,7 @@ async def refresh(
     summary="Revoke this sign-in's refresh tokens",
 )
 async def logout(body: RefreshRequest, session: SessionDep) -> Response:
-    await service.logout(session, body.refresh_token, utcnow())
+    await sessions.logout(session, body.refresh_token, utcnow())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -200,7 +200,7 @@ async def logout(body: RefreshRequest, session: SessionDep) -> Response:
     responses={401: PROBLEM, 403: PROBLEM},
 )
 async def logout_all(actor: PersonActor, session: SessionDep) -> Response:
-    await service.logout_everywhere(session, actor, utcnow())
+    await sessions.logout_everywhere(session, actor, utcnow())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -271,7 +271,7 @@ async def change_password(
     # Checking the current password is a sign-in attempt: a stolen access token must not
     # become a way to guess it.
     await throttle.admit(actor.email, client_ip(request) or "unknown")
-    return await service.change_password(session, settings, actor, body, utcnow())
+    return await sessions.change_password(session, settings, actor, body, utcnow())
 
 
 # --- /v1/admin/users ---------------------------------------------------------------------

@@ -1,34 +1,31 @@
-"""Identity: registration, verification, sign-in, token rotation, roles and API keys.
+"""Accounts: registration, verification, password reset, one's own account, and the
+administration of roles, accounts and API keys. Sign-in and sessions are in ``sessions``.
 
-Services take the session and never commit; the request (or the job) commits once.
+Services take the session and never commit; the request (or the job) commits once. (A
+little over 400 lines: ``create_account``, ``grant_role`` and ``create_api_key`` are called
+from here by the command line, the demo seed and the tests, so they stay together.)
 
-Security decisions recorded here:
+Security decisions:
 
 * Registration answers alike whether or not the address has an account, after the same
   work (one argon2 hash, one email queued): the owner of a taken address is told by email
-  instead. Sign-in and password reset answer alike for unknown accounts as well.
-* A password change, a password reset and "sign out everywhere" end every session: refresh
-  tokens are revoked and access tokens issued before that instant are refused
-  (``User.sessions_valid_after`` against the token's ``iat``, checked with the account row
-  that is read on every request anyway).
+  instead. Password reset answers alike for unknown accounts.
 * Emailed one-time secrets are minted when the email is delivered
   (``notifications.service``); only their SHA-256 is ever stored.
-* An API key acts only through its scopes, never its owner's roles, and stops at
-  ``expires_at`` as at revocation.
+* A password reset ends every session (``sessions.end_all_sessions``).
+* API keys carry only scopes and may expire; what they may do is in ``service.auth.scopes``.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import jwt
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.service import record as audit
-from service.auth import repository
+from service.auth import repository, sessions
 from service.auth.actor import Actor
 from service.auth.models import (
     DEPARTMENT_ROLES,
@@ -36,28 +33,19 @@ from service.auth.models import (
     ApiKey,
     EmailToken,
     EmailTokenPurpose,
-    RefreshToken,
     Role,
     RoleGrant,
     User,
 )
-from service.auth.passwords import hash_password, needs_rehash, verify_password
-from service.auth.schemas import (
-    ApiKeyCreate,
-    PasswordChange,
-    RegisterRequest,
-    RoleGrantCreate,
-    TokenPair,
-    UserUpdate,
-)
-from service.auth.tokens import decode_access_token, digest, issue_access_token, new_secret
+from service.auth.passwords import hash_password
+from service.auth.schemas import ApiKeyCreate, RegisterRequest, RoleGrantCreate, UserUpdate
+from service.auth.tokens import digest, new_secret
 from service.city.models import Department
 from service.config import Settings
-from service.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from service.errors import Conflict, InvalidInput, NotFound
 from service.notifications.service import OneTimeCode, email_user, email_user_code
 
 API_KEY_PREFIX = "mk_"
-BAD_CREDENTIALS = "The email address or the password is wrong."
 
 
 # --- registration and verification -------------------------------------------------------
@@ -212,152 +200,6 @@ async def resend_verification(
     await send_verification(session, settings, user, now)
 
 
-# --- sign-in and tokens ----------------------------------------------------------------
-
-
-async def _issue_tokens(
-    session: AsyncSession,
-    settings: Settings,
-    user: User,
-    now: datetime,
-    family_id: uuid.UUID | None,
-) -> TokenPair:
-    secret = new_secret()
-    session.add(
-        RefreshToken(
-            user_id=user.id,
-            family_id=family_id or uuid.uuid4(),
-            token_hash=digest(secret),
-            expires_at=now + timedelta(days=settings.refresh_token_days),
-        )
-    )
-    return TokenPair(
-        access_token=issue_access_token(settings, user.id, now),
-        refresh_token=secret,
-        expires_in=settings.access_token_minutes * 60,
-    )
-
-
-async def login(
-    session: AsyncSession,
-    settings: Settings,
-    email: str,
-    password: str,
-    now: datetime,
-    ip: str | None,
-) -> TokenPair:
-    """Check the password and issue a token pair. Wrong email and wrong password give the
-    same answer in the same time; failures are audited and counted by the caller."""
-    user = await repository.user_by_email(session, email)
-    matched = await verify_password(settings, user.password_hash if user else None, password)
-    if user is None or not matched or user.disabled_at is not None:
-        await audit(
-            session,
-            "auth.login_failed",
-            actor_user_id=user.id if user else None,
-            ip=ip,
-            subject_type="user",
-            subject_id=user.id if user else None,
-            reason="disabled" if (user is not None and matched) else "bad_credentials",
-        )
-        raise Unauthorized(BAD_CREDENTIALS, keep_changes=True)
-    if needs_rehash(settings, user.password_hash):
-        user.password_hash = await hash_password(settings, password)
-    user.last_login_at = now
-    await audit(
-        session, "auth.login", actor_user_id=user.id, ip=ip, subject_type="user", subject_id=user.id
-    )
-    return await _issue_tokens(session, settings, user, now, family_id=None)
-
-
-async def refresh(
-    session: AsyncSession, settings: Settings, secret: str, now: datetime, ip: str | None
-) -> TokenPair:
-    """Rotate a refresh token. A token presented after it was rotated means it was stolen
-    or replayed: the whole family is revoked, and both holders must sign in again."""
-    token = await repository.refresh_token(session, digest(secret))
-    if token is None or token.revoked_at is not None or token.expires_at <= now:
-        raise Unauthorized("The refresh token is not valid.")
-    if token.rotated_at is not None:
-        await repository.revoke_family(session, token.family_id, now)
-        await audit(
-            session,
-            "auth.refresh_reused",
-            actor_user_id=token.user_id,
-            ip=ip,
-            subject_type="refresh_family",
-            subject_id=token.family_id,
-        )
-        raise Unauthorized("The refresh token was used already; sign in again.", keep_changes=True)
-    user = await repository.user_by_id(session, token.user_id)
-    if user is None or user.disabled_at is not None or _ended(user, token.created_at):
-        raise Unauthorized("The refresh token is not valid.")
-    token.rotated_at = now
-    return await _issue_tokens(session, settings, user, now, family_id=token.family_id)
-
-
-async def logout(session: AsyncSession, secret: str, now: datetime) -> None:
-    """Revoke the refresh token's family (this device's session). Unknown tokens are ignored."""
-    token = await repository.refresh_token(session, digest(secret))
-    if token is not None:
-        await repository.revoke_family(session, token.family_id, now)
-
-
-def _ended(user: User, issued_at: datetime) -> bool:
-    """Whether a credential issued at ``issued_at`` predates the end of all sessions."""
-    return user.sessions_valid_after is not None and issued_at < user.sessions_valid_after
-
-
-async def _end_all_sessions(session: AsyncSession, user: User, now: datetime) -> None:
-    user.sessions_valid_after = now
-    await repository.revoke_all_refresh_tokens(session, user.id, now)
-
-
-async def logout_everywhere(session: AsyncSession, actor: Actor, now: datetime) -> None:
-    """Sign out every device: refresh tokens revoked, access tokens issued until now refused."""
-    user = await _require_user(session, actor.user_id)
-    await _end_all_sessions(session, user, now)
-    await audit(
-        session,
-        "auth.logout_everywhere",
-        actor_user_id=user.id,
-        ip=actor.ip,
-        subject_type="user",
-        subject_id=user.id,
-    )
-
-
-async def change_password(
-    session: AsyncSession, settings: Settings, actor: Actor, change: PasswordChange, now: datetime
-) -> TokenPair:
-    """Set a new password after checking the current one. Every session ends (whoever knew
-    the old password loses access); the caller gets a fresh token pair to stay signed in."""
-    user = await _require_user(session, actor.user_id)
-    if not await verify_password(settings, user.password_hash, change.current_password):
-        await audit(
-            session,
-            "user.password_change_failed",
-            actor_user_id=user.id,
-            ip=actor.ip,
-            subject_type="user",
-            subject_id=user.id,
-        )
-        raise Forbidden(
-            "The current password is wrong.", field="current_password", keep_changes=True
-        )
-    user.password_hash = await hash_password(settings, change.new_password)
-    await _end_all_sessions(session, user, now)
-    await audit(
-        session,
-        "user.password_changed",
-        actor_user_id=user.id,
-        ip=actor.ip,
-        subject_type="user",
-        subject_id=user.id,
-    )
-    return await _issue_tokens(session, settings, user, now, family_id=None)
-
-
 async def request_password_reset(
     session: AsyncSession, settings: Settings, email: str, now: datetime, ip: str | None
 ) -> None:
@@ -394,7 +236,7 @@ async def confirm_password_reset(
     user = await _use_email_token(session, secret, EmailTokenPurpose.password_reset, now)
     user.password_hash = await hash_password(settings, new_password)
     # Whoever knew the old password loses their sessions, access tokens included.
-    await _end_all_sessions(session, user, now)
+    await sessions.end_all_sessions(session, user, now)
     if user.email_verified_at is None:
         user.email_verified_at = now  # the emailed link proves the address
     await audit(
@@ -405,60 +247,6 @@ async def confirm_password_reset(
         subject_type="user",
         subject_id=user.id,
     )
-
-
-# --- who is calling ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Credentials:
-    user: User
-    api_key: ApiKey | None
-
-
-async def _actor_for(session: AsyncSession, credentials: _Credentials, ip: str | None) -> Actor:
-    user = credentials.user
-    grants = await repository.grants_of(session, user.id)
-    key = credentials.api_key
-    return Actor.for_user(
-        user,
-        ((grant.role, grant.department_id) for grant in grants),
-        api_key_id=key.id if key else None,
-        scopes=key.scopes if key else None,
-        ip=ip,
-    )
-
-
-async def actor_from_access_token(
-    session: AsyncSession, settings: Settings, token: str, ip: str | None
-) -> Actor:
-    try:
-        claims = decode_access_token(settings, token)
-    except jwt.InvalidTokenError as exc:
-        raise Unauthorized("The access token is not valid or has expired.") from exc
-    user = await repository.user_by_id(session, claims.user_id)
-    if user is None or user.disabled_at is not None or _ended(user, claims.issued_at):
-        raise Unauthorized("The access token is not valid or has expired.")
-    return await _actor_for(session, _Credentials(user=user, api_key=None), ip)
-
-
-async def actor_from_api_key(
-    session: AsyncSession, key: str, now: datetime, ip: str | None
-) -> Actor:
-    api_key = await repository.api_key_by_hash(session, digest(key))
-    if (
-        api_key is None
-        or api_key.revoked_at is not None
-        or (api_key.expires_at is not None and api_key.expires_at <= now)
-    ):
-        raise Unauthorized("The API key is not valid.")
-    user = await repository.user_by_id(session, api_key.owner_id)
-    if user is None or user.disabled_at is not None:
-        raise Unauthorized("The API key is not valid.")
-    # At most one write a minute per key for "last used".
-    if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
-        api_key.last_used_at = now
-    return await _actor_for(session, _Credentials(user=user, api_key=api_key), ip)
 
 
 # --- own account -------------------------------------------------------------------------
