@@ -7,6 +7,8 @@ PORT="${MEIELINN_PORT:-8000}"
 HOST="${MEIELINN_HOST:-127.0.0.1}"
 # The settings refuse the published development secret key off loopback: they must know.
 export MEIELINN_HOST="$HOST"
+# Emailed links lead to this server unless a public address is configured.
+export MEIELINN_PUBLIC_BASE_URL="${MEIELINN_PUBLIC_BASE_URL:-http://$HOST:$PORT}"
 VENV="$ROOT/.venv/bin"
 
 if [ -f scripts/seed_demo.py ]; then

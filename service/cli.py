@@ -3,7 +3,7 @@
 create-admin    --email E [--name N]            (password read from MEIELINN_ADMIN_PASSWORD
                                                  or asked for on the terminal)
 grant-role      --email E --role R [--department CODE]
-create-api-key  --owner E --name N --scope S [--scope S …]
+create-api-key  --owner E --name N --scope S [--scope S …] [--expires-at 2027-01-01T00:00Z]
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from service.auth import repository
 from service.auth import service as auth
 from service.auth.models import Role, RoleGrant
 from service.auth.schemas import ApiKeyCreate, RegisterRequest, RoleGrantCreate
+from service.auth.scopes import Scope
 from service.city.models import Department
 from service.config import Settings, get_settings
 from service.db import create_engine, create_sessionmaker, transaction
@@ -48,8 +49,29 @@ def _parser() -> argparse.ArgumentParser:
     key = commands.add_parser("create-api-key", help="create an API key and print it once")
     key.add_argument("--owner", required=True, help="email of the account the key acts for")
     key.add_argument("--name", required=True)
-    key.add_argument("--scope", action="append", required=True, dest="scopes")
+    key.add_argument(
+        "--scope",
+        action="append",
+        required=True,
+        dest="scopes",
+        choices=[scope.value for scope in Scope],
+    )
+    key.add_argument(
+        "--expires-at",
+        type=_instant,
+        help="when the key stops working, ISO 8601 with a UTC offset (default: never)",
+    )
     return parser
+
+
+def _instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from exc
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError("give a UTC offset, e.g. 2027-01-01T00:00:00+02:00")
+    return moment
 
 
 def _password() -> str:
@@ -107,9 +129,21 @@ async def run(
             )
             return f"granted {grant.role} to {user.email}"
         key, secret = await auth.create_api_key(
-            session, None, ApiKeyCreate(name=args.name, scopes=args.scopes, owner_id=user.id), now
+            session,
+            None,
+            ApiKeyCreate(
+                name=args.name,
+                scopes=[Scope(scope) for scope in args.scopes],
+                owner_id=user.id,
+                expires_at=args.expires_at,
+            ),
+            now,
         )
-        return f"API key {key.name} ({key.id}) for {user.email}:\n{secret}\nIt is not shown again."
+        until = f", until {key.expires_at.isoformat()}" if key.expires_at else ""
+        return (
+            f"API key {key.name} ({key.id}) for {user.email}{until}:\n{secret}\n"
+            "It is not shown again."
+        )
 
 
 async def _main(argv: Sequence[str]) -> int:

@@ -74,7 +74,9 @@ class Settings(BaseSettings):
         description="Key for signing tokens; must be set to a long random value in production.",
     )
     public_base_url: str = Field(
-        "http://127.0.0.1:8000", description="Base URL of the public site, used in emailed links."
+        "http://127.0.0.1:8000",
+        description="Base URL under which the API is reached from outside; emailed links "
+        "point to its /v1/auth pages.",
     )
     # Tokens.
     jwt_issuer: str = Field("meielinn", description="`iss` of access tokens.")
@@ -88,15 +90,34 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(3, ge=1, description="argon2id iterations.")
     argon2_memory_kib: int = Field(65536, ge=8, description="argon2id memory in KiB.")
     argon2_parallelism: int = Field(4, ge=1, description="argon2id lanes.")
-    # Rate limits (Redis).
-    login_failures_per_minute: int = Field(
-        5, ge=1, description="Failed logins per account per minute before 429."
-    )
+    # Rate limits (Redis). Sign-in attempts are counted before the password is checked;
+    # see service/auth/throttle.py for why there are three windows.
     login_attempts_per_minute_per_ip: int = Field(
-        30, ge=1, description="Login attempts per client address per minute."
+        30, ge=1, description="Sign-in attempts per client address per minute, any account."
+    )
+    login_attempts_per_minute_per_account_ip: int = Field(
+        5, ge=1, description="Sign-in attempts per account from one client address per minute."
+    )
+    login_attempts_per_account: int = Field(
+        50,
+        ge=1,
+        description="Sign-in attempts per account in MEIELINN_LOGIN_ACCOUNT_WINDOW_MINUTES from "
+        "addresses that have not signed in to it before.",
+    )
+    login_account_window_minutes: int = Field(
+        15, ge=1, le=1440, description="Window of MEIELINN_LOGIN_ATTEMPTS_PER_ACCOUNT."
     )
     registrations_per_hour_per_ip: int = Field(
-        10, ge=1, description="Registrations and reset requests per client address per hour."
+        10,
+        ge=1,
+        description="Registrations, verification resends and reset requests per client "
+        "address per hour (each counted apart).",
+    )
+    account_emails_per_hour: int = Field(
+        5,
+        ge=1,
+        description="Verification, reset and registration-notice emails one address receives "
+        "per hour, however they are asked for.",
     )
     # Outgoing email.
     smtp_host: str = Field("127.0.0.1", description="SMTP server for outgoing email.")

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -75,6 +79,14 @@ async def make_department(
 
 def bearer(settings: Settings, user: User) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_access_token(settings, user.id, datetime.now(UTC))}"}
+
+
+@asynccontextmanager
+async def client_from(app: FastAPI, address: str) -> AsyncIterator[AsyncClient]:
+    """A client whose requests come from the client address ``address``."""
+    transport = ASGITransport(app=app, raise_app_exceptions=False, client=(address, 40000))
+    async with AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
 
 
 def actor_of(user: User, *grants: tuple[Role, uuid.UUID | None]) -> Actor:

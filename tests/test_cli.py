@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.auth import repository
+from service.auth.models import ApiKey
 from service.cli import run
 from service.config import Settings
-from tests.factories import make_department
+from tests.factories import make_department, make_user
 
 
 async def test_create_admin_grant_role_and_api_key(
@@ -80,3 +84,51 @@ async def test_create_admin_grant_role_and_api_key(
     key = out.splitlines()[1]
     assert key.startswith("mk_")
     assert (await client.get("/v1/me", headers={"X-API-Key": key})).status_code == 200
+
+
+async def test_create_api_key_with_an_expiry(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+    settings: Settings,
+    client: AsyncClient,
+) -> None:
+    owner = await make_user(session, settings, email="partner@city.example")
+    await session.commit()
+    out = await run(
+        [
+            "create-api-key",
+            "--owner",
+            owner.email,
+            "--name",
+            "Partner app",
+            "--scope",
+            "reports:private",
+            "--expires-at",
+            "2099-01-01T00:00:00+02:00",
+        ],
+        sessionmaker,
+        settings,
+    )
+    assert "until 2099-01-01T00:00:00+02:00" in out.splitlines()[0]
+    key = out.splitlines()[1]
+    stored = (await session.execute(select(ApiKey))).scalar_one()
+    assert stored.expires_at == datetime(2098, 12, 31, 22, 0, tzinfo=UTC)
+    assert stored.scopes == ["reports:private"]
+    assert (await client.get("/v1/me", headers={"X-API-Key": key})).status_code == 200
+
+    for bad in (["--expires-at", "2099-01-01T00:00:00"], ["--expires-at", "soon"], []):
+        with pytest.raises(SystemExit):
+            await run(
+                [
+                    "create-api-key",
+                    "--owner",
+                    owner.email,
+                    "--name",
+                    "x",
+                    "--scope",
+                    "root" if not bad else "reports:read",
+                    *bad,
+                ],
+                sessionmaker,
+                settings,
+            )

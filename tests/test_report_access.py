@@ -21,6 +21,7 @@ from service.auth.models import Role, RoleGrant, User
 from service.auth.schemas import ApiKeyCreate
 from service.config import Settings
 from service.errors import PayloadTooLarge
+from service.notifications.models import EmailMessage
 from service.reports.models import Report, ReportEvent
 from service.reports.photos import clean_image
 from service.reports.states import ReportState
@@ -310,7 +311,7 @@ async def test_filing_on_behalf_answers_alike_for_known_and_unknown_addresses(
     assert len(letters) == 1
     text = letters[0].get_content()
     assert "partner app" in text
-    link = re.search(r"http\S+/v1/reports/disown\?token=\S+", text)
+    link = re.search(r"http\S+/v1/reports/disown\?\S+", text)
     assert link is not None
     path = link.group(0).split("127.0.0.1:8000", 1)[-1].split("testserver", 1)[-1]
     page = await client.get(path)
@@ -322,8 +323,12 @@ async def test_filing_on_behalf_answers_alike_for_known_and_unknown_addresses(
     assert withdrawn.status_code == 200
     await session.refresh(await session.get(Report, report_id))
     assert (await session.get(Report, report_id)).state == ReportState.withdrawn  # type: ignore[union-attr]
-    assert (await client.post(path)).status_code == 409
-    assert (await client.post("/v1/reports/disown?token=forged.token.here")).status_code == 404
+    assert (await client.post(path)).status_code == 404  # the link works once
+    forged = f"/v1/reports/disown?report={report_id}&token={'x' * 43}"
+    assert (await client.post(forged)).status_code == 404
+    assert "token=" not in str(
+        (await session.execute(select(EmailMessage.body_text))).scalars().all()
+    )
 
 
 async def test_on_behalf_filings_count_against_the_key_not_the_resident(
@@ -509,3 +514,55 @@ async def test_photo_uploads_are_limited_per_person(
         .where(ReportEvent.report_id == report.id, ReportEvent.type == "photo_added")
     )
     assert events == 2
+
+
+async def test_registering_a_contact_reporters_address_claims_it_through_the_mailbox(
+    client: AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    mailbox: Mailbox,
+    run_worker: RunWorker,
+) -> None:
+    partner = await make_user(session, settings)
+    headers = {"X-API-Key": await _key(session, partner, "reports:write", "reports:on_behalf")}
+    address = f"walk-in-{uuid.uuid4().hex[:8]}@example.org"
+    filed = await client.post(
+        "/v1/reports", json=await _body(session, on_behalf_of=address), headers=headers
+    )
+    assert filed.status_code == 201
+    await run_worker()
+    mailbox.messages.clear()
+    # Whoever registers the address first does not get the reports: the password they
+    # typed is dropped, and the mailbox's owner sets one through the emailed link.
+    registered = await client.post(
+        "/v1/auth/register",
+        json={"email": address, "password": "an impostor's password", "display_name": "X"},
+    )
+    assert registered.status_code == 202
+    login = {"username": address, "password": "an impostor's password"}
+    assert (await client.post("/v1/auth/token", data=login)).status_code == 401
+    dummy = {"username": address, "password": "not-a-real-password-only-for-equal-timing"}
+    assert (await client.post("/v1/auth/token", data=dummy)).status_code == 401
+    await run_worker()
+    (letter,) = mailbox.to(address)
+    code = re.search(r"(?:Code|Kood|Код): (\S+)", letter.get_content())
+    assert code is not None
+    done = await client.post(
+        "/v1/auth/password-reset/confirm",
+        json={"token": code.group(1), "new_password": "the owner's own secret"},
+    )
+    assert done.status_code == 204
+    token = await client.post(
+        "/v1/auth/token", data={"username": address, "password": "the owner's own secret"}
+    )
+    assert token.status_code == 200
+    mine = await client.get(
+        "/v1/me/reports", headers={"Authorization": f"Bearer {token.json()['access_token']}"}
+    )
+    assert [item["id"] for item in mine.json()["items"]] == [filed.json()["id"]]
+    owner = (
+        await session.execute(select(User).where(func.lower(User.email) == address))
+    ).scalar_one()
+    await session.refresh(owner)
+    assert owner.contact_only is False
+    assert owner.email_verified_at is not None

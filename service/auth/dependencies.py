@@ -21,7 +21,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
-from service.auth import service
+from service.auth import sessions
 from service.auth.actor import Actor
 from service.auth.models import Role
 from service.auth.scopes import Scope
@@ -54,9 +54,9 @@ async def optional_actor(
     settings: Settings = request.app.state.settings
     ip = client_ip(request)
     if token:
-        return await service.actor_from_access_token(session, settings, token, ip)
+        return await sessions.actor_from_access_token(session, settings, token, ip)
     if api_key:
-        return await service.actor_from_api_key(session, api_key, datetime.now(UTC), ip)
+        return await sessions.actor_from_api_key(session, api_key, datetime.now(UTC), ip)
     return None
 
 

@@ -48,6 +48,9 @@ class User(SQLModel, table=True):
     contact_only: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     created_at: datetime = timestamp(default_now=True)
     last_login_at: datetime | None = timestamp(nullable=True)
+    # Access tokens issued before this instant are refused: set by a password change, a
+    # password reset and "sign out everywhere" (an access token cannot be recalled otherwise).
+    sessions_valid_after: datetime | None = timestamp(nullable=True)
 
 
 class RoleGrant(SQLModel, table=True):
@@ -95,10 +98,25 @@ class RefreshToken(SQLModel, table=True):
 class EmailTokenPurpose(StrEnum):
     verify_email = "verify_email"
     password_reset = "password_reset"  # noqa: S105
+    # A resident withdrawing a report someone filed for them (service.reports.filing).
+    disown_report = "disown_report"
+
+
+# The API page an emailed one-time link opens, per purpose (service/auth/pages.py).
+EMAIL_TOKEN_PAGES: dict[EmailTokenPurpose, str] = {
+    EmailTokenPurpose.verify_email: "/v1/auth/verify-email",
+    EmailTokenPurpose.password_reset: "/v1/auth/reset-password",
+    EmailTokenPurpose.disown_report: "/v1/reports/disown",
+}
 
 
 class EmailToken(SQLModel, table=True):
-    """A single-use secret sent by email (stored as its SHA-256)."""
+    """A single-use secret sent by email (stored as its SHA-256).
+
+    The row is written when the email is asked for, with the hash of a throwaway value; the
+    secret itself is minted when the message is delivered (``rearm_email_token``), so that it
+    exists only in the delivering worker's memory and in the recipient's mailbox.
+    """
 
     __tablename__ = "email_token"
 
@@ -112,7 +130,8 @@ class EmailToken(SQLModel, table=True):
 
 
 class ApiKey(SQLModel, table=True):
-    """An integrator's key: shown once, stored as its SHA-256, acting for its owner."""
+    """An integrator's key: shown once, stored as its SHA-256, acting for its owner only
+    through its scopes (``service.auth.scopes``), until revoked or past ``expires_at``."""
 
     __tablename__ = "api_key"
 
@@ -128,3 +147,4 @@ class ApiKey(SQLModel, table=True):
     created_at: datetime = timestamp(default_now=True)
     last_used_at: datetime | None = timestamp(nullable=True)
     revoked_at: datetime | None = timestamp(nullable=True)
+    expires_at: datetime | None = timestamp(nullable=True)

@@ -44,7 +44,8 @@ async def verify_password(settings: Settings, password_hash: str | None, passwor
             return False
 
     matched = await asyncio.to_thread(check)
-    return matched and password_hash is not None
+    # An empty hash (a contact reporter, who has no password) never matches.
+    return matched and bool(password_hash)
 
 
 def needs_rehash(settings: Settings, password_hash: str) -> bool:

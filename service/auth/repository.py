@@ -57,6 +57,23 @@ async def email_token(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def rearm_email_token(
+    session: AsyncSession, token_id: uuid.UUID, token_hash: str, now: datetime
+) -> bool:
+    """Point an unused, unexpired emailed token at a newly minted secret's hash."""
+    statement = (
+        update(EmailToken)
+        .where(
+            col(EmailToken.id) == token_id,
+            col(EmailToken.used_at).is_(None),
+            col(EmailToken.expires_at) > now,
+        )
+        .values(token_hash=token_hash)
+        .returning(col(EmailToken.id))
+    )
+    return (await session.execute(statement)).first() is not None
+
+
 async def refresh_token(session: AsyncSession, token_hash: str) -> RefreshToken | None:
     statement = (
         select(RefreshToken).where(col(RefreshToken.token_hash) == token_hash).with_for_update()

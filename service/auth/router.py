@@ -8,19 +8,26 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
-from limits import RateLimitItemPerHour, RateLimitItemPerMinute
 
-from service.auth import service
-from service.auth.dependencies import AdminActor, CurrentActor, SettingsDep, client_ip
+from service.auth import pages, service, sessions
+from service.auth.dependencies import (
+    AdminActor,
+    CurrentActor,
+    PersonActor,
+    SettingsDep,
+    client_ip,
+)
 from service.auth.models import ApiKey, RoleGrant, User
 from service.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyPublic,
+    PasswordChange,
     PasswordResetConfirm,
     PasswordResetRequest,
     RefreshRequest,
     RegisterRequest,
+    RegistrationAccepted,
     RoleGrantCreate,
     RoleGrantPublic,
     TokenPair,
@@ -29,20 +36,30 @@ from service.auth.schemas import (
     UserUpdate,
     VerifyRequest,
 )
+from service.auth.throttle import EmailThrottle, SignInThrottle
 from service.db import SessionDep, utcnow
-from service.errors import PROBLEM, Unauthorized
+from service.errors import PROBLEM
 from service.pagination import Cursor, PageSize, decode_cursor, encode_cursor
 from service.ratelimit import RateLimiter
 
 router = APIRouter()
 
 
-def limiter(request: Request) -> RateLimiter:
+def _limiter(request: Request) -> RateLimiter:
     rate_limiter: RateLimiter = request.app.state.rate_limiter
     return rate_limiter
 
 
-LimiterDep = Annotated[RateLimiter, Depends(limiter)]
+def sign_in_throttle(request: Request) -> SignInThrottle:
+    return SignInThrottle(_limiter(request), request.app.state.redis, request.app.state.settings)
+
+
+def email_throttle(request: Request) -> EmailThrottle:
+    return EmailThrottle(_limiter(request), request.app.state.settings)
+
+
+SignInThrottleDep = Annotated[SignInThrottle, Depends(sign_in_throttle)]
+EmailThrottleDep = Annotated[EmailThrottle, Depends(email_throttle)]
 
 
 def grant_public(grant: RoleGrant) -> RoleGrantPublic:
@@ -75,6 +92,7 @@ def api_key_public(key: ApiKey) -> ApiKeyPublic:
         created_at=key.created_at,
         last_used_at=key.last_used_at,
         revoked_at=key.revoked_at,
+        expires_at=key.expires_at,
     )
 
 
@@ -85,26 +103,24 @@ auth = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 @auth.post(
     "/register",
-    status_code=status.HTTP_201_CREATED,
+    status_code=status.HTTP_202_ACCEPTED,
     summary="Create an account; a verification email follows",
-    responses={409: PROBLEM, 429: PROBLEM},
+    description="The answer is the same whether or not the address has an account: its "
+    "owner gets an email about the attempt instead of a second account.",
+    responses={429: PROBLEM},
 )
 async def register(
     body: RegisterRequest,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    rate_limiter: LimiterDep,
-) -> UserPrivate:
+    emails: EmailThrottleDep,
+) -> RegistrationAccepted:
     ip = client_ip(request) or "unknown"
-    await rate_limiter.enforce(
-        RateLimitItemPerHour(settings.registrations_per_hour_per_ip),
-        "register",
-        ip,
-        detail="Too many registrations from this address; try again later.",
-    )
-    user = await service.register(session, settings, body, utcnow(), ip)
-    return user_private(user, [])
+    await emails.admit_request("register", ip)
+    may_email = await emails.may_mail(body.email)
+    await service.register(session, settings, body, utcnow(), ip, may_email_owner=may_email)
+    return RegistrationAccepted()
 
 
 @auth.post(
@@ -120,11 +136,17 @@ async def verify(body: VerifyRequest, request: Request, session: SessionDep) -> 
     "/verify/resend",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Send the verification email again",
-    responses={401: PROBLEM, 409: PROBLEM},
+    responses={401: PROBLEM, 403: PROBLEM, 409: PROBLEM, 429: PROBLEM},
 )
 async def resend_verification(
-    actor: CurrentActor, session: SessionDep, settings: SettingsDep
+    actor: PersonActor,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    emails: EmailThrottleDep,
 ) -> dict[str, str]:
+    await emails.admit_request("verify-resend", client_ip(request) or "unknown")
+    await emails.admit_recipient(actor.email)
     await service.resend_verification(session, settings, actor, utcnow())
     return {"status": "sent"}
 
@@ -132,42 +154,31 @@ async def resend_verification(
 @auth.post(
     "/token",
     summary="Sign in (OAuth2 password flow)",
+    description="Attempts are counted before the password is checked: per client address, "
+    "per account and address (tight) and per account (loose; addresses the account signed "
+    "in from before are exempt).",
     responses={401: PROBLEM, 429: PROBLEM},
 )
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,
+    throttle: SignInThrottleDep,
     session: SessionDep,
     settings: SettingsDep,
-    rate_limiter: LimiterDep,
 ) -> TokenPair:
     ip = client_ip(request) or "unknown"
     account = form.username.strip().lower()
-    per_account = RateLimitItemPerMinute(settings.login_failures_per_minute)
-    await rate_limiter.enforce(
-        RateLimitItemPerMinute(settings.login_attempts_per_minute_per_ip),
-        "login-ip",
-        ip,
-        detail="Too many sign-in attempts from this address; try again shortly.",
-    )
-    await rate_limiter.refuse_when_full(
-        per_account,
-        "login-failures",
-        account,
-        detail="Too many failed sign-ins for this account; try again shortly.",
-    )
-    try:
-        return await service.login(session, settings, account, form.password, utcnow(), ip)
-    except Unauthorized:
-        await rate_limiter.hit(per_account, "login-failures", account)
-        raise
+    await throttle.admit(account, ip)
+    pair = await sessions.login(session, settings, account, form.password, utcnow(), ip)
+    await throttle.succeeded(account, ip)
+    return pair
 
 
 @auth.post("/refresh", summary="Rotate a refresh token", responses={401: PROBLEM})
 async def refresh(
     body: RefreshRequest, request: Request, session: SessionDep, settings: SettingsDep
 ) -> TokenPair:
-    return await service.refresh(
+    return await sessions.refresh(
         session, settings, body.refresh_token, utcnow(), client_ip(request)
     )
 
@@ -178,7 +189,18 @@ async def refresh(
     summary="Revoke this sign-in's refresh tokens",
 )
 async def logout(body: RefreshRequest, session: SessionDep) -> Response:
-    await service.logout(session, body.refresh_token, utcnow())
+    await sessions.logout(session, body.refresh_token, utcnow())
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@auth.post(
+    "/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Sign out everywhere: every refresh token revoked, every access token refused",
+    responses={401: PROBLEM, 403: PROBLEM},
+)
+async def logout_all(actor: PersonActor, session: SessionDep) -> Response:
+    await sessions.logout_everywhere(session, actor, utcnow())
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -193,15 +215,12 @@ async def password_reset(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    rate_limiter: LimiterDep,
+    emails: EmailThrottleDep,
 ) -> dict[str, str]:
     ip = client_ip(request) or "unknown"
-    await rate_limiter.enforce(
-        RateLimitItemPerHour(settings.registrations_per_hour_per_ip),
-        "password-reset",
-        ip,
-        detail="Too many reset requests from this address; try again later.",
-    )
+    await emails.admit_request("password-reset", ip)
+    # Counted whether or not the address has an account, so a 429 reveals nothing.
+    await emails.admit_recipient(body.email)
     await service.request_password_reset(session, settings, body.email, utcnow(), ip)
     return {"status": "accepted"}
 
@@ -231,11 +250,28 @@ async def get_me(actor: CurrentActor, session: SessionDep) -> UserPrivate:
     return user_private(*await service.me(session, actor))
 
 
-@me.patch("", summary="Change name, language or password", responses={401: PROBLEM, 403: PROBLEM})
-async def patch_me(
-    body: UserUpdate, actor: CurrentActor, session: SessionDep, settings: SettingsDep
-) -> UserPrivate:
-    return user_private(*await service.update_me(session, settings, actor, body, utcnow()))
+@me.patch("", summary="Change name or language", responses={401: PROBLEM, 403: PROBLEM})
+async def patch_me(body: UserUpdate, actor: PersonActor, session: SessionDep) -> UserPrivate:
+    return user_private(*await service.update_me(session, actor, body))
+
+
+@me.post(
+    "/password",
+    summary="Change the password; every session ends, and this answer starts a new one",
+    responses={401: PROBLEM, 403: PROBLEM, 429: PROBLEM},
+)
+async def change_password(
+    body: PasswordChange,
+    actor: PersonActor,
+    request: Request,
+    throttle: SignInThrottleDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> TokenPair:
+    # Checking the current password is a sign-in attempt: a stolen access token must not
+    # become a way to guess it.
+    await throttle.admit(actor.email, client_ip(request) or "unknown")
+    return await sessions.change_password(session, settings, actor, body, utcnow())
 
 
 # --- /v1/admin/users ---------------------------------------------------------------------
@@ -343,5 +379,5 @@ async def revoke_key(key_id: uuid.UUID, actor: AdminActor, session: SessionDep) 
     return api_key_public(await service.revoke_api_key(session, actor, key_id, utcnow()))
 
 
-for sub in (auth, me, admin, keys):
+for sub in (auth, pages.router, me, admin, keys):
     router.include_router(sub)

@@ -6,12 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from service.auth.models import Language, Role
 from service.auth.scopes import Scope
 
-Password = Annotated[str, Field(min_length=10, max_length=128)]
+PASSWORD_MIN = 10
+PASSWORD_MAX = 128
+Password = Annotated[str, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Secret = Annotated[str, Field(min_length=16, max_length=256)]
 
@@ -23,6 +25,13 @@ class RegisterRequest(BaseModel):
     password: Password
     display_name: DisplayName
     language: Language = Language.et
+
+
+class RegistrationAccepted(BaseModel):
+    """The same answer whether the address was free or had an account already."""
+
+    status: Literal["accepted"] = "accepted"
+    detail: str = "Check your email to continue."
 
 
 class VerifyRequest(BaseModel):
@@ -75,14 +84,13 @@ class UserUpdate(BaseModel):
 
     display_name: DisplayName | None = None
     language: Language | None = None
-    new_password: Password | None = None
-    current_password: str | None = Field(default=None, max_length=128)
 
-    @model_validator(mode="after")
-    def _password_change_needs_current(self) -> UserUpdate:
-        if self.new_password is not None and not self.current_password:
-            raise ValueError("current_password is required to set new_password")
-        return self
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: Password
 
 
 class RoleGrantCreate(BaseModel):
@@ -105,6 +113,10 @@ class ApiKeyCreate(BaseModel):
     owner_id: uuid.UUID | None = Field(
         default=None, description="The user the key acts for; the creating admin by default."
     )
+    expires_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the key stops working (with a UTC offset); never, when absent.",
+    )
 
 
 class ApiKeyPublic(BaseModel):
@@ -116,6 +128,7 @@ class ApiKeyPublic(BaseModel):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    expires_at: datetime | None
 
 
 class ApiKeyCreated(ApiKeyPublic):

@@ -1,47 +1,51 @@
-"""Identity: registration, verification, sign-in, token rotation, roles and API keys.
+"""Accounts: registration, verification, password reset, one's own account, and the
+administration of roles, accounts and API keys. Sign-in and sessions are in ``sessions``.
 
-Services take the session and never commit; the request (or the job) commits once.
+Services take the session and never commit; the request (or the job) commits once. (A
+little over 400 lines: ``create_account``, ``grant_role`` and ``create_api_key`` are called
+from here by the command line, the demo seed and the tests, so they stay together.)
+
+Security decisions:
+
+* Registration answers alike whether or not the address has an account, after the same
+  work (one argon2 hash, one email queued): the owner of a taken address is told by email
+  instead. Password reset answers alike for unknown accounts.
+* Emailed one-time secrets are minted when the email is delivered
+  (``notifications.service``); only their SHA-256 is ever stored.
+* A password reset ends every session (``sessions.end_all_sessions``).
+* API keys carry only scopes and may expire; what they may do is in ``service.auth.scopes``.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import jwt
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.service import record as audit
-from service.auth import repository
+from service.auth import repository, sessions
 from service.auth.actor import Actor
 from service.auth.models import (
     DEPARTMENT_ROLES,
+    EMAIL_TOKEN_PAGES,
     ApiKey,
     EmailToken,
     EmailTokenPurpose,
-    RefreshToken,
     Role,
     RoleGrant,
     User,
 )
-from service.auth.passwords import hash_password, needs_rehash, verify_password
-from service.auth.schemas import (
-    ApiKeyCreate,
-    RegisterRequest,
-    RoleGrantCreate,
-    TokenPair,
-    UserUpdate,
-)
-from service.auth.tokens import decode_access_token, digest, issue_access_token, new_secret
+from service.auth.passwords import hash_password
+from service.auth.schemas import ApiKeyCreate, RegisterRequest, RoleGrantCreate, UserUpdate
+from service.auth.tokens import digest, new_secret
 from service.city.models import Department
 from service.config import Settings
-from service.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from service.notifications.service import email_user
+from service.errors import Conflict, InvalidInput, NotFound
+from service.notifications.service import OneTimeCode, email_user, email_user_code
 
 API_KEY_PREFIX = "mk_"
-BAD_CREDENTIALS = "The email address or the password is wrong."
 
 
 # --- registration and verification -------------------------------------------------------
@@ -53,19 +57,66 @@ async def register(
     request: RegisterRequest,
     now: datetime,
     ip: str | None,
-) -> User:
-    """Create an unverified account and email it a verification link."""
-    user = await create_account(session, settings, request, verified_at=None)
+    *,
+    may_email_owner: bool = True,
+) -> None:
+    """Create an unverified account and email it a verification link; when the address has
+    an account already, email its owner about the attempt instead (unless
+    ``may_email_owner`` is False: that address had enough email for now).
+
+    The caller learns nothing either way: the same work is done (the password is hashed
+    whether or not it will be stored) and nothing is returned."""
+    password_hash = await hash_password(settings, request.password)
+    owner = await repository.user_by_email(session, request.email)
+    if owner is None:
+        user = User(
+            email=request.email,
+            display_name=request.display_name,
+            language=request.language,
+            password_hash=password_hash,
+        )
+        try:
+            async with session.begin_nested():
+                session.add(user)
+        except IntegrityError:  # a concurrent registration of the same address won
+            return
+        await audit(
+            session,
+            "user.registered",
+            actor_user_id=user.id,
+            ip=ip,
+            subject_type="user",
+            subject_id=user.id,
+        )
+        await send_verification(session, settings, user, now)
+        return
+    if owner.contact_only and owner.disabled_at is None:
+        # An address reports were filed for, without an account: registering claims it. The
+        # password typed here is dropped; the mailbox's owner sets one through the emailed
+        # link, which also verifies the address (nobody else can take the reports over).
+        await audit(
+            session, "user.contact_claim_requested", ip=ip, subject_type="user", subject_id=owner.id
+        )
+        if may_email_owner:
+            minutes = settings.password_reset_minutes
+            await _email_link(
+                session,
+                owner,
+                EmailTokenPurpose.password_reset,
+                now + timedelta(minutes=minutes),
+                template="claim_account",
+                minutes=minutes,
+            )
+        return
     await audit(
         session,
-        "user.registered",
-        actor_user_id=user.id,
+        "user.registration_for_taken_address",
         ip=ip,
         subject_type="user",
-        subject_id=user.id,
+        subject_id=owner.id,
     )
-    await send_verification(session, settings, user, now)
-    return user
+    if may_email_owner and owner.disabled_at is None:
+        await email_user(session, owner, "registration_attempt", email=owner.email)
 
 
 async def create_account(
@@ -92,36 +143,34 @@ async def create_account(
     return user
 
 
-async def _issue_email_token(
-    session: AsyncSession, user: User, purpose: EmailTokenPurpose, expires_at: datetime
-) -> str:
-    secret = new_secret()
-    session.add(
-        EmailToken(
-            user_id=user.id, purpose=purpose, token_hash=digest(secret), expires_at=expires_at
-        )
-    )
-    await session.flush()
-    return secret
-
-
 async def _email_link(
     session: AsyncSession,
-    settings: Settings,
     user: User,
     purpose: EmailTokenPurpose,
     expires_at: datetime,
-    page: str,
+    *,
+    template: str | None = None,
     **values: object,
 ) -> None:
-    """Issue a one-time token for ``purpose`` and email its link (template = purpose)."""
-    secret = await _issue_email_token(session, user, purpose, expires_at)
-    await email_user(
+    """Email a one-time code for ``purpose`` and its link (template: the purpose's own,
+    unless another is named).
+
+    The token row starts with the hash of a throwaway value: the real secret is minted at
+    delivery, so it is never stored (see ``notifications.service``)."""
+    token = EmailToken(
+        user_id=user.id,
+        purpose=purpose,
+        token_hash=digest(new_secret()),
+        expires_at=expires_at,
+    )
+    session.add(token)
+    await session.flush()
+    page = f"{EMAIL_TOKEN_PAGES[purpose]}?lang={user.language}"
+    await email_user_code(
         session,
         user,
-        purpose.value,
-        token=secret,
-        link=f"{settings.public_base_url}/{page}?token={secret}",
+        template or purpose.value,
+        OneTimeCode(email_token_id=token.id, link_path=page),
         **values,
     )
 
@@ -131,13 +180,7 @@ async def send_verification(
 ) -> None:
     hours = settings.email_token_hours
     await _email_link(
-        session,
-        settings,
-        user,
-        EmailTokenPurpose.verify_email,
-        now + timedelta(hours=hours),
-        "verify-email",
-        hours=hours,
+        session, user, EmailTokenPurpose.verify_email, now + timedelta(hours=hours), hours=hours
     )
 
 
@@ -178,97 +221,6 @@ async def resend_verification(
     await send_verification(session, settings, user, now)
 
 
-# --- sign-in and tokens ----------------------------------------------------------------
-
-
-async def _issue_tokens(
-    session: AsyncSession,
-    settings: Settings,
-    user: User,
-    now: datetime,
-    family_id: uuid.UUID | None,
-) -> TokenPair:
-    secret = new_secret()
-    session.add(
-        RefreshToken(
-            user_id=user.id,
-            family_id=family_id or uuid.uuid4(),
-            token_hash=digest(secret),
-            expires_at=now + timedelta(days=settings.refresh_token_days),
-        )
-    )
-    return TokenPair(
-        access_token=issue_access_token(settings, user.id, now),
-        refresh_token=secret,
-        expires_in=settings.access_token_minutes * 60,
-    )
-
-
-async def login(
-    session: AsyncSession,
-    settings: Settings,
-    email: str,
-    password: str,
-    now: datetime,
-    ip: str | None,
-) -> TokenPair:
-    """Check the password and issue a token pair. Wrong email and wrong password give the
-    same answer in the same time; failures are audited and counted by the caller."""
-    user = await repository.user_by_email(session, email)
-    matched = await verify_password(settings, user.password_hash if user else None, password)
-    if user is None or not matched or user.disabled_at is not None:
-        await audit(
-            session,
-            "auth.login_failed",
-            actor_user_id=user.id if user else None,
-            ip=ip,
-            subject_type="user",
-            subject_id=user.id if user else None,
-            reason="disabled" if (user is not None and matched) else "bad_credentials",
-        )
-        raise Unauthorized(BAD_CREDENTIALS, keep_changes=True)
-    if needs_rehash(settings, user.password_hash):
-        user.password_hash = await hash_password(settings, password)
-    user.last_login_at = now
-    await audit(
-        session, "auth.login", actor_user_id=user.id, ip=ip, subject_type="user", subject_id=user.id
-    )
-    return await _issue_tokens(session, settings, user, now, family_id=None)
-
-
-async def refresh(
-    session: AsyncSession, settings: Settings, secret: str, now: datetime, ip: str | None
-) -> TokenPair:
-    """Rotate a refresh token. A token presented after it was rotated means it was stolen
-    or replayed: the whole family is revoked, and both holders must sign in again."""
-    token = await repository.refresh_token(session, digest(secret))
-    if token is None or token.revoked_at is not None or token.expires_at <= now:
-        raise Unauthorized("The refresh token is not valid.")
-    if token.rotated_at is not None:
-        await repository.revoke_family(session, token.family_id, now)
-        await audit(
-            session,
-            "auth.refresh_reused",
-            actor_user_id=token.user_id,
-            ip=ip,
-            subject_type="refresh_family",
-            subject_id=token.family_id,
-        )
-        raise Unauthorized("The refresh token was used already; sign in again.", keep_changes=True)
-    user = await repository.user_by_id(session, token.user_id)
-    if user is None or user.disabled_at is not None:
-        raise Unauthorized("The refresh token is not valid.")
-    token.rotated_at = now
-    return await _issue_tokens(session, settings, user, now, family_id=token.family_id)
-
-
-async def logout(session: AsyncSession, secret: str, now: datetime) -> None:
-    """Revoke the refresh token's family (this device's session). Unknown tokens are ignored."""
-    token = await repository.refresh_token(session, digest(secret))
-    if token is not None:
-        await repository.revoke_family(session, token.family_id, now)
-
-
 async def request_password_reset(
     session: AsyncSession, settings: Settings, email: str, now: datetime, ip: str | None
 ) -> None:
@@ -279,11 +231,9 @@ async def request_password_reset(
     minutes = settings.password_reset_minutes
     await _email_link(
         session,
-        settings,
         user,
         EmailTokenPurpose.password_reset,
         now + timedelta(minutes=minutes),
-        "reset-password",
         minutes=minutes,
     )
     await audit(
@@ -306,8 +256,9 @@ async def confirm_password_reset(
 ) -> None:
     user = await _use_email_token(session, secret, EmailTokenPurpose.password_reset, now)
     user.password_hash = await hash_password(settings, new_password)
-    # Whoever knew the old password loses their sessions.
-    await repository.revoke_all_refresh_tokens(session, user.id, now)
+    user.contact_only = False  # a contact reporter claiming the address has an account now
+    # Whoever knew the old password loses their sessions, access tokens included.
+    await sessions.end_all_sessions(session, user, now)
     if user.email_verified_at is None:
         user.email_verified_at = now  # the emailed link proves the address
     await audit(
@@ -318,56 +269,6 @@ async def confirm_password_reset(
         subject_type="user",
         subject_id=user.id,
     )
-
-
-# --- who is calling ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Credentials:
-    user: User
-    api_key: ApiKey | None
-
-
-async def _actor_for(session: AsyncSession, credentials: _Credentials, ip: str | None) -> Actor:
-    user = credentials.user
-    grants = await repository.grants_of(session, user.id)
-    key = credentials.api_key
-    return Actor.for_user(
-        user,
-        ((grant.role, grant.department_id) for grant in grants),
-        api_key_id=key.id if key else None,
-        scopes=key.scopes if key else None,
-        ip=ip,
-    )
-
-
-async def actor_from_access_token(
-    session: AsyncSession, settings: Settings, token: str, ip: str | None
-) -> Actor:
-    try:
-        claims = decode_access_token(settings, token)
-    except jwt.InvalidTokenError as exc:
-        raise Unauthorized("The access token is not valid or has expired.") from exc
-    user = await repository.user_by_id(session, claims.user_id)
-    if user is None or user.disabled_at is not None:
-        raise Unauthorized("The access token is not valid or has expired.")
-    return await _actor_for(session, _Credentials(user=user, api_key=None), ip)
-
-
-async def actor_from_api_key(
-    session: AsyncSession, key: str, now: datetime, ip: str | None
-) -> Actor:
-    api_key = await repository.api_key_by_hash(session, digest(key))
-    if api_key is None or api_key.revoked_at is not None:
-        raise Unauthorized("The API key is not valid.")
-    user = await repository.user_by_id(session, api_key.owner_id)
-    if user is None or user.disabled_at is not None:
-        raise Unauthorized("The API key is not valid.")
-    # At most one write a minute per key for "last used".
-    if api_key.last_used_at is None or now - api_key.last_used_at > timedelta(minutes=1):
-        api_key.last_used_at = now
-    return await _actor_for(session, _Credentials(user=user, api_key=api_key), ip)
 
 
 # --- own account -------------------------------------------------------------------------
@@ -386,26 +287,13 @@ async def me(session: AsyncSession, actor: Actor) -> tuple[User, list[RoleGrant]
 
 
 async def update_me(
-    session: AsyncSession, settings: Settings, actor: Actor, changes: UserUpdate, now: datetime
+    session: AsyncSession, actor: Actor, changes: UserUpdate
 ) -> tuple[User, list[RoleGrant]]:
     user = await _require_user(session, actor.user_id)
     if changes.display_name is not None:
         user.display_name = changes.display_name
     if changes.language is not None:
         user.language = changes.language
-    if changes.new_password is not None:
-        if not await verify_password(settings, user.password_hash, changes.current_password or ""):
-            raise Forbidden("The current password is wrong.", field="current_password")
-        user.password_hash = await hash_password(settings, changes.new_password)
-        await repository.revoke_all_refresh_tokens(session, user.id, now)
-        await audit(
-            session,
-            "user.password_changed",
-            actor_user_id=user.id,
-            ip=actor.ip,
-            subject_type="user",
-            subject_id=user.id,
-        )
     return user, list(await repository.grants_of(session, user.id))
 
 
@@ -515,6 +403,8 @@ async def create_api_key(
     owner_id = request.owner_id or (actor.user_id if actor else None)
     if owner_id is None or await repository.user_by_id(session, owner_id) is None:
         raise InvalidInput("No such owner.", field="owner_id")
+    if request.expires_at is not None and request.expires_at <= now:
+        raise InvalidInput("expires_at is in the past.", field="expires_at")
     secret = new_secret()
     key = ApiKey(
         name=request.name,
@@ -523,6 +413,7 @@ async def create_api_key(
         scopes=sorted(set(request.scopes)),
         owner_id=owner_id,
         created_by_id=actor.user_id if actor else None,
+        expires_at=request.expires_at,
     )
     session.add(key)
     await session.flush()
@@ -535,6 +426,7 @@ async def create_api_key(
         subject_id=key.id,
         name=key.name,
         scopes=key.scopes,
+        expires_at=key.expires_at.isoformat() if key.expires_at else None,
     )
     return key, API_KEY_PREFIX + secret
 

@@ -1,4 +1,9 @@
-"""Access tokens (JWT, HS256 pinned, RFC 8725 practice) and opaque secrets."""
+"""Access tokens (JWT, HS256 pinned, RFC 8725 practice) and opaque secrets.
+
+``iat`` is written with microseconds (RFC 7519 allows a non-integer NumericDate): it is
+compared with the account's ``sessions_valid_after``, and a token issued in the same second
+as a password change, but before it, must not survive it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
@@ -20,7 +25,21 @@ REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti"]
 class AccessClaims:
     user_id: uuid.UUID
     token_id: str
+    issued_at: datetime
     expires_at: datetime
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _numeric_date(moment: datetime) -> float:
+    return (moment - _EPOCH) / timedelta(seconds=1)
+
+
+def _from_numeric_date(value: float) -> datetime:
+    # A double holds today's instants to a fraction of a microsecond: rounding to whole
+    # microseconds gives back exactly the instant that was written.
+    return _EPOCH + timedelta(microseconds=round(value * 1_000_000))
 
 
 def issue_access_token(settings: Settings, user_id: uuid.UUID, now: datetime) -> str:
@@ -28,7 +47,7 @@ def issue_access_token(settings: Settings, user_id: uuid.UUID, now: datetime) ->
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
         "sub": str(user_id),
-        "iat": now,
+        "iat": _numeric_date(now),
         "nbf": now,
         "exp": now + timedelta(minutes=settings.access_token_minutes),
         "jti": uuid.uuid4().hex,
@@ -56,10 +75,15 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
         user_id = uuid.UUID(str(claims["sub"]))
     except ValueError as exc:
         raise jwt.InvalidTokenError("bad subject") from exc
+    try:
+        issued_at = _from_numeric_date(float(claims["iat"]))
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise jwt.InvalidTokenError("bad iat") from exc
     return AccessClaims(
         user_id=user_id,
         token_id=str(claims["jti"]),
-        expires_at=datetime.fromtimestamp(claims["exp"]).astimezone(),
+        issued_at=issued_at,
+        expires_at=datetime.fromtimestamp(claims["exp"], UTC),
     )
 
 

@@ -18,6 +18,10 @@ class DeliveryStatus(StrEnum):
 
 
 class EmailMessage(SQLModel, table=True):
+    """One outgoing message. A message that carries a one-time secret (``email_token_id``)
+    stores its body with placeholders where the code and the link go; the secret is minted
+    and filled in at delivery and never written here (see ``notifications.service``)."""
+
     __tablename__ = "email_message"
 
     id: uuid.UUID = uuid_pk()
@@ -28,6 +32,10 @@ class EmailMessage(SQLModel, table=True):
     template: str = Field(max_length=64)
     subject: str = Field(max_length=300)
     body_text: str
+    email_token_id: uuid.UUID | None = Field(
+        default=None, foreign_key="email_token.id", index=True, ondelete="SET NULL"
+    )
+    link_path: str | None = Field(default=None, max_length=200)
     status: DeliveryStatus = enum_field(DeliveryStatus.pending, length=16)
     attempts: int = Field(default=0)
     last_error: str | None = Field(default=None, max_length=500)

@@ -1,18 +1,36 @@
-"""Queuing and delivering email. Delivery happens in a worker, through the outbox."""
+"""Queuing and delivering email. Delivery happens in a worker, through the outbox.
+
+One-time codes are never at rest in clear. A message that carries one (email verification,
+password reset) is stored with placeholders where the code and its link go, and with the id
+of the ``email_token`` row it is for. At delivery the worker mints a fresh secret, stores
+only its SHA-256 on that row (``auth.repository.rearm_email_token``), fills the placeholders
+in memory and hands the message to SMTP. The secret thus exists in the worker's memory and
+in the recipient's mailbox, nowhere else: not in ``email_message``, not in the outbox job
+(which carries the message id only), not in Redis. A retried delivery mints another secret;
+one that could not be armed (used, expired) gives the message up.
+
+Messages are plain text with ``Content-Transfer-Encoding: 8bit`` (when the SMTP server takes
+8BITMIME, as every current one does), so a printed message reads as written and a copied
+link or code is intact: quoted-printable broke ``?token=`` into ``?token=3D``.
+"""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage as MimeMessage
 from email.utils import make_msgid
+from urllib.parse import urlencode
 
 import aiosmtplib
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from service.auth import repository as auth_repository
 from service.auth.models import Language, User
+from service.auth.tokens import digest, new_secret
 from service.config import Settings
 from service.notifications.models import DeliveryStatus, EmailMessage
 from service.notifications.templates import render
@@ -20,6 +38,20 @@ from service.outbox import service as outbox
 
 DELIVER_EMAIL_JOB = "deliver_email"
 MAX_ATTEMPTS = 8
+# Where a one-time code and its link go in a stored body; filled only at delivery.
+CODE_SLOT = "\u27e6one-time code\u27e7"
+LINK_SLOT = "\u27e6one-time link\u27e7"
+# SMTP's limit on a line (RFC 5321): longer lines need an encoding that wraps them.
+MAX_LINE_BYTES = 998
+
+
+@dataclass(frozen=True)
+class OneTimeCode:
+    """A single-use secret a message carries: the ``email_token`` row the secret arms at
+    delivery, and the API page (path and non-secret query) its link opens."""
+
+    email_token_id: uuid.UUID
+    link_path: str
 
 
 async def queue_email(
@@ -29,12 +61,24 @@ async def queue_email(
     language: Language,
     template: str,
     user_id: uuid.UUID | None = None,
+    name: str | None = None,
+    one_time: OneTimeCode | None = None,
     **values: object,
 ) -> EmailMessage:
-    """Render and store a message; a worker sends it once this transaction commits."""
-    subject, body = render(template, language, **values)
+    """Render and store a message greeting ``name`` (nobody by name when None); a worker
+    sends it once this transaction commits. With ``one_time`` the body holds placeholders
+    for the code and its link, filled at delivery."""
+    if one_time is not None:
+        values = {**values, "token": CODE_SLOT, "link": LINK_SLOT}
+    subject, body = render(template, language, name, **values)
     message = EmailMessage(
-        recipient=recipient, user_id=user_id, template=template, subject=subject, body_text=body
+        recipient=recipient,
+        user_id=user_id,
+        template=template,
+        subject=subject,
+        body_text=body,
+        email_token_id=one_time.email_token_id if one_time else None,
+        link_path=one_time.link_path if one_time else None,
     )
     session.add(message)
     await session.flush()
@@ -45,16 +89,60 @@ async def queue_email(
 async def email_user(
     session: AsyncSession, user: User, template: str, **values: object
 ) -> EmailMessage:
-    """Queue ``template`` to ``user`` in their language, greeting them by name."""
+    """Queue ``template`` to ``user`` in their language. They are greeted by name only once
+    their address is verified: until then the mailbox may belong to someone else than the
+    person who typed the name, and must not receive text that person chose."""
+    return await _queue_to_user(session, user, template, None, values)
+
+
+async def email_user_code(
+    session: AsyncSession, user: User, template: str, code: OneTimeCode, **values: object
+) -> EmailMessage:
+    """Like :func:`email_user`, for a message carrying a one-time code and its link: the
+    code is minted at delivery and never stored (see the module's docstring)."""
+    return await _queue_to_user(session, user, template, code, values)
+
+
+async def _queue_to_user(
+    session: AsyncSession,
+    user: User,
+    template: str,
+    code: OneTimeCode | None,
+    values: dict[str, object],
+) -> EmailMessage:
     return await queue_email(
         session,
         recipient=user.email,
         language=user.language,
         template=template,
         user_id=user.id,
-        name=user.display_name,
+        name=user.display_name if user.email_verified_at is not None else None,
+        one_time=code,
         **values,
     )
+
+
+def _with_token(settings: Settings, link_path: str | None, secret: str) -> str:
+    path = link_path or "/"
+    separator = "&" if "?" in path else "?"
+    return f"{settings.public_base_url.rstrip('/')}{path}{separator}{urlencode({'token': secret})}"
+
+
+async def _body_to_send(
+    session: AsyncSession, settings: Settings, message: EmailMessage, now: datetime
+) -> str | None:
+    """The body with its one-time code minted and filled in; None when it cannot be armed."""
+    if message.email_token_id is None and message.link_path is None:
+        return message.body_text
+    if message.email_token_id is None:  # the token row is gone (the account was deleted)
+        return None
+    secret = new_secret()
+    if not await auth_repository.rearm_email_token(
+        session, message.email_token_id, digest(secret), now
+    ):
+        return None
+    link = _with_token(settings, message.link_path, secret)
+    return message.body_text.replace(CODE_SLOT, secret).replace(LINK_SLOT, link)
 
 
 async def deliver(
@@ -74,12 +162,18 @@ async def deliver(
     if message is None or message.status != DeliveryStatus.pending:
         return None
     message.attempts += 1
+    body = await _body_to_send(session, settings, message, now)
+    if body is None:
+        message.status = DeliveryStatus.failed
+        message.last_error = "the one-time code was used or expired before it could be sent"
+        return message.status
     mime = MimeMessage()
     mime["From"] = settings.mail_from
     mime["To"] = message.recipient
     mime["Subject"] = message.subject
     mime["Message-ID"] = make_msgid(idstring=str(message.id), domain="meielinn")
-    mime.set_content(message.body_text)
+    long_lines = any(len(line.encode()) > MAX_LINE_BYTES for line in body.splitlines())
+    mime.set_content(body, cte="quoted-printable" if long_lines else "8bit")
     try:
         await aiosmtplib.send(
             mime,

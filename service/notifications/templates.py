@@ -1,93 +1,154 @@
-"""Email texts in the city's languages (et, en, ru). Placeholders use ``str.format``."""
+"""Email texts in the city's languages (et, en, ru). Placeholders use ``str.format``.
+
+Every body starts with ``{greeting}``: "Hello <name>," when the recipient's address is
+verified, a plain "Hello," otherwise. An unverified address may belong to someone other
+than whoever registered it, so nothing the registrant typed (the display name) goes there.
+
+``{token}`` and ``{link}`` of one-time-code messages are filled at delivery, never stored
+(see ``notifications.service``).
+"""
 
 from __future__ import annotations
 
 from service.auth.models import Language
 
+GREETINGS: dict[Language, tuple[str, str]] = {
+    # (with a name, without)
+    Language.et: ("Tere, {name}!", "Tere!"),
+    Language.en: ("Hello {name},", "Hello,"),
+    Language.ru: ("Здравствуйте, {name}!", "Здравствуйте!"),
+}
+
 EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
     "verify_email": {
         Language.et: (
             "Kinnitage oma e-posti aadress",
-            "Tere, {name}!\n\nKinnitage oma meielinna konto e-posti aadress:\n{link}\n\n"
+            "{greeting}\n\nKinnitage oma meielinna konto e-posti aadress:\n{link}\n\n"
             "Kood: {token}\nLink kehtib {hours} tundi.",
         ),
         Language.en: (
             "Confirm your email address",
-            "Hello {name},\n\nPlease confirm the email address of your meielinn account:\n"
+            "{greeting}\n\nPlease confirm the email address of your meielinn account:\n"
             "{link}\n\nCode: {token}\nThe link is valid for {hours} hours.",
         ),
         Language.ru: (
             "Подтвердите адрес электронной почты",
-            "Здравствуйте, {name}!\n\nПодтвердите адрес электронной почты вашей учётной "
+            "{greeting}\n\nПодтвердите адрес электронной почты вашей учётной "
             "записи meielinn:\n{link}\n\nКод: {token}\nСсылка действительна {hours} ч.",
         ),
     },
     "password_reset": {
         Language.et: (
             "Parooli lähtestamine",
-            "Tere, {name}!\n\nUue parooli saate määrata siin:\n{link}\n\nKood: {token}\n"
+            "{greeting}\n\nUue parooli saate määrata siin:\n{link}\n\nKood: {token}\n"
             "Link kehtib {minutes} minutit. Kui te parooli ei unustanud, jätke see kiri "
             "tähelepanuta.",
         ),
         Language.en: (
             "Reset your password",
-            "Hello {name},\n\nYou can choose a new password here:\n{link}\n\nCode: {token}\n"
+            "{greeting}\n\nYou can choose a new password here:\n{link}\n\nCode: {token}\n"
             "The link is valid for {minutes} minutes. If you did not ask for this, ignore "
             "this message.",
         ),
         Language.ru: (
             "Сброс пароля",
-            "Здравствуйте, {name}!\n\nЗадать новый пароль можно здесь:\n{link}\n\nКод: {token}\n"
+            "{greeting}\n\nЗадать новый пароль можно здесь:\n{link}\n\nКод: {token}\n"
             "Ссылка действительна {minutes} мин. Если вы не запрашивали сброс, просто "
             "проигнорируйте это письмо.",
+        ),
+    },
+    "registration_attempt": {
+        Language.et: (
+            "Keegi proovis teie aadressiga kontot luua",
+            "{greeting}\n\nKeegi proovis luua meielinna kontot aadressiga {email}, kuid sellel "
+            "aadressil on konto juba olemas. Midagi ei muudetud.\n\nKui see olite teie ja "
+            'parool ununes, tellige uus parool ("Unustasin parooli"). Kui see polnud teie, '
+            "võite selle kirja tähelepanuta jätta.",
+        ),
+        Language.en: (
+            "Someone tried to register with your address",
+            "{greeting}\n\nSomeone tried to register a meielinn account with {email}, but "
+            "this address has an account already. Nothing was changed.\n\nIf it was you "
+            'and you forgot your password, ask for a new one ("Forgot password"). If it '
+            "was not you, you can ignore this message.",
+        ),
+        Language.ru: (
+            "Кто-то пытался зарегистрироваться с вашим адресом",
+            "{greeting}\n\nКто-то пытался создать учётную запись meielinn с адресом {email}, "
+            "но с этим адресом учётная запись уже есть. Ничего не изменено.\n\nЕсли это "
+            "были вы и вы забыли пароль, запросите новый («Забыли пароль»). Если это были "
+            "не вы, просто проигнорируйте это письмо.",
         ),
     },
     "report_accepted": {
         Language.et: (
             "Teie teade {code} on vastu võetud",
-            "Tere, {name}!\n\nTeie teade {code} on vastu võetud ja edastatud vastutavale "
+            "{greeting}\n\nTeie teade {code} on vastu võetud ja edastatud vastutavale "
             "üksusele. Vastuse tähtaeg on {due}.",
         ),
         Language.en: (
             "Your report {code} was accepted",
-            "Hello {name},\n\nYour report {code} was accepted and passed to the department "
+            "{greeting}\n\nYour report {code} was accepted and passed to the department "
             "responsible. The answer is due by {due}.",
         ),
         Language.ru: (
             "Ваше сообщение {code} принято",
-            "Здравствуйте, {name}!\n\nВаше сообщение {code} принято и передано ответственному "
+            "{greeting}\n\nВаше сообщение {code} принято и передано ответственному "
             "подразделению. Срок ответа: {due}.",
         ),
     },
     "report_rejected": {
         Language.et: (
             "Teie teadet {code} ei saanud menetlusse võtta",
-            "Tere, {name}!\n\nTeie teadet {code} ei saanud menetlusse võtta:\n{reason}",
+            "{greeting}\n\nTeie teadet {code} ei saanud menetlusse võtta:\n{reason}",
         ),
         Language.en: (
             "Your report {code} could not be taken on",
-            "Hello {name},\n\nYour report {code} could not be taken on:\n{reason}",
+            "{greeting}\n\nYour report {code} could not be taken on:\n{reason}",
         ),
         Language.ru: (
             "Ваше сообщение {code} не принято",
-            "Здравствуйте, {name}!\n\nВаше сообщение {code} не принято к рассмотрению:\n{reason}",
+            "{greeting}\n\nВаше сообщение {code} не принято к рассмотрению:\n{reason}",
         ),
     },
     "report_duplicate": {
         Language.et: (
             "Teie teade {code} on liidetud teatega {original}",
-            "Tere, {name}!\n\nSama mure kohta on juba teade {original}. Teie teade {code} "
+            "{greeting}\n\nSama mure kohta on juba teade {original}. Teie teade {code} "
             "liideti sellega; saate selle käigust teateid.",
         ),
         Language.en: (
             "Your report {code} was merged into {original}",
-            "Hello {name},\n\nThe same problem was reported already as {original}. Your "
+            "{greeting}\n\nThe same problem was reported already as {original}. Your "
             "report {code} was merged into it, and you will hear how it goes.",
         ),
         Language.ru: (
             "Ваше сообщение {code} объединено с {original}",
-            "Здравствуйте, {name}!\n\nОб этой проблеме уже сообщили ({original}). Ваше "
+            "{greeting}\n\nОб этой проблеме уже сообщили ({original}). Ваше "
             "сообщение {code} объединено с ним; вы будете получать уведомления.",
+        ),
+    },
+    # Registering an address that reports were filed for: setting a password claims them.
+    "claim_account": {
+        Language.et: (
+            "Looge oma meielinna konto",
+            "{greeting}\n\nTeie aadressiga on linnale juba teateid esitatud. Konto loomiseks "
+            "määrake parool siin:\n{link}\n\nKood: {token}\nLink kehtib {minutes} minutit. "
+            "Kui te kontot ei loonud, jätke see kiri tähelepanuta.",
+        ),
+        Language.en: (
+            "Create your meielinn account",
+            "{greeting}\n\nReports were filed with the city for this address already. To "
+            "create your account and see them, choose a password here:\n{link}\n\nCode: "
+            "{token}\nThe link is valid for {minutes} minutes. If you did not ask for this, "
+            "ignore this message.",
+        ),
+        Language.ru: (
+            "Создайте учётную запись meielinn",
+            "{greeting}\n\nС этим адресом уже подавались сообщения в город. Чтобы создать "
+            "учётную запись и видеть их, задайте пароль здесь:\n{link}\n\nКод: {token}\n"
+            "Ссылка действительна {minutes} мин. Если вы этого не просили, просто "
+            "проигнорируйте это письмо.",
         ),
     },
     # To an address that may never have been verified: nothing in it is chosen by a
@@ -95,17 +156,17 @@ EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
     "report_filed_for_you": {
         Language.et: (
             "Teie nimel esitati teade {code}",
-            "Tere!\n\n{filer} esitas teie nimel linnale teate {code}. Teile saadetakse teateid "
-            "selle käigu kohta.\n\nKui te seda ei palunud, võtke teade tagasi:\n{link}",
+            "{greeting}\n\n{filer} esitas teie nimel linnale teate {code}. Teile saadetakse "
+            "teateid selle käigu kohta.\n\nKui te seda ei palunud, võtke teade tagasi:\n{link}",
         ),
         Language.en: (
             "A report {code} was filed for you",
-            "Hello,\n\n{filer} filed the report {code} with the city for you. You will hear "
+            "{greeting}\n\n{filer} filed the report {code} with the city for you. You will hear "
             "how it goes.\n\nIf you did not ask for this, withdraw it here:\n{link}",
         ),
         Language.ru: (
             "От вашего имени подано сообщение {code}",
-            "Здравствуйте!\n\n{filer} подал(а) от вашего имени сообщение {code} в город. Вы "
+            "{greeting}\n\n{filer} подал(а) от вашего имени сообщение {code} в город. Вы "
             "будете получать уведомления о его ходе.\n\nЕсли вы этого не просили, отзовите "
             "сообщение:\n{link}",
         ),
@@ -113,8 +174,13 @@ EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
 }
 
 
-def render(template: str, language: Language, **values: object) -> tuple[str, str]:
-    """Subject and body of ``template`` in ``language`` (English when it lacks one)."""
+def render(
+    template: str, language: Language, name: str | None, **values: object
+) -> tuple[str, str]:
+    """Subject and body of ``template`` in ``language`` (English when it lacks one),
+    greeting ``name``, or nobody by name when it is None."""
     texts = EMAILS[template]
     subject, body = texts.get(language) or texts[Language.en]
-    return subject.format(**values), body.format(**values)
+    named, plain = GREETINGS.get(language) or GREETINGS[Language.en]
+    greeting = named.format(name=name) if name else plain
+    return subject.format(**values), body.format(greeting=greeting, **values)

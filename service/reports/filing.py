@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import jwt
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import select
@@ -29,16 +28,17 @@ from sqlmodel import col
 
 from service.auth import repository as accounts
 from service.auth.actor import Actor
-from service.auth.models import ApiKey, User
+from service.auth.models import EMAIL_TOKEN_PAGES, ApiKey, EmailToken, EmailTokenPurpose, User
 from service.auth.scopes import Scope
+from service.auth.tokens import digest, new_secret
 from service.catalog.attributes import validate_attribute_values
 from service.catalog.models import Category, Reason
 from service.catalog.service import in_season
 from service.city import service as city
 from service.config import Settings
 from service.db import table_of
-from service.errors import Forbidden, InvalidInput, NotFound, TooManyRequests
-from service.notifications.service import queue_email
+from service.errors import Forbidden, InvalidInput, TooManyRequests
+from service.notifications.service import OneTimeCode, queue_email
 from service.reports import repository
 from service.reports.lifecycle import mark_submitted, record_event
 from service.reports.models import Report, ReportSubscription
@@ -259,36 +259,7 @@ async def file_report(
     return Filed(report=report, quota=quota, on_behalf=resident is not None)
 
 
-DISOWN_AUDIENCE = "meielinn-disown"
 DISOWN_DAYS = 30
-
-
-def disown_token(settings: Settings, report: Report, now: datetime) -> str:
-    """A signed, expiring token naming the report and the resident it was filed for."""
-    claims = {
-        "aud": DISOWN_AUDIENCE,
-        "sub": str(report.reporter_id),
-        "rid": str(report.id),
-        "iat": now,
-        "exp": now + timedelta(days=DISOWN_DAYS),
-    }
-    return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm="HS256")
-
-
-def read_disown_token(settings: Settings, token: str) -> tuple[uuid.UUID, uuid.UUID]:
-    """(report id, reporter id) of a valid token; 404 for anything else (a forged, expired
-    or mangled token says nothing about any report)."""
-    try:
-        claims = jwt.decode(
-            token,
-            settings.secret_key.get_secret_value(),
-            algorithms=["HS256"],
-            audience=DISOWN_AUDIENCE,
-            options={"require": ["exp", "sub", "rid", "aud"]},
-        )
-        return uuid.UUID(str(claims["rid"])), uuid.UUID(str(claims["sub"]))
-    except (jwt.InvalidTokenError, ValueError):
-        raise NotFound("This link is not valid or has expired.") from None
 
 
 async def _tell_resident(
@@ -301,14 +272,26 @@ async def _tell_resident(
 ) -> None:
     """Email the resident that a report was filed for them, with a link to disown it."""
     key = await session.get(ApiKey, actor.api_key_id) if actor.api_key_id else None
+    # The link's secret is a one-time email token, minted only when the mail is delivered.
+    token = EmailToken(
+        user_id=resident.id,
+        purpose=EmailTokenPurpose.disown_report,
+        token_hash=digest(new_secret()),
+        expires_at=now + timedelta(days=DISOWN_DAYS),
+    )
+    session.add(token)
+    await session.flush()
+    page = EMAIL_TOKEN_PAGES[EmailTokenPurpose.disown_report]
     await queue_email(
         session,
         recipient=resident.email,
         language=resident.language,
         template="report_filed_for_you",
         user_id=resident.id,
+        one_time=OneTimeCode(
+            email_token_id=token.id,
+            link_path=f"{page}?report={report.id}&lang={resident.language}",
+        ),
         code=report.tracking_code,
         filer=key.name if key is not None else actor.display_name,
-        link=f"{settings.public_base_url}/v1/reports/disown?token="
-        f"{disown_token(settings, report, now)}",
     )

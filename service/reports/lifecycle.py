@@ -16,7 +16,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.auth import repository as accounts
 from service.auth.actor import Actor
+from service.auth.models import EmailToken, EmailTokenPurpose
+from service.auth.tokens import digest
 from service.catalog.attributes import validate_attribute_values
 from service.catalog.models import Reason
 from service.city import service as city
@@ -190,22 +193,38 @@ async def withdraw(
     return report
 
 
-async def disownable(session: AsyncSession, report_id: uuid.UUID, reporter_id: uuid.UUID) -> Report:
-    """The report a "filed for you" link names, if it was filed for ``reporter_id``."""
+async def _disown_token(
+    session: AsyncSession, report_id: uuid.UUID, secret: str, now: datetime
+) -> tuple[Report, EmailToken]:
+    """The report a "filed for you" link names and its unused token, if the token was sent
+    to the resident the report was filed for; 404 for anything else."""
+    token = await accounts.email_token(session, digest(secret), EmailTokenPurpose.disown_report)
     report = await repository.get(session, report_id)
-    if report is None or report.reporter_id != reporter_id:
-        raise NotFound("No such report.")
+    if (
+        token is None
+        or token.used_at is not None
+        or token.expires_at <= now
+        or report is None
+        or report.reporter_id != token.user_id
+    ):
+        raise NotFound("This link is not valid, was used, or has expired.")
+    return report, token
+
+
+async def disownable(
+    session: AsyncSession, report_id: uuid.UUID, secret: str, now: datetime
+) -> Report:
+    """The report a "filed for you" link may withdraw (nothing changes)."""
+    report, _ = await _disown_token(session, report_id, secret, now)
     return report
 
 
-async def disown(
-    session: AsyncSession, reporter_id: uuid.UUID, report_id: uuid.UUID, now: datetime
-) -> Report:
-    """The resident a report was filed for says it is not theirs: it is withdrawn. Reached
-    through the signed link in the "filed for you" email (the link is the credential)."""
-    report = await repository.lock(session, report_id)
-    if report.reporter_id != reporter_id:
-        raise NotFound("No such report.")
+async def disown(session: AsyncSession, report_id: uuid.UUID, secret: str, now: datetime) -> Report:
+    """The resident a report was filed for says it is not theirs: it is withdrawn. The
+    emailed one-time link is the credential; it works once."""
+    report, token = await _disown_token(session, report_id, secret, now)
+    report = await repository.lock(session, report.id)
     apply_transition(session, report, Action.withdraw, None, now, disowned=True)
+    token.used_at = now
     await session.flush()
     return report

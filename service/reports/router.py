@@ -31,6 +31,7 @@ from service.auth.dependencies import OptionalActor, SettingsDep, require_scope
 from service.auth.scopes import Scope
 from service.catalog.schemas import AcceptLanguage, LangQuery, pick_language
 from service.city.schemas import Latitude, Longitude
+from service.clock import NowDep
 from service.db import SessionDep, utcnow
 from service.errors import ERRORS, PROBLEM, InvalidInput
 from service.pagination import Cursor, PageSize
@@ -172,6 +173,10 @@ DISOWN_PAGE = """<!doctype html>
 """
 
 
+DisownReport = Annotated[uuid.UUID, Query(alias="report", description="The report to withdraw")]
+DisownToken = Annotated[str, Query(min_length=16, max_length=256, description="From the email")]
+
+
 @router.get(
     "/v1/reports/disown",
     summary='The page behind the link in a "filed for you" email (asks before withdrawing)',
@@ -179,24 +184,22 @@ DISOWN_PAGE = """<!doctype html>
     responses={404: PROBLEM},
 )
 async def disown_page(
-    token: Annotated[str, Query(max_length=2000)], session: SessionDep, settings: SettingsDep
+    report_id: DisownReport, token: DisownToken, session: SessionDep, now: NowDep
 ) -> HTMLResponse:
     # Showing a page, not withdrawing: mail scanners follow links with GET.
-    report_id, reporter_id = filing.read_disown_token(settings, token)
-    report = await lifecycle.disownable(session, report_id, reporter_id)
+    report = await lifecycle.disownable(session, report_id, token, now)
     return HTMLResponse(DISOWN_PAGE.format(code=html.escape(report.tracking_code)))
 
 
 @router.post(
     "/v1/reports/disown",
-    summary="Withdraw a report filed for you that you did not ask for",
+    summary="Withdraw a report filed for you that you did not ask for (the emailed link)",
     responses={404: PROBLEM, 409: PROBLEM},
 )
 async def disown(
-    token: Annotated[str, Query(max_length=2000)], session: SessionDep, settings: SettingsDep
+    report_id: DisownReport, token: DisownToken, session: SessionDep, now: NowDep
 ) -> HTMLResponse:
-    report_id, reporter_id = filing.read_disown_token(settings, token)
-    report = await lifecycle.disown(session, reporter_id, report_id, utcnow())
+    report = await lifecycle.disown(session, report_id, token, now)
     return HTMLResponse(
         f"<!doctype html><html><body><p>Report {html.escape(report.tracking_code)} is "
         "withdrawn.</p></body></html>"
