@@ -31,9 +31,7 @@ async def powers(session: AsyncSession, actor: Actor | None) -> dict[uuid.UUID, 
     """Every department the actor may work in, with the power they hold there."""
     if actor is None or actor.is_api_key:
         return {}
-    result: dict[uuid.UUID, Power] = {
-        department: Power.staff for department in actor.departments(Role.staff)
-    }
+    result: dict[uuid.UUID, Power] = dict.fromkeys(actor.departments(Role.staff), Power.staff)
     for root in actor.departments(Role.supervisor):
         for department in await city.department_subtree(session, root):
             result[department] = Power.supervisor
