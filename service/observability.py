@@ -64,6 +64,23 @@ def configure_logging(level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "arq"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    logging.getLogger("arq.worker").filters[:] = [_RoutineJobFilter()]
+
+
+class _RoutineJobFilter(logging.Filter):
+    """The worker's periodic housekeeping (the relay every second, heartbeats, map recounts)
+    is logged at DEBUG, so the log shows the work that matters; failures still show."""
+
+    ROUTINE = ("relay_outbox", "heartbeat", "refresh_map_cells", "sweep_")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.INFO:
+            return True
+        message = record.getMessage()
+        if any(name in message for name in self.ROUTINE):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
 
 
 _UPLOAD_PATH = re.compile(r"^/v1/reports/[^/]+/photos$")

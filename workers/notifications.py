@@ -11,9 +11,10 @@ from arq import Retry
 from service.notifications.models import DeliveryStatus
 from service.notifications.service import deliver
 from service.observability import JOB_OUTCOMES
-from workers.context import transaction
+from workers.context import outbox_job, transaction
 
 
+@outbox_job
 async def deliver_email(ctx: dict[str, Any], message_id: str) -> str:
     """Send one queued email; retried with backoff while the SMTP server fails."""
     async with transaction(ctx) as session:

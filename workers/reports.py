@@ -10,9 +10,10 @@ from service import idempotency
 from service.observability import JOB_OUTCOMES
 from service.reports import mapview
 from service.reports.photos import build_thumbnail, sweep_orphans
-from workers.context import transaction
+from workers.context import outbox_job, transaction
 
 
+@outbox_job
 async def make_thumbnail(ctx: dict[str, Any], photo_id: str) -> bool:
     """Write the thumbnail of one photo (idempotent: a second run rewrites the same file)."""
     async with transaction(ctx) as session:

@@ -1,17 +1,37 @@
-"""Writing jobs to the outbox (in the business transaction) and relaying them to arq."""
+"""The transactional outbox: jobs written in the business transaction, relayed to arq, and
+done only when the job itself says so.
+
+* :func:`add_job` writes a row in the caller's transaction (once per ``job_key``), optionally
+  with a ``run_at`` for deferred work.
+* :func:`relay` (every second, any number of relays at once: ``SKIP LOCKED``) enqueues rows
+  that are not done, whose ``run_at`` is near, and whose lease ran out, with a deterministic
+  ``_job_id`` (arq refuses a second job with the same id while the first is queued or
+  running) and ``_defer_until`` = ``run_at``; it takes a lease of :data:`LEASE` beyond
+  ``run_at``.
+* :func:`mark_done` is called by the job when its work is committed. A row whose job was lost
+  (Redis flushed, worker killed) is enqueued again once its lease has run out, so work is
+  delayed by at most the lease, never lost; jobs are idempotent, so a duplicate run is
+  harmless.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from arq.connections import ArqRedis
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from service.db import table_of
 from service.outbox.models import OutboxJob
+
+# How long the relay trusts arq with a job before handing it over again.
+LEASE = timedelta(seconds=60)
+# Deferred rows are handed to arq this long before they are due (arq defers them).
+HORIZON = timedelta(minutes=10)
 
 
 def job_id(job_name: str, job_key: str) -> str:
@@ -19,37 +39,90 @@ def job_id(job_name: str, job_key: str) -> str:
     return f"{job_name}:{job_key}"
 
 
-async def add_job(session: AsyncSession, job_name: str, job_key: str, *arguments: Any) -> None:
-    """Schedule ``job_name(*arguments)`` once per ``job_key``, if this transaction commits."""
+async def add_job(
+    session: AsyncSession,
+    job_name: str,
+    job_key: str,
+    *arguments: Any,
+    run_at: datetime | None = None,
+) -> None:
+    """Schedule ``job_name(*arguments)`` once per ``job_key``, if this transaction commits;
+    not before ``run_at`` when given."""
     table = table_of(OutboxJob)
+    values: dict[str, Any] = {
+        "job_name": job_name,
+        "job_key": job_key,
+        "arguments": list(arguments),
+    }
+    if run_at is not None:
+        values["run_at"] = run_at
     await session.execute(
-        insert(table)
-        .values(job_name=job_name, job_key=job_key, arguments=list(arguments))
-        .on_conflict_do_nothing(constraint="uq_outbox_job_name_key")
+        insert(table).values(**values).on_conflict_do_nothing(constraint="uq_outbox_job_name_key")
     )
 
 
 async def relay(session: AsyncSession, redis: ArqRedis, now: datetime, batch: int = 200) -> int:
-    """Enqueue pending outbox jobs; safe with many relays at once (SKIP LOCKED)."""
+    """Enqueue the rows that are due (or nearly) and not leased; returns how many."""
     rows = (
         await session.execute(
             select(OutboxJob)
-            .where(OutboxJob.enqueued_at.is_(None))  # type: ignore[union-attr]
-            .order_by(OutboxJob.id)  # type: ignore[arg-type]
+            .where(
+                col(OutboxJob.done_at).is_(None),
+                col(OutboxJob.run_at) <= now + HORIZON,
+                or_(col(OutboxJob.leased_until).is_(None), col(OutboxJob.leased_until) < now),
+            )
+            .order_by(col(OutboxJob.run_at), col(OutboxJob.id))
             .limit(batch)
             .with_for_update(skip_locked=True)
         )
     ).scalars()
     relayed = []
     for job in rows:
+        defer = job.run_at if job.run_at > now else None
         await redis.enqueue_job(
-            job.job_name, *job.arguments, _job_id=job_id(job.job_name, job.job_key)
+            job.job_name,
+            *job.arguments,
+            _job_id=job_id(job.job_name, job.job_key),
+            _defer_until=defer,
         )
         relayed.append(job.id)
     if relayed:
         await session.execute(
             update(OutboxJob)
-            .where(OutboxJob.id.in_(relayed))  # type: ignore[union-attr]
-            .values(enqueued_at=now)
+            .where(col(OutboxJob.id).in_(relayed))
+            .values(
+                enqueued_at=now,
+                attempts=OutboxJob.attempts + 1,
+                leased_until=func.greatest(OutboxJob.run_at, now) + LEASE,
+            )
         )
     return len(relayed)
+
+
+async def mark_done(session: AsyncSession, arq_job_id: str | None, now: datetime) -> bool:
+    """Mark the outbox row behind an arq job id done (False when there is none: cron jobs)."""
+    if not arq_job_id or ":" not in arq_job_id:
+        return False
+    name, _, key = arq_job_id.partition(":")
+    result = await session.execute(
+        update(OutboxJob)
+        .where(
+            and_(col(OutboxJob.job_name) == name, col(OutboxJob.job_key) == key),
+            col(OutboxJob.done_at).is_(None),
+        )
+        .values(done_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def backlog(session: AsyncSession, now: datetime) -> tuple[int, float]:
+    """(rows due and not done, seconds the oldest of them is late), for the metrics."""
+    row = (
+        await session.execute(
+            select(func.count(), func.min(OutboxJob.run_at)).where(
+                col(OutboxJob.done_at).is_(None), col(OutboxJob.run_at) <= now
+            )
+        )
+    ).one()
+    oldest = row[1]
+    return int(row[0]), max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
