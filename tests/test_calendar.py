@@ -13,6 +13,7 @@ from service.sla.calendar import (
     TimeUnit,
     WorkingCalendar,
     add_working_time,
+    subtract_working_time,
     working_hours_between,
     working_time_between,
 )
@@ -160,3 +161,25 @@ def test_working_days_are_working_hours_of_a_day(start: datetime, days: int) -> 
     by_days = add_working_time(start, days, TimeUnit.working_days, CITY)
     by_hours = add_working_time(start, days * 8.5, TimeUnit.working_hours, CITY)
     assert by_days == by_hours
+
+
+def test_one_working_day_before_a_deadline_after_midsummer() -> None:
+    # Due Friday 16:00 after Võidupüha and Jaanipäev: a working day earlier is Thursday 16:00,
+    # three are the Friday before the holidays at 16:00.
+    due = local(2025, 6, 27, 16)
+    assert subtract_working_time(due, 1, TimeUnit.working_days, CITY) == local(2025, 6, 26, 16)
+    assert subtract_working_time(due, 3, TimeUnit.working_days, CITY) == local(2025, 6, 20, 16)
+    assert subtract_working_time(due, 2, TimeUnit.working_hours, CITY) == local(2025, 6, 27, 14)
+    # Two working hours before 09:30 on a Monday reach back into Friday afternoon.
+    monday = local(2025, 6, 30, 9, 30)
+    assert subtract_working_time(monday, 2, TimeUnit.working_hours, CITY) == local(2025, 6, 27, 16)
+
+
+@settings(max_examples=150, deadline=None)
+@given(start=instants, amount=minutes)
+def test_subtracting_undoes_adding(start: datetime, amount: int) -> None:
+    due = add_working_time(start, amount / 60, TimeUnit.working_hours, CITY)
+    before = subtract_working_time(due, amount / 60, TimeUnit.working_hours, CITY)
+    assert working_time_between(before, due, CITY) == timedelta(minutes=amount)
+    assert _on_working_time(before, CITY)
+    assert before <= due

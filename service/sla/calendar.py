@@ -160,3 +160,42 @@ def working_time_between(a: datetime, b: datetime, calendar: WorkingCalendar) ->
 def working_hours_between(a: datetime, b: datetime, calendar: WorkingCalendar) -> float:
     """Working time from ``a`` to ``b`` in hours, for KPIs."""
     return working_time_between(a, b, calendar).total_seconds() / 3600
+
+
+def _intervals_before(
+    instant: datetime, calendar: WorkingCalendar
+) -> Iterator[tuple[datetime, datetime]]:
+    """Working intervals that start at or before ``instant``, latest first, clipped to end
+    there."""
+    local_day = instant.astimezone(calendar.zone).date()
+    for offset in range(0, 366 * 5):
+        day = local_day - timedelta(days=offset)
+        if not calendar.is_working_day(day):
+            continue
+        start, end = calendar.working_interval(day)
+        if start > instant:
+            continue
+        yield start, min(end, instant)
+    raise ValueError("no working day within five years")
+
+
+def subtract_working_time(
+    end: datetime, amount: float, unit: TimeUnit | str, calendar: WorkingCalendar
+) -> datetime:
+    """The instant ``amount`` of ``unit`` before ``end`` (UTC): "1 working day before the
+    due time", "2 working hours before it". The inverse of :func:`add_working_time`:
+    ``working_time_between(subtract_working_time(t, a), t) == a``, and the result is a
+    working instant. ``amount`` must not be negative."""
+    unit = TimeUnit(unit)
+    end = _aware(end)
+    if amount < 0:
+        raise ValueError("amount must not be negative")
+    remaining = to_duration(amount, unit, calendar)
+    if unit is TimeUnit.calendar_hours:
+        return end - remaining
+    for begin, stop in _intervals_before(end, calendar):
+        available = stop - begin
+        if remaining <= available:
+            return stop - remaining
+        remaining -= available
+    raise AssertionError("unreachable")  # pragma: no cover
