@@ -147,6 +147,15 @@ class Settings(BaseSettings):
         le=2048,
         description="Largest decoded image held in memory while cleaning a photo.",
     )
+    escalation_interval_working_days: float = Field(
+        2,
+        gt=0,
+        le=30,
+        description="Working days from a breach to the parent department, and on to the admins.",
+    )
+    sla_sweep_seconds: int = Field(
+        2, ge=1, le=60, description="Seconds between the SLA sweeps of the database."
+    )
     idempotency_hours: int = Field(
         24, ge=1, le=168, description="How long an Idempotency-Key and its answer are kept."
     )

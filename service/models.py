@@ -25,6 +25,7 @@ from service.reports.models import (
     ReportSubscription,
     ReportSupport,
 )
+from service.sla.models import SlaTimer
 
 __all__ = [
     "ApiKey",
@@ -55,6 +56,7 @@ __all__ = [
     "ResponseTemplate",
     "RoleGrant",
     "RoutingRule",
+    "SlaTimer",
     "TransferRequest",
     "User",
     "WorkerHeartbeat",

@@ -13,7 +13,7 @@ import time
 import uuid
 from contextvars import ContextVar
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from pythonjsonlogger.json import JsonFormatter
 from starlette.requests import Request
 from starlette.responses import Response
@@ -32,6 +32,18 @@ REQUEST_LATENCY = Histogram(
 )
 REQUESTS_TOTAL = Counter(
     "meielinn_http_requests_total", "HTTP requests served.", ["method", "route", "status"]
+)
+SLA_LAG = Histogram(
+    "meielinn_sla_timer_lag_seconds",
+    "Seconds from an SLA timer's time (due, reminder, escalation) to when it fired.",
+    ["kind"],
+    buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 300),
+)
+OUTBOX_BACKLOG = Gauge(
+    "meielinn_outbox_backlog", "Outbox jobs due and not done, as the last sweep saw them."
+)
+OUTBOX_OLDEST_SECONDS = Gauge(
+    "meielinn_outbox_oldest_due_seconds", "How late the oldest due outbox job is, in seconds."
 )
 JOB_OUTCOMES = Counter("meielinn_job_outcomes_total", "Worker job outcomes.", ["job", "outcome"])
 

@@ -251,7 +251,7 @@ async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
         yield client
 
 
-RunWorker = Callable[[], Awaitable[Worker]]
+RunWorker = Callable[..., Awaitable[Worker]]
 
 
 @pytest.fixture
@@ -260,7 +260,7 @@ def run_worker(
 ) -> RunWorker:
     """Run a real arq worker in burst mode over the test's queue until it is empty."""
 
-    async def run() -> Worker:
+    async def run(clock: Callable[[], datetime] | None = None) -> Worker:
         # Jobs reach the queue through the outbox: relay first, as the cron sweep would.
         await redis.enqueue_job("relay_outbox")
         worker = Worker(
@@ -272,7 +272,12 @@ def run_worker(
             poll_delay=0.01,
             handle_signals=False,
             on_startup=startup,
-            ctx={"sessionmaker": sessionmaker, "settings": settings, "worker_name": "test"},
+            ctx={
+                "sessionmaker": sessionmaker,
+                "settings": settings,
+                "worker_name": "test",
+                **({"clock": clock} if clock is not None else {}),
+            },
         )
         try:
             await worker.main()

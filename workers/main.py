@@ -26,6 +26,7 @@ from workers.reports import (
     refresh_map_cells,
     sweep_media,
 )
+from workers.sla import sla_fire, sla_sweep
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -65,6 +66,8 @@ class WorkerSettings:
         purge_idempotency_records,
         refresh_map_cells,
         sweep_media,
+        sla_sweep,
+        sla_fire,
     ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(heartbeat, second=_every(_settings.heartbeat_seconds), run_at_startup=True),
@@ -72,6 +75,8 @@ class WorkerSettings:
         cron(relay_outbox, second=_every(1), unique=True, timeout=30),
         cron(purge_idempotency_records, minute={17}, unique=True),
         cron(sweep_media, minute={41}, unique=True, timeout=600),
+        # The SLA safety net: whatever a lost job left behind fires within seconds.
+        cron(sla_sweep, second=_every(_settings.sla_sweep_seconds), unique=True, timeout=20),
         cron(refresh_map_cells, second={30}, unique=True, timeout=300, run_at_startup=True),
     ]
     redis_settings = RedisSettings.from_dsn(_settings.redis_url)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from service.outbox.service import relay
-from workers.context import transaction
+from workers.context import now, transaction
 
 
 async def relay_outbox(ctx: dict[str, Any]) -> int:
     async with transaction(ctx) as session:
-        return await relay(session, ctx["redis"], datetime.now(UTC))
+        return await relay(session, ctx["redis"], now(ctx))

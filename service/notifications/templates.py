@@ -151,6 +151,66 @@ EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
             "проигнорируйте это письмо.",
         ),
     },
+    # The SLA engine (service.sla.engine): to the department, supervisors and admins.
+    "sla_reminder": {
+        Language.et: (
+            "Meeldetuletus: teate {code} tähtaeg on {due}",
+            "{greeting}\n\nTeade {code} ({department}) tuleb vastata hiljemalt {due}.",
+        ),
+        Language.en: (
+            "Reminder: report {code} is due {due}",
+            "{greeting}\n\nReport {code} ({department}) must be answered by {due}.",
+        ),
+        Language.ru: (
+            "Напоминание: срок по сообщению {code} — {due}",
+            "{greeting}\n\nНа сообщение {code} ({department}) нужно ответить до {due}.",
+        ),
+    },
+    "sla_breached": {
+        Language.et: (
+            "Tähtaeg ületatud: teade {code}",
+            "{greeting}\n\nTeate {code} ({department}) vastamise tähtaeg {due} on möödas.",
+        ),
+        Language.en: (
+            "Overdue: report {code}",
+            "{greeting}\n\nReport {code} ({department}) was due {due} and is not answered.",
+        ),
+        Language.ru: (
+            "Срок истёк: сообщение {code}",
+            "{greeting}\n\nСрок ответа на сообщение {code} ({department}) истёк {due}.",
+        ),
+    },
+    "sla_escalated": {
+        Language.et: (
+            "Eskaleeritud (tase {level}): teade {code}",
+            "{greeting}\n\nTeade {code} ({department}) on tähtajast {due} üle ja "
+            "eskaleeriti teile (tase {level}).",
+        ),
+        Language.en: (
+            "Escalated (level {level}): report {code}",
+            "{greeting}\n\nReport {code} ({department}) is overdue since {due} and was "
+            "escalated to you (level {level}).",
+        ),
+        Language.ru: (
+            "Эскалация (уровень {level}): сообщение {code}",
+            "{greeting}\n\nСообщение {code} ({department}) просрочено с {due} и передано "
+            "вам (уровень {level}).",
+        ),
+    },
+    "moderation_overdue": {
+        Language.et: (
+            "Modereerimata: teade {code}",
+            "{greeting}\n\nTeade {code} oleks pidanud olema modereeritud {due}.",
+        ),
+        Language.en: (
+            "Not moderated in time: report {code}",
+            "{greeting}\n\nReport {code} should have been moderated by {due}.",
+        ),
+        Language.ru: (
+            "Не отмодерировано: сообщение {code}",
+            "{greeting}\n\nСообщение {code} должно было пройти модерацию до {due}.",
+        ),
+    },
     # To an address that may never have been verified: nothing in it is chosen by a
     # resident, and it names no person.
     "report_filed_for_you": {

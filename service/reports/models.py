@@ -206,6 +206,12 @@ class ReportRound(SQLModel, table=True):
         # Open rounds falling due: the SLA sweep and "overdue now".
         Index("ix_report_round_open_due", "due_at", postgresql_where=text("ended_at IS NULL")),
         Index("ix_report_round_department_opened", "department_id", "opened_at"),
+        # Rounds whose SLA timers need planning (new, or their deadline moved).
+        Index(
+            "ix_report_round_unplanned",
+            "id",
+            postgresql_where=text("ended_at IS NULL AND timers_for_due IS DISTINCT FROM due_at"),
+        ),
     )
 
     id: uuid.UUID = uuid_pk()
@@ -224,3 +230,6 @@ class ReportRound(SQLModel, table=True):
     on_time: bool | None = Field(default=None)
     breached_at: datetime | None = timestamp(nullable=True)
     ended_at: datetime | None = timestamp(nullable=True)
+    # The due time the round's SLA timers were planned for (service.sla.engine); differs
+    # from due_at while they need planning again.
+    timers_for_due: datetime | None = timestamp(nullable=True)

@@ -1,0 +1,184 @@
+"""SQL of the SLA engine: timers, rounds to plan, and who is told."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, and_, func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from service.auth.models import Role, RoleGrant, User
+from service.city.models import Department
+from service.db import table_of
+from service.reports.models import Report, ReportRound
+from service.reports.states import ReportState
+from service.sla.models import SlaTimer, TimerKind
+
+
+async def rounds_to_plan(session: AsyncSession, batch: int) -> list[tuple[Report, ReportRound]]:
+    """Open rounds whose timers are missing or were planned for another due time, locked."""
+    rows = await session.execute(
+        select(Report, ReportRound)
+        .join(ReportRound, col(ReportRound.report_id) == Report.id)
+        .where(
+            col(ReportRound.ended_at).is_(None),
+            col(ReportRound.timers_for_due).is_distinct_from(col(ReportRound.due_at)),
+            col(ReportRound.number) == Report.round,
+        )
+        .limit(batch)
+        .with_for_update(of=ReportRound, skip_locked=True)
+    )
+    return [(row.Report, row.ReportRound) for row in rows]
+
+
+async def upsert_timer(
+    session: AsyncSession,
+    report_id: uuid.UUID,
+    round_number: int,
+    kind: TimerKind,
+    level: int,
+    fire_at: datetime,
+    due_basis: datetime | None,
+) -> uuid.UUID | None:
+    """Create the timer, or move it while it has not fired; returns its id when pending."""
+    table = table_of(SlaTimer)
+    statement = (
+        insert(table)
+        .values(
+            id=uuid.uuid4(),
+            report_id=report_id,
+            round_number=round_number,
+            kind=kind.value,
+            level=level,
+            fire_at=fire_at,
+            due_basis=due_basis,
+        )
+        .on_conflict_do_update(
+            constraint="uq_sla_timer_once",
+            set_={"fire_at": fire_at, "due_basis": due_basis, "cancelled_at": None},
+            where=table.c.fired_at.is_(None),
+        )
+        .returning(table.c.id)
+    )
+    found: uuid.UUID | None = (await session.execute(statement)).scalar_one_or_none()
+    return found
+
+
+async def due_timers(session: AsyncSession, now: datetime, batch: int) -> list[SlaTimer]:
+    """Pending timers whose time has come, oldest first, locked (others skip them)."""
+    rows = await session.execute(
+        select(SlaTimer)
+        .where(
+            col(SlaTimer.fired_at).is_(None),
+            col(SlaTimer.cancelled_at).is_(None),
+            col(SlaTimer.fire_at) <= now,
+        )
+        .order_by(col(SlaTimer.fire_at))
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    return list(rows.scalars())
+
+
+async def lock_timer(session: AsyncSession, timer_id: uuid.UUID) -> SlaTimer | None:
+    """One timer, locked; None when it is gone or another worker holds it."""
+    return (
+        await session.execute(
+            select(SlaTimer).where(col(SlaTimer.id) == timer_id).with_for_update(skip_locked=True)
+        )
+    ).scalar_one_or_none()
+
+
+async def report_and_round(
+    session: AsyncSession, report_id: uuid.UUID, number: int
+) -> tuple[Report | None, ReportRound | None]:
+    report = await session.get(Report, report_id, with_for_update=True)
+    found = (
+        await session.execute(
+            select(ReportRound).where(
+                col(ReportRound.report_id) == report_id, col(ReportRound.number) == number
+            )
+        )
+    ).scalar_one_or_none()
+    return report, found
+
+
+async def cancel_round_timers(
+    session: AsyncSession, report_id: uuid.UUID, round_number: int, now: datetime
+) -> None:
+    await session.execute(
+        update(SlaTimer)
+        .where(
+            col(SlaTimer.report_id) == report_id,
+            col(SlaTimer.round_number) == round_number,
+            col(SlaTimer.fired_at).is_(None),
+            col(SlaTimer.cancelled_at).is_(None),
+        )
+        .values(cancelled_at=now)
+    )
+
+
+async def claim_moderation_overdue(
+    session: AsyncSession, now: datetime, batch: int
+) -> list[uuid.UUID]:
+    """Submitted reports past their moderation deadline, each claimed once for good (the
+    unique timer row is the claim); returns their ids."""
+    table = table_of(SlaTimer)
+    waiting = (
+        select(
+            func.gen_random_uuid(),
+            col(Report.id),
+            literal(0),
+            literal(TimerKind.moderation.value),
+            literal(1),
+            col(Report.moderation_due_at),
+            literal(now, DateTime(timezone=True)),
+        )
+        .where(
+            col(Report.state) == ReportState.submitted,
+            col(Report.moderation_due_at) <= now,
+            ~select(table.c.id)
+            .where(
+                and_(
+                    table.c.report_id == Report.id,
+                    table.c.kind == TimerKind.moderation.value,
+                )
+            )
+            .exists(),
+        )
+        .limit(batch)
+    )
+    statement: Any = (
+        insert(table)
+        .from_select(
+            ["id", "report_id", "round_number", "kind", "level", "fire_at", "fired_at"], waiting
+        )
+        .on_conflict_do_nothing(constraint="uq_sla_timer_once")
+        .returning(table.c.report_id)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def people(
+    session: AsyncSession, roles: tuple[Role, ...], department_id: uuid.UUID | None = None
+) -> list[User]:
+    """Active users holding any of ``roles`` (in ``department_id``, when given)."""
+    query = (
+        select(User)
+        .join(RoleGrant, col(RoleGrant.user_id) == User.id)
+        .where(col(RoleGrant.role).in_(roles), col(User.disabled_at).is_(None))
+        .distinct()
+    )
+    if department_id is not None:
+        query = query.where(col(RoleGrant.department_id) == department_id)
+    return list((await session.execute(query)).scalars())
+
+
+async def parent_of(session: AsyncSession, department_id: uuid.UUID) -> uuid.UUID | None:
+    return await session.scalar(
+        select(col(Department.parent_id)).where(col(Department.id) == department_id)
+    )

@@ -1,0 +1,241 @@
+"""The SLA engine: the plan of a round on the working calendar, reminders, the breach and
+the escalations, each exactly once, with the real worker and a moved clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.auth.models import Language, Role, User
+from service.config import Settings
+from service.reports.models import Report, ReportEvent, ReportRound
+from service.reports.states import ReportState
+from service.sla.calendar import WorkingCalendar
+from service.sla.engine import plan
+from service.sla.models import SlaTimer, TimerKind
+from tests.conftest import Mailbox, RunWorker
+from tests.factories import accept_report, file_report, make_user
+
+TALLINN = ZoneInfo("Europe/Tallinn")
+
+
+def local(*args: int) -> datetime:
+    return datetime(*args, tzinfo=TALLINN)  # type: ignore[misc]
+
+
+def test_the_plan_of_a_round_due_before_midsummer() -> None:
+    # Opened Monday 16 June 2025, due Friday 27 June 16:00 (after Võidupüha and Jaanipäev).
+    timers = plan(local(2025, 6, 16, 9), local(2025, 6, 27, 16), WorkingCalendar(), 2)
+    assert [(t.kind, t.level, t.fire_at.astimezone(TALLINN)) for t in timers] == [
+        (TimerKind.reminder, 1, local(2025, 6, 26, 16)),
+        (TimerKind.reminder, 2, local(2025, 6, 27, 14)),
+        (TimerKind.breach, 1, local(2025, 6, 27, 16)),
+        (TimerKind.escalation, 2, local(2025, 7, 1, 16)),
+        (TimerKind.escalation, 3, local(2025, 7, 3, 16)),
+    ]
+    # A round opened less than a working day before its deadline gets no first reminder.
+    short = plan(local(2025, 6, 27, 9), local(2025, 6, 27, 16), WorkingCalendar(), 2)
+    assert [(t.kind, t.level) for t in short][:2] == [
+        (TimerKind.reminder, 2),
+        (TimerKind.breach, 1),
+    ]
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def _people(
+    session: AsyncSession, settings: Settings, department_id: Any
+) -> tuple[User, User, User]:
+    staff = await make_user(session, settings, roles=((Role.staff, department_id),))
+    supervisor = await make_user(session, settings, roles=((Role.supervisor, department_id),))
+    admin = await make_user(session, settings, roles=((Role.admin, None),))
+    for user in (staff, supervisor, admin):
+        user.language = Language.en
+    await session.flush()
+    return staff, supervisor, admin
+
+
+async def _sweep(redis: Any, run_worker: RunWorker, clock: Callable[[], datetime]) -> None:
+    """One SLA sweep, then a relay of what it wrote to the outbox (the emails)."""
+    await redis.enqueue_job("sla_sweep")
+    await run_worker(clock=clock)
+    await run_worker(clock=clock)
+
+
+async def test_breach_and_escalations_happen_once_each(
+    session: AsyncSession,
+    settings: Settings,
+    redis: Any,
+    mailbox: Mailbox,
+    run_worker: RunWorker,
+) -> None:
+    resident = await make_user(session, settings)
+    moderator = await make_user(session, settings, roles=((Role.moderator, None),))
+    report = await accept_report(session, moderator, await file_report(session, resident))
+    staff, supervisor, admin = await _people(session, settings, report.department_id)
+    assert report.due_at is not None
+    clock = Clock(datetime.now(UTC))
+
+    await _sweep(redis, run_worker, clock)  # plans the round
+    timers = (
+        (await session.execute(select(SlaTimer).where(SlaTimer.report_id == report.id)))
+        .scalars()
+        .all()
+    )
+    assert {(t.kind, t.level) for t in timers} >= {
+        (TimerKind.breach, 1),
+        (TimerKind.escalation, 2),
+        (TimerKind.escalation, 3),
+    }
+    assert all(t.fired_at is None for t in timers)
+    mailbox.messages.clear()
+
+    clock.now = report.due_at + timedelta(seconds=1)
+    for _ in range(2):  # a second sweep (or a duplicate job) changes nothing
+        await _sweep(redis, run_worker, clock)
+    rnd = (
+        await session.execute(
+            select(ReportRound)
+            .where(ReportRound.report_id == report.id)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    assert rnd.breached_at == clock.now
+    await session.refresh(report)
+    assert report.breached_at is not None
+    assert len(mailbox.to(staff.email)) == 1
+    assert len(mailbox.to(supervisor.email)) == 1
+    assert "Overdue" in mailbox.to(supervisor.email)[0]["Subject"]
+    assert mailbox.to(admin.email) == []
+    overdue_events = await session.scalar(
+        select(func.count())
+        .select_from(ReportEvent)
+        .where(ReportEvent.report_id == report.id, ReportEvent.type == "overdue")
+    )
+    assert overdue_events == 1
+
+    # Far beyond both escalation intervals: level 2 and level 3 each fire once.
+    clock.now = report.due_at + timedelta(days=30)
+    for _ in range(2):
+        await _sweep(redis, run_worker, clock)
+    timers = (
+        (
+            await session.execute(
+                select(SlaTimer)
+                .where(SlaTimer.report_id == report.id)
+                .execution_options(populate_existing=True)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for timer in timers:
+        if timer.kind == TimerKind.reminder:
+            # Reminders whose time had passed when the deadline came are dropped, not sent.
+            assert timer.cancelled_at is not None
+            assert timer.fired_at is None
+        else:
+            assert timer.fired_at is not None
+            assert timer.lag_seconds is not None
+    subjects = [m["Subject"] for m in mailbox.to(admin.email)]
+    assert len([s for s in subjects if "level 3" in s]) == 1
+    # Level 2 went to the parent department (here nobody works there: to the admins).
+    assert len([s for s in subjects if "level 2" in s]) == 1
+
+
+async def test_a_paused_round_does_not_breach_and_a_moved_deadline_is_planned_again(
+    session: AsyncSession,
+    settings: Settings,
+    redis: Any,
+    mailbox: Mailbox,
+    run_worker: RunWorker,
+) -> None:
+    resident = await make_user(session, settings)
+    moderator = await make_user(session, settings, roles=((Role.moderator, None),))
+    report = await accept_report(session, moderator, await file_report(session, resident))
+    staff, _, _ = await _people(session, settings, report.department_id)
+    assert report.due_at is not None
+    clock = Clock(datetime.now(UTC))
+    await _sweep(redis, run_worker, clock)
+    # The department asked the reporter: the clock is paused at the due time.
+    await session.execute(
+        update(Report)
+        .where(Report.id == report.id)
+        .values(state=ReportState.awaiting_info, paused_at=clock.now)
+    )
+    clock.now = report.due_at + timedelta(hours=1)
+    await _sweep(redis, run_worker, clock)
+    assert mailbox.to(staff.email) == []
+    # The reporter answered; the deadline moved three days on.
+    new_due = report.due_at + timedelta(days=3)
+    await session.execute(
+        update(Report)
+        .where(Report.id == report.id)
+        .values(state=ReportState.in_progress, paused_at=None, due_at=new_due)
+    )
+    await session.execute(
+        update(ReportRound).where(ReportRound.report_id == report.id).values(due_at=new_due)
+    )
+    await _sweep(redis, run_worker, clock)
+    breach = (
+        await session.execute(
+            select(SlaTimer)
+            .where(SlaTimer.report_id == report.id, SlaTimer.kind == TimerKind.breach)
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    assert breach.fired_at is None
+    assert breach.fire_at == new_due
+    clock.now = new_due + timedelta(seconds=1)
+    await _sweep(redis, run_worker, clock)
+    assert len(mailbox.to(staff.email)) == 1
+
+
+async def test_a_lost_job_is_caught_by_the_sweep(
+    session: AsyncSession,
+    settings: Settings,
+    redis: Any,
+    mailbox: Mailbox,
+    run_worker: RunWorker,
+) -> None:
+    resident = await make_user(session, settings)
+    moderator = await make_user(session, settings, roles=((Role.moderator, None),))
+    report = await accept_report(session, moderator, await file_report(session, resident))
+    staff, _, _ = await _people(session, settings, report.department_id)
+    assert report.due_at is not None
+    clock = Clock(report.due_at + timedelta(seconds=5))
+    await _sweep(redis, run_worker, clock)  # plans and fires in one pass
+    assert len(mailbox.to(staff.email)) == 1
+    # Every job in Redis is lost; nothing is sent twice and nothing more is owed.
+    await redis.flushdb()
+    await _sweep(redis, run_worker, clock)
+    assert len(mailbox.to(staff.email)) == 1
+
+
+async def test_reports_not_moderated_in_time_are_flagged_once(
+    session: AsyncSession,
+    settings: Settings,
+    redis: Any,
+    mailbox: Mailbox,
+    run_worker: RunWorker,
+) -> None:
+    resident = await make_user(session, settings)
+    moderator = await make_user(session, settings, roles=((Role.moderator, None),))
+    report = await file_report(session, resident)
+    assert report.moderation_due_at is not None
+    clock = Clock(report.moderation_due_at + timedelta(minutes=1))
+    for _ in range(2):
+        await _sweep(redis, run_worker, clock)
+    letters = [m for m in mailbox.to(moderator.email) if report.tracking_code in m["Subject"]]
+    assert len(letters) == 1

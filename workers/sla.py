@@ -1,0 +1,33 @@
+"""SLA jobs: the sweep (every few seconds, the source of truth) and the deferred fast path
+for one timer. Both call ``service.sla.engine`` with the worker's clock."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from service.observability import JOB_OUTCOMES, OUTBOX_BACKLOG, OUTBOX_OLDEST_SECONDS
+from service.outbox.service import backlog
+from service.sla import engine
+from workers.context import now, outbox_job, transaction
+
+
+async def sla_sweep(ctx: dict[str, Any]) -> dict[str, int]:
+    """Plan unplanned rounds, flag moderation deadlines, fire due timers (batch-limited)."""
+    async with transaction(ctx) as session:
+        result = await engine.sweep(session, ctx["settings"], now(ctx))
+    async with transaction(ctx) as session:
+        count, oldest = await backlog(session, now(ctx))
+    OUTBOX_BACKLOG.set(count)
+    OUTBOX_OLDEST_SECONDS.set(oldest)
+    JOB_OUTCOMES.labels("sla_sweep", "fired" if result.fired else "idle").inc()
+    return {"planned": result.planned, "fired": result.fired, "moderation": result.moderation}
+
+
+@outbox_job
+async def sla_fire(ctx: dict[str, Any], timer_id: str) -> bool:
+    """Fire one timer at its time, unless it already fired, moved or became stale."""
+    async with transaction(ctx) as session:
+        fired = await engine.fire_one(session, ctx["settings"], uuid.UUID(timer_id), now(ctx))
+    JOB_OUTCOMES.labels("sla_fire", "fired" if fired else "skipped").inc()
+    return fired
