@@ -66,7 +66,8 @@ def configure_logging(level: str = "INFO") -> None:
         logging.getLogger(name).propagate = True
 
 
-_UPLOAD_PATH = re.compile(r"^/v1/reports/[^/]+/photos$")
+# Photo uploads: a report's photos, and Open311 requests carrying a ``media`` file.
+_UPLOAD_PATH = re.compile(r"^(/v1/reports/[^/]+/photos|/open311/v2/requests\.[a-z]+)$")
 
 
 class RequestContextMiddleware:
