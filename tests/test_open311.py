@@ -20,9 +20,11 @@ from sqlmodel import col
 from service.auth import service as auth
 from service.auth.models import Role, User
 from service.auth.schemas import ApiKeyCreate
+from service.catalog.attributes import validate_attribute_values
 from service.catalog.models import Reason
 from service.config import Settings
 from service.db import table_of
+from service.errors import InvalidInput
 from service.open311.schemas import (
     RequestCreated,
     RequestUpdate,
@@ -31,7 +33,7 @@ from service.open311.schemas import (
     ServiceRequest,
     TokenAnswer,
 )
-from service.reports.models import Report, ReportEvent, ReportPhoto
+from service.reports.models import Report, ReportEvent
 from service.reports.states import ReportState
 from tests.conftest import Mailbox, RunWorker
 from tests.factories import (
@@ -923,4 +925,24 @@ async def test_media_urls_are_fetched_only_from_allowed_addresses(
         refused = await client.post(f"{BASE}/requests.json", data=pothole_form(key, media_url=url))
         assert refused.status_code == 400, url
         assert "media_url" in errors_of(refused)[0]["description"]
-    assert await session.scalar(select(func.count()).select_from(ReportPhoto)) == 0 or True
+
+
+def test_text_and_datetime_attributes_are_checked() -> None:
+    names = {"et": "Nimi"}
+    definitions = [
+        {"code": "story", "names": names, "type": "text", "max_length": 30},
+        {"code": "moment", "names": names, "type": "datetime"},
+    ]
+    cleaned = validate_attribute_values(
+        definitions, {"story": "Line one\nline two", "moment": "2026-11-23T10:00:00+02:00"}
+    )
+    assert cleaned == {"story": "Line one\nline two", "moment": "2026-11-23T10:00:00+02:00"}
+    for wrong in (
+        {"moment": "2026-11-23T10:00:00"},  # no offset
+        {"moment": "soon"},
+        {"moment": "1999-01-01T00:00:00Z"},
+        {"story": "x" * 31},
+        {"story": 12},
+    ):
+        with pytest.raises(InvalidInput):
+            validate_attribute_values(definitions, wrong)
