@@ -25,6 +25,7 @@ from service.catalog.models import Reason
 from service.config import Settings
 from service.db import table_of
 from service.errors import InvalidInput
+from service.feedback.models import ReportResponse, ResponseState
 from service.open311.schemas import (
     RequestCreated,
     RequestUpdate,
@@ -33,7 +34,7 @@ from service.open311.schemas import (
     ServiceRequest,
     TokenAnswer,
 )
-from service.reports.models import Report, ReportEvent
+from service.reports.models import Report, ReportEvent, ReportRound
 from service.reports.states import ReportState
 from tests.conftest import Mailbox, RunWorker
 from tests.factories import (
@@ -946,3 +947,75 @@ def test_text_and_datetime_attributes_are_checked() -> None:
     ):
         with pytest.raises(InvalidInput):
             validate_attribute_values(definitions, wrong)
+
+
+async def test_answers_close_and_wait_for_answer_moderation_where_asked(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    crm = await api_key(session, await make_user(session, settings), "open311:updates")
+    url = f"{BASE}/servicerequestupdates.json"
+    report = await public_report(session, settings)
+
+    def update(status: str, text: str | None = None) -> dict[str, str]:
+        data = {"api_key": crm, "service_request_id": report.tracking_code, "status": status}
+        return {**data, "description": text} if text is not None else data
+
+    assert (await client.post(url, data=update("FIXED"))).status_code == 400  # no answer text
+    assert (await client.post(url, data=update("FIXED", "Patched."))).status_code == 200
+    assert (await client.post(url, data=update("CLOSED"))).status_code == 200
+    await session.refresh(report)
+    assert report.state == ReportState.closed
+    response = (
+        await session.execute(select(ReportResponse).where(ReportResponse.report_id == report.id))
+    ).scalar_one()
+    assert response.state == ResponseState.published and response.outcome == "fixed"
+    current = (
+        await session.execute(select(ReportRound).where(ReportRound.report_id == report.id))
+    ).scalar_one()
+    assert current.answered_at is not None and current.on_time is True
+    (request,) = (await client.get(f"{BASE}/requests/{report.tracking_code}.json")).json()
+    assert (request["status"], request["status_notes"]) == ("closed", "Patched.")
+
+    moderated = await public_report(session, settings)
+    reason = await session.get(Reason, moderated.reason_id)
+    assert reason is not None
+    reason.needs_answer_moderation = True
+    await session.flush()
+    answered = await client.post(
+        url,
+        data={
+            "api_key": crm,
+            "service_request_id": moderated.tracking_code,
+            "status": "NOT_COUNCILS_RESPONSIBILITY",
+            "description": "A private yard.",
+        },
+    )
+    assert answered.status_code == 200
+    await session.refresh(moderated)
+    assert moderated.state == ReportState.accepted  # until a moderator publishes the answer
+    pending = (
+        await session.execute(
+            select(ReportResponse).where(ReportResponse.report_id == moderated.id)
+        )
+    ).scalar_one()
+    assert pending.state == ResponseState.pending_moderation
+    assert pending.outcome == "not_ours"
+    (request,) = (await client.get(f"{BASE}/requests/{moderated.tracking_code}.json")).json()
+    assert (request["status"], request["status_notes"]) == ("open", None)
+    # The update window: nothing after now.
+    later = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    assert (await client.get(url, params={"start_date": later})).json() == []
+
+
+async def test_open311_posts_are_rate_limited_per_key(
+    app: Any, client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    app.state.settings = settings.model_copy(update={"open311_posts_per_minute": 1})
+    key = await writer_key(session, settings)
+    assert (await client.post(f"{BASE}/requests.json", data=pothole_form(key))).status_code == 201
+    limited = await client.post(f"{BASE}/requests.xml", data=pothole_form(key))
+    assert limited.status_code == 429
+    assert "Retry-After" in limited.headers
+    assert errors_of(limited)[0]["code"] == 429
+    other = await writer_key(session, settings)
+    assert (await client.post(f"{BASE}/requests.json", data=pothole_form(other))).status_code == 201

@@ -69,8 +69,8 @@ ADDRESS_MATCH = 0.6
 
 UNITS = {
     "working_days": {"et": "tööpäeva", "en": "working days", "ru": "рабочих дней"},
-    "working_hours": {"et": "töötundi", "en": "working hours", "ru": "рабочих часов"},
-    "calendar_hours": {"et": "tundi", "en": "hours", "ru": "часов"},
+    "working_hours": {"et": "töötunni", "en": "working hours", "ru": "рабочих часов"},
+    "calendar_hours": {"et": "tunni", "en": "hours", "ru": "часов"},
 }
 NOTICES = {
     "et": "Teade vaadatakse üle; pärast vastuvõtmist vastatakse {amount} {unit} jooksul.",
