@@ -169,6 +169,17 @@ class Settings(BaseSettings):
         40_000_000, ge=10_000, description="Largest photo in pixels; larger ones are refused."
     )
     photos_per_report: int = Field(5, ge=1, le=20, description="Photos one report may carry.")
+    open311_posts_per_minute: int = Field(
+        60, ge=1, description="Open311 POST requests one API key may make in a minute (429 above)."
+    )
+    media_fetch_timeout_seconds: float = Field(
+        10.0, gt=0, le=60, description="How long fetching an Open311 media_url may take."
+    )
+    media_fetch_allowed_networks: str = Field(
+        "",
+        description="Comma-separated private networks an Open311 media_url may point into; "
+        "by default only public addresses are fetched.",
+    )
     map_point_budget: int = Field(
         500, ge=10, le=10_000, description="Above this many reports in view, /v1/map clusters."
     )

@@ -20,6 +20,7 @@ from service.config import Settings, get_settings, settings_or_exit
 from service.db import create_engine, create_sessionmaker
 from service.errors import install_error_handlers
 from service.observability import RequestContextMiddleware, configure_logging
+from service.open311.router import router as open311_router
 from service.ops.router import router as ops_router
 from service.ratelimit import RateLimiter
 from service.reports.moderation_router import router as moderation_router
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports_router)
     app.include_router(reporter_router)
     app.include_router(moderation_router)
+    app.include_router(open311_router)
     return app
 
 

@@ -95,7 +95,8 @@ class _RoutineJobFilter(logging.Filter):
         return True
 
 
-_UPLOAD_PATH = re.compile(r"^/v1/reports/[^/]+/photos$")
+# Photo uploads: a report's photos, and Open311 requests carrying a ``media`` file.
+_UPLOAD_PATH = re.compile(r"^(/v1/reports/[^/]+/photos|/open311/v2/requests\.[a-z]+)$")
 
 
 class RequestContextMiddleware:

@@ -9,6 +9,9 @@ roles: a key an admin made for a partner app is not an admin.
 * ``reports:private`` — read every report with its personal data, as a moderator reads
   (a city's own case system); grants no moderation.
 * ``open311:write`` — Open311 GeoReport v2 ``POST requests``.
+* ``open311:updates`` — Open311 ``POST servicerequestupdates``: the city's own case system
+  (CRM) posting status notes and status changes of any public report, as the handling
+  department would (city-wide, like ``reports:private``; grants no moderation).
 """
 
 from __future__ import annotations
@@ -22,3 +25,4 @@ class Scope(StrEnum):
     reports_on_behalf = "reports:on_behalf"
     reports_private = "reports:private"
     open311_write = "open311:write"
+    open311_updates = "open311:updates"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from service.catalog.schemas import AttributeDefinition
@@ -41,11 +41,11 @@ def validate_attribute_values(
 def _clean(definition: AttributeDefinition, raw: Any) -> Any:
     allowed = {v.key for v in definition.values or []}
     match definition.type:
-        case "string":
+        case "string" | "text":
             if not isinstance(raw, str):
                 raise ValueError("must be text")
             text = raw.strip()
-            limit = definition.max_length or 1000
+            limit = definition.max_length or (1000 if definition.type == "string" else 4000)
             if len(text) > limit:
                 raise ValueError(f"longer than {limit} characters")
             return text
@@ -71,6 +71,16 @@ def _clean(definition: AttributeDefinition, raw: Any) -> Any:
             if not 2000 <= day.year <= 2100:
                 raise ValueError("must be between 2000 and 2100")
             return day.isoformat()
+        case "datetime":
+            try:
+                moment = datetime.fromisoformat(str(raw))
+            except ValueError:
+                raise ValueError("must be a date and time (ISO 8601 with an offset)") from None
+            if moment.tzinfo is None:
+                raise ValueError("needs an offset from UTC (Z or ±hh:mm)")
+            if not 2000 <= moment.year <= 2100:
+                raise ValueError("must be between 2000 and 2100")
+            return moment.isoformat()
         case "single_value_list":
             if raw not in allowed:
                 raise ValueError(f"must be one of {', '.join(sorted(allowed))}")

@@ -51,7 +51,10 @@ LangQuery = Annotated[str | None, Query(pattern="^(et|en|ru)$", description="et,
 AcceptLanguage = Annotated[str | None, Header(include_in_schema=False)]
 
 
-AttributeType = Literal["string", "number", "single_value_list", "multi_value_list", "date"]
+# string: one line; text: may hold line breaks; datetime: ISO 8601 with an offset.
+AttributeType = Literal[
+    "string", "text", "number", "single_value_list", "multi_value_list", "date", "datetime"
+]
 
 
 class AttributeValue(BaseModel):
@@ -95,8 +98,8 @@ class AttributeDefinition(BaseModel):
             and self.min_value > self.max_value
         ):
             raise ValueError(f"attribute {self.code}: min_value is above max_value")
-        if self.max_length is not None and self.type != "string":
-            raise ValueError(f"attribute {self.code}: max_length is for strings")
+        if self.max_length is not None and self.type not in ("string", "text"):
+            raise ValueError(f"attribute {self.code}: max_length is for string and text")
         return self
 
 

@@ -8,6 +8,11 @@ becomes a *contact reporter*: unverified, without sign-in), the partner gets the
 partner may see (no account id, no name), the report shows no name publicly (the resident
 did not choose to be named), the filing counts against the key's own daily quota, and the
 resident is emailed "filed for you by …" with a link that withdraws it.
+
+Open311 clients (``POST /open311/v2/requests``, an API key with ``open311:write``) file
+through the same function with ``open311=True``: the ``email`` they send is filed for
+exactly like ``on_behalf_of`` above (the same contact reporter, partner view, key quota and
+email); without one, the key's owner files as themselves, under their own quota.
 """
 
 from __future__ import annotations
@@ -140,12 +145,18 @@ async def contact_reporter(session: AsyncSession, email: str, language: str) -> 
     return created
 
 
-async def _reporter(session: AsyncSession, actor: Actor, body: ReportCreate) -> User | None:
+async def _reporter(
+    session: AsyncSession, actor: Actor, body: ReportCreate, *, open311: bool
+) -> User | None:
     """The resident a report is filed for, or None when the caller files for themselves."""
+    if open311 and not actor.holds_scope(Scope.open311_write):
+        raise Forbidden(f"Open311 filing needs an API key with {Scope.open311_write}.")
     if body.on_behalf_of is None:
         return None
-    if not actor.holds_scope(Scope.reports_on_behalf):
-        raise Forbidden(f"Filing for someone else needs an API key with {Scope.reports_on_behalf}.")
+    # An Open311 client names the person submitting by ``email``: its scope covers that.
+    needed = Scope.open311_write if open311 else Scope.reports_on_behalf
+    if not actor.holds_scope(needed):
+        raise Forbidden(f"Filing for someone else needs an API key with {needed}.")
     resident = await contact_reporter(session, str(body.on_behalf_of), str(actor.language))
     if resident.disabled_at is not None:
         # Refused like any other filing problem, without saying the account exists.
@@ -184,9 +195,14 @@ async def file_report(
     body: ReportCreate,
     now: datetime,
     settings: Settings,
+    *,
+    open311: bool = False,
 ) -> Filed:
-    """File ``body`` for the caller, or for the resident it names (on behalf)."""
-    resident = await _reporter(session, actor, body)
+    """File ``body`` for the caller, or for the resident it names (on behalf).
+
+    ``open311``: the caller is an Open311 client (``open311:write`` instead of
+    ``reports:on_behalf`` lets it name the resident); the rules are otherwise the same."""
+    resident = await _reporter(session, actor, body, open311=open311)
     reporter_id = resident.id if resident is not None else actor.user_id
     calendar = await city.load_working_calendar(session)
     reason = await usable_reason(session, body.reason_id, now.astimezone(calendar.zone).date())
@@ -252,6 +268,7 @@ async def file_report(
         routing=decision.basis,
         via_api_key=actor.is_api_key,
         on_behalf=resident is not None,
+        **({"channel": "open311"} if open311 else {}),
     )
     await session.flush()
     if resident is not None:

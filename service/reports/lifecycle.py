@@ -59,21 +59,22 @@ def record_event(
     to_state: str | None = None,
     public: bool = True,
     **data: Any,
-) -> None:
+) -> ReportEvent:
     """Append one timeline event (``public``: shown to everyone who may see the report)."""
-    session.add(
-        ReportEvent(
-            report_id=report.id,
-            at=now,
-            actor_id=actor.user_id if actor else None,
-            actor_role=actor_role(actor),
-            type=event_type,
-            from_state=from_state,
-            to_state=to_state,
-            public=public,
-            data=data,
-        )
+    event = ReportEvent(
+        id=uuid.uuid4(),
+        report_id=report.id,
+        at=now,
+        actor_id=actor.user_id if actor else None,
+        actor_role=actor_role(actor),
+        type=event_type,
+        from_state=from_state,
+        to_state=to_state,
+        public=public,
+        data=data,
     )
+    session.add(event)
+    return event
 
 
 def apply_transition(
@@ -83,13 +84,13 @@ def apply_transition(
     actor: Actor | None,
     now: datetime,
     **data: Any,
-) -> None:
+) -> ReportEvent:
     """Move ``report`` by ``action`` (409 when illegal) and write the timeline event."""
     rule = transition(report.state, action)
     before = report.state
     report.state = rule.target
     touch(report, now)
-    record_event(
+    return record_event(
         session,
         report,
         actor,
@@ -171,6 +172,13 @@ async def submit_draft(
 ) -> Report:
     """Send a draft (one that waited for its photo) to moderation."""
     report = await own_report(session, actor, report_id)
+    await send_draft(session, actor, report, now)
+    return report
+
+
+async def send_draft(session: AsyncSession, actor: Actor, report: Report, now: datetime) -> None:
+    """Send a draft the caller may send (its reporter's, or one an Open311 client has just
+    filed with its photo) to moderation; 422 while its reason's photo is missing."""
     reason = await session.get(Reason, report.reason_id)
     assert reason is not None
     transition(report.state, Action.submit)
@@ -181,7 +189,6 @@ async def submit_draft(
     apply_transition(session, report, Action.submit, actor, now)
     mark_submitted(report, reason, await city.load_working_calendar(session), now)
     await session.flush()
-    return report
 
 
 async def withdraw(

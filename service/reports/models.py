@@ -121,7 +121,11 @@ class ReportEvent(SQLModel, table=True):
     """One append-only timeline entry: who did what, from which state to which."""
 
     __tablename__ = "report_event"
-    __table_args__ = (Index("ix_report_event_report_at", "report_id", "at"),)
+    __table_args__ = (
+        Index("ix_report_event_report_at", "report_id", "at"),
+        # Open311 servicerequestupdates: the public timeline of the whole city by time.
+        Index("ix_report_event_public_at", "at", "id", postgresql_where=text("public")),
+    )
 
     id: uuid.UUID = uuid_pk()
     report_id: uuid.UUID = Field(foreign_key="report.id", ondelete="CASCADE")

@@ -33,7 +33,7 @@ from service.errors import AppError, Conflict, InvalidInput, NotFound, PayloadTo
 from service.outbox.service import add_job
 from service.reports import access, repository
 from service.reports.lifecycle import not_editable, own_report, record_event, touch
-from service.reports.models import ReportPhoto
+from service.reports.models import Report, ReportPhoto
 from service.reports.states import EDITABLE_STATES
 
 pillow_heif.register_heif_opener()
@@ -195,6 +195,20 @@ async def add_photo(
 ) -> ReportPhoto:
     """Attach a photo to the caller's own report while it can still be edited."""
     report = await own_report(session, actor, report_id)
+    return await attach_photo(session, settings, actor, report, raw, declared_type, now)
+
+
+async def attach_photo(
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    report: Report,
+    raw: bytes,
+    declared_type: str | None,
+    now: datetime,
+) -> ReportPhoto:
+    """Check, clean and store one photo of a report the caller may change (its reporter's,
+    or one an Open311 client has just filed), while it can still be edited."""
     if report.state not in EDITABLE_STATES:
         raise not_editable(report, "given photos")
     if report.photo_count >= settings.photos_per_report:
