@@ -75,7 +75,11 @@ class Figures:
     reports: int = 0
     lost: int = 0
     duplicated_events: int = 0
+    # Two different messages for one event and recipient (a real duplicate).
     duplicated_mails: int = 0
+    # The same message (same Message-ID) handed over again after a crash cut the send off
+    # before it was recorded: the receiving side sees the same Message-ID.
+    resent_same_message: int = 0
     missing_mails: int = 0
     lag_p50: float = 0.0
     lag_p99: float = 0.0
@@ -91,10 +95,12 @@ class Figures:
 
 
 class Inbox:
-    """The SMTP server's counter of received mail: (recipient, subject) → times."""
+    """The SMTP server's counter of received mail: (recipient, subject) → times, and the
+    Message-IDs seen for each."""
 
     def __init__(self) -> None:
         self.received: Counter[tuple[str, str]] = Counter()
+        self.message_ids: dict[tuple[str, str], set[str]] = {}
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         from email import message_from_bytes
@@ -102,7 +108,9 @@ class Inbox:
 
         message = message_from_bytes(envelope.content, policy=default)
         for recipient in envelope.rcpt_tos:
-            self.received[(recipient.lower(), str(message["Subject"]))] += 1
+            key = (recipient.lower(), str(message["Subject"]))
+            self.received[key] += 1
+            self.message_ids.setdefault(key, set()).add(str(message["Message-ID"]))
         return "250 OK"
 
 
@@ -186,25 +194,26 @@ async def _prepare_database(base_url: str, suffix: str) -> str:
     finally:
         await admin.close()
     url = base.set(database=target).render_as_string(hide_password=False)
+    from alembic import command
+    from alembic.config import Config
+
+    from service.demo.seed import seed_city
+
+    engine_ = create_async_engine(url, poolclass=NullPool)
+
+    def migrate(connection: Any) -> None:
+        config = Config(str(ROOT / "alembic.ini"))
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+    # The template may predate the newest migrations: bring the copy up to date.
+    async with engine_.begin() as connection:
+        await connection.run_sync(migrate)
     if not has_template:
-        from alembic import command
-        from alembic.config import Config
-
-        from service.demo.seed import seed_city
-
-        engine_ = create_async_engine(url, poolclass=NullPool)
-
-        def migrate(connection: Any) -> None:
-            config = Config(str(ROOT / "alembic.ini"))
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-
-        async with engine_.begin() as connection:
-            await connection.run_sync(migrate)
         async with AsyncSession(engine_) as session:
             await seed_city(session)
             await session.commit()
-        await engine_.dispose()
+    await engine_.dispose()
     return url
 
 

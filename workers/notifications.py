@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from arq import Retry
 
 from service.notifications.models import DeliveryStatus
-from service.notifications.service import deliver
+from service.notifications.service import Outgoing, claim_for_sending, record_send, send
 from service.observability import JOB_OUTCOMES
-from workers.context import outbox_job, transaction
+from workers.context import now, outbox_job, transaction
 
 
 @outbox_job
 async def deliver_email(ctx: dict[str, Any], message_id: str) -> str:
     """Send one queued email; retried with backoff while the SMTP server fails."""
+    settings, message = ctx["settings"], uuid.UUID(message_id)
+    # The claim is committed before the send, the outcome after it: a crash or a cut
+    # database connection during the send cannot make two sends of one message at once.
     async with transaction(ctx) as session:
-        status = await deliver(session, ctx["settings"], uuid.UUID(message_id), datetime.now(UTC))
+        claimed = await claim_for_sending(session, settings, message, now(ctx))
+    if isinstance(claimed, Outgoing):
+        error = await send(settings, claimed)
+        async with transaction(ctx) as session:
+            status: DeliveryStatus | None = await record_send(session, message, error, now(ctx))
+    else:
+        status = claimed
     outcome = status.value if status else "skipped"
     JOB_OUTCOMES.labels("deliver_email", outcome).inc()
     if status is DeliveryStatus.pending:

@@ -38,6 +38,9 @@ class EmailMessage(SQLModel, table=True):
     link_path: str | None = Field(default=None, max_length=200)
     status: DeliveryStatus = enum_field(DeliveryStatus.pending, length=16)
     attempts: int = Field(default=0)
+    # Set while a worker is sending it: another attempt waits until then (two workers never
+    # send the same message at once; a send cut off by a crash is retried after it).
+    claimed_until: datetime | None = timestamp(nullable=True)
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = timestamp(default_now=True)
     sent_at: datetime | None = timestamp(nullable=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage as MimeMessage
 from email.utils import make_msgid
 from urllib.parse import urlencode
@@ -145,13 +145,25 @@ async def _body_to_send(
     return message.body_text.replace(CODE_SLOT, secret).replace(LINK_SLOT, link)
 
 
-async def deliver(
-    session: AsyncSession, settings: Settings, message_id: uuid.UUID, now: datetime
-) -> DeliveryStatus | None:
-    """Send one stored message unless it was already sent (a duplicate job sends nothing).
+# How long a worker may take to hand a message to the SMTP server before another may try.
+SEND_LEASE = timedelta(minutes=2)
 
-    Returns the message's status afterwards: ``pending`` means this attempt failed and the
-    caller should retry later; ``None`` means there was nothing to do."""
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message claimed for sending, ready for SMTP."""
+
+    message_id: uuid.UUID
+    mime: MimeMessage
+
+
+async def claim_for_sending(
+    session: AsyncSession, settings: Settings, message_id: uuid.UUID, now: datetime
+) -> Outgoing | DeliveryStatus | None:
+    """Claim a pending message for one send (committed before the send, so a crash or a
+    cut database connection during the send cannot undo the claim and send it twice at
+    once). Returns the message to send; ``failed`` when it cannot be sent; ``pending`` when
+    another worker is sending it (retry after its claim); None when it was sent already."""
     message = (
         await session.execute(
             select(EmailMessage)
@@ -159,9 +171,18 @@ async def deliver(
             .with_for_update(skip_locked=True)
         )
     ).scalar_one_or_none()
-    if message is None or message.status != DeliveryStatus.pending:
+    if message is None:
+        exists = await session.scalar(
+            select(col(EmailMessage.id)).where(col(EmailMessage.id) == message_id)
+        )
+        # Locked by another worker right now: try again later. Gone: nothing to do.
+        return DeliveryStatus.pending if exists is not None else None
+    if message.status != DeliveryStatus.pending:
         return None
+    if message.claimed_until is not None and message.claimed_until > now:
+        return DeliveryStatus.pending
     message.attempts += 1
+    message.claimed_until = now + SEND_LEASE
     body = await _body_to_send(session, settings, message, now)
     if body is None:
         message.status = DeliveryStatus.failed
@@ -171,12 +192,19 @@ async def deliver(
     mime["From"] = settings.mail_from
     mime["To"] = message.recipient
     mime["Subject"] = message.subject
+    # Deterministic: a message re-sent after a crash carries the same Message-ID, so the
+    # receiving side can tell it is the same message.
     mime["Message-ID"] = make_msgid(idstring=str(message.id), domain="meielinn")
     long_lines = any(len(line.encode()) > MAX_LINE_BYTES for line in body.splitlines())
     mime.set_content(body, cte="quoted-printable" if long_lines else "8bit")
+    return Outgoing(message.id, mime)
+
+
+async def send(settings: Settings, outgoing: Outgoing) -> str | None:
+    """Hand a claimed message to the SMTP server; the error text when it failed."""
     try:
         await aiosmtplib.send(
-            mime,
+            outgoing.mime,
             hostname=settings.smtp_host,
             port=settings.smtp_port,
             username=settings.smtp_username,
@@ -185,11 +213,37 @@ async def deliver(
             timeout=settings.smtp_timeout_seconds,
         )
     except (aiosmtplib.SMTPException, OSError) as exc:
-        message.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        return f"{type(exc).__name__}: {exc}"[:500]
+    return None
+
+
+async def record_send(
+    session: AsyncSession, message_id: uuid.UUID, error: str | None, now: datetime
+) -> DeliveryStatus:
+    """Record how a send went: sent, or pending for a retry (failed after the last)."""
+    message = await session.get(EmailMessage, message_id, with_for_update=True)
+    assert message is not None
+    message.claimed_until = None
+    if error is None:
+        message.status = DeliveryStatus.sent
+        message.sent_at = now
+        message.last_error = None
+    else:
+        message.last_error = error
         if message.attempts >= MAX_ATTEMPTS:
             message.status = DeliveryStatus.failed
-        return message.status
-    message.status = DeliveryStatus.sent
-    message.sent_at = now
-    message.last_error = None
-    return DeliveryStatus.sent
+    return DeliveryStatus(message.status)
+
+
+async def deliver(
+    session: AsyncSession, settings: Settings, message_id: uuid.UUID, now: datetime
+) -> DeliveryStatus | None:
+    """Claim, send and record in one go (one session: for callers without a worker; the
+    worker's job commits the claim before sending, see ``workers.notifications``).
+
+    Returns the message's status afterwards: ``pending`` means this attempt failed and the
+    caller should retry later; ``None`` means there was nothing to do."""
+    claimed = await claim_for_sending(session, settings, message_id, now)
+    if not isinstance(claimed, Outgoing):
+        return claimed
+    return await record_send(session, message_id, await send(settings, claimed), now)
