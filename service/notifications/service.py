@@ -32,6 +32,7 @@ from service.auth import repository as auth_repository
 from service.auth.models import Language, User
 from service.auth.tokens import digest, new_secret
 from service.config import Settings
+from service.notifications import repository
 from service.notifications.models import DeliveryStatus, EmailMessage
 from service.notifications.templates import render
 from service.outbox import service as outbox
@@ -161,12 +162,30 @@ async def deliver(
     ).scalar_one_or_none()
     if message is None or message.status != DeliveryStatus.pending:
         return None
+    await _attempt(session, settings, message, now)
+    # A notification's email: its delivery log follows the message.
+    await repository.log_email_outcome(
+        session,
+        message.id,
+        status=message.status,
+        attempts=message.attempts,
+        last_error=message.last_error,
+        sent_at=message.sent_at,
+        now=now,
+    )
+    return message.status
+
+
+async def _attempt(
+    session: AsyncSession, settings: Settings, message: EmailMessage, now: datetime
+) -> None:
+    """Try to send ``message`` once, leaving the outcome on it."""
     message.attempts += 1
     body = await _body_to_send(session, settings, message, now)
     if body is None:
         message.status = DeliveryStatus.failed
         message.last_error = "the one-time code was used or expired before it could be sent"
-        return message.status
+        return
     mime = MimeMessage()
     mime["From"] = settings.mail_from
     mime["To"] = message.recipient
@@ -188,8 +207,7 @@ async def deliver(
         message.last_error = f"{type(exc).__name__}: {exc}"[:500]
         if message.attempts >= MAX_ATTEMPTS:
             message.status = DeliveryStatus.failed
-        return message.status
+        return
     message.status = DeliveryStatus.sent
     message.sent_at = now
     message.last_error = None
-    return DeliveryStatus.sent
