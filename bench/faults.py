@@ -397,7 +397,7 @@ async def run(config: FaultConfig) -> Figures:
         deadline += config.deadline_seconds
         while time.monotonic() < deadline:
             fired = await _fired_count(url)
-            mails = sum(1 for (_, subject) in inbox.received if subject.startswith("Overdue"))
+            mails = sum(1 for (_, subject) in inbox.received if "overdue" in subject.lower())
             if fired >= config.reports and mails >= 2 * config.reports:
                 break
             await asyncio.sleep(0.5)
@@ -430,7 +430,7 @@ async def run(config: FaultConfig) -> Figures:
                 subject
                 for (to, subject), n in inbox.received.items()
                 for _ in range(n)
-                if to == recipient and subject.startswith("Overdue")
+                if to == recipient and "overdue" in subject.lower()
             )
             figures.duplicated_mails += sum(n - 1 for n in per_report.values() if n > 1)
             figures.missing_mails += config.reports - len(per_report)

@@ -129,6 +129,33 @@ class Settings(BaseSettings):
     mail_from: str = Field(
         "meielinn <no-reply@meielinn.localhost>", description="From address of outgoing email."
     )
+    # Webhooks for integrators (service/notifications/webhooks).
+    webhook_allow_private: bool = Field(
+        False,
+        description="Allow webhook URLs whose host resolves to a private, loopback, link-local, "
+        "multicast or reserved address (refused by default: requests from inside the city's "
+        "network must not be aimed by an admin account at internal services).",
+    )
+    webhook_timeout_seconds: float = Field(
+        5.0, gt=0, le=60, description="Whole time one webhook request may take."
+    )
+    webhook_max_attempts: int = Field(
+        8, ge=1, le=20, description="Attempts at one webhook delivery before it is given up."
+    )
+    webhook_retry_base_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Backoff of webhook retries: attempt n waits a random time up to "
+        "base × 2^(n-1) (full jitter), at most MEIELINN_WEBHOOK_RETRY_MAX_SECONDS.",
+    )
+    webhook_retry_max_seconds: float = Field(
+        3600.0, gt=0, description="Longest wait between two webhook attempts."
+    )
+    webhook_disable_after_failures: int = Field(
+        10,
+        ge=1,
+        description="Consecutive failed attempts after which a webhook is disabled.",
+    )
     # Reports.
     report_quota_per_day: int = Field(
         10, ge=1, description="Reports one person may file in any 24 hours (429 above)."

@@ -12,7 +12,13 @@ from service.city.models import (
     RoutingRule,
 )
 from service.feedback.models import ReportRating, ReportResponse, ResponseTemplate
-from service.notifications.models import EmailMessage
+from service.notifications.models import (
+    EmailMessage,
+    NotificationDelivery,
+    NotificationEvent,
+    NotificationPreference,
+    WebhookEndpoint,
+)
 from service.ops.models import WorkerHeartbeat
 from service.outbox.models import OutboxJob
 from service.queues.models import ExtensionRequest, ResponsePriority, TransferRequest
@@ -40,6 +46,9 @@ __all__ = [
     "EmailToken",
     "ExtensionRequest",
     "IdempotencyRecord",
+    "NotificationDelivery",
+    "NotificationEvent",
+    "NotificationPreference",
     "ObjectType",
     "OutboxJob",
     "Reason",
@@ -59,5 +68,6 @@ __all__ = [
     "SlaTimer",
     "TransferRequest",
     "User",
+    "WebhookEndpoint",
     "WorkerHeartbeat",
 ]

@@ -171,6 +171,10 @@ async def settings(smtp_server: tuple[Controller, Mailbox]) -> Settings:
             "argon2_time_cost": 1,
             "argon2_memory_kib": 1024,
             "argon2_parallelism": 1,
+            # Webhook tests post to a receiver on 127.0.0.1, and retry within the test.
+            "webhook_allow_private": True,
+            "webhook_retry_base_seconds": 0.05,
+            "webhook_retry_max_seconds": 0.2,
         }
     )
 

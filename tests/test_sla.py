@@ -116,7 +116,7 @@ async def test_breach_and_escalations_happen_once_each(
     assert report.breached_at is not None
     assert len(mailbox.to(staff.email)) == 1
     assert len(mailbox.to(supervisor.email)) == 1
-    assert "Overdue" in mailbox.to(supervisor.email)[0]["Subject"]
+    assert "overdue" in mailbox.to(supervisor.email)[0]["Subject"]
     assert mailbox.to(admin.email) == []
     overdue_events = await session.scalar(
         select(func.count())

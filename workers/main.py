@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import os
 import socket
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from arq import cron
+from arq import cron, func
 from arq.connections import RedisSettings
+from arq.typing import WorkerCoroutine
 
 import service.models  # noqa: F401  (every table on the metadata)
 from service.config import get_settings, settings_or_exit
 from service.db import create_engine, create_sessionmaker
 from service.observability import configure_logging
 from workers.heartbeat import heartbeat
-from workers.notifications import deliver_email
+from workers.notifications import deliver_email, deliver_webhook
 from workers.outbox import relay_outbox
 from workers.reports import (
     make_thumbnail,
@@ -62,6 +63,14 @@ class WorkerSettings:
         heartbeat,
         relay_outbox,
         deliver_email,
+        # A try is one attempt (or an early hand-over that waits for its backoff); the
+        # delivery row bounds the attempts, so arq's limit only needs to stay above them.
+        func(
+            cast(WorkerCoroutine, deliver_webhook),
+            name="deliver_webhook",
+            timeout=2 * _settings.webhook_timeout_seconds + 10,
+            max_tries=2 * _settings.webhook_max_attempts + 2,
+        ),
         make_thumbnail,
         purge_idempotency_records,
         refresh_map_cells,

@@ -32,6 +32,7 @@ from service.auth import repository as auth_repository
 from service.auth.models import Language, User
 from service.auth.tokens import digest, new_secret
 from service.config import Settings
+from service.notifications import repository
 from service.notifications.models import DeliveryStatus, EmailMessage
 from service.notifications.templates import render
 from service.outbox import service as outbox
@@ -187,7 +188,8 @@ async def claim_for_sending(
     if body is None:
         message.status = DeliveryStatus.failed
         message.last_error = "the one-time code was used or expired before it could be sent"
-        return message.status
+        await _log_outcome(session, message, now)
+        return DeliveryStatus.failed
     mime = MimeMessage()
     mime["From"] = settings.mail_from
     mime["To"] = message.recipient
@@ -232,7 +234,21 @@ async def record_send(
         message.last_error = error
         if message.attempts >= MAX_ATTEMPTS:
             message.status = DeliveryStatus.failed
+    await _log_outcome(session, message, now)
     return DeliveryStatus(message.status)
+
+
+async def _log_outcome(session: AsyncSession, message: EmailMessage, now: datetime) -> None:
+    """A notification's email: its delivery log follows the message."""
+    await repository.log_email_outcome(
+        session,
+        message.id,
+        status=message.status,
+        attempts=message.attempts,
+        last_error=message.last_error,
+        sent_at=message.sent_at,
+        now=now,
+    )
 
 
 async def deliver(

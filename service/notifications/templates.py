@@ -1,4 +1,6 @@
-"""Email texts in the city's languages (et, en, ru). Placeholders use ``str.format``.
+"""Notification texts in the city's languages (et, en, ru), for email and the in-app
+inbox. Placeholders use ``str.format``; a notice must give every placeholder its template
+uses (``tests/test_notifications.py`` renders each one).
 
 Every body starts with ``{greeting}``: "Hello <name>," when the recipient's address is
 verified, a plain "Hello," otherwise. An unverified address may belong to someone other
@@ -151,66 +153,6 @@ EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
             "проигнорируйте это письмо.",
         ),
     },
-    # The SLA engine (service.sla.engine): to the department, supervisors and admins.
-    "sla_reminder": {
-        Language.et: (
-            "Meeldetuletus: teate {code} tähtaeg on {due}",
-            "{greeting}\n\nTeade {code} ({department}) tuleb vastata hiljemalt {due}.",
-        ),
-        Language.en: (
-            "Reminder: report {code} is due {due}",
-            "{greeting}\n\nReport {code} ({department}) must be answered by {due}.",
-        ),
-        Language.ru: (
-            "Напоминание: срок по сообщению {code} — {due}",
-            "{greeting}\n\nНа сообщение {code} ({department}) нужно ответить до {due}.",
-        ),
-    },
-    "sla_breached": {
-        Language.et: (
-            "Tähtaeg ületatud: teade {code}",
-            "{greeting}\n\nTeate {code} ({department}) vastamise tähtaeg {due} on möödas.",
-        ),
-        Language.en: (
-            "Overdue: report {code}",
-            "{greeting}\n\nReport {code} ({department}) was due {due} and is not answered.",
-        ),
-        Language.ru: (
-            "Срок истёк: сообщение {code}",
-            "{greeting}\n\nСрок ответа на сообщение {code} ({department}) истёк {due}.",
-        ),
-    },
-    "sla_escalated": {
-        Language.et: (
-            "Eskaleeritud (tase {level}): teade {code}",
-            "{greeting}\n\nTeade {code} ({department}) on tähtajast {due} üle ja "
-            "eskaleeriti teile (tase {level}).",
-        ),
-        Language.en: (
-            "Escalated (level {level}): report {code}",
-            "{greeting}\n\nReport {code} ({department}) is overdue since {due} and was "
-            "escalated to you (level {level}).",
-        ),
-        Language.ru: (
-            "Эскалация (уровень {level}): сообщение {code}",
-            "{greeting}\n\nСообщение {code} ({department}) просрочено с {due} и передано "
-            "вам (уровень {level}).",
-        ),
-    },
-    "moderation_overdue": {
-        Language.et: (
-            "Modereerimata: teade {code}",
-            "{greeting}\n\nTeade {code} oleks pidanud olema modereeritud {due}.",
-        ),
-        Language.en: (
-            "Not moderated in time: report {code}",
-            "{greeting}\n\nReport {code} should have been moderated by {due}.",
-        ),
-        Language.ru: (
-            "Не отмодерировано: сообщение {code}",
-            "{greeting}\n\nСообщение {code} должно было пройти модерацию до {due}.",
-        ),
-    },
     # To an address that may never have been verified: nothing in it is chosen by a
     # resident, and it names no person.
     "report_filed_for_you": {
@@ -231,6 +173,92 @@ EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
             "сообщение:\n{link}",
         ),
     },
+    # Published answers are legal notices: the preferences cannot turn them off.
+    "answer_published": {
+        Language.et: (
+            "Teie teatele {code} vastati",
+            "{greeting}\n\nLinn vastas teie teatele {code}. Lugege vastust ja andke sellele "
+            "hinnang.",
+        ),
+        Language.en: (
+            "Your report {code} was answered",
+            "{greeting}\n\nThe city answered your report {code}. Read the answer and rate it.",
+        ),
+        Language.ru: (
+            "На ваше сообщение {code} получен ответ",
+            "{greeting}\n\nГород ответил на ваше сообщение {code}. Прочитайте ответ и оцените его.",
+        ),
+    },
+    # The SLA engine's notices to departments, supervisors, moderators and admins.
+    # Placeholders: {code} the tracking code, {due} the deadline as the engine formats it,
+    # {department} the department's name, {level} the escalation level (1, 2, …).
+    "sla_reminder": {
+        Language.et: (
+            "Teate {code} tähtaeg on {due}",
+            "{greeting}\n\nÜksuse {department} teatele {code} tuleb vastata hiljemalt {due}.",
+        ),
+        Language.en: (
+            "Report {code} is due by {due}",
+            "{greeting}\n\nThe report {code} of {department} must be answered by {due}.",
+        ),
+        Language.ru: (
+            "Срок ответа на сообщение {code}: {due}",
+            "{greeting}\n\nНа сообщение {code} (подразделение {department}) нужно ответить "
+            "до {due}.",
+        ),
+    },
+    "sla_breached": {
+        Language.et: (
+            "Teate {code} tähtaeg on ületatud",
+            "{greeting}\n\nÜksuse {department} teatele {code} pidi vastama hiljemalt {due}, "
+            "kuid vastust pole. Tähtaeg on ületatud.",
+        ),
+        Language.en: (
+            "Report {code} is overdue",
+            "{greeting}\n\nThe report {code} of {department} was to be answered by {due} "
+            "and has not been. It is overdue.",
+        ),
+        Language.ru: (
+            "Срок ответа на сообщение {code} нарушен",
+            "{greeting}\n\nНа сообщение {code} (подразделение {department}) нужно было "
+            "ответить до {due}, но ответа нет. Срок нарушен.",
+        ),
+    },
+    "sla_escalated": {
+        Language.et: (
+            "Teade {code} edastati teile (tase {level})",
+            "{greeting}\n\nÜksuse {department} teatele {code} pidi vastama hiljemalt {due}, "
+            "kuid vastust pole endiselt. Teade edastati teile (eskaleerimise tase {level}).",
+        ),
+        Language.en: (
+            "Report {code} was escalated to you (level {level})",
+            "{greeting}\n\nThe report {code} of {department} was to be answered by {due} "
+            "and still has not been. It was escalated to you (level {level}).",
+        ),
+        Language.ru: (
+            "Сообщение {code} передано вам (уровень {level})",
+            "{greeting}\n\nНа сообщение {code} (подразделение {department}) нужно было "
+            "ответить до {due}, но ответа всё ещё нет. Сообщение передано вам (уровень "
+            "эскалации {level}).",
+        ),
+    },
+    "moderation_overdue": {
+        Language.et: (
+            "Teade {code} ootab modereerimist",
+            "{greeting}\n\nTeade {code} pidi olema modereeritud hiljemalt {due}, kuid ootab "
+            "endiselt otsust.",
+        ),
+        Language.en: (
+            "Report {code} is waiting for moderation",
+            "{greeting}\n\nThe report {code} was to be moderated by {due} and is still "
+            "waiting for a decision.",
+        ),
+        Language.ru: (
+            "Сообщение {code} ожидает модерации",
+            "{greeting}\n\nСообщение {code} нужно было промодерировать до {due}, но решение "
+            "ещё не принято.",
+        ),
+    },
 }
 
 
@@ -239,8 +267,18 @@ def render(
 ) -> tuple[str, str]:
     """Subject and body of ``template`` in ``language`` (English when it lacks one),
     greeting ``name``, or nobody by name when it is None."""
+    named, plain = GREETINGS.get(language) or GREETINGS[Language.en]
+    return _render(template, language, named.format(name=name) if name else plain, values)
+
+
+def render_without_greeting(template: str, language: Language, **values: object) -> tuple[str, str]:
+    """Like :func:`render`, without the greeting line (the in-app inbox)."""
+    return _render(template, language, "", values)
+
+
+def _render(
+    template: str, language: Language, greeting: str, values: dict[str, object]
+) -> tuple[str, str]:
     texts = EMAILS[template]
     subject, body = texts.get(language) or texts[Language.en]
-    named, plain = GREETINGS.get(language) or GREETINGS[Language.en]
-    greeting = named.format(name=name) if name else plain
-    return subject.format(**values), body.format(greeting=greeting, **values)
+    return subject.format(**values), body.format(greeting=greeting, **values).lstrip()

@@ -22,7 +22,7 @@ from service.auth.models import User
 from service.catalog.models import Reason
 from service.city import service as city
 from service.errors import AppError, Conflict, InvalidInput
-from service.notifications.service import email_user
+from service.notifications.dispatch import Notice, notify
 from service.pagination import keyset_page
 from service.reports import repository
 from service.reports.access import STAFF
@@ -74,12 +74,20 @@ async def queue(
 
 
 async def _notify_reporter(
-    session: AsyncSession, report: Report, template: str, **values: object
+    session: AsyncSession, report: Report, template: str, now: datetime, **values: object
 ) -> None:
+    """Tell the reporter of a moderation decision: once per report and decision."""
     reporter = await session.get(User, report.reporter_id)
-    if reporter is None or reporter.disabled_at is not None:
+    if reporter is None:
         return
-    await email_user(session, reporter, template, code=report.tracking_code, **values)
+    notice = Notice(
+        event_type=template,
+        event_key=f"{template}:{report.id}",
+        template=template,
+        values={"code": report.tracking_code, **values},
+        report_id=report.id,
+    )
+    await notify(session, notice, [reporter], now=now)
 
 
 async def accept(
@@ -147,7 +155,9 @@ async def accept(
     if body.note:
         # A moderator's note is for the department, not for the public timeline.
         record_event(session, report, actor, "note", now, public=False, text=body.note)
-    await _notify_reporter(session, report, "report_accepted", due=report.due_at.date().isoformat())
+    await _notify_reporter(
+        session, report, "report_accepted", now, due=report.due_at.date().isoformat()
+    )
     await session.flush()
     return report
 
@@ -168,7 +178,7 @@ async def reject(
         session, report, Action.reject, actor, now, code=body.code.value, text=body.text
     )
     report.reject_code, report.reject_text = body.code.value, body.text
-    await _notify_reporter(session, report, "report_rejected", reason=body.text)
+    await _notify_reporter(session, report, "report_rejected", now, reason=body.text)
     await session.flush()
     return report
 
@@ -287,7 +297,9 @@ async def mark_duplicate(
             merged_report=str(report.id),
             tracking_code=report.tracking_code,
         )
-    await _notify_reporter(session, report, "report_duplicate", original=original.tracking_code)
+    await _notify_reporter(
+        session, report, "report_duplicate", now, original=original.tracking_code
+    )
     await session.flush()
     return report
 

@@ -1,0 +1,43 @@
+"""The event types people and integrators can choose from.
+
+Each notice names its event type (``Notice.event_type``). People turn channels on and off
+per type (``/v1/me/notification-preferences``) and webhooks subscribe to types
+(``/v1/admin/webhooks``), both from this list. A type that is ``legal`` is a notice the city
+must deliver (an answer to a report, a decision not to handle one): the preferences cannot
+turn it off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    description: str
+    legal: bool = False
+
+
+EVENT_TYPES: dict[str, EventType] = {
+    event.name: event
+    for event in (
+        EventType("report_accepted", "Your report was accepted and passed to a department."),
+        EventType(
+            "report_rejected",
+            "Your report could not be taken on, and why (the city's decision on it).",
+            legal=True,
+        ),
+        EventType("report_duplicate", "Your report was merged into an earlier one."),
+        EventType("answer_published", "The city answered your report.", legal=True),
+        EventType("sla_reminder", "A report of your department is due soon."),
+        EventType("sla_breached", "A report of your department is overdue."),
+        EventType("sla_escalated", "An overdue report was escalated to you."),
+        EventType("moderation_overdue", "A report has waited too long for moderation."),
+    )
+}
+
+
+def is_legal(event_type: str) -> bool:
+    event = EVENT_TYPES.get(event_type)
+    return event is not None and event.legal
