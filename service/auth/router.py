@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
 from limits import RateLimitItemPerHour, RateLimitItemPerMinute
+from pydantic import StringConstraints
 
 from service.auth import service
 from service.auth.dependencies import AdminActor, CurrentActor, SettingsDep, client_ip
@@ -23,6 +23,7 @@ from service.auth.schemas import (
     RegisterRequest,
     RoleGrantCreate,
     RoleGrantPublic,
+    SignInForm,
     TokenPair,
     UserPage,
     UserPrivate,
@@ -31,10 +32,12 @@ from service.auth.schemas import (
 )
 from service.db import SessionDep, utcnow
 from service.errors import PROBLEM, Unauthorized
+from service.fields import PlainText
 from service.pagination import Cursor, PageSize, decode_cursor, encode_cursor
 from service.ratelimit import RateLimiter
 
 router = APIRouter()
+SearchText = Annotated[str, StringConstraints(max_length=120), PlainText]
 
 
 def limiter(request: Request) -> RateLimiter:
@@ -135,7 +138,7 @@ async def resend_verification(
     responses={401: PROBLEM, 429: PROBLEM},
 )
 async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[SignInForm, Depends()],
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
@@ -248,7 +251,7 @@ ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {401: PROBLEM, 403: PROBLEM, 404
 async def list_users(
     actor: AdminActor,
     session: SessionDep,
-    q: Annotated[str | None, Query(max_length=120)] = None,
+    q: Annotated[SearchText | None, Query()] = None,
     cursor: Cursor = None,
     limit: PageSize = 50,
 ) -> UserPage:

@@ -6,13 +6,18 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
+from fastapi import Form
+from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from service.auth.models import Language, Role
+from service.fields import PatchBody, PlainText, Text
 
-Password = Annotated[str, Field(min_length=10, max_length=128)]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-Secret = Annotated[str, Field(min_length=16, max_length=256)]
+Password = Annotated[str, StringConstraints(min_length=10, max_length=128), PlainText]
+DisplayName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), PlainText
+]
+Secret = Annotated[str, StringConstraints(min_length=16, max_length=256), PlainText]
 
 
 class RegisterRequest(BaseModel):
@@ -22,6 +27,31 @@ class RegisterRequest(BaseModel):
     password: Password
     display_name: DisplayName
     language: Language = Language.et
+
+
+class SignInForm(OAuth2PasswordRequestForm):
+    """The OAuth2 password form, with its fields as guarded text."""
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        username: Annotated[str, Form(), PlainText],
+        password: Annotated[str, Form(json_schema_extra={"format": "password"}), PlainText],
+        scope: Annotated[str, Form(), PlainText] = "",
+        client_id: Annotated[Text | None, Form()] = None,
+        client_secret: Annotated[
+            Text | None, Form(json_schema_extra={"format": "password"})
+        ] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
 
 
 class VerifyRequest(BaseModel):
@@ -69,13 +99,11 @@ class UserPrivate(BaseModel):
     roles: list[RoleGrantPublic]
 
 
-class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UserUpdate(PatchBody):
     display_name: DisplayName | None = None
     language: Language | None = None
     new_password: Password | None = None
-    current_password: str | None = Field(default=None, max_length=128)
+    current_password: Annotated[str, StringConstraints(max_length=128), PlainText] | None = None
 
     @model_validator(mode="after")
     def _password_change_needs_current(self) -> UserUpdate:
@@ -102,7 +130,9 @@ ApiKeyScope = Literal["reports:read", "reports:write", "reports:on_behalf", "ope
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), PlainText
+    ]
     scopes: list[ApiKeyScope] = Field(min_length=1)
     owner_id: uuid.UUID | None = Field(
         default=None, description="The user the key acts for; the creating admin by default."

@@ -41,6 +41,7 @@ from service.city.schemas import (
 )
 from service.db import SessionDep, utcnow
 from service.errors import ERRORS, PROBLEM, NotFound
+from service.fields import PlainText
 
 GEOJSON = "application/geo+json"
 
@@ -174,7 +175,9 @@ async def update_department(
 @public.get("/buildings", summary="Search buildings by address", responses={422: PROBLEM})
 async def search_buildings(
     session: SessionDep,
-    q: Annotated[str, Query(min_length=2, max_length=120, description="Address or part of it")],
+    q: Annotated[
+        str, Query(min_length=2, max_length=120, description="Address or part of it"), PlainText
+    ],
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> BuildingList:
     return BuildingList(items=await service.search_buildings(session, q, limit))

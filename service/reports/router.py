@@ -20,6 +20,7 @@ from fastapi import (
     status,
 )
 from fastapi.responses import FileResponse, JSONResponse
+from pydantic import StringConstraints
 
 from service import idempotency
 from service.auth.actor import Actor
@@ -35,6 +36,7 @@ from service.catalog.schemas import AcceptLanguage, LangQuery, pick_language
 from service.city.schemas import Latitude, Longitude
 from service.db import SessionDep, utcnow
 from service.errors import ERRORS, PROBLEM, Forbidden, InvalidInput
+from service.fields import PlainText, Text
 from service.pagination import Cursor, PageSize
 from service.reports import mapview, moderation, photos
 from service.reports import service as reports
@@ -86,9 +88,8 @@ def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
     return min_lon, min_lat, max_lon, max_lat
 
 
-BBox = Annotated[
-    str | None, Query(max_length=100, description="min_lon,min_lat,max_lon,max_lat (WGS84)")
-]
+BoxText = Annotated[str, StringConstraints(max_length=100), PlainText]
+BBox = Annotated[BoxText | None, Query(description="min_lon,min_lat,max_lon,max_lat (WGS84)")]
 
 
 # --- filing -------------------------------------------------------------------------------
@@ -108,7 +109,7 @@ async def file_report(
     session: SessionDep,
     settings: SettingsDep,
     idempotency_key: Annotated[
-        str | None,
+        Text | None,
         Header(
             alias="Idempotency-Key",
             description="Send the same key again to get the same answer without a second report.",
@@ -263,7 +264,7 @@ async def nearby(
 async def report_map(
     session: SessionDep,
     settings: SettingsDep,
-    bbox: Annotated[str, Query(max_length=100, description="min_lon,min_lat,max_lon,max_lat")],
+    bbox: Annotated[BoxText, Query(description="min_lon,min_lat,max_lon,max_lat")],
     zoom: Annotated[int, Query(ge=0, le=22)] = 13,
     state: Annotated[list[ReportState] | None, Query()] = None,
 ) -> JSONResponse:
@@ -279,7 +280,7 @@ async def report_map(
     "/v1/reports/by-code/{tracking_code}", summary="A report by its tracking code", responses=ERRORS
 )
 async def by_code(
-    tracking_code: Annotated[str, Path(max_length=16)],
+    tracking_code: Annotated[str, Path(max_length=16), PlainText],
     actor: OptionalActor,
     session: SessionDep,
     lang: LangQuery = None,
