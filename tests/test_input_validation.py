@@ -252,6 +252,8 @@ async def test_patch_calendar_refuses_bad_values(
         {"name": "Night shift", "work_start": "17:00"},
         {"name": "Night shift", "timezone": "Mars/Olympus"},
         {"name": "Night shift", "timezone": None},
+        # Longer than the column holds (found by the fuzzing run).
+        {"name": "N" * 121},
     ],
 )
 async def test_create_calendar_refuses_bad_hours_and_zones(

@@ -16,6 +16,9 @@ Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), PlainText
 ]
+CalendarName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), PlainText
+]
 Latitude = Annotated[float, Field(ge=-90, le=90, description="WGS84 latitude")]
 Longitude = Annotated[float, Field(ge=-180, le=180, description="WGS84 longitude")]
 # Admin-defined calendar days stay within a range the holiday tables and humans can check.
@@ -182,7 +185,7 @@ class RoutingPreview(BaseModel):
 class CalendarCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Name
+    name: CalendarName
     timezone: TimeZoneName = "Europe/Tallinn"
     work_start: WallClockTime = time(8, 30)
     work_end: WallClockTime = time(17, 0)
@@ -198,7 +201,7 @@ class CalendarUpdate(PatchBody):
     """Hours changed alone are checked against the calendar's other hour when applied:
     work_end stays after work_start."""
 
-    name: Name | None = None
+    name: CalendarName | None = None
     timezone: TimeZoneName | None = None
     work_start: WallClockTime | None = None
     work_end: WallClockTime | None = None
@@ -233,8 +236,8 @@ class CalendarPublic(BaseModel):
     id: uuid.UUID
     name: str
     timezone: str
-    work_start: time
-    work_end: time
+    work_start: WallClockTime
+    work_end: WallClockTime
     is_city_default: bool
     exceptions: list[CalendarExceptionPublic]
 
