@@ -13,7 +13,7 @@ import schemathesis
 from httpx import AsyncClient
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service.config import Settings
 from tests.fuzzing import (
@@ -53,16 +53,29 @@ async def event_loop_of_fixtures() -> asyncio.AbstractEventLoop:
 
 @pytest.mark.skipif(WORKFLOWS == 0, reason="make fuzz walks workflows (MEIELINN_FUZZ_WORKFLOWS)")
 def test_admin_workflows(
-    client: AsyncClient, known: Known, event_loop_of_fixtures: asyncio.AbstractEventLoop
+    client: AsyncClient,
+    known: Known,
+    connection: AsyncConnection,
+    redis: Any,
+    event_loop_of_fixtures: asyncio.AbstractEventLoop,
 ) -> None:
     """Sequences of calls where one answer's ids feed the next request (links schemathesis
     infers from the document), as the admin. A plain test: each call runs on the loop the
-    client and the test's transaction live on, which is idle while this test runs."""
-    loop = event_loop_of_fixtures
+    client and the test's transaction live on, which is idle while this test runs. Each
+    sequence starts from the same data (a savepoint rolled back, Redis emptied), so that
+    Hypothesis can replay and shrink it."""
+    run = event_loop_of_fixtures.run_until_complete
 
     class Workflows(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            self.savepoint = run(connection.begin_nested())
+
+        def teardown(self) -> None:
+            run(self.savepoint.rollback())
+            run(redis.flushdb())
+
         def call(self, case: Case, **kwargs: Any) -> schemathesis.Response:
-            response = loop.run_until_complete(send(case, client, known.admin_headers))
+            response = run(send(case, client, known.admin_headers))
             return schemathesis.Response.from_any(response)
 
         def validate_response(
