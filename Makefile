@@ -7,8 +7,11 @@ VENV := .venv
 ENV := scripts/with_env.sh
 PY := $(ENV) $(VENV)/bin/python
 PYTEST_ARGS ?=
+FUZZ_EXAMPLES ?= 100
+FUZZ_WORKFLOWS ?= 200
+FUZZ_SEED ?= 20260601
 
-.PHONY: help run test lint format openapi bench services services-stop migrate seed clean venv bootstrap
+.PHONY: help run test fuzz lint format openapi bench services services-stop migrate seed clean venv bootstrap
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -40,6 +43,11 @@ run: bootstrap ## set everything up and serve the API and a worker on the demo c
 
 test: venv services ## set everything up and run the whole test suite
 	@$(ENV) $(VENV)/bin/pytest -n auto --dist loadfile $(PYTEST_ARGS)
+
+fuzz: venv services ## fuzz every operation far longer than `make test` does, workflows too
+	@MEIELINN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) MEIELINN_FUZZ_WORKFLOWS=$(FUZZ_WORKFLOWS) \
+		MEIELINN_FUZZ_SEED=$(FUZZ_SEED) $(ENV) $(VENV)/bin/pytest -n auto --dist loadfile \
+		tests/test_fuzz.py tests/test_fuzz_admin.py $(PYTEST_ARGS)
 
 lint: venv ## ruff (lint and format check) and mypy
 	@$(VENV)/bin/ruff check .

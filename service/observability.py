@@ -130,7 +130,7 @@ class RequestContextMiddleware:
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             status_holder["status"] = 413
             try:
-                await self._too_large(request_id)(scope, receive, send)
+                await self._too_large(request_id, limit)(scope, receive, send)
             finally:
                 self._finish(scope, status_holder["status"], started)
                 request_id_var.reset(token)
@@ -147,7 +147,7 @@ class RequestContextMiddleware:
                 received += len(message.get("body", b""))
                 if received > limit:
                     cut_off = True
-                    raise PayloadTooLarge(f"Request bodies are limited to {limit} bytes.")
+                    raise PayloadTooLarge(f"The body is larger than {byte_size(limit)}.")
             return message
 
         async def send_with_id(message: Message) -> None:
@@ -171,17 +171,18 @@ class RequestContextMiddleware:
                     raise
             if cut_off and not response_started:
                 status_holder["status"] = 413
-                await self._too_large(request_id)(scope, receive, send)
+                await self._too_large(request_id, limit)(scope, receive, send)
         finally:
             self._finish(scope, status_holder["status"], started)
             request_id_var.reset(token)
 
-    def _too_large(self, request_id: str) -> Response:
+    def _too_large(self, request_id: str, limit: int) -> Response:
         return problem_response(
             413,
             slug=PayloadTooLarge.slug,
             title=PayloadTooLarge.title,
-            detail="The request body is larger than this endpoint accepts.",
+            detail=f"The body is larger than {byte_size(limit)}.",
+            max_bytes=limit,
             headers={"X-Request-ID": request_id},
             request_id=request_id,
         )
@@ -204,6 +205,14 @@ class RequestContextMiddleware:
                 "request_id": request_id_var.get(),
             },
         )
+
+
+def byte_size(count: int) -> str:
+    """A size for people: "1048576 bytes (1 MiB)"."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if count >= size:
+            return f"{count} bytes ({round(count / size, 2):g} {unit})"
+    return f"{count} bytes"
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

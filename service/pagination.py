@@ -10,16 +10,18 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query
+from pydantic import StringConstraints
 from sqlalchemy import Select, func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import InvalidInput
+from service.fields import PlainText
 
 MAX_PAGE_SIZE = 200
 PageSize = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
 Cursor = Annotated[
-    str | None,
-    Query(max_length=512, description="The `next_cursor` of the previous page."),
+    Annotated[str, StringConstraints(max_length=512), PlainText] | None,
+    Query(description="The `next_cursor` of the previous page."),
 ]
 
 

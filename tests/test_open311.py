@@ -14,6 +14,7 @@ import pytest
 from httpx import AsyncClient, Response
 from PIL import Image
 from sqlalchemy import func, select, text
+from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -608,7 +609,9 @@ async def test_xml_escapes_markup_and_keeps_estonian_and_russian_text(
     client: AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
     text = 'Auk <b>"tee"</b> & kõnnitee; яма & «лужа» \x0b end'
-    report = await public_report(session, settings, description=text)
+    report = await public_report(session, settings, description="placeholder")
+    # Input refuses control characters today; rows written before that may hold them.
+    await session.execute(sql_update(Report).where(Report.id == report.id).values(description=text))
     answer = await client.get(f"{BASE}/requests/{report.tracking_code}.xml")
     assert b"<b>" not in answer.content
     assert b"&lt;b&gt;" in answer.content and b"&amp;" in answer.content

@@ -29,6 +29,7 @@ from service.auth.models import EMAIL_TOKEN_PAGES, EmailTokenPurpose, Language
 from service.auth.schemas import PASSWORD_MAX, PASSWORD_MIN
 from service.db import SessionDep, utcnow
 from service.errors import InvalidInput
+from service.fields import PlainText
 
 router = APIRouter(prefix="", tags=["auth pages"])
 
@@ -86,8 +87,8 @@ TEXTS: dict[Language, dict[str, str]] = {
     },
 }
 
-Token = Annotated[str, Query(min_length=16, max_length=256)]
-FormToken = Annotated[str, Form(min_length=16, max_length=256)]
+Token = Annotated[str, Query(min_length=16, max_length=256), PlainText]
+FormToken = Annotated[str, Form(min_length=16, max_length=256), PlainText]
 Lang = Annotated[Language, Query()]
 FormLang = Annotated[Language, Form()]
 
@@ -179,7 +180,7 @@ async def reset_page(token: Token, lang: Lang = Language.et) -> HTMLResponse:
 )
 async def reset_page_submit(
     token: FormToken,
-    new_password: Annotated[str, Form(max_length=1024)],
+    new_password: Annotated[str, Form(max_length=1024), PlainText],
     request: Request,
     session: SessionDep,
     settings: SettingsDep,

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import StringConstraints
 
 from service.auth import pages, service, sessions
 from service.auth.dependencies import (
@@ -30,6 +30,7 @@ from service.auth.schemas import (
     RegistrationAccepted,
     RoleGrantCreate,
     RoleGrantPublic,
+    SignInForm,
     TokenPair,
     UserPage,
     UserPrivate,
@@ -39,10 +40,12 @@ from service.auth.schemas import (
 from service.auth.throttle import EmailThrottle, SignInThrottle
 from service.db import SessionDep, utcnow
 from service.errors import PROBLEM
+from service.fields import PlainText
 from service.pagination import Cursor, PageSize, decode_cursor, encode_cursor
 from service.ratelimit import RateLimiter
 
 router = APIRouter()
+SearchText = Annotated[str, StringConstraints(max_length=120), PlainText]
 
 
 def _limiter(request: Request) -> RateLimiter:
@@ -160,7 +163,7 @@ async def resend_verification(
     responses={401: PROBLEM, 429: PROBLEM},
 )
 async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[SignInForm, Depends()],
     request: Request,
     throttle: SignInThrottleDep,
     session: SessionDep,
@@ -284,7 +287,7 @@ ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {401: PROBLEM, 403: PROBLEM, 404
 async def list_users(
     actor: AdminActor,
     session: SessionDep,
-    q: Annotated[str | None, Query(max_length=120)] = None,
+    q: Annotated[SearchText | None, Query()] = None,
     cursor: Cursor = None,
     limit: PageSize = 50,
 ) -> UserPage:

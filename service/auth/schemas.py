@@ -6,16 +6,23 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
+from fastapi import Form
+from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from service.auth.models import Language, Role
 from service.auth.scopes import Scope
+from service.fields import PatchBody, PlainText, Text
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 128
-Password = Annotated[str, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
-Secret = Annotated[str, Field(min_length=16, max_length=256)]
+Password = Annotated[
+    str, StringConstraints(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX), PlainText
+]
+DisplayName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), PlainText
+]
+Secret = Annotated[str, StringConstraints(min_length=16, max_length=256), PlainText]
 
 
 class RegisterRequest(BaseModel):
@@ -32,6 +39,31 @@ class RegistrationAccepted(BaseModel):
 
     status: Literal["accepted"] = "accepted"
     detail: str = "Check your email to continue."
+
+
+class SignInForm(OAuth2PasswordRequestForm):
+    """The OAuth2 password form, with its fields as guarded text."""
+
+    def __init__(
+        self,
+        *,
+        grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+        username: Annotated[str, Form(), PlainText],
+        password: Annotated[str, Form(json_schema_extra={"format": "password"}), PlainText],
+        scope: Annotated[str, Form(), PlainText] = "",
+        client_id: Annotated[Text | None, Form()] = None,
+        client_secret: Annotated[
+            Text | None, Form(json_schema_extra={"format": "password"})
+        ] = None,
+    ) -> None:
+        super().__init__(
+            grant_type=grant_type,
+            username=username,
+            password=password,
+            scope=scope,
+            client_id=client_id,
+            client_secret=client_secret,
+        )
 
 
 class VerifyRequest(BaseModel):
@@ -79,9 +111,7 @@ class UserPrivate(BaseModel):
     roles: list[RoleGrantPublic]
 
 
-class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class UserUpdate(PatchBody):
     display_name: DisplayName | None = None
     language: Language | None = None
 
@@ -89,7 +119,7 @@ class UserUpdate(BaseModel):
 class PasswordChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    current_password: str = Field(min_length=1, max_length=128)
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=128), PlainText]
     new_password: Password
 
 
@@ -108,7 +138,9 @@ class UserPage(BaseModel):
 class ApiKeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), PlainText
+    ]
     scopes: list[Scope] = Field(min_length=1)
     owner_id: uuid.UUID | None = Field(
         default=None, description="The user the key acts for; the creating admin by default."

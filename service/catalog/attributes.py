@@ -1,4 +1,8 @@
-"""Checking the extra attribute values a report brings against its reason's definitions."""
+"""Checking the extra attribute values a report brings against its reason's definitions.
+
+A value is a scalar of the attribute's type (text, a number, a date, a list key), or for a
+``multi_value_list`` a list of keys; anything else (a list where one value is meant, an
+object) is refused with the attribute named, as is text with control characters."""
 
 from __future__ import annotations
 
@@ -8,6 +12,9 @@ from typing import Any
 
 from service.catalog.schemas import AttributeDefinition
 from service.errors import InvalidInput
+from service.fields import has_control_characters
+
+Scalar = str | int | float | bool
 
 
 def validate_attribute_values(
@@ -40,6 +47,16 @@ def validate_attribute_values(
 
 def _clean(definition: AttributeDefinition, raw: Any) -> Any:
     allowed = {v.key for v in definition.values or []}
+    if definition.type == "multi_value_list" and isinstance(raw, list):
+        items = raw
+    elif isinstance(raw, Scalar):
+        items = [raw]
+    else:
+        raise ValueError("must be a single value, not a list or an object")
+    if not all(isinstance(item, Scalar) for item in items):
+        raise ValueError("must be a list of values, not of lists or objects")
+    if any(isinstance(item, str) and has_control_characters(item) for item in items):
+        raise ValueError("must not contain control characters")
     match definition.type:
         case "string" | "text":
             if not isinstance(raw, str):
@@ -54,7 +71,7 @@ def _clean(definition: AttributeDefinition, raw: Any) -> Any:
                 raise ValueError("must be a number")
             try:
                 number = float(raw)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise ValueError("must be a number") from None
             if not math.isfinite(number):
                 raise ValueError("must be a finite number")
@@ -86,7 +103,6 @@ def _clean(definition: AttributeDefinition, raw: Any) -> Any:
                 raise ValueError(f"must be one of {', '.join(sorted(allowed))}")
             return raw
         case "multi_value_list":
-            items = raw if isinstance(raw, list) else [raw]
             wrong = [item for item in items if item not in allowed]
             if wrong:
                 raise ValueError(f"unknown values {wrong}; allowed: {', '.join(sorted(allowed))}")

@@ -16,11 +16,14 @@ from pydantic import (
     model_validator,
 )
 
+from service.fields import FiniteFloat, PatchBody, PlainText, Position, Text
 from service.sla.calendar import TimeUnit
 
 LANGUAGES = ("et", "en", "ru")
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Label = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), PlainText
+]
 
 
 class Names(BaseModel):
@@ -48,7 +51,7 @@ def pick_language(lang: str | None, accept_language: str | None) -> str:
 
 
 LangQuery = Annotated[str | None, Query(pattern="^(et|en|ru)$", description="et, en or ru")]
-AcceptLanguage = Annotated[str | None, Header(include_in_schema=False)]
+AcceptLanguage = Annotated[Text | None, Header(include_in_schema=False)]
 
 
 # string: one line; text: may hold line breaks; datetime: ISO 8601 with an offset.
@@ -75,8 +78,8 @@ class AttributeDefinition(BaseModel):
     required: bool = False
     description: Names | None = None
     values: list[AttributeValue] | None = None
-    min_value: float | None = None
-    max_value: float | None = None
+    min_value: FiniteFloat | None = None
+    max_value: FiniteFloat | None = None
     max_length: int | None = Field(default=None, ge=1, le=4000)
 
     @model_validator(mode="after")
@@ -127,14 +130,12 @@ class ObjectTypeCreate(BaseModel):
 
     code: Code
     names: Names
-    position: int = 0
+    position: Position = 0
 
 
-class ObjectTypeUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ObjectTypeUpdate(PatchBody):
     names: Names | None = None
-    position: int | None = None
+    position: Position | None = None
     active: bool | None = None
 
 
@@ -159,7 +160,7 @@ class ReasonFields(BaseModel):
     season_end: str | None = Field(default=None, pattern=r"^\d{2}-\d{2}$", description="MM-DD")
     duplicate_radius_m: int = Field(default=50, ge=0, le=5000)
     attributes: list[AttributeDefinition] = Field(default_factory=list, max_length=30)
-    position: int = 0
+    position: Position = 0
 
     _unique = field_validator("attributes")(_check_unique_codes)
 
@@ -176,10 +177,10 @@ class ReasonCreate(ReasonFields):
     service_code: Code
 
 
-class ReasonUpdate(BaseModel):
+class ReasonUpdate(PatchBody):
     """Fields to change; a reason in use is deactivated rather than deleted."""
 
-    model_config = ConfigDict(extra="forbid")
+    clearable = frozenset({"season_start", "season_end"})
 
     names: Names | None = None
     sla_amount: float | None = Field(default=None, gt=0, le=365)
@@ -192,7 +193,7 @@ class ReasonUpdate(BaseModel):
     season_start: str | None = Field(default=None, pattern=r"^\d{2}-\d{2}$", description="MM-DD")
     season_end: str | None = Field(default=None, pattern=r"^\d{2}-\d{2}$", description="MM-DD")
     attributes: list[AttributeDefinition] | None = Field(default=None, max_length=30)
-    position: int | None = None
+    position: Position | None = None
     active: bool | None = None
 
     @model_validator(mode="after")

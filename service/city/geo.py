@@ -20,6 +20,7 @@ from shapely.geometry import shape
 from shapely.validation import explain_validity
 
 from service.city.schemas import FeatureError
+from service.fields import has_control_characters
 
 MAX_FEATURES = 500
 MAX_VERTICES = 200_000
@@ -128,9 +129,14 @@ def _parse_feature(raw: Any) -> tuple[str | None, DistrictShape | None]:
         return f"malformed geometry ({where}: {first['msg']})", None
     properties = feature.properties or {}
     code, name = properties.get("code"), properties.get("name")
-    if not isinstance(code, str) or not CODE_PATTERN.match(code):
+    if not isinstance(code, str) or not CODE_PATTERN.fullmatch(code):
         return "properties.code must be a short lowercase code (a-z, 0-9, _ . -)", None
-    if not isinstance(name, str) or not name.strip() or len(name) > 120:
+    if (
+        not isinstance(name, str)
+        or not name.strip()
+        or len(name) > 120
+        or has_control_characters(name)
+    ):
         return "properties.name must be text of 1 to 120 characters", None
     pilot = properties.get("is_pilot_area", False)
     if not isinstance(pilot, bool):

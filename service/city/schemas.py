@@ -10,9 +10,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from service.city.models import CalendarExceptionKind, DepartmentKind
+from service.fields import PatchBody, PlainText, TimeZoneName, WallClockTime
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), PlainText
+]
+CalendarName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), PlainText
+]
 Latitude = Annotated[float, Field(ge=-90, le=90, description="WGS84 latitude")]
 Longitude = Annotated[float, Field(ge=-180, le=180, description="WGS84 longitude")]
 # Admin-defined calendar days stay within a range the holiday tables and humans can check.
@@ -57,8 +63,8 @@ class DepartmentCreate(BaseModel):
     )
 
 
-class DepartmentUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DepartmentUpdate(PatchBody):
+    clearable = frozenset({"parent_id", "email", "calendar_id"})
 
     name: Name | None = None
     kind: DepartmentKind | None = None
@@ -179,26 +185,40 @@ class RoutingPreview(BaseModel):
 class CalendarCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Name
-    timezone: str = Field(default="Europe/Tallinn", max_length=64)
-    work_start: time = time(8, 30)
-    work_end: time = time(17, 0)
+    name: CalendarName
+    timezone: TimeZoneName = "Europe/Tallinn"
+    work_start: WallClockTime = time(8, 30)
+    work_end: WallClockTime = time(17, 0)
+
+    @model_validator(mode="after")
+    def _hours_in_order(self) -> CalendarCreate:
+        if self.work_end <= self.work_start:
+            raise ValueError("work_end must be after work_start")
+        return self
 
 
-class CalendarUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CalendarUpdate(PatchBody):
+    """Hours changed alone are checked against the calendar's other hour when applied:
+    work_end stays after work_start."""
 
-    name: Name | None = None
-    timezone: str | None = Field(default=None, max_length=64)
-    work_start: time | None = None
-    work_end: time | None = None
+    name: CalendarName | None = None
+    timezone: TimeZoneName | None = None
+    work_start: WallClockTime | None = None
+    work_end: WallClockTime | None = None
+
+    @model_validator(mode="after")
+    def _hours_in_order(self) -> CalendarUpdate:
+        start, end = self.work_start, self.work_end
+        if start is not None and end is not None and end <= start:
+            raise ValueError("work_end must be after work_start")
+        return self
 
 
 class CalendarExceptionPut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: CalendarExceptionKind
-    note: str = Field(default="", max_length=200)
+    note: Annotated[str, StringConstraints(max_length=200), PlainText] = ""
 
 
 class CalendarExceptionPublic(BaseModel):
@@ -216,8 +236,8 @@ class CalendarPublic(BaseModel):
     id: uuid.UUID
     name: str
     timezone: str
-    work_start: time
-    work_end: time
+    work_start: WallClockTime
+    work_end: WallClockTime
     is_city_default: bool
     exceptions: list[CalendarExceptionPublic]
 

@@ -8,9 +8,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from service.fields import PlainText
 from service.notifications.models import DeliveryStatus
 
-EventTypeName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+EventTypeName = Annotated[str, StringConstraints(min_length=1, max_length=64), PlainText]
 
 
 # --- the inbox ---------------------------------------------------------------------------
@@ -73,11 +74,15 @@ class PreferencesUpdate(BaseModel):
 class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    url: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), PlainText
+    ]
     event_types: list[EventTypeName] = Field(
         min_length=1, max_length=50, description="The event types it receives."
     )
-    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    description: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=200), PlainText
+    ] = ""
     active: bool = True
 
 
@@ -85,13 +90,15 @@ class WebhookUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+        Annotated[
+            str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), PlainText
+        ]
         | None
     ) = None
     event_types: list[EventTypeName] | None = Field(default=None, min_length=1, max_length=50)
-    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = (
-        None
-    )
+    description: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), PlainText] | None
+    ) = None
     active: bool | None = Field(
         default=None,
         description="false stops deliveries; true starts them again and forgets the failures.",

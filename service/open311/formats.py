@@ -29,6 +29,7 @@ from xml.etree import ElementTree
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.errors import AppError
 
@@ -199,6 +200,8 @@ class Open311Route(APIRoute):
                 return error_response(fmt, exc.status, _descriptions(exc), headers)
             except RequestValidationError as exc:
                 return error_response(requested_format(request), 400, _validation_descriptions(exc))
+            except StarletteHTTPException as exc:  # e.g. a multipart body without a boundary
+                return error_response(requested_format(request), exc.status_code, [str(exc.detail)])
             except Exception:
                 log.exception("open311 request failed", extra={"path": request.url.path})
                 return error_response(

@@ -19,6 +19,7 @@ from datetime import datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Header, Path, Query, Request, Response, Security
+from pydantic import StringConstraints
 from starlette.datastructures import FormData, UploadFile
 
 from service import idempotency
@@ -30,6 +31,7 @@ from service.catalog.schemas import AcceptLanguage, LangQuery, pick_language
 from service.city import service as city
 from service.db import SessionDep, utcnow
 from service.errors import Forbidden
+from service.fields import PlainText
 from service.open311 import service, updates
 from service.open311.formats import (
     Format,
@@ -60,17 +62,19 @@ from service.reports.filing import Quota
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
 
 
-def _format(fmt: Annotated[str, Path(max_length=10, description="json or xml")]) -> Format:
+def _format(
+    fmt: Annotated[str, Path(max_length=10, description="json or xml"), PlainText],
+) -> Format:
     return parse_format(fmt)
 
 
 # First in every signature: an unknown suffix is 404 before anything else is looked at.
 Fmt = Annotated[Format, Depends(_format)]
 Jurisdiction = Annotated[
-    str | None,
-    Query(max_length=200, description="Accepted and ignored: this server serves one city."),
+    Annotated[str, StringConstraints(max_length=200), PlainText] | None,
+    Query(description="Accepted and ignored: this server serves one city."),
 ]
-Text = Annotated[str | None, Query(max_length=2000)]
+Text = Annotated[Annotated[str, StringConstraints(max_length=2000), PlainText] | None, Query()]
 
 
 def _optional(value: str | None) -> str | None:
@@ -157,8 +161,14 @@ def open311_key(scope: Scope) -> Callable[..., Awaitable[Actor]]:
     async def dependency(
         request: Request,
         session: SessionDep,
-        form_key: Annotated[str | None, Form(alias="api_key", max_length=200)] = None,
-        query_key: Annotated[str | None, Query(alias="api_key", max_length=200)] = None,
+        form_key: Annotated[
+            Annotated[str, StringConstraints(max_length=200), PlainText] | None,
+            Form(alias="api_key"),
+        ] = None,
+        query_key: Annotated[
+            Annotated[str, StringConstraints(max_length=200), PlainText] | None,
+            Query(alias="api_key"),
+        ] = None,
         header_key: Annotated[str | None, Security(api_key_scheme)] = None,
     ) -> Actor:
         key = _optional(form_key) or _optional(query_key) or _optional(header_key)
@@ -175,7 +185,7 @@ def open311_key(scope: Scope) -> Callable[..., Awaitable[Actor]]:
 Open311Writer = Annotated[Actor, Depends(open311_key(Scope.open311_write))]
 Open311Updater = Annotated[Actor, Depends(open311_key(Scope.open311_updates))]
 IdempotencyKey = Annotated[
-    str | None,
+    Annotated[str, StringConstraints(max_length=2000), PlainText] | None,
     Header(
         alias="Idempotency-Key",
         description="Send the same key again to get the same answer without a second request.",
@@ -222,7 +232,7 @@ async def services(
     responses=json_and_xml(ServiceDefinition),
 )
 async def service_definition(
-    service_code: Annotated[str, Path(max_length=64)],
+    service_code: Annotated[str, Path(max_length=64), PlainText],
     fmt: Fmt,
     session: SessionDep,
     jurisdiction_id: Jurisdiction = None,
@@ -254,12 +264,20 @@ async def list_requests(
     end_date: Text = None,
     status: Text = None,
     extensions: Annotated[
-        str | None, Query(max_length=5, description="true adds extended_attributes")
+        Annotated[str, StringConstraints(max_length=5), PlainText] | None,
+        Query(description="true adds extended_attributes"),
     ] = None,
-    page: Annotated[str | None, Query(max_length=6, description="1, 2, …")] = None,
-    page_size: Annotated[str | None, Query(max_length=4, description="At most 1000")] = None,
+    page: Annotated[
+        Annotated[str, StringConstraints(max_length=6), PlainText] | None,
+        Query(description="1, 2, …"),
+    ] = None,
+    page_size: Annotated[
+        Annotated[str, StringConstraints(max_length=4), PlainText] | None,
+        Query(description="At most 1000"),
+    ] = None,
     bbox: Annotated[
-        str | None, Query(max_length=100, description="min_lon,min_lat,max_lon,max_lat")
+        Annotated[str, StringConstraints(max_length=100), PlainText] | None,
+        Query(description="min_lon,min_lat,max_lon,max_lat"),
     ] = None,
     jurisdiction_id: Jurisdiction = None,
     lang: LangQuery = None,
@@ -303,11 +321,13 @@ async def list_requests(
     responses=json_and_xml(list[ServiceRequest]),
 )
 async def get_request(
-    service_request_id: Annotated[str, Path(max_length=64)],
+    service_request_id: Annotated[str, Path(max_length=64), PlainText],
     fmt: Fmt,
     request: Request,
     session: SessionDep,
-    extensions: Annotated[str | None, Query(max_length=5)] = None,
+    extensions: Annotated[
+        Annotated[str, StringConstraints(max_length=5), PlainText] | None, Query()
+    ] = None,
     jurisdiction_id: Jurisdiction = None,
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
@@ -330,7 +350,7 @@ async def get_request(
     responses=json_and_xml(list[TokenAnswer]),
 )
 async def token(
-    token: Annotated[str, Path(max_length=64)],
+    token: Annotated[str, Path(max_length=64), PlainText],
     fmt: Fmt,
     session: SessionDep,
     jurisdiction_id: Jurisdiction = None,
@@ -495,8 +515,12 @@ async def list_updates(
     session: SessionDep,
     start_date: Text = None,
     end_date: Text = None,
-    page: Annotated[str | None, Query(max_length=6)] = None,
-    page_size: Annotated[str | None, Query(max_length=4)] = None,
+    page: Annotated[
+        Annotated[str, StringConstraints(max_length=6), PlainText] | None, Query()
+    ] = None,
+    page_size: Annotated[
+        Annotated[str, StringConstraints(max_length=4), PlainText] | None, Query()
+    ] = None,
     jurisdiction_id: Jurisdiction = None,
 ) -> Response:
     zone = await _zone(session)
@@ -600,5 +624,5 @@ async def post_update(
     methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
     include_in_schema=False,
 )
-async def unknown(unknown: str) -> Response:
+async def unknown(unknown: Annotated[str, PlainText]) -> Response:
     raise Open311NotFound(f"/open311/v2/{unknown} is not a GeoReport v2 resource.")

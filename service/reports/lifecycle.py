@@ -151,10 +151,7 @@ async def update_report(
     report = await own_report(session, actor, report_id)
     if report.state not in EDITABLE_STATES:
         raise not_editable(report)
-    changes = body.model_dump(exclude_unset=True)
-    for name, value in changes.items():
-        if value is None and name != "address_text":
-            raise InvalidInput(f"{name} cannot be removed, only changed.", field=name)
+    changes = body.model_dump(exclude_unset=True)  # nulls are refused by the schema
     if "attributes" in changes:
         reason = await session.get(Reason, report.reason_id)
         assert reason is not None

@@ -12,12 +12,14 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Response
+from pydantic import StringConstraints
 
 from service.auth.actor import Actor
 from service.auth.dependencies import require_roles
 from service.auth.models import Role
 from service.db import SessionDep, utcnow
 from service.errors import ERRORS, PROBLEM, InvalidInput, PreconditionRequired
+from service.fields import PlainText
 from service.pagination import Cursor, PageSize
 from service.reports import moderation
 from service.reports.router import caller_view
@@ -33,10 +35,9 @@ from service.reports.schemas import (
 
 Moderator = Annotated[Actor, Depends(require_roles(Role.moderator, Role.admin))]
 IfMatch = Annotated[
-    str | None,
+    Annotated[str, StringConstraints(max_length=40), PlainText] | None,
     Header(
         alias="If-Match",
-        max_length=40,
         description="The report's `ETag` when it was read (or send `version` in the body).",
     ),
 ]

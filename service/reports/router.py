@@ -24,6 +24,7 @@ from fastapi import (
     status,
 )
 from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import StringConstraints
 
 from service import idempotency
 from service.auth.actor import Actor
@@ -34,6 +35,7 @@ from service.city.schemas import Latitude, Longitude
 from service.clock import NowDep
 from service.db import SessionDep, utcnow
 from service.errors import ERRORS, PROBLEM, InvalidInput
+from service.fields import PlainText, Text
 from service.pagination import Cursor, PageSize
 from service.reports import filing, lifecycle, mapview, views
 from service.reports.access import PUBLIC, REPORTER, level_for
@@ -86,9 +88,8 @@ def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
     return min_lon, min_lat, max_lon, max_lat
 
 
-BBox = Annotated[
-    str | None, Query(max_length=100, description="min_lon,min_lat,max_lon,max_lat (WGS84)")
-]
+BoxText = Annotated[str, StringConstraints(max_length=100), PlainText]
+BBox = Annotated[BoxText | None, Query(description="min_lon,min_lat,max_lon,max_lat (WGS84)")]
 
 
 # --- filing -------------------------------------------------------------------------------
@@ -108,7 +109,7 @@ async def file_report(
     session: SessionDep,
     settings: SettingsDep,
     idempotency_key: Annotated[
-        str | None,
+        Text | None,
         Header(
             alias="Idempotency-Key",
             description="Send the same key again to get the same answer without a second report.",
@@ -174,7 +175,9 @@ DISOWN_PAGE = """<!doctype html>
 
 
 DisownReport = Annotated[uuid.UUID, Query(alias="report", description="The report to withdraw")]
-DisownToken = Annotated[str, Query(min_length=16, max_length=256, description="From the email")]
+DisownToken = Annotated[
+    str, Query(min_length=16, max_length=256, description="From the email"), PlainText
+]
 
 
 @router.get(
@@ -298,7 +301,7 @@ async def nearby(
 async def report_map(
     session: SessionDep,
     settings: SettingsDep,
-    bbox: Annotated[str, Query(max_length=100, description="min_lon,min_lat,max_lon,max_lat")],
+    bbox: Annotated[BoxText, Query(description="min_lon,min_lat,max_lon,max_lat")],
     zoom: Annotated[int, Query(ge=0, le=22)] = 13,
     state: Annotated[list[ReportState] | None, Query()] = None,
 ) -> JSONResponse:
@@ -314,7 +317,7 @@ async def report_map(
     "/v1/reports/by-code/{tracking_code}", summary="A report by its tracking code", responses=ERRORS
 )
 async def by_code(
-    tracking_code: Annotated[str, Path(max_length=16)],
+    tracking_code: Annotated[str, Path(max_length=16), PlainText],
     response: Response,
     actor: OptionalActor,
     session: SessionDep,

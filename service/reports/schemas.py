@@ -10,12 +10,17 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
 from service.city.schemas import Latitude, Longitude
+from service.fields import PatchBody, PlainText
 from service.reports.models import DESCRIPTION_MAX, ReportPhoto
 from service.reports.states import ReportState
 
 Description = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=DESCRIPTION_MAX)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=DESCRIPTION_MAX),
+    PlainText,
 ]
+AddressText = Annotated[str, StringConstraints(max_length=300), PlainText]
+Note = Annotated[str, StringConstraints(max_length=2000), PlainText]
 
 
 class ReportCreate(BaseModel):
@@ -29,7 +34,7 @@ class ReportCreate(BaseModel):
     building_id: uuid.UUID | None = Field(
         default=None, description="File against a building: its point is the location."
     )
-    address_text: str | None = Field(default=None, max_length=300)
+    address_text: AddressText | None = None
     description: Description
     attributes: dict[str, Any] = Field(default_factory=dict, max_length=30)
     anonymous_public: bool = Field(
@@ -51,13 +56,13 @@ class ReportCreate(BaseModel):
         return self
 
 
-class ReportUpdate(BaseModel):
+class ReportUpdate(PatchBody):
     """What a reporter may change before the report is accepted."""
 
-    model_config = ConfigDict(extra="forbid")
+    clearable = frozenset({"address_text"})
 
     description: Description | None = None
-    address_text: str | None = Field(default=None, max_length=300)
+    address_text: AddressText | None = None
     attributes: dict[str, Any] | None = Field(default=None, max_length=30)
     anonymous_public: bool | None = None
 
@@ -200,7 +205,7 @@ class AcceptRequest(BaseModel):
     reason_id: uuid.UUID | None = None
     lat: Latitude | None = None
     lon: Longitude | None = None
-    note: str | None = Field(default=None, max_length=2000)
+    note: Note | None = None
     version: int | None = Field(
         default=None,
         ge=1,
@@ -219,7 +224,9 @@ class RejectRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: RejectCode
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    text: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), PlainText
+    ]
     version: int | None = Field(
         default=None,
         ge=1,
@@ -233,7 +240,9 @@ class DuplicateRequest(BaseModel):
 
     of: uuid.UUID = Field(description="The report this one repeats.")
     override: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=1000)]
+        Annotated[
+            str, StringConstraints(strip_whitespace=True, min_length=10, max_length=1000), PlainText
+        ]
         | None
     ) = Field(
         default=None,
@@ -261,7 +270,7 @@ class BulkRequest(BaseModel):
     action: Literal["accept", "reject"]
     items: list[BulkTarget] = Field(min_length=1, max_length=100)
     code: RejectCode | None = None
-    text: str | None = Field(default=None, max_length=2000)
+    text: Note | None = None
 
     @model_validator(mode="after")
     def _reject_needs_reason(self) -> BulkRequest:

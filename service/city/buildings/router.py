@@ -11,6 +11,7 @@ from service.city.buildings import service
 from service.city.schemas import BuildingList, BuildingPublic, Latitude, Longitude
 from service.db import SessionDep
 from service.errors import PROBLEM
+from service.fields import PlainText
 
 public = APIRouter(prefix="/v1", tags=["city"])
 
@@ -18,7 +19,9 @@ public = APIRouter(prefix="/v1", tags=["city"])
 @public.get("/buildings", summary="Search buildings by address", responses={422: PROBLEM})
 async def search_buildings(
     session: SessionDep,
-    q: Annotated[str, Query(min_length=2, max_length=120, description="Address or part of it")],
+    q: Annotated[
+        str, Query(min_length=2, max_length=120, description="Address or part of it"), PlainText
+    ],
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> BuildingList:
     return BuildingList(items=await service.search_buildings(session, q, limit))
