@@ -107,6 +107,7 @@ async def file_report(
     actor: Writer,
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -115,7 +116,6 @@ async def file_report(
         ),
     ] = None,
 ) -> Response:
-    now = utcnow()
     quotas: list[filing.Quota] = []
     versions: list[int] = []
 
