@@ -1,6 +1,6 @@
 """Department queue filters: trigram search over open reports' tracking code, address and
-description, open reports by due time whatever their department (a subtree's queue), and one
-person's open reports by due time.
+description, open reports by due time whatever their department (a subtree's queue), the
+counts per state read from the index alone, and one person's open reports by due time.
 
 Revision ID: 0009
 Revises: 0008
@@ -30,6 +30,20 @@ def upgrade() -> None:
         "ix_report_queue_due", "report", ["due_at", "id"], postgresql_where=OPEN_REPORT
     )
     op.create_index(
+        "ix_report_queue_counts",
+        "report",
+        ["department_id", "state"],
+        postgresql_include=[
+            "due_at",
+            "breached_at",
+            "assignee_id",
+            "reason_id",
+            "district_id",
+            "priority_id",
+        ],
+        postgresql_where=OPEN_REPORT,
+    )
+    op.create_index(
         "ix_report_queue_assignee",
         "report",
         ["assignee_id", "due_at", "id"],
@@ -39,5 +53,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_report_queue_assignee", table_name="report")
+    op.drop_index("ix_report_queue_counts", table_name="report")
     op.drop_index("ix_report_queue_due", table_name="report")
     op.drop_index("ix_report_queue_text", table_name="report")

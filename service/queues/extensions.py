@@ -163,8 +163,9 @@ async def requests_page(
 
 def to_request_view(row: Any) -> ExtensionRequestView:
     """A row of ``repository.extension_page`` / ``extension_row``."""
+    request = row.ExtensionRequest
     return ExtensionRequestView(
-        **row.ExtensionRequest.model_dump(),
+        **{name: getattr(request, name) for name in ExtensionRequest.model_fields},
         tracking_code=row.tracking_code,
         department_id=row.department_id,
         current_due_at=row.current_due_at,

@@ -113,6 +113,12 @@ def _conditions(
     return conditions
 
 
+def _page_select(departments: list[uuid.UUID], filters: QueueFilters, now: datetime) -> Any:
+    return select(*_columns(col(Report.id), col(Report.due_at))).where(
+        *_conditions(departments, filters, now, with_state=True)
+    )
+
+
 async def queue_page(
     session: AsyncSession,
     departments: list[uuid.UUID],
@@ -123,29 +129,45 @@ async def queue_page(
     cursor: str | None,
     ascending: bool,
 ) -> tuple[list[Any], str | None]:
-    """Open reports of ``departments`` by due time, keyset on (due_at, id)."""
-    return await keyset_page(
+    """Rows of :func:`work_select` for the open reports of ``departments`` by due time,
+    keyset on (due_at, id).
+
+    Two statements: the page's ids from the report table alone, then the read model of
+    those. Planning the one-table page takes a fraction of a millisecond; planning it joined
+    to the read model's seven tables took the planner 15–50 ms of join orders to weigh
+    against every index of the report table, for a query that runs in under one."""
+    page, next_cursor = await keyset_page(
         session,
-        work_select().where(*_conditions(departments, filters, now, with_state=True)),
+        _page_select(departments, filters, now),
         col(Report.due_at),
         col(Report.id),
         cursor=cursor,
         limit=limit,
         ascending=ascending,
-        key=lambda row: (row.Report.due_at, row.Report.id),
+        key=lambda row: (row.due_at, row.id),
     )
+    if not page:
+        return [], next_cursor
+    found = {
+        row.Report.id: row
+        for row in await session.execute(
+            work_select().where(col(Report.id).in_([row.id for row in page]))
+        )
+    }
+    # A report gone between the two statements (deleted) is left out.
+    return [found[row.id] for row in page if row.id in found], next_cursor
 
 
 def queue_page_statement(
     departments: list[uuid.UUID], filters: QueueFilters, now: datetime, limit: int
 ) -> Select[Any]:
-    """The first page's statement (for EXPLAIN in tests and the benchmark)."""
-    return (
-        work_select()
-        .where(*_conditions(departments, filters, now, with_state=True))
+    """The first page's statement of ids (for EXPLAIN in tests and the benchmark)."""
+    query: Select[Any] = (
+        _page_select(departments, filters, now)
         .order_by(col(Report.due_at), col(Report.id))
         .limit(limit + 1)
     )
+    return query
 
 
 def queue_counts_statement(

@@ -45,14 +45,21 @@ async def _target(session: AsyncSession, report: Report, department_id: uuid.UUI
 
 
 async def _cancel_pending(
-    session: AsyncSession, report: Report, actor: Actor, now: datetime, note: str
+    session: AsyncSession,
+    report: Report,
+    actor: Actor,
+    now: datetime,
+    note: str,
+    *,
+    keep: uuid.UUID | None,
 ) -> None:
-    """What the old department asked for dies with the move."""
+    """What the old department asked for dies with the move (but the request being
+    accepted, ``keep``)."""
     for pending in (
         await repository.pending_transfer(session, report.id),
         await repository.pending_extension(session, report.id),
     ):
-        if pending is not None:
+        if pending is not None and pending.id != keep:
             pending.state = RequestState.cancelled
             pending.decided_at = now
             pending.decided_by_id = actor.user_id
@@ -72,7 +79,9 @@ async def move(
 ) -> None:
     """transfer + receive_transfer: the report (and its round) now belong to ``target``."""
     source = await city.get_department(session, report.department_id)
-    await _cancel_pending(session, report, actor, now, "The report moved to another department.")
+    await _cancel_pending(
+        session, report, actor, now, "The report moved to another department.", keep=request_id
+    )
     moved = {
         "from_department": source.code,
         "to_department": target.code,
@@ -208,6 +217,8 @@ async def decide(
     request, report = await _pending_request(session, request_id)
     power = await _decider_power(session, actor, request)
     if power is None:
+        if await power_in(session, actor, request.from_department_id) is not None:
+            raise Forbidden("The target department or the dispatcher decides this request.")
         raise NotFound("No such transfer request.")
     _still_pending(request)
     if reset_clock and (not accept or power < Power.supervisor):
@@ -305,7 +316,9 @@ async def requests_page(
 
 
 def to_request_view(request: TransferRequest, tracking_code: str) -> TransferRequestView:
-    return TransferRequestView(**request.model_dump(), tracking_code=tracking_code)
+    # Attributes, not model_dump: a state read back from the database is a plain string.
+    fields = {name: getattr(request, name) for name in TransferRequest.model_fields}
+    return TransferRequestView(**fields, tracking_code=tracking_code)
 
 
 async def request_view(session: AsyncSession, request_id: uuid.UUID) -> TransferRequestView:
