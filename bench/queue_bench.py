@@ -77,7 +77,7 @@ SELECT
     'B' || lpad(n::text, 10, '0'),
     :reporter,
     r.id, r.category_id,
-    (CAST(:departments AS uuid[]))[1 + (n::bigint * 7919) % cardinality(CAST(:departments AS uuid[]))],
+    p.departments[1 + (n::bigint * 7919) % cardinality(p.departments)],
     ST_SetSRID(ST_MakePoint(26.649 + random() * 0.16, 58.348 + random() * 0.06), 4326),
     (ARRAY['Deep pothole by the crossing', 'Street lamp out all night', 'Graffiti on the wall',
            'Litter all over the park', 'Ice on the pavement', 'Broken bench in the yard',
@@ -99,7 +99,8 @@ SELECT
 FROM generate_series(CAST(:first AS int), CAST(:last AS int)) AS n
 CROSS JOIN (
     SELECT CAST(:total AS int) AS total, CAST(:open AS int) AS open,
-           CAST(:now AS timestamptz) AS now, CAST(:staff_count AS int) AS staff_count
+           CAST(:now AS timestamptz) AS now, CAST(:staff_count AS int) AS staff_count,
+           CAST(:departments AS uuid[]) AS departments
 ) p
 JOIN LATERAL (
     SELECT id, category_id FROM reason ORDER BY id OFFSET (n % CAST(:reasons AS int)) LIMIT 1
@@ -157,7 +158,7 @@ async def build(url: str, now: datetime) -> None:
             ).scalars()
         )
         rows = await session.execute(text("SELECT code, id FROM department ORDER BY code"))
-        by_code = {code: department for code, department in rows}
+        by_code = {row.code: row.id for row in rows}
         # Roads is the busiest department: it takes a quarter of the reports.
         departments = [*by_code.values(), *[by_code["roads"]] * 4]
         reasons = await session.scalar(text("SELECT count(*) FROM reason"))

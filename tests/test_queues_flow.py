@@ -683,5 +683,7 @@ async def test_file_accept_claim_clarify_answer_transfer_extend(
         ("2027-03-04T07:00:00Z", "start_work"),
         ("2027-03-04T08:00:00Z", "extension"),
     ]
-    rnd = await _round(session, await session.get(Report, uuid.UUID(report_id)) or Report())
+    walked = await session.get(Report, uuid.UUID(report_id))
+    assert walked is not None
+    rnd = await _round(session, walked)
     assert (rnd.paused_working_seconds, rnd.extensions, rnd.department_id) == (12600, 1, greenery)
