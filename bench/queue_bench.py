@@ -53,16 +53,16 @@ OPEN_SHARE = 0.05
 STAFF = 40
 # Budgets: how many primary-key lookups one request's query may cost at this scale.
 BUDGETS = {
-    "queue_first_page": 80.0,
-    "queue_page_after_2000": 120.0,
-    "queue_subtree_page": 120.0,
-    "queue_counts": 400.0,
-    "queue_subtree_counts": 800.0,
-    "queue_mine": 80.0,
-    "queue_unassigned": 80.0,
-    "queue_overdue": 80.0,
-    "queue_text_code": 80.0,
-    "queue_text_word": 150.0,
+    "queue_first_page": 60.0,
+    "queue_page_after_2000": 60.0,
+    "queue_subtree_page": 60.0,
+    "queue_counts": 60.0,
+    "queue_subtree_counts": 120.0,
+    "queue_mine": 60.0,
+    "queue_unassigned": 60.0,
+    "queue_overdue": 60.0,
+    "queue_text_code": 60.0,
+    "queue_text_word": 120.0,
 }
 
 FILL = """
