@@ -3,9 +3,11 @@ priority list; and bulk actions, each report on its own."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
+from fastapi.routing import APIRoute
 from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +15,9 @@ from sqlmodel import col
 
 from service.auth.models import Role, User
 from service.config import Settings
+from service.queues.priorities_router import router as priorities_router
+from service.queues.requests_router import router as requests_router
+from service.queues.router import router as queues_router
 from service.reports.models import Report, ReportEvent
 from service.reports.states import ReportState
 from tests.factories import bearer, make_user
@@ -383,3 +388,85 @@ async def test_bulk_actions_check_and_report_each_report_alone(
     # Nothing was noted on a report outside the queue.
     assert all(e.type != "status_note" for e in await _events(session, elsewhere.id))
     assert (await session.get(Report, closed.id)) is not None
+
+
+async def test_every_department_work_route_needs_a_person_working_a_department(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """401 without credentials, 403 for a resident and for a moderator (they do not work a
+    queue); the reporter's answer to a clarification is the one route for residents."""
+    resident = await make_user(session, settings)
+    moderator = await person(session, settings, Role.moderator)
+    routes = [
+        route
+        for router in (queues_router, requests_router, priorities_router)
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
+    assert len(routes) == 24
+    for route in routes:
+        path = re.sub(r"\{[a-z_]+\}", str(uuid.uuid4()), route.path)
+        for method in route.methods or ():
+            anonymous = await client.request(method, path)
+            assert anonymous.status_code == 401, (method, route.path)
+            if route.path.endswith("/clarifications"):
+                continue
+            for who in (resident, moderator):
+                answer = await client.request(method, path, headers=bearer(settings, who))
+                assert answer.status_code == 403, (method, route.path)
+    unverified = await make_user(session, settings, verified=False)
+    assert (
+        await client.post(
+            f"/v1/reports/{uuid.uuid4()}/clarifications",
+            json={"answer": "x"},
+            headers=bearer(settings, unverified),
+        )
+    ).status_code == 403
+
+
+async def test_lists_and_decisions_validate_their_input(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    people = await _cast(session, settings)
+    roads = await department_id(session, "roads")
+    staff = bearer(settings, people["staff"])
+    boss = bearer(settings, people["supervisor"])
+    for url in (
+        f"/v1/departments/{roads}/transfer-requests?direction=sideways",
+        f"/v1/departments/{roads}/transfer-requests?state=maybe",
+        f"/v1/departments/{roads}/extension-requests?state=maybe",
+        f"/v1/departments/{roads}/extension-requests?limit=1000",
+    ):
+        assert (await client.get(url, headers=staff)).status_code == 422, url
+    for url in (
+        f"/v1/departments/{uuid.uuid4()}/transfer-requests",
+        f"/v1/departments/{uuid.uuid4()}/extension-requests",
+    ):
+        assert (await client.get(url, headers=staff)).status_code == 404, url
+    assert (
+        await client.get(
+            f"/v1/departments/{roads}/extension-requests",
+            headers=bearer(settings, people["stranger"]),
+        )
+    ).status_code == 403
+    some = uuid.uuid4()
+    for url, body in (
+        (f"/v1/transfer-requests/{some}/accept", {"reset_clock": "sometimes"}),
+        (f"/v1/transfer-requests/{some}/decline", {"note": "x" * 2001}),
+        (f"/v1/extension-requests/{some}/approve", {"surprise": True}),
+        (f"/v1/extension-requests/{some}/decline", {"note": 5}),
+    ):
+        assert (await client.post(url, json=body, headers=boss)).status_code == 422, url
+    priorities = f"/v1/departments/{roads}/priorities"
+    created = await client.post(priorities, json={"code": "soon", "name": "Soon"}, headers=boss)
+    assert (
+        await client.patch(
+            f"{priorities}/{created.json()['id']}", json={"position": -1}, headers=boss
+        )
+    ).status_code == 422
+    assert (
+        await client.patch(
+            f"{priorities}/{created.json()['id']}", json={"name": "x"}, headers=staff
+        )
+    ).status_code == 403
+    assert (await client.delete(f"{priorities}/{uuid.uuid4()}", headers=boss)).status_code == 404
