@@ -23,6 +23,9 @@ from service.notifications.router import router as notifications_router
 from service.observability import RequestContextMiddleware, configure_logging
 from service.open311.router import router as open311_router
 from service.ops.router import router as ops_router
+from service.queues.priorities_router import router as priorities_router
+from service.queues.requests_router import router as work_requests_router
+from service.queues.router import router as queues_router
 from service.ratelimit import RateLimiter
 from service.reports.moderation_router import router as moderation_router
 from service.reports.reporter_router import router as reporter_router
@@ -83,6 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(moderation_router)
     app.include_router(open311_router)
     app.include_router(notifications_router)
+    app.include_router(queues_router)
+    app.include_router(work_requests_router)
+    app.include_router(priorities_router)
     return app
 
 

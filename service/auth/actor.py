@@ -28,6 +28,9 @@ class Actor:
     # exactly what these scopes name (``service.auth.scopes``) and nothing else.
     scopes: frozenset[str] | None = None
     ip: str | None = None
+    # Every department below the ones the actor supervises (those included), looked up once
+    # when the caller is identified, so report-level checks per row need no query.
+    supervised_departments: frozenset[uuid.UUID] = field(default_factory=frozenset)
 
     @classmethod
     def for_user(
@@ -38,6 +41,7 @@ class Actor:
         api_key_id: uuid.UUID | None = None,
         scopes: Iterable[str] | None = None,
         ip: str | None = None,
+        supervised_departments: Iterable[uuid.UUID] = (),
     ) -> Actor:
         return cls(
             user_id=user.id,
@@ -49,6 +53,9 @@ class Actor:
             api_key_id=api_key_id,
             scopes=frozenset(scopes) if scopes is not None else None,
             ip=ip,
+            supervised_departments=(
+                frozenset(supervised_departments) if api_key_id is None else frozenset()
+            ),
         )
 
     def has_role(self, role: Role, department_id: uuid.UUID | None = None) -> bool:

@@ -26,10 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.audit.service import record as audit
 from service.auth import repository
 from service.auth.actor import Actor
-from service.auth.models import ApiKey, RefreshToken, User
+from service.auth.models import ApiKey, RefreshToken, Role, User
 from service.auth.passwords import hash_password, needs_rehash, verify_password
 from service.auth.schemas import PasswordChange, TokenPair
 from service.auth.tokens import decode_access_token, digest, issue_access_token, new_secret
+from service.city import service as city
 from service.config import Settings
 from service.errors import Forbidden, NotFound, Unauthorized
 
@@ -202,12 +203,18 @@ async def _actor_for(session: AsyncSession, credentials: _Credentials, ip: str |
     user = credentials.user
     grants = await repository.grants_of(session, user.id)
     key = credentials.api_key
+    supervised: set[uuid.UUID] = set()
+    if key is None:
+        for grant in grants:
+            if grant.role == Role.supervisor and grant.department_id is not None:
+                supervised.update(await city.department_subtree(session, grant.department_id))
     return Actor.for_user(
         user,
         ((grant.role, grant.department_id) for grant in grants),
         api_key_id=key.id if key else None,
         scopes=key.scopes if key else None,
         ip=ip,
+        supervised_departments=supervised,
     )
 
 

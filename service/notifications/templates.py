@@ -130,6 +130,24 @@ EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
             "сообщение {code} объединено с ним; вы будете получать уведомления.",
         ),
     },
+    # The department asks the reporter a question; the deadline waits for the answer.
+    "clarification_requested": {
+        Language.et: (
+            "Küsimus teie teate {code} kohta",
+            "{greeting}\n\nTeie teadet {code} menetlev teenistus küsib:\n\n{question}\n\n"
+            "Vastake meielinna rakenduses; tähtaeg ootab teie vastust.",
+        ),
+        Language.en: (
+            "A question about your report {code}",
+            "{greeting}\n\nThe department working on your report {code} asks:\n\n{question}"
+            "\n\nAnswer in the meielinn app; the deadline waits for your answer.",
+        ),
+        Language.ru: (
+            "Вопрос по вашему сообщению {code}",
+            "{greeting}\n\nСлужба, работающая с вашим сообщением {code}, спрашивает:\n\n"
+            "{question}\n\nОтветьте в приложении meielinn; срок ждёт вашего ответа.",
+        ),
+    },
     # Registering an address that reports were filed for: setting a password claims them.
     "claim_account": {
         Language.et: (

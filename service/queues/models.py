@@ -1,16 +1,85 @@
 """Department work beyond the report row: response priorities, transfer requests and
-extension requests."""
+extension requests; and the indexes the department queue's filters need on the report table
+(``ix_report_queue`` on (department_id, due_at, id) of open reports serves the default order)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import Index, UniqueConstraint, func, literal_column, text
+from sqlmodel import Field, SQLModel, col
 
 from service.db import enum_field, timestamp, uuid_pk
+from service.reports.models import Report
+
+OPEN_REPORT = "state IN ('accepted','in_progress','awaiting_info','reopened','transferred')"
+
+
+def _concat(left: Any, right: Any) -> Any:
+    return left.op("||")(right)
+
+
+# What the queue's text filter searches, lower-cased: tracking code, address and description.
+# The constants are literal SQL, so the query's expression is the index's (a bound parameter
+# would not match the indexed expression); grouped as PostgreSQL prints the index back, so
+# alembic's comparison of models and database sees one expression.
+QUEUE_TEXT = func.lower(
+    _concat(
+        _concat(
+            _concat(
+                _concat(col(Report.tracking_code), literal_column("' '")),
+                func.coalesce(col(Report.address_text), literal_column("''")),
+            ),
+            literal_column("' '"),
+        ),
+        col(Report.description),
+    )
+)
+
+# Trigram search over the open reports only (LIKE '%…%' on QUEUE_TEXT).
+Index(
+    "ix_report_queue_text",
+    QUEUE_TEXT.label("queue_text"),
+    postgresql_using="gin",
+    postgresql_ops={"queue_text": "gin_trgm_ops"},
+    postgresql_where=text(OPEN_REPORT),
+)
+# Open reports by due time, whatever their department: a subtree's queue reads its page in
+# order off this, filtering the departments. Without it the planner may walk the whole
+# ix_report_due_at (closed reports of years first) looking for open ones.
+Index(
+    "ix_report_queue_due",
+    col(Report.due_at),
+    col(Report.id),
+    postgresql_where=text(OPEN_REPORT),
+)
+# The counts per state: an index-only scan of the department's open reports, the columns of
+# the usual filters and of "overdue" included (the text filter alone reads the table).
+Index(
+    "ix_report_queue_counts",
+    col(Report.department_id),
+    col(Report.state),
+    postgresql_include=[
+        "due_at",
+        "breached_at",
+        "assignee_id",
+        "reason_id",
+        "district_id",
+        "priority_id",
+    ],
+    postgresql_where=text(OPEN_REPORT),
+)
+# "My queue": one person's open reports by due time.
+Index(
+    "ix_report_queue_assignee",
+    col(Report.assignee_id),
+    col(Report.due_at),
+    col(Report.id),
+    postgresql_where=text(f"assignee_id IS NOT NULL AND {OPEN_REPORT}"),
+)
 
 
 class ResponsePriority(SQLModel, table=True):

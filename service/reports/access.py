@@ -8,9 +8,9 @@ Three levels:
 * ``REPORTER`` — the person who filed it: also its private part (their own name, the
   moderation deadline, a rejection's reason), and the timeline's public events plus their
   own actions.
-* ``STAFF`` — the handling department's staff and supervisors, moderators and admins, and
-  API keys holding ``reports:private``: everything, the reporter's email and every internal
-  event included.
+* ``STAFF`` — the handling department's staff, supervisors of it or of any department above
+  it, moderators and admins, and API keys holding ``reports:private``: everything, the
+  reporter's email and every internal event included.
 
 Coordinators run training programmes: they see reports as the public does. So do API keys
 without ``reports:private``, whatever their owner's roles (a key holds no roles).
@@ -53,6 +53,9 @@ def access_level(actor: Actor | None, *, department_id: Any, reporter_id: Any) -
     if actor.is_api_key:
         return PUBLIC
     if department_id in actor.departments(*DEPARTMENT_ROLES):
+        return STAFF
+    # Supervisors work the whole subtree (computed once when the caller was identified).
+    if department_id in actor.supervised_departments:
         return STAFF
     if actor.user_id == reporter_id:
         return REPORTER

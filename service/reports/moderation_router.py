@@ -17,7 +17,8 @@ from pydantic import StringConstraints
 from service.auth.actor import Actor
 from service.auth.dependencies import require_roles
 from service.auth.models import Role
-from service.db import SessionDep, utcnow
+from service.clock import NowDep
+from service.db import SessionDep
 from service.errors import ERRORS, PROBLEM, InvalidInput, PreconditionRequired
 from service.fields import PlainText
 from service.pagination import Cursor, PageSize
@@ -64,12 +65,13 @@ def seen_version(if_match: str | None, version: int | None) -> int:
 async def moderation_queue(
     actor: Moderator,
     session: SessionDep,
+    now: NowDep,
     limit: PageSize = 50,
     cursor: Cursor = None,
 ) -> QueuePage:
     items, next_cursor = await moderation.queue(
         session,
-        now=utcnow(),
+        now=now,
         language=str(actor.language),
         limit=min(limit, 100),
         cursor=cursor,
@@ -87,12 +89,13 @@ async def accept_report(
     response: Response,
     actor: Moderator,
     session: SessionDep,
+    now: NowDep,
     if_match: IfMatch = None,
     body: AcceptRequest | None = None,
 ) -> ReportView:
     body = body or AcceptRequest()
     version = seen_version(if_match, body.version)
-    await moderation.accept(session, actor, report_id, body, utcnow(), version=version)
+    await moderation.accept(session, actor, report_id, body, now, version=version)
     return await caller_view(session, actor, report_id, response)
 
 
@@ -107,10 +110,11 @@ async def reject_report(
     response: Response,
     actor: Moderator,
     session: SessionDep,
+    now: NowDep,
     if_match: IfMatch = None,
 ) -> ReportView:
     version = seen_version(if_match, body.version)
-    await moderation.reject(session, actor, report_id, body, utcnow(), version=version)
+    await moderation.reject(session, actor, report_id, body, now, version=version)
     return await caller_view(session, actor, report_id, response)
 
 
@@ -125,10 +129,11 @@ async def duplicate_report(
     response: Response,
     actor: Moderator,
     session: SessionDep,
+    now: NowDep,
     if_match: IfMatch = None,
 ) -> ReportView:
     version = seen_version(if_match, body.version)
-    await moderation.mark_duplicate(session, actor, report_id, body, utcnow(), version=version)
+    await moderation.mark_duplicate(session, actor, report_id, body, now, version=version)
     return await caller_view(session, actor, report_id, response)
 
 
@@ -137,5 +142,7 @@ async def duplicate_report(
     summary="Accept or reject several reports at the versions seen; each succeeds or fails alone",
     responses=ERRORS,
 )
-async def bulk_moderation(body: BulkRequest, actor: Moderator, session: SessionDep) -> BulkResult:
-    return BulkResult(results=await moderation.bulk(session, actor, body, utcnow()))
+async def bulk_moderation(
+    body: BulkRequest, actor: Moderator, session: SessionDep, now: NowDep
+) -> BulkResult:
+    return BulkResult(results=await moderation.bulk(session, actor, body, now))

@@ -108,6 +108,7 @@ async def file_report(
     actor: Writer,
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
     idempotency_key: Annotated[
         Text | None,
         Header(
@@ -116,7 +117,6 @@ async def file_report(
         ),
     ] = None,
 ) -> Response:
-    now = utcnow()
     quotas: list[filing.Quota] = []
     versions: list[int] = []
 
