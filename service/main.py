@@ -19,6 +19,7 @@ from service.city.router import router as city_router
 from service.config import Settings, get_settings, settings_or_exit
 from service.db import create_engine, create_sessionmaker
 from service.errors import install_error_handlers
+from service.feedback.router import router as feedback_router
 from service.observability import RequestContextMiddleware, configure_logging
 from service.ops.router import router as ops_router
 from service.ratelimit import RateLimiter
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports_router)
     app.include_router(reporter_router)
     app.include_router(moderation_router)
+    app.include_router(feedback_router)
     return app
 
 
