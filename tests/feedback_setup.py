@@ -23,9 +23,9 @@ from tests.factories import actor_of, file_report, make_user
 
 
 async def department_id(session: AsyncSession, code: str) -> uuid.UUID:
-    found = await session.scalar(select(Department.id).where(col(Department.code) == code))
+    found = await session.scalar(select(Department).where(col(Department.code) == code))
     assert found is not None
-    return found
+    return found.id
 
 
 @dataclass

@@ -117,19 +117,19 @@ async def _outcome_and_text(
         template = await repository.get_template(session, body.template_id)
         if template is None or not template.active or not templates.fits(template, report):
             raise InvalidInput("No such template for this report.", field="template_id")
-    outcome = body.outcome or (template.outcome if template else None)
+    outcome = body.outcome or (Outcome(template.outcome) if template and template.outcome else None)
     if outcome is None:
         raise InvalidInput("Say the outcome (the template names none).", field="outcome")
     calendar = await city.load_working_calendar(session, report.department_id)
     today = now.astimezone(calendar.zone).date()
-    if outcome is Outcome.scheduled:
+    if outcome == Outcome.scheduled:
         if body.scheduled_for is None:
             raise InvalidInput("A scheduled answer needs its date.", field="scheduled_for")
         if body.scheduled_for < today:
             raise InvalidInput("The scheduled date is in the past.", field="scheduled_for")
     elif body.scheduled_for is not None:
         raise InvalidInput("Only a scheduled answer has a date.", field="scheduled_for")
-    if outcome is Outcome.no_action and body.justification is None:
+    if outcome == Outcome.no_action and body.justification is None:
         raise InvalidInput("Say why nothing will be done.", field="justification")
     text = body.text
     if text is None:
@@ -235,7 +235,7 @@ async def publish(
         now,
         response_id=str(response.id),
         round=report.round,
-        outcome=response.outcome.value,
+        outcome=str(response.outcome),
         **({"scheduled_for": response.scheduled_for.isoformat()} if response.scheduled_for else {}),
     )
     response.state = ResponseState.published

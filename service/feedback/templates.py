@@ -93,7 +93,7 @@ def _check_texts(texts: TemplateTexts, outcome: Outcome | None) -> dict[str, str
         if value is None:
             continue
         used = placeholders_in(value, where=f"texts.{language}")
-        if "scheduled_date" in used and outcome is not Outcome.scheduled:
+        if "scheduled_date" in used and outcome != Outcome.scheduled:
             raise InvalidInput(
                 "{scheduled_date} fits only a template whose outcome is scheduled.",
                 field=f"texts.{language}",
