@@ -250,6 +250,8 @@ async def test_demo_reports_keep_the_invariants(session: AsyncSession, settings:
             broken[invariant] = ids[:5]
     assert not broken, broken
     await _check_league_table(session)
+    templates = (await session.execute(text("SELECT code FROM response_template"))).scalars()
+    assert set(templates) == {"pothole-patched", "lamp-replaced", "roads-scheduled"}
 
 
 async def _check_league_table(session: AsyncSession) -> None:

@@ -28,8 +28,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.auth.models import User
+from service.catalog.models import Reason
+from service.city.models import Department
 from service.db import table_of
-from service.feedback.models import Outcome, ReportRating, ReportResponse, ResponseState
+from service.feedback.models import (
+    Outcome,
+    ReportRating,
+    ReportResponse,
+    ResponseState,
+    ResponseTemplate,
+)
+from service.feedback.templates import placeholders_in
 from service.reports.models import ReportEvent, ReportRound
 from service.reports.states import OPEN_STATES, Action, ReportState
 from service.sla.calendar import TimeUnit, WorkingCalendar, add_working_time, working_time_between
@@ -339,6 +348,70 @@ class DemoFeedback:
         ):
             for chunk in range(0, len(rows), 2000):
                 await session.execute(insert(table_of(model)), rows[chunk : chunk + 2000])
+
+
+# Response templates of the demo city (code, reason or department code, outcome, texts).
+DEMO_TEMPLATES: list[tuple[str, str, str, Outcome, dict[str, str]]] = [
+    (
+        "pothole-patched",
+        "reason",
+        "pothole",
+        Outcome.fixed,
+        {
+            "et": "Auk aadressil {address} on lapitud. Täname teatamast!",
+            "en": "The pothole at {address} has been patched. Thank you for the report!",
+            "ru": "Яма по адресу {address} заделана. Спасибо за сообщение!",
+        },
+    ),
+    (
+        "lamp-replaced",
+        "reason",
+        "lamp-out",
+        Outcome.fixed,
+        {
+            "et": "Valgusti aadressil {address} on vahetatud.",
+            "en": "The lamp at {address} has been replaced.",
+            "ru": "Светильник по адресу {address} заменён.",
+        },
+    ),
+    (
+        "roads-scheduled",
+        "department",
+        "roads",
+        Outcome.scheduled,
+        {
+            "et": "{department}: töö on kavas {scheduled_date} (teade {tracking_code}).",
+            "en": "{department}: the work is scheduled for {scheduled_date} (report "
+            "{tracking_code}).",
+            "ru": "{department}: работы запланированы на {scheduled_date} (сообщение "
+            "{tracking_code}).",
+        },
+    ),
+]
+
+
+async def seed_templates(session: AsyncSession) -> None:
+    """The demo's response templates, matched by code (a second run changes nothing)."""
+    reasons = dict((await session.execute(select(col(Reason.code), col(Reason.id)))).all())
+    departments = dict(
+        (await session.execute(select(col(Department.code), col(Department.id)))).all()
+    )
+    for code, scope, owner, outcome, texts in DEMO_TEMPLATES:
+        for text in texts.values():
+            placeholders_in(text)  # a demo template must render
+        await session.execute(
+            insert(table_of(ResponseTemplate))
+            .values(
+                id=uuid.uuid4(),
+                code=code,
+                reason_id=reasons[owner] if scope == "reason" else None,
+                department_id=departments[owner] if scope == "department" else None,
+                outcome=outcome.value,
+                texts=texts,
+                active=True,
+            )
+            .on_conflict_do_nothing(index_elements=["code"])
+        )
 
 
 async def reporter_languages(

@@ -33,7 +33,7 @@ from service.config import Settings
 from service.db import table_of
 from service.demo import tartu
 from service.demo.accounts import demo_residents, refuse_in_production
-from service.demo.feedback import DemoFeedback, reporter_languages
+from service.demo.feedback import DemoFeedback, reporter_languages, seed_templates
 from service.reports.models import Report, ReportEvent, ReportSupport
 from service.reports.states import TRANSITIONS, Action, ReportState, Transition, transition
 from service.sla.calendar import TimeUnit, WorkingCalendar, add_working_time
@@ -256,6 +256,7 @@ async def seed_reports(session: AsyncSession, settings: Settings, count: int = 3
     if support_rows:
         await session.execute(insert(table_of(ReportSupport)), support_rows)
     await feedback.write(session)
+    await seed_templates(session)
     return len(report_rows)
 
 

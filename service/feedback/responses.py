@@ -174,11 +174,9 @@ async def answer(
         scheduled_for=body.scheduled_for,
         justification=body.justification,
         text=text,
-        state=ResponseState.pending_moderation,
         created_at=now,
     )
     session.add(response)
-    await session.flush()
     if reason.needs_answer_moderation:
         record_event(
             session,
