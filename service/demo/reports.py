@@ -156,11 +156,13 @@ def _offset(lat: float, lon: float, metres: float, rng: random.Random) -> tuple[
 
 
 async def seed_reports(session: AsyncSession, settings: Settings, count: int = 3000) -> int:
-    """``count`` reports over the last half year, with timelines and some supporters.
-    Skipped when the database holds reports already."""
+    """``count`` reports over the last half year, with timelines, rounds, answers, ratings
+    and some supporters, and the demo's response templates. The reports are skipped when
+    the database holds reports already."""
     from service.reports.filing import CODE_ALPHABET
 
     refuse_in_production(settings, "demo reports")
+    await seed_templates(session)
     if (await session.execute(select(col(Report.id)).limit(1))).first() is not None:
         return 0
     rng = random.Random(1789)
@@ -256,7 +258,6 @@ async def seed_reports(session: AsyncSession, settings: Settings, count: int = 3
     if support_rows:
         await session.execute(insert(table_of(ReportSupport)), support_rows)
     await feedback.write(session)
-    await seed_templates(session)
     return len(report_rows)
 
 
