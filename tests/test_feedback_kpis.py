@@ -393,5 +393,13 @@ async def test_periods_are_checked(
         refused = await client.get("/v1/stats/departments", params=params)
         assert refused.status_code == 422, params
         assert refused.headers["content-type"] == "application/problem+json"
+    a = await make_department(session)
+    staff = await make_user(session, settings, roles=((Role.staff, a.id),))
+    backwards = await client.get(
+        f"/v1/departments/{a.id}/stats",
+        params={"from": "2026-10-31", "to": "2026-10-01"},
+        headers=bearer(settings, staff),
+    )
+    assert (backwards.status_code, backwards.json()["field"]) == (422, "from")
     default = (await client.get("/v1/stats/departments")).json()["period"]
     assert (default["from"], default["to"]) == ("2026-10-07", "2026-11-05")

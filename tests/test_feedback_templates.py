@@ -63,6 +63,12 @@ async def test_admins_manage_templates(
     assert changed.json()["placeholders"] == ["due_date"]
     assert changed.json()["active"] is False
     assert changed.json()["outcome"] == "fixed"
+    unknown = await client.patch(
+        f"/v1/admin/response-templates/{template_id}",
+        json={"texts": {"et": "Tere {resident}!"}},
+        headers=admin,
+    )
+    assert (unknown.status_code, unknown.json()["placeholder"]) == (422, "resident")
     fetched = await client.get(f"/v1/admin/response-templates/{template_id}", headers=admin)
     assert fetched.json()["texts"] == {"et": "Lapitud {due_date} eel."}
     taken = await _create(
