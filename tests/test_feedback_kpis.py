@@ -36,6 +36,7 @@ from service.auth.models import Role, User
 from service.config import Settings
 from service.feedback.models import ReportRating
 from service.reports.models import ReportRound
+from service.reports.states import ReportState
 from tests.factories import bearer, file_report, make_department, make_user
 
 NOW = datetime(2026, 11, 5, 12, 0, tzinfo=UTC)
@@ -57,7 +58,7 @@ async def _report(
 ) -> Any:
     report = await file_report(session, reporter, reason_code=reason, when=filed)
     report.department_id = department
-    report.state = state  # type: ignore[assignment]
+    report.state = ReportState(state)
     report.created_at = filed
     if rounds:
         report.accepted_at = rounds[0]["opened_at"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import text
@@ -128,8 +129,9 @@ class KpiRow:
     rejected: int
 
 
-def _float(value: object) -> float | None:
-    return None if value is None else float(value)  # type: ignore[arg-type]
+def _float(value: Decimal | float | None) -> float | None:
+    """Averages come as ``numeric`` (Decimal), percentiles as ``double precision``."""
+    return None if value is None else float(value)
 
 
 async def kpi_rows(

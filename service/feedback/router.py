@@ -32,7 +32,7 @@ from service.catalog.schemas import AcceptLanguage, LangQuery, pick_language
 from service.clock import NowDep
 from service.db import SessionDep
 from service.errors import ERRORS, NotFound
-from service.feedback import ratings, responses, stats, templates
+from service.feedback import answer_moderation, ratings, responses, stats, templates
 from service.feedback.schemas import (
     AnswerQueuePage,
     DepartmentStats,
@@ -131,7 +131,7 @@ async def answer_queue(
     limit: PageSize = 50,
     cursor: Cursor = None,
 ) -> AnswerQueuePage:
-    items, next_cursor = await responses.answer_queue(
+    items, next_cursor = await answer_moderation.answer_queue(
         session,
         settings,
         now=now,
@@ -155,7 +155,7 @@ async def approve_answer(
     settings: SettingsDep,
     now: NowDep,
 ) -> ResponseView:
-    approved = await responses.approve(session, actor, response_id, now, settings)
+    approved = await answer_moderation.approve(session, actor, response_id, now, settings)
     return responses.response_view(approved, settings, staff=True)
 
 
@@ -173,7 +173,7 @@ async def return_answer(
     settings: SettingsDep,
     now: NowDep,
 ) -> ResponseView:
-    returned = await responses.return_answer(session, actor, response_id, body, now)
+    returned = await answer_moderation.return_answer(session, actor, response_id, body, now)
     return responses.response_view(returned, settings, staff=True)
 
 
