@@ -210,6 +210,14 @@ class Settings(BaseSettings):
     map_point_budget: int = Field(
         500, ge=10, le=10_000, description="Above this many reports in view, /v1/map clusters."
     )
+    # Feedback.
+    rating_window_days: int = Field(
+        14,
+        ge=1,
+        le=90,
+        description="Days after an answer in which the reporter and supporters may rate it; "
+        "an answered report nobody rated as unresolved closes when they pass.",
+    )
     heartbeat_seconds: int = Field(
         30, ge=1, le=60, description="Seconds between worker heartbeats (1–60)."
     )

@@ -19,6 +19,7 @@ from service.city.router import router as city_router
 from service.config import Settings, get_settings, settings_or_exit
 from service.db import create_engine, create_sessionmaker
 from service.errors import install_error_handlers
+from service.feedback.router import router as feedback_router
 from service.notifications.router import router as notifications_router
 from service.observability import RequestContextMiddleware, configure_logging
 from service.open311.router import router as open311_router
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(queues_router)
     app.include_router(work_requests_router)
     app.include_router(priorities_router)
+    app.include_router(feedback_router)
     return app
 
 

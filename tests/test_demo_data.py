@@ -1,5 +1,6 @@
-"""The demo reports (``make run`` loads 3,000) hold what the service would have written, and
-were routed as filing routes.
+"""The demo reports (``make run`` loads 3,000) hold what the service would have written
+(rounds, responses and ratings included), were routed as filing routes, and give a league
+table with plausible figures.
 
 Each test seeds the reports into its own transaction (the template holds the demo city) and
 checks them with SQL over the whole set.
@@ -7,6 +8,7 @@ checks them with SQL over the whole set.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -16,6 +18,7 @@ from service.city.routing.service import route
 from service.config import Settings
 from service.demo.reports import demo_paths
 from service.demo.seed import seed
+from service.feedback import stats
 from service.reports.states import Action, ReportState, legal_pairs
 
 DEMO_REPORTS = 3000
@@ -114,6 +117,95 @@ INVARIANTS: dict[str, str] = {
         WHERE change.to_state IS DISTINCT FROM report.state::text
            OR change.at > report.updated_at OR report.updated_at > now()
     """,
+    "a report has one round per acceptance and reopen, numbered up to its round, in its "
+    "department, opened by those events": """
+        SELECT r.id FROM report r
+        WHERE (SELECT count(*) FROM report_round rr WHERE rr.report_id = r.id)
+              <> CASE WHEN r.accepted_at IS NULL THEN 0 ELSE r.round END
+           OR EXISTS (
+                SELECT 1 FROM report_round rr WHERE rr.report_id = r.id
+                AND (rr.number > r.round OR rr.department_id <> r.department_id
+                     OR NOT EXISTS (
+                        SELECT 1 FROM report_event e
+                        WHERE e.report_id = r.id AND e.type IN ('accept', 'reopen')
+                          AND e.at = rr.opened_at
+                     ))
+           )
+    """,
+    "the report's deadline and breach are its current round's": """
+        SELECT r.id FROM report r
+        JOIN report_round rr ON rr.report_id = r.id AND rr.number = r.round
+        WHERE r.due_at IS DISTINCT FROM rr.due_at
+           OR r.breached_at IS DISTINCT FROM rr.breached_at
+           OR rr.due_at < rr.initial_due_at
+    """,
+    "a round is answered when its answer event and one published response say so, on time "
+    "by its due time, breached at it otherwise": """
+        SELECT rr.report_id FROM report_round rr
+        WHERE (rr.answered_at IS NOT NULL) <> EXISTS (
+                SELECT 1 FROM report_event e
+                WHERE e.report_id = rr.report_id AND e.type = 'answer'
+                  AND e.at = rr.answered_at AND (e.data ->> 'round')::int = rr.number
+              )
+           OR (
+                SELECT count(*) FROM report_response p
+                WHERE p.report_id = rr.report_id AND p.round_number = rr.number
+                  AND p.state = 'published' AND p.published_at = rr.answered_at
+              ) <> CASE WHEN rr.answered_at IS NULL THEN 0 ELSE 1 END
+           OR (rr.answered_at IS NOT NULL AND (
+                rr.on_time IS DISTINCT FROM (rr.answered_at <= rr.due_at)
+                OR rr.answer_working_seconds IS NULL OR rr.answer_working_seconds < 0
+                OR (rr.breached_at IS NOT NULL) <> (rr.answered_at > rr.due_at)
+              ))
+           OR (rr.breached_at IS NOT NULL AND rr.breached_at <> rr.due_at)
+    """,
+    "a reopen ends the previous round on the reporter's 'not resolved'; a close ends the "
+    "last one on a 'resolved' or at the end of the rating window": """
+        SELECT e.report_id FROM report_event e
+        JOIN report_round rr
+          ON rr.report_id = e.report_id AND rr.number = (e.data ->> 'round')::int - 1
+        WHERE e.type = 'reopen' AND (
+            rr.ended_at IS DISTINCT FROM e.at OR NOT EXISTS (
+                SELECT 1 FROM report_rating t
+                WHERE t.report_id = e.report_id AND t.round_number = rr.number
+                  AND t.by_reporter AND NOT t.resolved AND t.created_at = e.at
+            ))
+        UNION ALL
+        SELECT e.report_id FROM report_event e
+        LEFT JOIN report_round rr
+          ON rr.report_id = e.report_id AND rr.number = (e.data ->> 'round')::int
+        WHERE e.type = 'close' AND (
+            rr.ended_at IS DISTINCT FROM e.at
+            OR NOT (
+                (e.data ->> 'by' = 'reporter' AND EXISTS (
+                    SELECT 1 FROM report_rating t
+                    WHERE t.report_id = e.report_id AND t.round_number = rr.number
+                      AND t.by_reporter AND t.resolved AND t.created_at = e.at
+                ))
+                OR (e.data ->> 'by' = 'rating_window'
+                    AND e.at = rr.answered_at + make_interval(days => :window))
+            ))
+        UNION ALL
+        SELECT r.id FROM report r
+        JOIN report_round rr ON rr.report_id = r.id AND rr.number = r.round
+        WHERE (r.state = 'closed') <> (rr.ended_at IS NOT NULL)
+    """,
+    "ratings are of answered rounds, within the window, by the reporter or a supporter": """
+        SELECT t.report_id FROM report_rating t
+        JOIN report r ON r.id = t.report_id
+        LEFT JOIN report_round rr ON rr.report_id = t.report_id AND rr.number = t.round_number
+        WHERE rr.answered_at IS NULL OR t.created_at < rr.answered_at
+           OR t.created_at >= rr.answered_at + make_interval(days => :window)
+           OR t.created_at > now()
+           OR t.by_reporter <> (t.user_id = r.reporter_id)
+           OR (NOT t.by_reporter AND NOT EXISTS (
+                SELECT 1 FROM report_support s
+                WHERE s.report_id = t.report_id AND s.user_id = t.user_id
+           ))
+    """,
+    "a report is paused exactly while it waits for its reporter": """
+        SELECT id FROM report WHERE (state = 'awaiting_info') <> (paused_at IS NOT NULL)
+    """,
 }
 
 
@@ -148,13 +240,37 @@ async def test_demo_reports_keep_the_invariants(session: AsyncSession, settings:
         "actions": [a.value for a in actions],
         "targets": [t.value for t in targets],
     }
+    params = {**legal, "window": settings.rating_window_days}
     broken: dict[str, list[Any]] = {}
     for invariant, query in INVARIANTS.items():
-        rows = await session.execute(text(query), legal if ":sources" in query else {})
+        used = {name: value for name, value in params.items() if f":{name}" in query}
+        rows = await session.execute(text(query), used)
         ids = [row[0] for row in rows]
         if ids:
             broken[invariant] = ids[:5]
     assert not broken, broken
+    await _check_league_table(session)
+    templates = (await session.execute(text("SELECT code FROM response_template"))).scalars()
+    assert set(templates) == {"pothole-patched", "lamp-replaced", "roads-scheduled"}
+
+
+async def _check_league_table(session: AsyncSession) -> None:
+    """The half year's league table shows plausible figures that tell departments apart."""
+    now = datetime.now(UTC)
+    table = await stats.league_table(session, (now - timedelta(days=183)).date(), now.date(), now)
+    busy = [row for row in table.departments if row.answered >= 20]
+    assert len(busy) >= 8, [(row.department.code, row.answered) for row in table.departments]
+    for row in busy:
+        assert row.on_time_percent is not None and 30 <= row.on_time_percent <= 100
+        assert row.median_answer_hours is not None and row.p90_answer_hours is not None
+        assert 0 < row.median_answer_hours <= row.p90_answer_hours
+        assert row.average_rating is not None and 3.0 <= row.average_rating <= 4.6
+        assert row.supporter_ratings > 0
+        assert row.reopen_percent is not None and 0 < row.reopen_percent < 25
+        assert row.rejected_percent is not None and 0 < row.rejected_percent < 25
+        assert row.received >= row.answered * 0.8
+    assert len({round(row.on_time_percent or 0) for row in busy}) >= 5
+    assert sum(row.overdue_now for row in table.departments) > 0
 
 
 async def test_demo_routing_agrees_with_filing(session: AsyncSession, settings: Settings) -> None:

@@ -33,6 +33,7 @@ from service.config import Settings
 from service.db import table_of
 from service.demo import tartu
 from service.demo.accounts import demo_residents, refuse_in_production
+from service.demo.feedback import DemoFeedback, reporter_languages, seed_templates
 from service.reports.models import Report, ReportEvent, ReportSupport
 from service.reports.states import TRANSITIONS, Action, ReportState, Transition, transition
 from service.sla.calendar import TimeUnit, WorkingCalendar, add_working_time
@@ -124,6 +125,9 @@ class DemoReport:
     def moment_of(self, action: Action) -> datetime | None:
         return next((at for rule, at in self.steps if rule.action == action), None)
 
+    def moment_of_last(self, action: Action) -> datetime | None:
+        return next((at for rule, at in reversed(self.steps) if rule.action == action), None)
+
 
 def _walk(report: DemoReport, now: datetime, rng: random.Random) -> None:
     """A path to the report's state, each step checked by the transition table, at moments
@@ -152,11 +156,13 @@ def _offset(lat: float, lon: float, metres: float, rng: random.Random) -> tuple[
 
 
 async def seed_reports(session: AsyncSession, settings: Settings, count: int = 3000) -> int:
-    """``count`` reports over the last half year, with timelines and some supporters.
-    Skipped when the database holds reports already."""
+    """``count`` reports over the last half year, with timelines, rounds, answers, ratings
+    and some supporters, and the demo's response templates. The reports are skipped when
+    the database holds reports already."""
     from service.reports.filing import CODE_ALPHABET
 
     refuse_in_production(settings, "demo reports")
+    await seed_templates(session)
     if (await session.execute(select(col(Report.id)).limit(1))).first() is not None:
         return 0
     rng = random.Random(1789)
@@ -211,6 +217,11 @@ async def seed_reports(session: AsyncSession, settings: Settings, count: int = 3
         _walk(report, now, rng)
         made.append(report)
 
+    feedback = DemoFeedback(
+        calendar, now, settings.rating_window_days, await reporter_languages(session, residents)
+    )
+    for report in made:
+        feedback.plan(report)
     decisions = await city.route_many(
         session, [city.RoutingRequest(r.reason.id, r.lat, r.lon, r.building_id) for r in made]
     )
@@ -226,6 +237,7 @@ async def seed_reports(session: AsyncSession, settings: Settings, count: int = 3
     support_rows: list[dict[str, Any]] = []
     for report, decision in zip(made, decisions, strict=True):
         row, events = _rows(report, decision, codes, calendar, rng)
+        feedback.add(report, row, events, decision.department_id)
         report_rows.append(row)
         event_rows.extend(events)
         if (
@@ -238,12 +250,14 @@ async def seed_reports(session: AsyncSession, settings: Settings, count: int = 3
                 for fan in fans
             )
             row["supporters_count"] = len(fans)
+            feedback.add_supporter_ratings(report, fans)
     for chunk in range(0, len(report_rows), 1000):
         await session.execute(insert(table_of(Report)), report_rows[chunk : chunk + 1000])
     for chunk in range(0, len(event_rows), 2000):
         await session.execute(insert(table_of(ReportEvent)), event_rows[chunk : chunk + 2000])
     if support_rows:
         await session.execute(insert(table_of(ReportSupport)), support_rows)
+    await feedback.write(session)
     return len(report_rows)
 
 

@@ -11,7 +11,8 @@ from sqlalchemy import CheckConstraint, Column, Index, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from service.db import enum_field, timestamp, uuid_pk
+from service.db import enum_field, table_of, timestamp, uuid_pk
+from service.reports.models import ReportRound
 
 
 class Outcome(StrEnum):
@@ -58,6 +59,27 @@ class ReportResponse(SQLModel, table=True):
     __tablename__ = "report_response"
     __table_args__ = (
         Index("ix_report_response_report", "report_id", "round_number"),
+        # One published answer per round, and one waiting for moderation at a time.
+        Index(
+            "uq_report_response_published",
+            "report_id",
+            "round_number",
+            unique=True,
+            postgresql_where=text("state = 'published'"),
+        ),
+        Index(
+            "uq_report_response_pending",
+            "report_id",
+            "round_number",
+            unique=True,
+            postgresql_where=text("state = 'pending_moderation'"),
+        ),
+        CheckConstraint(
+            "outcome <> 'scheduled' OR scheduled_for IS NOT NULL", name="scheduled_has_date"
+        ),
+        CheckConstraint(
+            "outcome <> 'no_action' OR justification IS NOT NULL", name="no_action_justified"
+        ),
         # The answer-moderation queue: oldest first.
         Index(
             "ix_report_response_pending",
@@ -77,6 +99,8 @@ class ReportResponse(SQLModel, table=True):
     )
     outcome: Outcome = enum_field()
     scheduled_for: date | None = Field(default=None)
+    # Why nothing will be done (required with ``no_action``).
+    justification: str | None = Field(default=None, max_length=2000)
     text: str = Field(max_length=4000)
     state: ResponseState = enum_field(ResponseState.pending_moderation)
     created_at: datetime = timestamp(default_now=True)
@@ -108,3 +132,11 @@ class ReportRating(SQLModel, table=True):
     comment: str | None = Field(default=None, max_length=2000)
     created_at: datetime = timestamp(default_now=True)
     updated_at: datetime = timestamp(default_now=True)
+
+
+# The KPIs count rounds answered in a period; declared here, with the figures that use it.
+Index(
+    "ix_report_round_answered_at",
+    table_of(ReportRound).c.answered_at,
+    postgresql_where=text("answered_at IS NOT NULL"),
+)

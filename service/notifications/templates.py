@@ -148,6 +148,82 @@ EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
             "{question}\n\nОтветьте в приложении meielinn; срок ждёт вашего ответа.",
         ),
     },
+    # An official answer is published: to the reporter, who may rate it, and to supporters
+    # and subscribers. The answer's text is the department's, never a resident's.
+    "answer_published_reporter": {
+        Language.et: (
+            "Teie teatele {code} vastati",
+            "{greeting}\n\n{department} vastas teie teatele {code}.\n\n{outcome}\n\n{text}\n\n"
+            "Kas mure on lahendatud? Hinnake vastust kuni {until}. Kui mure ei ole "
+            "lahendatud, öelge seda ja teade avatakse uuesti.",
+        ),
+        Language.en: (
+            "Your report {code} was answered",
+            "{greeting}\n\n{department} answered your report {code}.\n\n{outcome}\n\n{text}\n\n"
+            "Is the problem solved? Rate the answer until {until}. If it is not solved, say "
+            "so and the report is reopened.",
+        ),
+        Language.ru: (
+            "На ваше сообщение {code} дан ответ",
+            "{greeting}\n\n{department} ответил(а) на ваше сообщение {code}.\n\n{outcome}\n\n"
+            "{text}\n\nРешена ли проблема? Оцените ответ до {until}. Если проблема не "
+            "решена, сообщите об этом, и сообщение будет открыто снова.",
+        ),
+    },
+    "answer_published": {
+        Language.et: (
+            "Teatele {code} vastati",
+            "{greeting}\n\n{department} vastas teatele {code}, mida jälgite.\n\n{outcome}\n\n"
+            "{text}",
+        ),
+        Language.en: (
+            "The report {code} was answered",
+            "{greeting}\n\n{department} answered the report {code} you follow.\n\n{outcome}"
+            "\n\n{text}",
+        ),
+        Language.ru: (
+            "На сообщение {code} дан ответ",
+            "{greeting}\n\n{department} ответил(а) на сообщение {code}, за которым вы "
+            "следите.\n\n{outcome}\n\n{text}",
+        ),
+    },
+    "answer_returned": {
+        Language.et: (
+            "Teie vastus teatele {code} saadeti tagasi",
+            "{greeting}\n\nModeraator saatis teie vastuse teatele {code} tagasi:\n{comment}"
+            "\n\nVastake uuesti.",
+        ),
+        Language.en: (
+            "Your answer to {code} was returned",
+            "{greeting}\n\nA moderator returned your answer to the report {code}:\n{comment}"
+            "\n\nPlease answer again.",
+        ),
+        Language.ru: (
+            "Ваш ответ на сообщение {code} возвращён",
+            "{greeting}\n\nМодератор вернул ваш ответ на сообщение {code}:\n{comment}\n\n"
+            "Пожалуйста, ответьте снова.",
+        ),
+    },
+    "report_referred": {
+        Language.et: (
+            "Teade {code} ei ole lahendatud ka {rounds}. korral",
+            "{greeting}\n\nTeatele {code} on vastatud {rounds} korda ja teavitaja ütleb, et "
+            "mure pole ikka lahendatud. Teade ei avane enam uuesti: see tuleb teile koos "
+            "kogu ajalooga otsustamiseks.",
+        ),
+        Language.en: (
+            "Report {code} is still not resolved after {rounds} answers",
+            "{greeting}\n\nThe report {code} was answered {rounds} times and the reporter "
+            "says the problem is still not solved. It does not reopen again: it comes to you, "
+            "with its whole history, to decide.",
+        ),
+        Language.ru: (
+            "Сообщение {code} не решено после {rounds} ответов",
+            "{greeting}\n\nНа сообщение {code} ответили {rounds} раза, и заявитель говорит, "
+            "что проблема всё ещё не решена. Сообщение больше не открывается заново: оно "
+            "передаётся вам со всей историей для решения.",
+        ),
+    },
     # Registering an address that reports were filed for: setting a password claims them.
     "claim_account": {
         Language.et: (
@@ -189,22 +265,6 @@ EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
             "{greeting}\n\n{filer} подал(а) от вашего имени сообщение {code} в город. Вы "
             "будете получать уведомления о его ходе.\n\nЕсли вы этого не просили, отзовите "
             "сообщение:\n{link}",
-        ),
-    },
-    # Published answers are legal notices: the preferences cannot turn them off.
-    "answer_published": {
-        Language.et: (
-            "Teie teatele {code} vastati",
-            "{greeting}\n\nLinn vastas teie teatele {code}. Lugege vastust ja andke sellele "
-            "hinnang.",
-        ),
-        Language.en: (
-            "Your report {code} was answered",
-            "{greeting}\n\nThe city answered your report {code}. Read the answer and rate it.",
-        ),
-        Language.ru: (
-            "На ваше сообщение {code} получен ответ",
-            "{greeting}\n\nГород ответил на ваше сообщение {code}. Прочитайте ответ и оцените его.",
         ),
     },
     # The SLA engine's notices to departments, supervisors, moderators and admins.

@@ -592,7 +592,7 @@ async def post_update(
     now = utcnow()
 
     async def work() -> idempotency.Answer:
-        created = await updates.post_update(session, actor, new, now)
+        created = await updates.post_update(session, actor, new, now, settings)
         return idempotency.Answer(200, json.dumps(created).encode())
 
     # A case system sends its own update_id: a second post of it is the same update.

@@ -34,7 +34,6 @@ second update.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,17 +43,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.auth.actor import Actor
-from service.catalog.models import Reason
-from service.city import service as city
-from service.feedback.models import Outcome, ReportResponse, ResponseState
+from service.config import Settings
+from service.feedback import responses
+from service.feedback.models import Outcome
+from service.feedback.schemas import ResponseCreate
 from service.open311 import repository
 from service.open311.formats import Open311Error, Open311NotFound, w3c
 from service.open311.schemas import RequestUpdate, UpdateCreated, UpdateStatus, update_status
 from service.reports import repository as reports
 from service.reports.lifecycle import apply_transition, record_event
-from service.reports.models import Report, ReportEvent, ReportRound
-from service.reports.states import TRANSITIONS, Action, transition
-from service.sla.calendar import working_time_between
+from service.reports.models import Report, ReportEvent
+from service.reports.states import TRANSITIONS, Action
 
 U = UpdateStatus
 ACTIONS: dict[UpdateStatus, Action | None] = {
@@ -128,70 +127,38 @@ async def _answer(
     outcome: Outcome,
     text: str,
     now: datetime,
+    settings: Settings,
     **data: Any,
 ) -> ReportEvent:
-    """The department's answer of the current round: an official response, published at
-    once (the report is answered and the round's answer time kept) or, where the reason
-    wants answers moderated, waiting for that moderation."""
-    transition(report.state, Action.answer)
-    reason = await session.get(Reason, report.reason_id)
-    assert reason is not None
-    moderated = reason.needs_answer_moderation
-    response = ReportResponse(
-        id=uuid.uuid4(),
-        report_id=report.id,
-        round_number=report.round,
-        author_id=actor.user_id,
+    """The department's answer of the current round, through the one answering service
+    (published at once, or waiting for answer moderation where the reason wants it); the
+    event it wrote carries the case system's update."""
+    body = ResponseCreate(
         outcome=outcome,
         text=text,
-        state=ResponseState.pending_moderation if moderated else ResponseState.published,
-        created_at=now,
-        published_at=None if moderated else now,
+        justification=text if outcome == Outcome.no_action else None,
     )
-    session.add(response)
-    if moderated:
-        return record_event(
-            session,
-            report,
-            actor,
-            "answer_submitted",
-            now,
-            public=False,
-            outcome=outcome.value,
-            text=text,
-            response_id=str(response.id),
-            **data,
-        )
-    event = apply_transition(
-        session,
-        report,
-        Action.answer,
-        actor,
-        now,
-        outcome=outcome.value,
-        text=text,
-        response_id=str(response.id),
-        **data,
-    )
-    report.answered_at = now
-    current = (
+    await responses.answer(session, actor, report.id, body, now, settings, access_checked=True)
+    await session.flush()
+    event = (
         await session.execute(
-            select(ReportRound).where(
-                col(ReportRound.report_id) == report.id, col(ReportRound.number) == report.round
+            select(ReportEvent)
+            .where(
+                col(ReportEvent.report_id) == report.id,
+                col(ReportEvent.type).in_(("answer", "answer_submitted")),
             )
+            .order_by(col(ReportEvent.at).desc())
+            .limit(1)
         )
-    ).scalar_one_or_none()
-    if current is not None and current.answered_at is None:
-        calendar = await city.load_working_calendar(session, current.department_id)
-        worked = working_time_between(current.opened_at, now, calendar).total_seconds()
-        current.answered_at = now
-        current.answer_working_seconds = max(0, int(worked) - current.paused_working_seconds)
-        current.on_time = now <= current.due_at
+    ).scalar_one()
+    # The published answer's text is public on the timeline, as the update's description.
+    shown = {"text": text} if event.type == "answer" else {}
+    event.data = {**event.data, **data, **shown}
     return event
 
 
 async def post_update(
-    session: AsyncSession, actor: Actor, new: NewUpdate, now: datetime
+    session: AsyncSession, actor: Actor, new: NewUpdate, now: datetime, settings: Settings
 ) -> list[dict[str, Any]]:
     """Apply one update of the city's case system to a public report (see the module's
     table); the answer names the update's id."""
@@ -221,7 +188,7 @@ async def post_update(
             raise Open311Error("description: the answer's text is required.")
         extra = {k: v for k, v in data.items() if k != "text"}
         event = await _answer(
-            session, actor, report, OUTCOMES[status], new.description, now, **extra
+            session, actor, report, OUTCOMES[status], new.description, now, settings, **extra
         )
     elif action is None or TARGETS[action] == report.state:
         if new.description is None:
