@@ -160,6 +160,12 @@ class Settings(BaseSettings):
         40_000_000, ge=10_000, description="Largest photo in pixels; larger ones are refused."
     )
     photos_per_report: int = Field(5, ge=1, le=20, description="Photos one report may carry.")
+    diploma_font_dir: str = Field(
+        "/usr/share/fonts/truetype/dejavu",
+        description="Directory with DejaVuSans.ttf and DejaVuSans-Bold.ttf (Debian's "
+        "fonts-dejavu-core), the typeface embedded in diplomas: it has Estonian and Cyrillic "
+        "letters.",
+    )
     map_point_budget: int = Field(
         500, ge=10, le=10_000, description="Above this many reports in view, /v1/map clusters."
     )

@@ -26,6 +26,7 @@ from workers.reports import (
     refresh_map_cells,
     sweep_media,
 )
+from workers.training import make_diploma, sweep_diplomas, training_outreach
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -65,6 +66,9 @@ class WorkerSettings:
         purge_idempotency_records,
         refresh_map_cells,
         sweep_media,
+        make_diploma,
+        sweep_diplomas,
+        training_outreach,
     ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(heartbeat, second=_every(_settings.heartbeat_seconds), run_at_startup=True),
@@ -72,6 +76,7 @@ class WorkerSettings:
         cron(relay_outbox, second=_every(1), unique=True, timeout=30),
         cron(purge_idempotency_records, minute={17}, unique=True),
         cron(sweep_media, minute={41}, unique=True, timeout=600),
+        cron(sweep_diplomas, second={45}, unique=True, timeout=300),
         cron(refresh_map_cells, second={30}, unique=True, timeout=300, run_at_startup=True),
     ]
     redis_settings = RedisSettings.from_dsn(_settings.redis_url)
