@@ -72,9 +72,7 @@ async def test_the_2019_programme_replayed(
     assert created.status_code == 201, created.text
     programme_id = created.json()["id"]
     sessions = [
-        await add_session(
-            client, coordinator_headers, programme_id, day, topic=topic, minutes=90
-        )
+        await add_session(client, coordinator_headers, programme_id, day, topic=topic, minutes=90)
         for day, topic in zip(DAYS, TOPICS, strict=True)
     ]
     assert [s["position"] for s in sessions] == [1, 2, 3, 4, 5]

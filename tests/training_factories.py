@@ -41,7 +41,7 @@ async def pilot_buildings(session: AsyncSession, count: int) -> list[uuid.UUID]:
 
 
 async def outside_building(session: AsyncSession) -> uuid.UUID:
-    found = await session.scalar(
+    found: uuid.UUID | None = await session.scalar(
         select(Building.id).where(~Building.is_pilot_area).order_by(Building.address).limit(1)
     )
     assert found is not None
@@ -134,3 +134,44 @@ async def make_ambassador(
 
 
 SPRING_2019 = datetime(2019, 4, 8, 14, 30, tzinfo=UTC)  # 17:30 in Tartu
+
+
+async def awarded_programme(
+    app: FastAPI,
+    client: AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    participants: list[tuple[User, uuid.UUID]],
+    **changes: Any,
+) -> tuple[dict[str, Any], dict[str, str], list[dict[str, Any]]]:
+    """A one-session programme everyone in ``participants`` (person, building) attended and
+    was awarded by: the programme, its coordinator's headers and the awards."""
+    clock = Clock(app, SPRING_2019 - timedelta(days=7))
+    _, headers = await coordinator(session, settings)
+    buildings = sorted({building for _, building in participants})
+    programme, (training,) = await open_programme(
+        client, headers, buildings, SPRING_2019, **changes
+    )
+    for person, building in participants:
+        response = await client.post(
+            f"/v1/training/programmes/{programme['id']}/enrolments",
+            json={"building_id": str(building)},
+            headers=bearer(settings, person),
+        )
+        assert response.status_code == 201, response.text
+    clock.set(SPRING_2019 + timedelta(hours=2))
+    roster = await client.put(
+        f"/v1/training/sessions/{training['id']}/attendance",
+        json={"user_ids": [str(person.id) for person, _ in participants]},
+        headers=headers,
+    )
+    assert roster.status_code == 200, roster.text
+    awarded = await client.post(
+        f"/v1/training/programmes/{programme['id']}/awards", headers=headers
+    )
+    assert awarded.status_code == 200, awarded.text
+    awards: list[dict[str, Any]] = awarded.json()["awarded"]
+    assert len(awards) == len(participants)
+    clock.set(datetime.now(UTC))
+    app.state.clock = lambda: datetime.now(UTC)
+    return programme, headers, awards

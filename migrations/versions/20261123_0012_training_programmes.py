@@ -4,7 +4,7 @@ a report filed for a neighbour, and role grants scoped to a building.
 
 Revision ID: 0012
 Revises: 0008
-Create Date: 2026-11-23 13:37:23
+Create Date: 2026-11-23 13:51:15
 """
 
 from collections.abc import Sequence
@@ -114,6 +114,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_training_attendance_user_id'), 'training_attendance', ['user_id'], unique=False)
     op.create_table('training_enrolment',
     sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('queue_number', sa.BigInteger(), sa.Identity(always=True), nullable=False),
     sa.Column('programme_id', sa.Uuid(), nullable=False),
     sa.Column('user_id', sa.Uuid(), nullable=False),
     sa.Column('building_id', sa.Uuid(), nullable=False),
@@ -129,7 +130,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_training_enrolment_building_id'), 'training_enrolment', ['building_id'], unique=False)
     op.create_index(op.f('ix_training_enrolment_user_id'), 'training_enrolment', ['user_id'], unique=False)
-    op.create_index('ix_training_enrolment_waiting', 'training_enrolment', ['programme_id', 'requested_at'], unique=False, postgresql_where=sa.text("status = 'waitlisted'"))
+    op.create_index('ix_training_enrolment_waiting', 'training_enrolment', ['programme_id', 'queue_number'], unique=False, postgresql_where=sa.text("status = 'waitlisted'"))
     op.create_table('training_mailing_list',
     sa.Column('user_id', sa.Uuid(), nullable=False),
     sa.Column('building_id', sa.Uuid(), nullable=False),

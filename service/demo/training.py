@@ -50,14 +50,45 @@ PARTICIPANTS = 40
 ATTENDED = [5, 5, 5, 4, 4, 4, 4, 4] + [3] * 9 + [2] * 11 + [1] * 12
 AMBASSADORS = 8
 NAMES = [
-    "Jüri Õunapuu", "Ольга Смирнова", "Tiiu Kärner", "Сергей Кузнецов", "Mati Põder",
-    "Žanna Šestakova", "Ülle Mäesalu", "Андрей Волков", "Kristi Sõber", "Елена Попова",
-    "Peeter Lõhmus", "Aino Küünarpuu", "Наталья Морозова", "Urmas Tšernõšov", "Anu Pärn",
-    "Дмитрий Соколов", "Rein Ääremaa", "Svetlana Ivanova", "Liina Võsu", "Игорь Лебедев",
-    "Meelis Jõgi", "Галина Новикова", "Eha Ööbik", "Toivo Kütt", "Татьяна Козлова",
-    "Helgi Saar", "Виктор Павлов", "Kalev Pihlak", "Maie Süld", "Алексей Федоров",
-    "Siiri Rüütel", "Nikolai Žukov", "Ene Tõnisson", "Людмила Егорова", "Arvo Kõiv",
-    "Mare Lõokese", "Владимир Орлов", "Vello Täht", "Irina Šmidt",
+    "Jüri Õunapuu",
+    "Ольга Смирнова",
+    "Tiiu Kärner",
+    "Сергей Кузнецов",
+    "Mati Põder",
+    "Žanna Šestakova",
+    "Ülle Mäesalu",
+    "Андрей Волков",
+    "Kristi Sõber",
+    "Елена Попова",
+    "Peeter Lõhmus",
+    "Aino Küünarpuu",
+    "Наталья Морозова",
+    "Urmas Tšernõšov",
+    "Anu Pärn",
+    "Дмитрий Соколов",
+    "Rein Ääremaa",
+    "Svetlana Ivanova",
+    "Liina Võsu",
+    "Игорь Лебедев",
+    "Meelis Jõgi",
+    "Галина Новикова",
+    "Eha Ööbik",
+    "Toivo Kütt",
+    "Татьяна Козлова",
+    "Helgi Saar",
+    "Виктор Павлов",
+    "Kalev Pihlak",
+    "Maie Süld",
+    "Алексей Федоров",
+    "Siiri Rüütel",
+    "Nikolai Žukov",
+    "Ene Tõnisson",
+    "Людмила Егорова",
+    "Arvo Kõiv",
+    "Mare Lõokese",
+    "Владимир Орлов",
+    "Vello Täht",
+    "Irina Šmidt",
 ]
 
 
@@ -98,15 +129,13 @@ async def seed_training(session: AsyncSession, settings: Settings) -> bool:
     assert coordinator is not None
     assert demo_ambassador is not None
     runner = Actor.for_user(coordinator, [(Role.coordinator, None)])
-    buildings = (
-        await session.execute(
-            select(col(Building.id), col(Building.address)).where(
-                col(Building.address).like("Kaunase pst %"), col(Building.is_pilot_area)
-            )
+    rows = await session.execute(
+        select(col(Building.id), col(Building.address)).where(
+            col(Building.address).like("Kaunase pst %"), col(Building.is_pilot_area)
         )
-    ).all()
+    )
     # By house number, as a person would list them.
-    buildings.sort(key=lambda row: int(row.address.split()[2].rstrip(",")))
+    buildings = sorted(rows.all(), key=lambda row: int(row.address.split()[2].rstrip(",")))
     pilot = [row.id for row in buildings[:PILOT_BUILDINGS]]
 
     opened = _at(date(2019, 3, 18), 9)
@@ -168,9 +197,7 @@ async def seed_training(session: AsyncSession, settings: Settings) -> bool:
         for chosen in rng.sample(session_rows, count):
             present[chosen.id].append(person.id)
     for chosen in session_rows:
-        await attendance.set_roster(
-            session, runner, chosen.id, present[chosen.id], chosen.ends_at
-        )
+        await attendance.set_roster(session, runner, chosen.id, present[chosen.id], chosen.ends_at)
     # Closing the programme at the summer event awards the eight.
     await programmes.change_state(
         session, runner, programme.id, ProgrammeAction.finish, _at(SUMMER_EVENT, 18)

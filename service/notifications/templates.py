@@ -242,8 +242,7 @@ EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
         ),
         Language.ru: (
             "Для вас нашлось место: {title}",
-            "{greeting}\n\nВ программе «{title}» освободилось место, и теперь оно ваше."
-            "\n\n{link}",
+            "{greeting}\n\nВ программе «{title}» освободилось место, и теперь оно ваше.\n\n{link}",
         ),
     },
     "training_awarded": {

@@ -64,23 +64,23 @@ async def enrol(
         raise Conflict(
             f"You are {enrolment.status} in this programme already.", status_now=enrolment.status
         )
+    if enrolment is not None:
+        # Enrolling again after withdrawing: to the back of the queue, as a new request.
+        await session.delete(enrolment)
+        await session.flush()
     counts = await repository.status_counts(session, programme.id)
     full = programme.capacity is not None and counts.get("enrolled", 0) >= programme.capacity
-    status = EnrolmentStatus.waitlisted if full else EnrolmentStatus.enrolled
-    if enrolment is None:
-        enrolment = Enrolment(
-            programme_id=programme.id,
-            user_id=actor.user_id,
-            requested_at=now,
-            building_id=body.building_id,
-        )
-        session.add(enrolment)
-    enrolment.building_id = body.building_id
-    enrolment.requested_at = now
-    enrolment.status = status
-    enrolment.enrolled_at = None if full else now
-    enrolment.withdrawn_at = None
+    enrolment = Enrolment(
+        programme_id=programme.id,
+        user_id=actor.user_id,
+        building_id=body.building_id,
+        status=EnrolmentStatus.waitlisted if full else EnrolmentStatus.enrolled,
+        requested_at=now,
+        enrolled_at=None if full else now,
+    )
+    session.add(enrolment)
     await session.flush()
+    await session.refresh(enrolment, ["queue_number"])
     return enrolment
 
 

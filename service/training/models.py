@@ -9,7 +9,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, Index, UniqueConstraint, text
+from sqlalchemy import BigInteger, CheckConstraint, Column, Identity, Index, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -140,12 +140,16 @@ class Enrolment(SQLModel, table=True):
         Index(
             "ix_training_enrolment_waiting",
             "programme_id",
-            "requested_at",
+            "queue_number",
             postgresql_where=text("status = 'waitlisted'"),
         ),
     )
 
     id: uuid.UUID = uuid_pk()
+    # The order of arrival (the waiting list's order), however close the requests came.
+    queue_number: int | None = Field(
+        default=None, sa_column=Column(BigInteger, Identity(always=True), nullable=False)
+    )
     programme_id: uuid.UUID = Field(foreign_key="training_programme.id", ondelete="CASCADE")
     user_id: uuid.UUID = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
     building_id: uuid.UUID = Field(foreign_key="building.id", index=True, ondelete="RESTRICT")

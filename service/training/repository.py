@@ -210,7 +210,7 @@ async def first_waiting(
             col(Enrolment.programme_id) == programme_id,
             col(Enrolment.status) == EnrolmentStatus.waitlisted,
         )
-        .order_by(col(Enrolment.requested_at), col(Enrolment.id))
+        .order_by(col(Enrolment.queue_number))
         .limit(count)
         .with_for_update()
     )
@@ -222,8 +222,7 @@ async def waitlist_position(session: AsyncSession, enrolment: Enrolment) -> int:
         select(func.count()).where(
             col(Enrolment.programme_id) == enrolment.programme_id,
             col(Enrolment.status) == EnrolmentStatus.waitlisted,
-            func.row(Enrolment.requested_at, Enrolment.id)
-            < func.row(enrolment.requested_at, enrolment.id),
+            col(Enrolment.queue_number) < enrolment.queue_number,
         )
     )
     return int(ahead or 0) + 1
@@ -274,7 +273,7 @@ async def participant_rows(session: AsyncSession, programme_id: uuid.UUID) -> li
         .join(User, col(User.id) == Enrolment.user_id)
         .join(Building, col(Building.id) == Enrolment.building_id)
         .where(col(Enrolment.programme_id) == programme_id)
-        .order_by(col(Enrolment.requested_at), col(Enrolment.id))
+        .order_by(col(Enrolment.queue_number))
     )
     return list(rows.all())
 
