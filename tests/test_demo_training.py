@@ -11,6 +11,7 @@ from service.auth.models import Role, RoleGrant
 from service.config import Settings
 from service.demo.seed import DEMO_DOMAIN, seed
 from service.demo.training import PROGRAMME_CODE
+from service.outbox.models import OutboxJob
 from service.training.models import Ambassador, Programme
 from tests.factories import bearer
 
@@ -68,6 +69,11 @@ async def test_the_demo_programme(
     )
     assert participants.status_code == 200
     assert len(participants.json()) == 40
+
+    # Nobody is emailed about 2019; the diplomas are made.
+    jobs = (await session.execute(select(OutboxJob.job_name))).scalars().all()
+    assert "training_outreach" not in jobs
+    assert jobs.count("make_diploma") == 8
 
     again = await seed(session, settings, reports=0)
     assert not again.training_added

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 from httpx import AsyncClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.models import AuditEvent
@@ -517,3 +517,72 @@ async def test_admins_grant_the_ambassador_role_for_a_building(
     assert granted.json()["building_id"] == str(building)
     me = (await client.get("/v1/me", headers=bearer(settings, person))).json()
     assert me["roles"][0]["building_id"] == str(building)
+
+
+def test_the_rule_counts_sessions_and_required_ones() -> None:
+    from service.training.awards import qualifies
+    from service.training.models import Programme, TrainingSession
+
+    programme = Programme(code="rule", title="Rule", min_sessions=2)
+    sessions = [
+        TrainingSession(
+            programme_id=programme.id,
+            topic=f"S{n}",
+            starts_at=SPRING_2019,
+            ends_at=SPRING_2019 + timedelta(hours=1),
+            checkin_code="222222",
+            required=n == 0,
+        )
+        for n in range(3)
+    ]
+    first, second, third = (s.id for s in sessions)
+    assert qualifies(programme, sessions, {first, second})
+    assert not qualifies(programme, sessions, {second, third})  # the required one is missing
+    assert not qualifies(programme, sessions, {first})
+    assert not qualifies(programme, sessions, {first, uuid.uuid4()})  # another programme's
+
+
+async def test_a_district_as_pilot_area(
+    app: FastAPI, client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    from service.city.models import Building, District
+
+    Clock(app, SPRING_2019 - timedelta(days=7))
+    _, headers = await coordinator(session, settings)
+    annelinn = await session.scalar(select(District.id).where(District.code == "annelinn"))
+    programme = await create_programme(
+        client, headers, [], pilot_building_ids=[], pilot_district_id=str(annelinn)
+    )
+    await add_session(client, headers, programme["id"], SPRING_2019)
+    await client.post(f"/v1/training/programmes/{programme['id']}/publish", headers=headers)
+    inside = await session.scalar(
+        select(Building.id)
+        .join(District, func.ST_Covers(District.geom, Building.point))
+        .where(District.code == "annelinn")
+        .limit(1)
+    )
+    assert inside is not None
+    outside = await outside_building(session)
+    person = await make_user(session, settings)
+    url = f"/v1/training/programmes/{programme['id']}/enrolments"
+    refused = await client.post(
+        url, json={"building_id": str(outside)}, headers=bearer(settings, person)
+    )
+    assert refused.status_code == 422
+    taken = await client.post(
+        url, json={"building_id": str(inside)}, headers=bearer(settings, person)
+    )
+    assert taken.status_code == 201
+    coverage = (await client.get(f"/v1/training/programmes/{programme['id']}/coverage")).json()
+    in_annelinn = await session.scalar(
+        select(func.count())
+        .select_from(Building)
+        .join(District, func.ST_Covers(District.geom, Building.point))
+        .where(District.code == "annelinn")
+    )
+    assert in_annelinn is not None
+    assert in_annelinn > 100
+    assert coverage["pilot_buildings"] == in_annelinn
+    assert coverage["covered"] == 0
+    shown = (await client.get(f"/v1/training/programmes/{programme['id']}")).json()
+    assert shown["pilot_area"]["district_name"] == "Annelinn"

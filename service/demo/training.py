@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -27,7 +27,10 @@ from service.city.models import Building
 from service.config import Settings
 from service.db import table_of
 from service.demo.accounts import DEMO_DOMAIN, refuse_in_production
+from service.outbox.models import OutboxJob
 from service.training import attendance, enrolment, programmes, repository
+from service.training.models import Ambassador, Diploma
+from service.training.outreach import OUTREACH_JOB
 from service.training.schemas import EnrolmentCreate, ProgrammeCreate, SessionCreate
 from service.training.states import ProgrammeAction
 
@@ -202,4 +205,23 @@ async def seed_training(session: AsyncSession, settings: Settings) -> bool:
     await programmes.change_state(
         session, runner, programme.id, ProgrammeAction.finish, _at(SUMMER_EVENT, 18)
     )
+    # History: nobody is emailed about 2019 today (the diplomas are still made).
+    await session.execute(
+        delete(OutboxJob).where(
+            col(OutboxJob.job_name) == OUTREACH_JOB,
+            col(OutboxJob.enqueued_at).is_(None),
+            col(OutboxJob.arguments)[1].astext.in_(
+                [str(programme.id), *(str(d) for d in await _diploma_ids(session, programme.id))]
+            ),
+        )
+    )
     return True
+
+
+async def _diploma_ids(session: AsyncSession, programme_id: uuid.UUID) -> list[uuid.UUID]:
+    rows = await session.execute(
+        select(col(Diploma.id))
+        .join(Ambassador, col(Ambassador.id) == Diploma.ambassador_id)
+        .where(col(Ambassador.programme_id) == programme_id)
+    )
+    return list(rows.scalars())

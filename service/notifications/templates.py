@@ -248,18 +248,18 @@ EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
     "training_awarded": {
         Language.et: (
             "Palju õnne, olete oma maja saadik!",
-            "{greeting}\n\nLäbisite programmi „{title}“ ja olete nüüd maja {address} "
-            "saadik. Teie diplomi kontrollkood on {code}:\n{link}",
+            "{greeting}\n\nLäbisite programmi „{title}“ ja olete nüüd oma maja saadik "
+            "({address}). Teie diplomi kontrollkood on {code}:\n{link}",
         ),
         Language.en: (
             "Congratulations, you are your building's ambassador!",
-            "{greeting}\n\nYou completed “{title}” and are now the ambassador of {address}. "
-            "Your diploma's verification code is {code}:\n{link}",
+            "{greeting}\n\nYou completed “{title}” and are now the ambassador of your "
+            "building ({address}). Your diploma's verification code is {code}:\n{link}",
         ),
         Language.ru: (
             "Поздравляем, вы амбассадор своего дома!",
-            "{greeting}\n\nВы прошли программу «{title}» и теперь амбассадор дома "
-            "{address}. Код проверки вашего диплома: {code}:\n{link}",
+            "{greeting}\n\nВы прошли программу «{title}» и теперь вы амбассадор своего "
+            "дома ({address}). Код проверки вашего диплома — {code}:\n{link}",
         ),
     },
 }
