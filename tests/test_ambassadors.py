@@ -181,6 +181,18 @@ async def test_ambassadors_file_for_neighbours_of_their_buildings(
         headers=bearer(settings, resident),
     )
     assert refused.status_code == 403
+    yourself = await client.post(
+        "/v1/reports",
+        json={
+            "reason_id": filed["reason"]["id"],
+            "building_id": str(ours),
+            "description": "Broken door.",
+            "attributes": {"entrance": 1},
+            "on_behalf_of": ambassador.email,
+        },
+        headers=headers,
+    )
+    assert yourself.status_code == 422
     # Helping counts against a quota of its own, not the ambassador's own filings.
     own = await _door_report(client, session, headers, ours)
     assert own["id"] != filed["id"]

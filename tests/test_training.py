@@ -338,6 +338,8 @@ async def test_programme_rules_and_life_cycle(
     )
     assert duplicate.status_code == 409
     base = f"/v1/training/programmes/{programme['id']}"
+    nulled = await client.patch(base, json={"title": None}, headers=headers)
+    assert nulled.status_code == 422
     # The rule must be reachable before publishing.
     unreachable = await client.post(f"{base}/publish", headers=headers)
     assert unreachable.status_code == 409

@@ -223,6 +223,8 @@ async def file_report(
         lat, lon = body.lat, body.lon
     decision = await city.route(session, reason.id, lat, lon, body.building_id, inside_city=True)
     helper = resident is not None and _helps_neighbours(actor)
+    if helper and resident is not None and resident.id == actor.user_id:
+        raise InvalidInput("To file for yourself, leave out on_behalf_of.", field="on_behalf_of")
     if helper and not actor.ambassador_of(decision.building_id):
         raise Forbidden(
             "An ambassador files for neighbours about the buildings they are ambassador of.",

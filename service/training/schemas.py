@@ -34,6 +34,13 @@ class Material(BaseModel):
     url: AnyHttpUrl
 
 
+def _refuse_nulls(model: BaseModel, *names: str) -> None:
+    """A change may leave these out, but not set them to null."""
+    nulls = [n for n in names if n in model.model_fields_set and getattr(model, n) is None]
+    if nulls:
+        raise ValueError(f"{', '.join(nulls)} cannot be null")
+
+
 # --- programmes ---------------------------------------------------------------------------
 
 
@@ -101,6 +108,7 @@ class ProgrammeUpdate(BaseModel):
     def _one_area(self) -> ProgrammeUpdate:
         if self.pilot_district_id is not None and self.pilot_building_ids:
             raise ValueError("give either pilot_district_id or pilot_building_ids")
+        _refuse_nulls(self, "title", "description", "allow_outsiders", "min_sessions")
         return self
 
 
@@ -187,6 +195,11 @@ class SessionUpdate(BaseModel):
     capacity: int | None = Field(default=None, ge=1, le=100_000)
     materials: list[Material] | None = Field(default=None, max_length=20)
     required: bool | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> SessionUpdate:
+        _refuse_nulls(self, "topic", "starts_at", "ends_at", "venue", "materials", "required")
+        return self
 
 
 # --- enrolment and attendance -------------------------------------------------------------
