@@ -1,5 +1,8 @@
 # Image for the api and worker services of compose.yaml.
 FROM python:3.11-slim
+# DejaVu Sans: the diplomas' typeface, with Estonian and Cyrillic letters.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 ENV UV_PROJECT_ENVIRONMENT=/opt/venv UV_COMPILE_BYTECODE=1 PATH=/opt/venv/bin:$PATH
 RUN pip install --no-cache-dir uv
 WORKDIR /app

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Local PostgreSQL 15 + PostGIS 3 and Redis for development and tests.
+# Local PostgreSQL 15 + PostGIS 3 and Redis for development and tests (and Debian's
+# fonts-dejavu-core, the typeface diplomas embed, when it is missing).
 #
 #   scripts/dev_services.sh start   install (if missing), start, create database; idempotent
 #   scripts/dev_services.sh stop    stop both servers (data is kept)
@@ -65,6 +66,9 @@ install_packages() {
   if need_redis; then
     command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   fi
+  # The typeface diplomas embed (Estonian and Cyrillic letters): MEIELINN_DIPLOMA_FONT_DIR.
+  [ -f "${MEIELINN_DIPLOMA_FONT_DIR:-/usr/share/fonts/truetype/dejavu}/DejaVuSans.ttf" ] \
+    || missing+=(fonts-dejavu-core)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ]; then
     log "missing packages: ${missing[*]}; install them (apt-get install -y ${missing[*]}) or set"
@@ -80,8 +84,10 @@ install_packages() {
     chmod +x "$policy"
     created_policy=1
   fi
+  local packages=("${missing[@]}")
+  [[ " ${missing[*]} " == *" postgresql-15"* ]] && packages+=(postgresql-contrib)
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    postgresql-15-postgis-3 redis-server postgresql-contrib >/dev/null || {
+    "${packages[@]}" >/dev/null || {
     [ $created_policy -eq 1 ] && rm -f "$policy"
     exit 1
   }

@@ -1,5 +1,6 @@
 """Load the demo Tartu (districts, departments, catalogue, buildings, routing rules, one
-account per role and a few thousand reports) into the configured database. Idempotent.
+account per role, the 2019 Smart House training programme and a few thousand reports) into
+the configured database. Idempotent.
 
     python scripts/seed_demo.py             load or refresh the demo city
     python scripts/seed_demo.py --if-empty  only when the database has no districts yet
@@ -64,6 +65,8 @@ async def load(args: argparse.Namespace) -> int:
         f"({time.perf_counter() - started:.1f} s)",
         file=sys.stderr,
     )
+    if report.training_added:
+        print("[seed] the 2019 Smart House training programme (smart-house-2019)", file=sys.stderr)
     if report.accounts_added:
         print(
             f"[seed] demo accounts (password {DEMO_PASSWORD!r}): "

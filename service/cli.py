@@ -2,7 +2,7 @@
 
 create-admin    --email E [--name N]            (password read from MEIELINN_ADMIN_PASSWORD
                                                  or asked for on the terminal)
-grant-role      --email E --role R [--department CODE]
+grant-role      --email E --role R [--department CODE] [--building ID]
 create-api-key  --owner E --name N --scope S [--scope S …] [--expires-at 2027-01-01T00:00Z]
 """
 
@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     grant.add_argument("--email", required=True)
     grant.add_argument("--role", required=True, choices=[r.value for r in Role])
     grant.add_argument("--department", help="department code, for staff and supervisor")
+    grant.add_argument("--building", type=uuid.UUID, help="building id, for ambassador")
     key = commands.add_parser("create-api-key", help="create an API key and print it once")
     key.add_argument("--owner", required=True, help="email of the account the key acts for")
     key.add_argument("--name", required=True)
@@ -125,7 +126,9 @@ async def run(
                 session,
                 None,
                 user.id,
-                RoleGrantCreate(role=Role(args.role), department_id=department_id),
+                RoleGrantCreate(
+                    role=Role(args.role), department_id=department_id, building_id=args.building
+                ),
             )
             return f"granted {grant.role} to {user.email}"
         key, secret = await auth.create_api_key(

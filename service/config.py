@@ -207,6 +207,12 @@ class Settings(BaseSettings):
         description="Comma-separated private networks an Open311 media_url may point into; "
         "by default only public addresses are fetched.",
     )
+    diploma_font_dir: str = Field(
+        "/usr/share/fonts/truetype/dejavu",
+        description="Directory with DejaVuSans.ttf and DejaVuSans-Bold.ttf (Debian's "
+        "fonts-dejavu-core), the typeface embedded in diplomas: it has Estonian and Cyrillic "
+        "letters.",
+    )
     map_point_budget: int = Field(
         500, ge=10, le=10_000, description="Above this many reports in view, /v1/map clusters."
     )

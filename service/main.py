@@ -31,6 +31,9 @@ from service.ratelimit import RateLimiter
 from service.reports.moderation_router import router as moderation_router
 from service.reports.reporter_router import router as reporter_router
 from service.reports.router import router as reports_router
+from service.training.resident_router import router as training_resident_router
+from service.training.router import diploma_router
+from service.training.router import router as training_router
 
 
 def create_redis(settings: Settings) -> ArqRedis:
@@ -91,6 +94,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(work_requests_router)
     app.include_router(priorities_router)
     app.include_router(feedback_router)
+    app.include_router(training_router)
+    app.include_router(training_resident_router)
+    app.include_router(diploma_router)
     return app
 
 

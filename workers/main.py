@@ -28,6 +28,7 @@ from workers.reports import (
     sweep_media,
 )
 from workers.sla import sla_fire, sla_sweep
+from workers.training import make_diploma, sweep_diplomas, training_outreach
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -77,6 +78,9 @@ class WorkerSettings:
         sweep_media,
         sla_sweep,
         sla_fire,
+        make_diploma,
+        sweep_diplomas,
+        training_outreach,
     ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(heartbeat, second=_every(_settings.heartbeat_seconds), run_at_startup=True),
@@ -86,6 +90,7 @@ class WorkerSettings:
         cron(sweep_media, minute={41}, unique=True, timeout=600),
         # The SLA safety net: whatever a lost job left behind fires within seconds.
         cron(sla_sweep, second=_every(_settings.sla_sweep_seconds), unique=True, timeout=20),
+        cron(sweep_diplomas, second={45}, unique=True, timeout=300),
         cron(refresh_map_cells, second={30}, unique=True, timeout=300, run_at_startup=True),
     ]
     redis_settings = RedisSettings.from_dsn(_settings.redis_url)

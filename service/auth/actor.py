@@ -23,6 +23,9 @@ class Actor:
     # (role, department id or None) for each grant.
     # Always empty for an API key: a key never acts through its owner's roles.
     grants: frozenset[tuple[Role, uuid.UUID | None]] = field(default_factory=frozenset)
+    # The buildings of the actor's building-scoped grants (the ambassador role): a grant
+    # scoped to a building is in ``grants`` as (role, None) and its building here.
+    buildings: frozenset[uuid.UUID] = field(default_factory=frozenset)
     api_key_id: uuid.UUID | None = None
     # None: a person signed in, acting through their roles. A set: an API key, which may do
     # exactly what these scopes name (``service.auth.scopes``) and nothing else.
@@ -38,6 +41,7 @@ class Actor:
         user: User,
         grants: Iterable[tuple[Role, uuid.UUID | None]] = (),
         *,
+        buildings: Iterable[uuid.UUID] = (),
         api_key_id: uuid.UUID | None = None,
         scopes: Iterable[str] | None = None,
         ip: str | None = None,
@@ -50,6 +54,7 @@ class Actor:
             language=user.language,
             email_verified=user.email_verified_at is not None,
             grants=frozenset(grants) if api_key_id is None else frozenset(),
+            buildings=frozenset(buildings) if api_key_id is None else frozenset(),
             api_key_id=api_key_id,
             scopes=frozenset(scopes) if scopes is not None else None,
             ip=ip,
@@ -77,6 +82,10 @@ class Actor:
         return frozenset(
             scope for granted, scope in self.grants if granted in roles and scope is not None
         )
+
+    def ambassador_of(self, building_id: uuid.UUID | None) -> bool:
+        """Whether the actor is an ambassador of ``building_id``."""
+        return building_id is not None and building_id in self.buildings
 
     @property
     def is_api_key(self) -> bool:

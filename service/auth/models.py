@@ -30,6 +30,9 @@ class Role(StrEnum):
 
 
 DEPARTMENT_ROLES = frozenset({Role.staff, Role.supervisor})
+# Roles held for one building: an ambassador helps the neighbours of the building (or
+# buildings) a training programme awarded them for (service.training.awards).
+BUILDING_ROLES = frozenset({Role.ambassador})
 
 
 class User(SQLModel, table=True):
@@ -54,7 +57,8 @@ class User(SQLModel, table=True):
 
 
 class RoleGrant(SQLModel, table=True):
-    """A role held by a user; staff and supervisor roles are scoped to a department."""
+    """A role held by a user; staff and supervisor roles are scoped to a department, the
+    ambassador role to a building."""
 
     __tablename__ = "role_grant"
     __table_args__ = (
@@ -62,6 +66,7 @@ class RoleGrant(SQLModel, table=True):
             "user_id",
             "role",
             "department_id",
+            "building_id",
             name="uq_role_grant_scope",
             postgresql_nulls_not_distinct=True,
         ),
@@ -72,6 +77,9 @@ class RoleGrant(SQLModel, table=True):
     role: Role = enum_field()
     department_id: uuid.UUID | None = Field(
         default=None, foreign_key="department.id", index=True, ondelete="CASCADE"
+    )
+    building_id: uuid.UUID | None = Field(
+        default=None, foreign_key="building.id", index=True, ondelete="CASCADE"
     )
     granted_by_id: uuid.UUID | None = Field(
         default=None, foreign_key="user_account.id", ondelete="SET NULL"

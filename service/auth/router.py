@@ -67,7 +67,11 @@ EmailThrottleDep = Annotated[EmailThrottle, Depends(email_throttle)]
 
 def grant_public(grant: RoleGrant) -> RoleGrantPublic:
     return RoleGrantPublic(
-        id=grant.id, role=grant.role, department_id=grant.department_id, granted_at=grant.granted_at
+        id=grant.id,
+        role=grant.role,
+        department_id=grant.department_id,
+        building_id=grant.building_id,
+        granted_at=grant.granted_at,
     )
 
 
@@ -322,7 +326,7 @@ async def get_roles(
 @admin.post(
     "/{user_id}/roles",
     status_code=status.HTTP_201_CREATED,
-    summary="Grant a role (staff and supervisor need a department)",
+    summary="Grant a role (staff and supervisor need a department, ambassador a building)",
     responses={**ADMIN_ERRORS, 409: PROBLEM, 422: PROBLEM},
 )
 async def post_role(

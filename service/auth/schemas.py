@@ -94,6 +94,7 @@ class RoleGrantPublic(BaseModel):
     id: uuid.UUID
     role: Role
     department_id: uuid.UUID | None
+    building_id: uuid.UUID | None = Field(description="The building of an ambassador grant.")
     granted_at: datetime
 
 
@@ -127,7 +128,12 @@ class RoleGrantCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role
-    department_id: uuid.UUID | None = None
+    department_id: uuid.UUID | None = Field(
+        default=None, description="Needed by staff and supervisor, refused for other roles."
+    )
+    building_id: uuid.UUID | None = Field(
+        default=None, description="Needed by ambassador, refused for other roles."
+    )
 
 
 class UserPage(BaseModel):

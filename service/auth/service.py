@@ -28,6 +28,7 @@ from service.audit.service import record as audit
 from service.auth import repository, sessions
 from service.auth.actor import Actor
 from service.auth.models import (
+    BUILDING_ROLES,
     DEPARTMENT_ROLES,
     EMAIL_TOKEN_PAGES,
     ApiKey,
@@ -40,7 +41,7 @@ from service.auth.models import (
 from service.auth.passwords import hash_password
 from service.auth.schemas import ApiKeyCreate, RegisterRequest, RoleGrantCreate, UserUpdate
 from service.auth.tokens import digest, new_secret
-from service.city.models import Department
+from service.city.models import Building, Department
 from service.config import Settings
 from service.errors import Conflict, InvalidInput, NotFound
 from service.notifications.service import OneTimeCode, email_user, email_user_code
@@ -319,22 +320,27 @@ async def grant_role(
 ) -> RoleGrant:
     """Grant a role; ``actor`` is None for an operator at the command line."""
     user = await _require_user(session, user_id)
-    scoped = request.role in DEPARTMENT_ROLES
-    if scoped and request.department_id is None:
-        raise InvalidInput(f"The {request.role} role needs a department_id.", field="department_id")
-    if not scoped and request.department_id is not None:
-        raise InvalidInput(
-            f"The {request.role} role is not scoped to a department.", field="department_id"
-        )
+    for roles, scope, field in (
+        (DEPARTMENT_ROLES, request.department_id, "department_id"),
+        (BUILDING_ROLES, request.building_id, "building_id"),
+    ):
+        noun = field.removesuffix("_id")
+        if request.role in roles and scope is None:
+            raise InvalidInput(f"The {request.role} role needs a {field}.", field=field)
+        if request.role not in roles and scope is not None:
+            raise InvalidInput(f"The {request.role} role is not scoped to a {noun}.", field=field)
     if (
         request.department_id is not None
         and await session.get(Department, request.department_id) is None
     ):
         raise InvalidInput("No such department.", field="department_id")
+    if request.building_id is not None and await session.get(Building, request.building_id) is None:
+        raise InvalidInput("No such building.", field="building_id")
     grant = RoleGrant(
         user_id=user.id,
         role=request.role,
         department_id=request.department_id,
+        building_id=request.building_id,
         granted_by_id=actor.user_id if actor else None,
     )
     try:
@@ -351,6 +357,7 @@ async def grant_role(
         subject_id=user.id,
         role=request.role,
         department_id=str(request.department_id) if request.department_id else None,
+        building_id=str(request.building_id) if request.building_id else None,
     )
     return grant
 
@@ -373,6 +380,7 @@ async def revoke_role(
         subject_id=user_id,
         role=grant.role,
         department_id=str(grant.department_id) if grant.department_id else None,
+        building_id=str(grant.building_id) if grant.building_id else None,
     )
 
 

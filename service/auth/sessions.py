@@ -211,6 +211,7 @@ async def _actor_for(session: AsyncSession, credentials: _Credentials, ip: str |
     return Actor.for_user(
         user,
         ((grant.role, grant.department_id) for grant in grants),
+        buildings=(grant.building_id for grant in grants if grant.building_id is not None),
         api_key_id=key.id if key else None,
         scopes=key.scopes if key else None,
         ip=ip,

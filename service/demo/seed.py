@@ -1,8 +1,9 @@
 """Writing the demo Tartu into a database. Idempotent: every entity is matched by its code
 (buildings by address, accounts by email), so a second run changes nothing.
 
-The city comes from :mod:`service.demo.tartu`, the accounts from :mod:`service.demo.accounts`
-and the reports from :mod:`service.demo.reports`; demo accounts and reports are refused when
+The city comes from :mod:`service.demo.tartu`, the accounts from :mod:`service.demo.accounts`,
+the 2019 training programme from :mod:`service.demo.training` and the reports from
+:mod:`service.demo.reports`; demo accounts, programmes and reports are refused when
 ``MEIELINN_ENV=production``.
 """
 
@@ -27,6 +28,7 @@ from service.db import table_of
 from service.demo import tartu
 from service.demo.accounts import DEMO_DOMAIN, DEMO_PASSWORD, DemoRefused, seed_accounts
 from service.demo.reports import seed_reports
+from service.demo.training import seed_training
 
 # The command line and the tests know these by this module.
 __all__ = [
@@ -50,6 +52,7 @@ class SeedReport:
     routing_rules: int = 0
     accounts_added: list[str] = field(default_factory=list)
     reports_added: int = 0
+    training_added: bool = False
 
 
 async def _upsert(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -237,10 +240,12 @@ async def is_empty(session: AsyncSession) -> bool:
 async def seed(
     session: AsyncSession, settings: Settings, *, accounts: bool = True, reports: int = 0
 ) -> SeedReport:
-    """The city, and optionally the demo accounts and ``reports`` demo reports."""
+    """The city, and optionally the demo accounts with the 2019 training programme, and
+    ``reports`` demo reports."""
     report = await seed_city(session)
     if accounts:
         report.accounts_added = await seed_accounts(session, settings)
+        report.training_added = await seed_training(session, settings)
     if reports:
         report.reports_added = await seed_reports(session, settings, reports)
     return report

@@ -337,6 +337,97 @@ EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
             "ещё не принято.",
         ),
     },
+    # A building's ambassador filed for a neighbour, whose address may never have been
+    # verified: the ambassador is named by the building, not by a name they chose.
+    "report_filed_by_ambassador": {
+        Language.et: (
+            "Teie nimel esitati teade {code}",
+            "{greeting}\n\nMaja {address} saadik esitas teie nimel linnale teate {code}. "
+            "Teile saadetakse teateid selle käigu kohta.\n\nKui te seda ei palunud, võtke "
+            "teade tagasi:\n{link}",
+        ),
+        Language.en: (
+            "A report {code} was filed for you",
+            "{greeting}\n\nThe ambassador of {address} filed the report {code} with the city "
+            "for you. You will hear how it goes.\n\nIf you did not ask for this, withdraw "
+            "it here:\n{link}",
+        ),
+        Language.ru: (
+            "От вашего имени подано сообщение {code}",
+            "{greeting}\n\nАмбассадор дома {address} подал(а) от вашего имени сообщение "
+            "{code} в город. Вы будете получать уведомления о его ходе.\n\nЕсли вы этого "
+            "не просили, отзовите сообщение:\n{link}",
+        ),
+    },
+    # Training programmes (service.training.outreach).
+    "training_programme_announced": {
+        Language.et: (
+            "Uus koolitusprogramm: {title}",
+            "{greeting}\n\nTeie piirkonnas algab koolitusprogramm „{title}“.\n\n"
+            "Koolitused:\n{schedule}\n\nVaadake ja registreeruge:\n{link}\n\nSaite selle "
+            "kirja, sest liitusite piirkonna postiloendiga.",
+        ),
+        Language.en: (
+            "A new training programme: {title}",
+            "{greeting}\n\nThe training programme “{title}” starts in your area.\n\n"
+            "Sessions:\n{schedule}\n\nSee it and enrol:\n{link}\n\nYou get this because "
+            "you joined your area's mailing list.",
+        ),
+        Language.ru: (
+            "Новая программа обучения: {title}",
+            "{greeting}\n\nВ вашем районе начинается программа обучения «{title}».\n\n"
+            "Занятия:\n{schedule}\n\nПодробности и запись:\n{link}\n\nВы получили это "
+            "письмо, потому что подписались на рассылку вашего района.",
+        ),
+    },
+    "training_session_changed": {
+        Language.et: (
+            "Koolitus muutus: {topic}",
+            "{greeting}\n\nProgrammi „{title}“ koolitus on muutunud:\n{topic}\n{when}\n"
+            "Koht: {venue}\n\n{link}",
+        ),
+        Language.en: (
+            "A session changed: {topic}",
+            "{greeting}\n\nA session of “{title}” has changed:\n{topic}\n{when}\n"
+            "Venue: {venue}\n\n{link}",
+        ),
+        Language.ru: (
+            "Занятие изменилось: {topic}",
+            "{greeting}\n\nЗанятие программы «{title}» изменилось:\n{topic}\n{when}\n"
+            "Место: {venue}\n\n{link}",
+        ),
+    },
+    "training_place_given": {
+        Language.et: (
+            "Saite koha: {title}",
+            "{greeting}\n\nProgrammis „{title}“ vabanes koht ja see on nüüd teie.\n\n{link}",
+        ),
+        Language.en: (
+            "You have a place: {title}",
+            "{greeting}\n\nA place in “{title}” came free, and it is yours now.\n\n{link}",
+        ),
+        Language.ru: (
+            "Для вас нашлось место: {title}",
+            "{greeting}\n\nВ программе «{title}» освободилось место, и теперь оно ваше.\n\n{link}",
+        ),
+    },
+    "training_awarded": {
+        Language.et: (
+            "Palju õnne, olete oma maja saadik!",
+            "{greeting}\n\nLäbisite programmi „{title}“ ja olete nüüd oma maja saadik "
+            "({address}). Teie diplomi kontrollkood on {code}:\n{link}",
+        ),
+        Language.en: (
+            "Congratulations, you are your building's ambassador!",
+            "{greeting}\n\nYou completed “{title}” and are now the ambassador of your "
+            "building ({address}). Your diploma's verification code is {code}:\n{link}",
+        ),
+        Language.ru: (
+            "Поздравляем, вы амбассадор своего дома!",
+            "{greeting}\n\nВы прошли программу «{title}» и теперь вы амбассадор своего "
+            "дома ({address}). Код проверки вашего диплома — {code}:\n{link}",
+        ),
+    },
 }
 
 

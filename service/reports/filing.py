@@ -13,6 +13,11 @@ Open311 clients (``POST /open311/v2/requests``, an API key with ``open311:write`
 through the same function with ``open311=True``: the ``email`` they send is filed for
 exactly like ``on_behalf_of`` above (the same contact reporter, partner view, key quota and
 email); without one, the key's owner files as themselves, under their own quota.
+
+A building's ambassador helping a neighbour takes the same path, as a *helper*: only about
+a building they are ambassador of (the report's building, given or the nearest), against a
+daily quota of their own helped filings, recorded on the report (``helped_by_id``, shown to
+the reporter and staff), and the neighbour's email names the building, not the helper.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from service.catalog.attributes import validate_attribute_values
 from service.catalog.models import Category, Reason
 from service.catalog.service import in_season
 from service.city import service as city
+from service.city.models import Building
 from service.config import Settings
 from service.db import table_of
 from service.errors import Forbidden, InvalidInput, TooManyRequests
@@ -95,13 +101,24 @@ async def take_quota(
     *,
     reporter_id: uuid.UUID | None = None,
     api_key_id: uuid.UUID | None = None,
+    helper_id: uuid.UUID | None = None,
 ) -> Quota:
     """Count the filings of the last 24 h of a reporter (or of an API key filing on
-    behalf) under a lock, so concurrent filings are serialised; 429 when none is left."""
-    owner = f"key:{api_key_id}" if api_key_id is not None else f"user:{reporter_id}"
+    behalf, or of an ambassador helping neighbours) under a lock, so concurrent filings
+    are serialised; 429 when none is left."""
+    if api_key_id is not None:
+        owner = f"key:{api_key_id}"
+    elif helper_id is not None:
+        owner = f"helper:{helper_id}"
+    else:
+        owner = f"user:{reporter_id}"
     await repository.lock_quota(session, owner)
     times = await repository.filing_times(
-        session, now - QUOTA_WINDOW, reporter_id=reporter_id, api_key_id=api_key_id
+        session,
+        now - QUOTA_WINDOW,
+        reporter_id=reporter_id,
+        api_key_id=api_key_id,
+        helper_id=helper_id,
     )
     reset = int((times[0] + QUOTA_WINDOW - now).total_seconds()) + 1 if times else 0
     if len(times) >= limit:
@@ -153,15 +170,26 @@ async def _reporter(
         raise Forbidden(f"Open311 filing needs an API key with {Scope.open311_write}.")
     if body.on_behalf_of is None:
         return None
-    # An Open311 client names the person submitting by ``email``: its scope covers that.
-    needed = Scope.open311_write if open311 else Scope.reports_on_behalf
-    if not actor.holds_scope(needed):
-        raise Forbidden(f"Filing for someone else needs an API key with {needed}.")
+    # An Open311 client names the person submitting by ``email``: its scope covers that;
+    # otherwise a partner key with reports:on_behalf, or an ambassador helping a neighbour.
+    if open311:
+        if not actor.holds_scope(Scope.open311_write):
+            raise Forbidden(f"Filing for someone else needs an API key with {Scope.open311_write}.")
+    elif not (actor.holds_scope(Scope.reports_on_behalf) or _helps_neighbours(actor)):
+        raise Forbidden(
+            f"Filing for someone else needs an API key with {Scope.reports_on_behalf}, or a "
+            "building's ambassador filing for a neighbour."
+        )
     resident = await contact_reporter(session, str(body.on_behalf_of), str(actor.language))
     if resident.disabled_at is not None:
         # Refused like any other filing problem, without saying the account exists.
         raise Forbidden("Reports cannot be filed for this address.")
     return resident
+
+
+def _helps_neighbours(actor: Actor) -> bool:
+    """A person who is a building's ambassador (an API key never is one)."""
+    return not actor.is_api_key and bool(actor.buildings)
 
 
 async def usable_reason(session: AsyncSession, reason_id: uuid.UUID, today: date) -> Reason:
@@ -213,8 +241,20 @@ async def file_report(
         assert body.lon is not None
         lat, lon = body.lat, body.lon
     decision = await city.route(session, reason.id, lat, lon, body.building_id, inside_city=True)
+    helper = resident is not None and _helps_neighbours(actor)
+    if helper and resident is not None and resident.id == actor.user_id:
+        raise InvalidInput("To file for yourself, leave out on_behalf_of.", field="on_behalf_of")
+    if helper and not actor.ambassador_of(decision.building_id):
+        raise Forbidden(
+            "An ambassador files for neighbours about the buildings they are ambassador of.",
+            reason="not_your_building",
+        )
     attributes = validate_attribute_values(reason.attributes, body.attributes)
-    if resident is not None:
+    if helper:
+        quota = await take_quota(
+            session, settings.report_quota_per_day, now, helper_id=actor.user_id
+        )
+    elif resident is not None:
         quota = await take_quota(
             session, settings.api_key_report_quota_per_day, now, api_key_id=actor.api_key_id
         )
@@ -229,6 +269,7 @@ async def file_report(
         reporter_id=reporter_id,
         filed_via_api_key_id=actor.api_key_id,
         filed_on_behalf=resident is not None,
+        helped_by_id=actor.user_id if helper else None,
         reason_id=reason.id,
         category_id=reason.category_id,
         department_id=decision.department_id,
@@ -269,6 +310,7 @@ async def file_report(
         via_api_key=actor.is_api_key,
         on_behalf=resident is not None,
         **({"channel": "open311"} if open311 else {}),
+        **({"helped_by": str(actor.user_id)} if helper else {}),
     )
     await session.flush()
     if resident is not None:
@@ -289,6 +331,8 @@ async def _tell_resident(
 ) -> None:
     """Email the resident that a report was filed for them, with a link to disown it."""
     key = await session.get(ApiKey, actor.api_key_id) if actor.api_key_id else None
+    helped = report.helped_by_id is not None and report.building_id is not None
+    building = await session.get(Building, report.building_id) if helped else None
     # The link's secret is a one-time email token, minted only when the mail is delivered.
     token = EmailToken(
         user_id=resident.id,
@@ -299,16 +343,28 @@ async def _tell_resident(
     session.add(token)
     await session.flush()
     page = EMAIL_TOKEN_PAGES[EmailTokenPurpose.disown_report]
+    one_time = OneTimeCode(
+        email_token_id=token.id, link_path=f"{page}?report={report.id}&lang={resident.language}"
+    )
+    if building is not None:  # an ambassador helping a neighbour
+        await queue_email(
+            session,
+            recipient=resident.email,
+            language=resident.language,
+            template="report_filed_by_ambassador",
+            user_id=resident.id,
+            one_time=one_time,
+            code=report.tracking_code,
+            address=building.address,
+        )
+        return
     await queue_email(
         session,
         recipient=resident.email,
         language=resident.language,
         template="report_filed_for_you",
         user_id=resident.id,
-        one_time=OneTimeCode(
-            email_token_id=token.id,
-            link_path=f"{page}?report={report.id}&lang={resident.language}",
-        ),
+        one_time=one_time,
         code=report.tracking_code,
         filer=key.name if key is not None else actor.display_name,
     )

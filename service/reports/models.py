@@ -67,6 +67,10 @@ class Report(SQLModel, table=True):
     filed_via_api_key_id: uuid.UUID | None = Field(
         default=None, foreign_key="api_key.id", ondelete="SET NULL"
     )
+    # The building's ambassador who filed it for the reporter, their neighbour.
+    helped_by_id: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", index=True, ondelete="SET NULL"
+    )
     reason_id: uuid.UUID = Field(foreign_key="reason.id", index=True, ondelete="RESTRICT")
     category_id: uuid.UUID = Field(foreign_key="category.id", index=True, ondelete="RESTRICT")
     department_id: uuid.UUID = Field(foreign_key="department.id", ondelete="RESTRICT")
@@ -115,6 +119,8 @@ class Report(SQLModel, table=True):
     supporters_count: int = Field(default=0)
     subscribers_count: int = Field(default=0)
     photo_count: int = Field(default=0)
+    # Ambassadors of the report's building who confirmed it (service.training.ambassadors).
+    ambassador_confirmations: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class ReportEvent(SQLModel, table=True):

@@ -177,12 +177,16 @@ async def filing_times(
     *,
     reporter_id: uuid.UUID | None = None,
     api_key_id: uuid.UUID | None = None,
+    helper_id: uuid.UUID | None = None,
 ) -> list[datetime]:
     """When the reporter filed since ``since`` (not counting what keys filed for them), or
-    what the API key filed on behalf of residents."""
+    what the API key filed on behalf of residents, or the ambassador for neighbours."""
     kind: Any
     if api_key_id is not None:
         owner = col(Report.filed_via_api_key_id) == api_key_id
+        kind = col(Report.filed_on_behalf)
+    elif helper_id is not None:
+        owner = col(Report.helped_by_id) == helper_id
         kind = col(Report.filed_on_behalf)
     else:
         owner = col(Report.reporter_id) == reporter_id

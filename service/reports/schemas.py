@@ -135,6 +135,10 @@ class ReportView(BaseModel):
     supporters_count: int
     subscribers_count: int
     photo_count: int
+    ambassador_confirmations: int = Field(
+        description="Ambassadors of the report's building who confirmed it: shown as "
+        "“confirmed by your building's ambassador”."
+    )
     photos: list[PhotoRef] | None = Field(default=None, description="Only on single reports.")
     private: ReportPrivate | None = None
 
@@ -147,6 +151,9 @@ class ReportPrivate(BaseModel):
     reject_code: str | None
     reject_text: str | None
     round: int
+    helped_by_id: uuid.UUID | None = Field(
+        default=None, description="The building's ambassador who filed it for the reporter."
+    )
 
 
 class ReportPage(BaseModel):

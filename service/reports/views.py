@@ -57,6 +57,7 @@ def to_view(row: Any, level: int, language: str, now: datetime) -> ReportView:
             reject_code=report.reject_code,
             reject_text=report.reject_text,
             round=report.round,
+            helped_by_id=report.helped_by_id,
         )
     return ReportView(
         id=report.id,
@@ -93,6 +94,7 @@ def to_view(row: Any, level: int, language: str, now: datetime) -> ReportView:
         supporters_count=report.supporters_count,
         subscribers_count=report.subscribers_count,
         photo_count=report.photo_count,
+        ambassador_confirmations=report.ambassador_confirmations,
         private=private,
     )
 
@@ -132,6 +134,7 @@ class ReportFilters:
     since: datetime | None = None
     overdue: bool | None = None
     reporter_id: uuid.UUID | None = None
+    building_ids: list[uuid.UUID] | None = None
 
 
 async def list_reports(
@@ -163,6 +166,8 @@ async def list_reports(
     ):
         if value is not None:
             conditions.append(col(column) == value)
+    if filters.building_ids is not None:
+        conditions.append(col(Report.building_id).in_(filters.building_ids))
     if filters.bbox is not None:
         conditions.append(col(Report.location).op("&&")(func.ST_MakeEnvelope(*filters.bbox, 4326)))
     if filters.since is not None:

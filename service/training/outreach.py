@@ -1,0 +1,212 @@
+"""Outreach: the pilot area's mailing list (residents who opted in with their building),
+announcements of new programmes to it, and messages to participants (a session changed, a
+place came free, an award). Requests only write an outbox job; the job renders one email
+per recipient through the notifications outbox, in each recipient's language."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, tzinfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.auth.actor import Actor
+from service.auth.models import User
+from service.city import service as city
+from service.city.models import Building
+from service.config import Settings
+from service.errors import InvalidInput, NotFound
+from service.notifications.service import email_user
+from service.outbox.service import add_job
+from service.training import repository
+from service.training.diplomas import verify_url
+from service.training.models import (
+    Diploma,
+    Enrolment,
+    EnrolmentStatus,
+    MailingListMember,
+    Programme,
+    TrainingSession,
+)
+
+OUTREACH_JOB = "training_outreach"
+PROGRAMME_PUBLISHED = "programme_published"
+SESSION_CHANGED = "session_changed"
+PLACE_GIVEN = "place_given"
+AWARDED = "awarded"
+
+
+async def announce_programme(session: AsyncSession, programme: Programme) -> None:
+    await add_job(
+        session,
+        OUTREACH_JOB,
+        f"{PROGRAMME_PUBLISHED}:{programme.id}",
+        PROGRAMME_PUBLISHED,
+        str(programme.id),
+    )
+
+
+async def announce_session_change(session: AsyncSession, changed: TrainingSession) -> None:
+    """Tell the participants about a session added or changed (once per version)."""
+    await add_job(
+        session,
+        OUTREACH_JOB,
+        f"{SESSION_CHANGED}:{changed.id}:{changed.version}",
+        SESSION_CHANGED,
+        str(changed.id),
+    )
+
+
+async def tell_place_given(
+    session: AsyncSession, programme: Programme, enrolment: Enrolment
+) -> None:
+    assert enrolment.enrolled_at is not None
+    await add_job(
+        session,
+        OUTREACH_JOB,
+        f"{PLACE_GIVEN}:{enrolment.id}:{enrolment.enrolled_at.timestamp()}",
+        PLACE_GIVEN,
+        str(enrolment.id),
+    )
+
+
+async def tell_awarded(session: AsyncSession, diploma: Diploma) -> None:
+    await add_job(session, OUTREACH_JOB, f"{AWARDED}:{diploma.id}", AWARDED, str(diploma.id))
+
+
+# --- the mailing list ---------------------------------------------------------------------
+
+
+async def join_mailing_list(
+    session: AsyncSession, actor: Actor, building_id: uuid.UUID, now: datetime
+) -> MailingListMember:
+    """Hear about programmes whose pilot area holds ``building_id`` (one building a person;
+    joining again moves the membership)."""
+    if await session.get(Building, building_id) is None:
+        raise InvalidInput("No such building.", field="building_id")
+    member = await repository.mailing_list_member(session, actor.user_id)
+    if member is None:
+        member = MailingListMember(user_id=actor.user_id, building_id=building_id, joined_at=now)
+        session.add(member)
+    else:
+        member.building_id = building_id
+        member.joined_at = now
+    await session.flush()
+    return member
+
+
+async def leave_mailing_list(session: AsyncSession, actor: Actor) -> None:
+    member = await repository.mailing_list_member(session, actor.user_id)
+    if member is None:
+        raise NotFound("You are not on the mailing list.")
+    await session.delete(member)
+
+
+# --- the job ------------------------------------------------------------------------------
+
+
+def _when(start: datetime, end: datetime, zone: tzinfo) -> str:
+    local_start = start.astimezone(zone)
+    local_end = end.astimezone(zone)
+    return f"{local_start:%d.%m.%Y %H:%M}–{local_end:%H:%M}"
+
+
+def _programme_link(settings: Settings, programme_id: uuid.UUID) -> str:
+    return f"{settings.public_base_url.rstrip('/')}/v1/training/programmes/{programme_id}"
+
+
+async def send(session: AsyncSession, settings: Settings, kind: str, subject_id: uuid.UUID) -> int:
+    """Queue the emails of one outreach event; returns how many. Run once per event (the
+    outbox job's key), in one transaction: all of them or none."""
+    senders = {
+        PROGRAMME_PUBLISHED: _programme_published,
+        SESSION_CHANGED: _session_changed,
+        PLACE_GIVEN: _place_given,
+        AWARDED: _awarded,
+    }
+    if kind not in senders:
+        raise ValueError(f"unknown outreach {kind!r}")
+    return await senders[kind](session, settings, subject_id)
+
+
+async def _programme_published(
+    session: AsyncSession, settings: Settings, programme_id: uuid.UUID
+) -> int:
+    programme = await repository.programme(session, programme_id)
+    if programme is None:
+        return 0
+    zone = (await city.load_working_calendar(session)).zone
+    sessions = await repository.sessions_of(session, programme.id)
+    schedule = "\n".join(
+        f"{i}. {_when(s.starts_at, s.ends_at, zone)} {s.topic}" for i, s in enumerate(sessions, 1)
+    )
+    recipients = await repository.mailing_list_of(session, programme)
+    for user in recipients:
+        await email_user(
+            session,
+            user,
+            "training_programme_announced",
+            title=programme.title,
+            schedule=schedule,
+            link=_programme_link(settings, programme.id),
+        )
+    return len(recipients)
+
+
+async def _session_changed(session: AsyncSession, settings: Settings, session_id: uuid.UUID) -> int:
+    found = await repository.training_session(session, session_id)
+    programme = await repository.programme(session, found.programme_id) if found else None
+    if found is None or programme is None:
+        return 0
+    zone = (await city.load_working_calendar(session)).zone
+    people = await repository.participants_to_tell(session, programme.id)
+    for user in people:
+        await email_user(
+            session,
+            user,
+            "training_session_changed",
+            title=programme.title,
+            topic=found.topic,
+            when=_when(found.starts_at, found.ends_at, zone),
+            venue=found.venue or "–",
+            link=_programme_link(settings, programme.id),
+        )
+    return len(people)
+
+
+async def _place_given(session: AsyncSession, settings: Settings, enrolment_id: uuid.UUID) -> int:
+    enrolment = await session.get(Enrolment, enrolment_id)
+    if enrolment is None or enrolment.status != EnrolmentStatus.enrolled:
+        return 0
+    programme = await repository.programme(session, enrolment.programme_id)
+    user = await session.get(User, enrolment.user_id)
+    if programme is None or user is None:
+        return 0
+    await email_user(
+        session,
+        user,
+        "training_place_given",
+        title=programme.title,
+        link=_programme_link(settings, programme.id),
+    )
+    return 1
+
+
+async def _awarded(session: AsyncSession, settings: Settings, diploma_id: uuid.UUID) -> int:
+    diploma = await session.get(Diploma, diploma_id)
+    if diploma is None or diploma.revoked_at is not None:
+        return 0
+    ambassador = await repository.ambassador(session, diploma.ambassador_id)
+    user = await session.get(User, ambassador.user_id) if ambassador else None
+    if user is None:
+        return 0
+    await email_user(
+        session,
+        user,
+        "training_awarded",
+        title=diploma.programme_title,
+        address=diploma.building_address,
+        code=diploma.code,
+        link=verify_url(settings, diploma.code),
+    )
+    return 1
