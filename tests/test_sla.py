@@ -239,3 +239,29 @@ async def test_reports_not_moderated_in_time_are_flagged_once(
         await _sweep(redis, run_worker, clock)
     letters = [m for m in mailbox.to(moderator.email) if report.tracking_code in m["Subject"]]
     assert len(letters) == 1
+
+
+async def test_answered_reports_close_when_the_rating_window_passes(
+    session: AsyncSession,
+    settings: Settings,
+    redis: Any,
+    run_worker: RunWorker,
+) -> None:
+    resident = await make_user(session, settings)
+    moderator = await make_user(session, settings, roles=((Role.moderator, None),))
+    report = await accept_report(session, moderator, await file_report(session, resident))
+    answered_at = datetime.now(UTC) - timedelta(days=settings.rating_window_days, hours=1)
+    await session.execute(
+        update(Report)
+        .where(Report.id == report.id)
+        .values(state=ReportState.answered, answered_at=answered_at)
+    )
+    await session.execute(
+        update(ReportRound)
+        .where(ReportRound.report_id == report.id)
+        .values(answered_at=answered_at)
+    )
+    await redis.enqueue_job("close_rated_out")
+    await run_worker()
+    await session.refresh(report)
+    assert report.state == ReportState.closed

@@ -27,7 +27,7 @@ from workers.reports import (
     refresh_map_cells,
     sweep_media,
 )
-from workers.sla import sla_fire, sla_sweep
+from workers.sla import close_rated_out, sla_fire, sla_sweep
 from workers.training import make_diploma, sweep_diplomas, training_outreach
 
 
@@ -78,6 +78,7 @@ class WorkerSettings:
         sweep_media,
         sla_sweep,
         sla_fire,
+        close_rated_out,
         make_diploma,
         sweep_diplomas,
         training_outreach,
@@ -90,6 +91,7 @@ class WorkerSettings:
         cron(sweep_media, minute={41}, unique=True, timeout=600),
         # The SLA safety net: whatever a lost job left behind fires within seconds.
         cron(sla_sweep, second=_every(_settings.sla_sweep_seconds), unique=True, timeout=20),
+        cron(close_rated_out, second={45}, unique=True, timeout=120),
         cron(sweep_diplomas, second={45}, unique=True, timeout=300),
         cron(refresh_map_cells, second={30}, unique=True, timeout=300, run_at_startup=True),
     ]

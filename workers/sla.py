@@ -1,11 +1,13 @@
-"""SLA jobs: the sweep (every few seconds, the source of truth) and the deferred fast path
-for one timer. Both call ``service.sla.engine`` with the worker's clock."""
+"""SLA jobs: the sweep (every few seconds, the source of truth), the deferred fast path
+for one timer, and closing answered reports once their rating window has passed; all with
+the worker's clock."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+from service.feedback.ratings import close_expired
 from service.observability import JOB_OUTCOMES, OUTBOX_BACKLOG, OUTBOX_OLDEST_SECONDS
 from service.outbox.service import backlog
 from service.sla import engine
@@ -31,3 +33,16 @@ async def sla_fire(ctx: dict[str, Any], timer_id: str) -> bool:
         fired = await engine.fire_one(session, ctx["settings"], uuid.UUID(timer_id), now(ctx))
     JOB_OUTCOMES.labels("sla_fire", "fired" if fired else "skipped").inc()
     return fired
+
+
+async def close_rated_out(ctx: dict[str, Any]) -> int:
+    """Close answered reports whose rating window has passed (each minute, in batches)."""
+    closed = 0
+    while True:
+        async with transaction(ctx) as session:
+            batch = await close_expired(session, now(ctx), limit=200)
+        closed += batch
+        if batch < 200:
+            break
+    JOB_OUTCOMES.labels("close_rated_out", "closed" if closed else "idle").inc()
+    return closed
