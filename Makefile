@@ -61,6 +61,9 @@ format: venv ## apply ruff's formatting and safe fixes
 openapi: venv ## write openapi/openapi.json from the app
 	@$(PY) scripts/export_openapi.py
 
+faults: bootstrap ## kill workers, restart Redis, cut connections while 1,000 deadlines fall due
+	@$(ENV) $(VENV)/bin/python bench/faults.py
+
 bench: bootstrap ## run the benchmarks under bench/ (ratios against an in-run baseline)
 	@$(ENV) scripts/run_benchmarks.sh
 

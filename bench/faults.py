@@ -314,6 +314,21 @@ def _start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
+async def _wait_for_heartbeats(url: str, workers: int, within: float = 60.0) -> None:
+    """Until every worker has beaten its heartbeat once (it runs at start-up)."""
+    deadline = time.monotonic() + within
+    connection = await asyncpg.connect(_dsn(url))
+    try:
+        while time.monotonic() < deadline:
+            beating = await connection.fetchval("SELECT count(*) FROM worker_heartbeat")
+            if beating >= workers:
+                return
+            await asyncio.sleep(0.2)
+    finally:
+        await connection.close()
+    raise RuntimeError("the workers did not start")
+
+
 async def _fired_count(url: str) -> int:
     connection = await asyncpg.connect(_dsn(url))
     try:
@@ -351,12 +366,14 @@ async def run(config: FaultConfig) -> Figures:
     smtp.start()
     workers: list[subprocess.Popen[bytes]] = []
     try:
-        lead = 5.0 + config.reports / 400  # set-up and planning before the first deadline
+        # Workers first, so deadlines fall due on running workers, not on starting ones.
+        env = _worker_env(url, redis.url, smtp.port)
+        workers = [_start_worker(env) for _ in range(config.workers)]
+        await _wait_for_heartbeats(url, config.workers)
+        lead = 3.0 + config.reports / 300  # set-up and planning before the first deadline
         first_due = datetime.now(UTC) + timedelta(seconds=lead)
         staff, supervisor = await _setup(url, config, first_due)
         await _plan_all(url)
-        env = _worker_env(url, redis.url, smtp.port)
-        workers = [_start_worker(env) for _ in range(config.workers)]
         # Faults at random moments while the deadlines pass.
         rng = random.Random(1789)
         span = config.spread_seconds
@@ -461,6 +478,9 @@ def main() -> int:
         reports=int(os.environ.get("FAULT_REPORTS", "1000")),
         workers=int(os.environ.get("FAULT_WORKERS", "3")),
         spread_seconds=float(os.environ.get("FAULT_SPREAD_SECONDS", "60")),
+        kills=int(os.environ.get("FAULT_KILLS", "4")),
+        redis_restarts=int(os.environ.get("FAULT_REDIS_RESTARTS", "2")),
+        db_terminations=int(os.environ.get("FAULT_DB_TERMINATIONS", "3")),
     )
     figures = asyncio.run(run(config))
     print(json.dumps({"bench": "faults", "ok": figures.ok(), **figures.__dict__}, default=str))

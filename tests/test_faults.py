@@ -1,0 +1,35 @@
+"""The SLA engine under faults, at a reduced size (``make faults`` runs it in full): real
+worker processes are killed with SIGKILL, Redis is restarted and database connections are
+terminated while deadlines fall due; every breach must happen once and every notice must
+arrive once."""
+
+from __future__ import annotations
+
+import os
+
+from bench.faults import FaultConfig, run
+from service.config import Settings
+
+
+async def test_every_breach_once_through_kills_restarts_and_cut_connections(
+    settings: Settings,  # builds the test template the run's database is cloned from
+) -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    figures = await run(
+        FaultConfig(
+            reports=30,
+            workers=2,
+            spread_seconds=6,
+            kills=1,
+            redis_restarts=1,
+            db_terminations=1,
+            deadline_seconds=60,
+            database_suffix=f"faults_{worker}",
+        )
+    )
+    assert figures.kills == figures.redis_restarts == figures.db_terminations == 1
+    assert figures.lost == 0, figures
+    assert figures.duplicated_events == 0, figures
+    assert figures.duplicated_mails == 0, figures
+    assert figures.missing_mails == 0, figures
+    assert figures.lag_max < 60, figures
