@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import Settings
 from service.errors import Conflict
 from service.main import create_redis
 from service.ops.models import WorkerHeartbeat
+from tests.conftest import RunWorker
 
 PROBLEM = "application/problem+json"
 
@@ -218,3 +221,17 @@ async def test_separate_transport_sees_lifespan_resources(settings: Settings) ->
         async with AsyncClient(transport=transport, base_url="http://testserver") as client:
             response = await client.get("/readyz")
     assert response.status_code == 200
+
+
+async def test_workers_readiness_follows_the_heartbeat(
+    client: AsyncClient, session: AsyncSession, redis: Any, run_worker: RunWorker
+) -> None:
+    await session.execute(delete(WorkerHeartbeat))
+    stale = await client.get("/readyz/workers")
+    assert stale.status_code == 503
+    assert stale.json()["checks"]["workers"]["status"] == "stale"
+    await redis.enqueue_job("heartbeat")  # the cron runs it at start-up and every period
+    await run_worker()
+    fresh = await client.get("/readyz/workers")
+    assert fresh.status_code == 200, fresh.text
+    assert fresh.json()["checks"]["workers"]["last_beat_seconds_ago"] < 30

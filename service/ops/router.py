@@ -8,7 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.db import SessionDep
 from service.errors import problem_response
 from service.observability import metrics_endpoint
 
@@ -63,6 +65,52 @@ async def readyz(request: Request) -> JSONResponse:
             checks=results,
         )
     return JSONResponse({"status": "ok", "checks": results})
+
+
+async def _workers(session: AsyncSession, settings: Any) -> dict[str, Any]:
+    """The freshest worker heartbeat: "ok" when one beat within three heartbeat periods."""
+    age = (
+        await session.execute(
+            text(
+                "SELECT extract(epoch FROM now() - max(last_beat_at)), count(*) "
+                "FROM worker_heartbeat WHERE last_beat_at > now() - interval '1 day'"
+            )
+        )
+    ).one()
+    # The clock of a long transaction may trail the beat: never a negative age.
+    seconds = max(0.0, float(age[0])) if age[0] is not None else None
+    fresh = seconds is not None and seconds <= 3 * settings.heartbeat_seconds
+    return {
+        "status": "ok" if fresh else "stale",
+        "last_beat_seconds_ago": round(seconds, 1) if seconds is not None else None,
+        "workers_seen_today": int(age[1]),
+    }
+
+
+@router.get(
+    "/readyz/workers",
+    summary="A worker has beaten its heartbeat recently (deadlines are being enforced)",
+    responses={503: {"description": "No worker has beaten its heartbeat recently."}},
+)
+async def workers_ready(request: Request, session: SessionDep) -> JSONResponse:
+    # Apart from /readyz: the API serves without workers, but deadlines then wait.
+    settings = request.app.state.settings
+    try:
+        result = await asyncio.wait_for(
+            _workers(session, settings), settings.readiness_timeout_seconds
+        )
+    except Exception as exc:  # the database is the source; its failure is "not known"
+        result = {"status": "failed", "error": type(exc).__name__}
+    if result["status"] != "ok":
+        return problem_response(
+            503,
+            slug="workers-stale",
+            title="No worker is running",
+            detail="No worker has beaten its heartbeat recently; deadlines are not enforced.",
+            instance="/readyz/workers",
+            checks={"workers": result},
+        )
+    return JSONResponse({"status": "ok", "checks": {"workers": result}})
 
 
 router.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
