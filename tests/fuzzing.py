@@ -39,6 +39,7 @@ from service.auth.schemas import ApiKeyCreate
 from service.catalog.models import Category, ObjectType
 from service.city.models import Building, Calendar, District, RoutingRule
 from service.config import Settings
+from service.ops.models import WorkerHeartbeat
 from tests.factories import (
     actor_of,
     bearer,
@@ -109,6 +110,10 @@ async def existing_rows(session: AsyncSession, settings: Settings) -> Known:
     department = await make_department(session)
     calendar = Calendar(name="Night shift")
     session.add(calendar)
+    # A worker is running (its heartbeat), as in any working installation: /readyz/workers
+    # then answers 200, and its 503 is tested where no worker runs (tests/test_ops.py).
+    beat = datetime.now(UTC)
+    session.add(WorkerHeartbeat(worker_name="fuzz", first_beat_at=beat, last_beat_at=beat))
     reason = await reason_by_code(session, "pothole")
     report = await file_report(session, admin)
     duplicate = await file_report(session, other)

@@ -40,7 +40,7 @@ async def request_extension(
             "The new deadline must be later than the current one and in the future.",
             field="due_at",
         )
-    if await repository.pending_extension(session, report.id) is not None:
+    if await repository.pending_request(session, ExtensionRequest, report.id) is not None:
         raise Conflict("An extension of this report is waiting for a decision already.")
     request = ExtensionRequest(
         report_id=report.id,
@@ -80,7 +80,7 @@ async def _locked(
         await require_power(session, actor, report.department_id, at_least=Power.supervisor)
     except NotFound:
         raise NotFound("No such extension request.") from None
-    request = await repository.lock_extension_request(session, request_id)
+    request = await repository.lock_request(session, ExtensionRequest, request_id)
     assert request is not None
     if request.state != RequestState.pending:
         raise Conflict(f"This extension request was {request.state} already.", state=request.state)

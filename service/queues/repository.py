@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, exists, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -281,28 +281,36 @@ async def priority_code_taken(session: AsyncSession, department_id: uuid.UUID, c
 # --- transfer and extension requests -------------------------------------------------------
 
 
-async def lock_transfer_request(
-    session: AsyncSession, request_id: uuid.UUID
-) -> TransferRequest | None:
-    return (
+Request = TypeVar("Request", TransferRequest, ExtensionRequest)
+
+
+async def lock_request(
+    session: AsyncSession, model: type[Request], request_id: uuid.UUID
+) -> Request | None:
+    """A transfer or extension request, locked for this transaction."""
+    found: Request | None = (
         await session.execute(
-            select(TransferRequest)
-            .where(col(TransferRequest.id) == request_id)
+            select(model)
+            .where(col(model.id) == request_id)
             .with_for_update()
             .execution_options(populate_existing=True)
         )
     ).scalar_one_or_none()
+    return found
 
 
-async def pending_transfer(session: AsyncSession, report_id: uuid.UUID) -> TransferRequest | None:
-    return (
+async def pending_request(
+    session: AsyncSession, model: type[Request], report_id: uuid.UUID
+) -> Request | None:
+    """The report's pending transfer (or extension) request, if any (at most one)."""
+    found: Request | None = (
         await session.execute(
-            select(TransferRequest).where(
-                col(TransferRequest.report_id) == report_id,
-                col(TransferRequest.state) == RequestState.pending,
+            select(model).where(
+                col(model.report_id) == report_id, col(model.state) == RequestState.pending
             )
         )
     ).scalar_one_or_none()
+    return found
 
 
 async def transfer_page(
@@ -335,30 +343,6 @@ async def transfer_page(
         ascending=True,
         key=lambda row: (row.TransferRequest.created_at, row.TransferRequest.id),
     )
-
-
-async def lock_extension_request(
-    session: AsyncSession, request_id: uuid.UUID
-) -> ExtensionRequest | None:
-    return (
-        await session.execute(
-            select(ExtensionRequest)
-            .where(col(ExtensionRequest.id) == request_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
-
-
-async def pending_extension(session: AsyncSession, report_id: uuid.UUID) -> ExtensionRequest | None:
-    return (
-        await session.execute(
-            select(ExtensionRequest).where(
-                col(ExtensionRequest.report_id) == report_id,
-                col(ExtensionRequest.state) == RequestState.pending,
-            )
-        )
-    ).scalar_one_or_none()
 
 
 async def extension_page(

@@ -25,7 +25,7 @@ from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.queues import repository
 from service.queues.access import Power, power_in, require_power
 from service.queues.clarification import ensure_round
-from service.queues.models import RequestState, TransferRequest
+from service.queues.models import ExtensionRequest, RequestState, TransferRequest
 from service.queues.schemas import TransferRequestView
 from service.queues.work import workable
 from service.reports import repository as reports
@@ -56,8 +56,8 @@ async def _cancel_pending(
     """What the old department asked for dies with the move (but the request being
     accepted, ``keep``)."""
     for pending in (
-        await repository.pending_transfer(session, report.id),
-        await repository.pending_extension(session, report.id),
+        await repository.pending_request(session, TransferRequest, report.id),
+        await repository.pending_request(session, ExtensionRequest, report.id),
     ):
         if pending is not None and pending.id != keep:
             pending.state = RequestState.cancelled
@@ -144,7 +144,7 @@ async def request_transfer(
     report, _ = await workable(session, actor, report_id)
     transition(report.state, Action.transfer)
     target = await _target(session, report, to_department_id)
-    if await repository.pending_transfer(session, report.id) is not None:
+    if await repository.pending_request(session, TransferRequest, report.id) is not None:
         raise Conflict("A transfer of this report is waiting for a decision already.")
     request = TransferRequest(
         report_id=report.id,
@@ -192,7 +192,7 @@ async def _pending_request(
     if found is None:
         raise NotFound("No such transfer request.")
     report = await reports.lock(session, found.report_id)
-    request = await repository.lock_transfer_request(session, request_id)
+    request = await repository.lock_request(session, TransferRequest, request_id)
     assert request is not None  # requests go only with their report, which is locked
     return request, report
 
