@@ -414,7 +414,7 @@ async def run(config: FaultConfig) -> Figures:
         deadline += config.deadline_seconds
         while time.monotonic() < deadline:
             fired = await _fired_count(url)
-            mails = sum(1 for (_, subject) in inbox.received if "overdue" in subject.lower())
+            mails = len([key for key in inbox.received if "overdue" in key[1].lower()])
             if fired >= config.reports and mails >= 2 * config.reports:
                 break
             await asyncio.sleep(0.5)

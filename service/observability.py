@@ -77,6 +77,8 @@ def configure_logging(level: str = "INFO") -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("arq.worker").filters[:] = [_RoutineJobFilter()]
+    # The PDF library's font subsetting reports every table it writes: not for this log.
+    logging.getLogger("fontTools").setLevel(max(logging.WARNING, root.level))
 
 
 class _RoutineJobFilter(logging.Filter):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -354,6 +354,20 @@ class DemoFeedback:
         await session.execute(
             update(table_of(ReportRound)).values(timers_for_due=table_of(ReportRound).c.due_at)
         )
+        # Likewise the demo's reports waiting for moderation since before today: their
+        # moderation deadline counts as flagged already.
+        await session.execute(
+            text(
+                """
+                INSERT INTO sla_timer (id, report_id, round_number, kind, level, fire_at,
+                                       fired_at)
+                SELECT gen_random_uuid(), id, 0, 'moderation', 1, moderation_due_at, now()
+                FROM report
+                WHERE state = 'submitted' AND moderation_due_at <= now()
+                ON CONFLICT ON CONSTRAINT uq_sla_timer_once DO NOTHING
+                """
+            )
+        )
 
 
 # Response templates of the demo city (code, reason or department code, outcome, texts).
@@ -403,8 +417,8 @@ async def seed_templates(session: AsyncSession) -> None:
         (await session.execute(select(col(Department.code), col(Department.id)))).all()
     )
     for code, scope, owner, outcome, texts in DEMO_TEMPLATES:
-        for text in texts.values():
-            placeholders_in(text)  # a demo template must render
+        for body in texts.values():
+            placeholders_in(body)  # a demo template must render
         await session.execute(
             insert(table_of(ResponseTemplate))
             .values(

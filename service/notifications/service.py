@@ -20,7 +20,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage as MimeMessage
-from email.utils import make_msgid
 from urllib.parse import urlencode
 
 import aiosmtplib
@@ -146,8 +145,13 @@ async def _body_to_send(
     return message.body_text.replace(CODE_SLOT, secret).replace(LINK_SLOT, link)
 
 
-# How long a worker may take to hand a message to the SMTP server before another may try.
-SEND_LEASE = timedelta(minutes=2)
+# How long a worker may take to hand a message to the SMTP server before another may try:
+# at least this, and three SMTP timeouts, so two sends of one message never overlap.
+SEND_LEASE = timedelta(seconds=45)
+
+
+def send_lease(settings: Settings) -> timedelta:
+    return max(SEND_LEASE, timedelta(seconds=3 * settings.smtp_timeout_seconds))
 
 
 @dataclass(frozen=True)
@@ -183,7 +187,7 @@ async def claim_for_sending(
     if message.claimed_until is not None and message.claimed_until > now:
         return DeliveryStatus.pending
     message.attempts += 1
-    message.claimed_until = now + SEND_LEASE
+    message.claimed_until = now + send_lease(settings)
     body = await _body_to_send(session, settings, message, now)
     if body is None:
         message.status = DeliveryStatus.failed
@@ -196,7 +200,7 @@ async def claim_for_sending(
     mime["Subject"] = message.subject
     # Deterministic: a message re-sent after a crash carries the same Message-ID, so the
     # receiving side can tell it is the same message.
-    mime["Message-ID"] = make_msgid(idstring=str(message.id), domain="meielinn")
+    mime["Message-ID"] = f"<{message.id}@meielinn>"
     long_lines = any(len(line.encode()) > MAX_LINE_BYTES for line in body.splitlines())
     mime.set_content(body, cte="quoted-printable" if long_lines else "8bit")
     return Outgoing(message.id, mime)
