@@ -8,6 +8,9 @@ or query parameter, or from the ``X-API-Key`` header; a missing or bad key is 40
 Parameters follow the spec's rule for optional arguments: an empty one is an absent one;
 unknown ones are ignored (``jurisdiction_id`` included: one city). Errors are the spec's
 list of ``{code, description}`` in the requested format (``formats.Open311Route``).
+
+(Over 400 lines: the standard's every resource in both formats, with its own parameter
+parsing and error format; the logic lives in service.py.)
 """
 
 from __future__ import annotations

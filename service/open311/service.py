@@ -14,6 +14,8 @@ Decisions (the README's Open311 section says the same):
 * Only public reports are read, with no personal data (no name, email or phone).
 * ``expected_datetime`` is the current round's working-day due time (``report.due_at``).
 * Times are W3C date-times in the city's time zone with its offset.
+
+(Over 400 lines: the mapping of the standard's fields, one function per resource.)
 """
 
 from __future__ import annotations

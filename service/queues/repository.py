@@ -1,5 +1,9 @@
 """SQL of department work: the queue page and its counts, rounds, colleagues, priorities,
-transfer and extension requests. No rules live here."""
+transfer and extension requests. No rules live here.
+
+All SQL of department work in one place (queue pages, counts, requests, priorities):
+its one reader is this package, and its statements share their filters.
+"""
 
 from __future__ import annotations
 

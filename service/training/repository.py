@@ -1,4 +1,7 @@
-"""SQL for training programmes. No rules here: the services decide, this module asks."""
+"""SQL for training programmes. No rules here: the services decide, this module asks.
+
+(Over 400 lines: all SQL of the training package, which its services share.)
+"""
 
 from __future__ import annotations
 
