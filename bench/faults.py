@@ -86,6 +86,9 @@ class Figures:
     lag_max: float = 0.0
     recovery_after_kill: list[float] = field(default_factory=list)
     kills: int = 0
+    # Workers that exited on their own (e.g. Redis went away under them) and were started
+    # again, as a process supervisor (systemd, Docker's restart policy) would.
+    worker_restarts: int = 0
     redis_restarts: int = 0
     db_terminations: int = 0
     seconds: float = 0.0
@@ -370,6 +373,16 @@ async def run(config: FaultConfig) -> Figures:
         env = _worker_env(url, redis.url, smtp.port)
         workers = [_start_worker(env) for _ in range(config.workers)]
         await _wait_for_heartbeats(url, config.workers)
+
+        async def supervise() -> None:
+            while True:
+                for index, worker in enumerate(workers):
+                    if worker.poll() is not None:
+                        workers[index] = _start_worker(env)
+                        figures.worker_restarts += 1
+                await asyncio.sleep(0.5)
+
+        supervisor_task = asyncio.create_task(supervise())
         lead = 3.0 + config.reports / 300  # set-up and planning before the first deadline
         first_due = datetime.now(UTC) + timedelta(seconds=lead)
         staff, supervisor = await _setup(url, config, first_due)
@@ -419,6 +432,7 @@ async def run(config: FaultConfig) -> Figures:
                 break
             await asyncio.sleep(0.5)
         await asyncio.sleep(2.0)  # anything duplicated would show now
+        supervisor_task.cancel()
         connection = await asyncpg.connect(_dsn(url))
         try:
             fired = int(
