@@ -150,4 +150,5 @@ async def test_the_whole_loop_through_the_api(
     await run_worker()
     delivered = mailbox.to(people.reporter.email)
     assert len(delivered) == 3
-    assert "Resurfacing." in delivered[-1].get_content()
+    # Mail goes out in no promised order; the second answer's text is in one of them.
+    assert sum("Resurfacing." in letter.get_content() for letter in delivered) == 1
