@@ -126,7 +126,14 @@ async def test_disabled_accounts_get_nothing_and_contact_addresses_only_email(
 
 
 def test_every_event_type_has_a_template_in_every_language() -> None:
-    values = {**SLA_VALUES, "reason": "r", "original": "ML-1", "outcome": "Fixed", "text": "t"}
+    values = {
+        **SLA_VALUES,
+        "reason": "r",
+        "original": "ML-1",
+        "outcome": "Fixed",
+        "text": "t",
+        "until": "2026-12-01",
+    }
     for event_type in EVENT_TYPES:
         assert event_type in EMAILS, f"no template for {event_type}"
         for language in Language:

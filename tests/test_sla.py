@@ -265,3 +265,32 @@ async def test_answered_reports_close_when_the_rating_window_passes(
     await run_worker()
     await session.refresh(report)
     assert report.state == ReportState.closed
+
+
+async def test_the_reporter_is_reminded_once_before_the_rating_window_closes(
+    session: AsyncSession,
+    settings: Settings,
+    redis: Any,
+    mailbox: Mailbox,
+    run_worker: RunWorker,
+) -> None:
+    resident = await make_user(session, settings)
+    resident.language = Language.en
+    moderator = await make_user(session, settings, roles=((Role.moderator, None),))
+    report = await accept_report(session, moderator, await file_report(session, resident))
+    answered_at = datetime.now(UTC)
+    await session.execute(
+        update(Report)
+        .where(Report.id == report.id)
+        .values(state=ReportState.answered, answered_at=answered_at)
+    )
+    early = Clock(answered_at + timedelta(days=1))
+    await _sweep(redis, run_worker, early)
+    assert [m for m in mailbox.to(resident.email) if "resolved" in m["Subject"]] == []
+    # Two days before the window closes, and again later: one reminder.
+    late = Clock(answered_at + timedelta(days=settings.rating_window_days - 1))
+    for _ in range(2):
+        await _sweep(redis, run_worker, late)
+    reminders = [m for m in mailbox.to(resident.email) if "resolved" in m["Subject"]]
+    assert len(reminders) == 1
+    assert report.tracking_code in reminders[0]["Subject"]

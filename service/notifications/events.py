@@ -34,6 +34,7 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("sla_breached", "A report of your department is overdue."),
         EventType("sla_escalated", "An overdue report was escalated to you."),
         EventType("moderation_overdue", "A report has waited too long for moderation."),
+        EventType("rating_reminder", "The time to rate an answer to your report ends soon."),
     )
 }
 

@@ -339,6 +339,24 @@ EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
             "ещё не принято.",
         ),
     },
+    # The rating window of an answer closes soon and the reporter has not rated it.
+    "rating_reminder": {
+        Language.et: (
+            "Kas teie mure {code} sai lahendatud?",
+            "{greeting}\n\nTeie teatele {code} vastati. Hinnake vastust kuni {until}; kui mure "
+            "ei ole lahendatud, öelge seda ja teade avatakse uuesti.",
+        ),
+        Language.en: (
+            "Was your report {code} resolved?",
+            "{greeting}\n\nYour report {code} was answered. Rate the answer until {until}; if "
+            "the problem is not solved, say so and the report is reopened.",
+        ),
+        Language.ru: (
+            "Решена ли проблема по сообщению {code}?",
+            "{greeting}\n\nНа ваше сообщение {code} дан ответ. Оцените его до {until}; если "
+            "проблема не решена, сообщите об этом, и сообщение будет открыто снова.",
+        ),
+    },
     # A building's ambassador filed for a neighbour, whose address may never have been
     # verified: the ambassador is named by the building, not by a name they chose.
     "report_filed_by_ambassador": {

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -100,6 +100,7 @@ class SweepResult:
     planned: int
     fired: int
     moderation: int
+    rating_reminders: int = 0
 
 
 async def sweep(
@@ -116,7 +117,45 @@ async def sweep(
     fired = 0
     for timer in await repository.due_timers(session, now, batch):
         fired += await _fire(session, settings, timer, now)
-    return SweepResult(planned=len(unplanned), fired=fired, moderation=len(overdue))
+    window = timedelta(days=settings.rating_window_days)
+    reminders = await repository.claim_rating_reminders(
+        session, now, now - window + RATING_REMINDER_BEFORE_END, batch
+    )
+    for report_id, number in reminders:
+        await _rating_reminder(session, settings, report_id, number)
+    return SweepResult(
+        planned=len(unplanned),
+        fired=fired,
+        moderation=len(overdue),
+        rating_reminders=len(reminders),
+    )
+
+
+# The reporter is reminded to rate this long before the rating window closes.
+RATING_REMINDER_BEFORE_END = timedelta(days=2)
+
+
+async def _rating_reminder(
+    session: AsyncSession, settings: Settings, report_id: uuid.UUID, number: int
+) -> None:
+    report = await session.get(Report, report_id)
+    if report is None or report.answered_at is None:
+        return
+    reporter = await session.get(User, report.reporter_id)
+    if reporter is None:
+        return
+    until = report.answered_at + timedelta(days=settings.rating_window_days)
+    await notify(
+        session,
+        Notice(
+            "rating_reminder",
+            f"rating_reminder:{report.id}:{number}",
+            "rating_reminder",
+            {"code": report.tracking_code, "until": until.date().isoformat()},
+            report.id,
+        ),
+        [reporter],
+    )
 
 
 async def fire_one(
@@ -171,7 +210,7 @@ async def _act(
     if kind is TimerKind.reminder:
         recipients = await _department(session, report, rnd.department_id)
         await notify(
-            session, Notice("sla.reminder", key, "sla_reminder", values, report.id), recipients
+            session, Notice("sla_reminder", key, "sla_reminder", values, report.id), recipients
         )
         return
     if kind is TimerKind.breach:
@@ -185,7 +224,7 @@ async def _act(
             *await repository.people(session, (Role.supervisor,), rnd.department_id),
         ]
         await notify(
-            session, Notice("sla.breached", key, "sla_breached", values, report.id), recipients
+            session, Notice("sla_breached", key, "sla_breached", values, report.id), recipients
         )
         return
     # Escalations: level 2 to the parent department (or the dispatcher), 3 to the admins.
@@ -205,7 +244,7 @@ async def _act(
         session, report, None, "escalated", now, public=False, round=rnd.number, level=timer.level
     )
     await notify(
-        session, Notice("sla.escalated", key, "sla_escalated", values, report.id), recipients
+        session, Notice("sla_escalated", key, "sla_escalated", values, report.id), recipients
     )
 
 
@@ -228,7 +267,7 @@ async def _moderation_overdue(session: AsyncSession, report_id: uuid.UUID) -> No
     await notify(
         session,
         Notice(
-            "moderation.overdue",
+            "moderation_overdue",
             f"moderation:{report.id}",
             "moderation_overdue",
             {"code": report.tracking_code, "due": str(report.moderation_due_at), "level": 1},

@@ -19,6 +19,7 @@ class TimerKind(StrEnum):
     breach = "breach"  # level 1: at due time, the round is overdue; the supervisor is told
     escalation = "escalation"  # level 2: the parent department; level 3: the city's admins
     moderation = "moderation"  # a submitted report not moderated in time (round 0)
+    rating_reminder = "rating_reminder"  # the reporter, before the rating window closes
 
 
 class SlaTimer(SQLModel, table=True):

@@ -14,6 +14,7 @@ from sqlmodel import col
 from service.auth.models import Role, RoleGrant, User
 from service.city.models import Department
 from service.db import table_of
+from service.feedback.models import ReportRating
 from service.reports.models import Report, ReportRound
 from service.reports.states import ReportState
 from service.sla.models import SlaTimer, TimerKind
@@ -182,3 +183,58 @@ async def parent_of(session: AsyncSession, department_id: uuid.UUID) -> uuid.UUI
     return await session.scalar(
         select(col(Department.parent_id)).where(col(Department.id) == department_id)
     )
+
+
+async def claim_rating_reminders(
+    session: AsyncSession, now: datetime, remind_after: datetime, batch: int
+) -> list[tuple[uuid.UUID, int]]:
+    """Answered reports whose round was answered before ``remind_after`` (so the rating
+    window ends soon) and whose reporter has not rated it, each claimed once per round (the
+    unique timer row is the claim); returns (report id, round)."""
+    table = table_of(SlaTimer)
+    rated = (
+        select(literal(1))
+        .select_from(ReportRating)
+        .where(
+            col(ReportRating.report_id) == Report.id,
+            col(ReportRating.round_number) == Report.round,
+            col(ReportRating.by_reporter),
+        )
+        .exists()
+    )
+    claimed = (
+        select(table.c.id)
+        .where(
+            table.c.report_id == Report.id,
+            table.c.round_number == Report.round,
+            table.c.kind == TimerKind.rating_reminder.value,
+        )
+        .exists()
+    )
+    waiting = (
+        select(
+            func.gen_random_uuid(),
+            col(Report.id),
+            col(Report.round),
+            literal(TimerKind.rating_reminder.value),
+            literal(1),
+            literal(now, DateTime(timezone=True)),
+            literal(now, DateTime(timezone=True)),
+        )
+        .where(
+            col(Report.state) == ReportState.answered,
+            col(Report.answered_at) <= remind_after,
+            ~rated,
+            ~claimed,
+        )
+        .limit(batch)
+    )
+    statement: Any = (
+        insert(table)
+        .from_select(
+            ["id", "report_id", "round_number", "kind", "level", "fire_at", "fired_at"], waiting
+        )
+        .on_conflict_do_nothing(constraint="uq_sla_timer_once")
+        .returning(table.c.report_id, table.c.round_number)
+    )
+    return [(row[0], int(row[1])) for row in await session.execute(statement)]
