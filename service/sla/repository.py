@@ -153,15 +153,7 @@ async def claim_moderation_overdue(
         )
         .limit(batch)
     )
-    statement: Any = (
-        insert(table)
-        .from_select(
-            ["id", "report_id", "round_number", "kind", "level", "fire_at", "fired_at"], waiting
-        )
-        .on_conflict_do_nothing(constraint="uq_sla_timer_once")
-        .returning(table.c.report_id)
-    )
-    return list((await session.execute(statement)).scalars())
+    return [report_id for report_id, _ in await _claim(session, waiting)]
 
 
 async def people(
@@ -229,6 +221,14 @@ async def claim_rating_reminders(
         )
         .limit(batch)
     )
+    return await _claim(session, waiting)
+
+
+async def _claim(session: AsyncSession, waiting: Any) -> list[tuple[uuid.UUID, int]]:
+    """Insert fired timer rows for ``waiting`` (id, report, round, kind, level, fire_at,
+    fired_at); the unique (report, round, kind, level) lets each be claimed once. Returns
+    the (report id, round) of those this call claimed."""
+    table = table_of(SlaTimer)
     statement: Any = (
         insert(table)
         .from_select(
