@@ -42,6 +42,10 @@ SLA_LAG = Histogram(
 OUTBOX_BACKLOG = Gauge(
     "meielinn_outbox_backlog", "Outbox jobs due and not done, as the last sweep saw them."
 )
+OVERDUE_ROUNDS = Gauge("meielinn_overdue_rounds", "Open rounds past their due time.")
+WORKER_BEAT_AGE = Gauge(
+    "meielinn_worker_heartbeat_age_seconds", "Seconds since the freshest worker heartbeat."
+)
 OUTBOX_OLDEST_SECONDS = Gauge(
     "meielinn_outbox_oldest_due_seconds", "How late the oldest due outbox job is, in seconds."
 )

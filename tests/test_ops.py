@@ -235,3 +235,21 @@ async def test_workers_readiness_follows_the_heartbeat(
     fresh = await client.get("/readyz/workers")
     assert fresh.status_code == 200, fresh.text
     assert fresh.json()["checks"]["workers"]["last_beat_seconds_ago"] < 30
+
+
+async def test_metrics_read_the_outbox_backlog_and_overdue_rounds(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from service.outbox.service import add_job
+
+    await add_job(session, "make_thumbnail", "metrics-probe", "x", run_at=datetime.now(UTC))
+    await add_job(
+        session, "make_thumbnail", "later", "y", run_at=datetime.now(UTC) + timedelta(hours=1)
+    )
+    body = (await client.get("/metrics")).text
+    backlog = [line for line in body.splitlines() if line.startswith("meielinn_outbox_backlog ")]
+    assert backlog and float(backlog[0].split()[1]) >= 1.0
+    assert "meielinn_overdue_rounds " in body
+    assert "meielinn_worker_heartbeat_age_seconds " in body

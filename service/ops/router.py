@@ -6,13 +6,20 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.db import SessionDep
+from service.db import SessionDep, utcnow
 from service.errors import problem_response
-from service.observability import metrics_endpoint
+from service.observability import (
+    OUTBOX_BACKLOG,
+    OUTBOX_OLDEST_SECONDS,
+    OVERDUE_ROUNDS,
+    WORKER_BEAT_AGE,
+    metrics_endpoint,
+)
+from service.outbox.service import backlog
 
 router = APIRouter(tags=["operations"])
 
@@ -113,4 +120,25 @@ async def workers_ready(request: Request, session: SessionDep) -> JSONResponse:
     return JSONResponse({"status": "ok", "checks": {"workers": result}})
 
 
-router.add_api_route("/metrics", metrics_endpoint, include_in_schema=False)
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request, session: SessionDep) -> Response:
+    """Prometheus metrics. Jobs run in the workers, so what the deadlines depend on (the
+    outbox backlog, overdue rounds, the workers' heartbeat) is read from the database at
+    each scrape; the request latencies are this process's own."""
+    now = utcnow()
+    count, oldest = await backlog(session, now)
+    OUTBOX_BACKLOG.set(count)
+    OUTBOX_OLDEST_SECONDS.set(oldest)
+    overdue, beat_age = (
+        await session.execute(
+            text(
+                "SELECT (SELECT count(*) FROM report_round "
+                "        WHERE ended_at IS NULL AND answered_at IS NULL AND due_at < now()), "
+                "       (SELECT extract(epoch FROM now() - max(last_beat_at)) "
+                "        FROM worker_heartbeat)"
+            )
+        )
+    ).one()
+    OVERDUE_ROUNDS.set(int(overdue))
+    WORKER_BEAT_AGE.set(max(0.0, float(beat_age)) if beat_age is not None else float("nan"))
+    return await metrics_endpoint(request)
