@@ -132,3 +132,18 @@ def test_the_per_second_relay_is_not_logged_at_info(caplog: Any) -> None:
         "  0.02s → deliver_email:1234('1234')",
         "relay_outbox failed",
     ]
+
+
+def test_every_job_the_outbox_hands_over_marks_its_row_done() -> None:
+    """Jobs that no cron schedule runs reach arq only through the outbox: each must be an
+    ``outbox_job``, or its row would be handed over again after every lease."""
+    from arq.worker import Function
+
+    from workers.main import WorkerSettings
+
+    scheduled = {job.coroutine.__qualname__ for job in WorkerSettings.cron_jobs}
+    for function in WorkerSettings.functions:
+        coroutine = function.coroutine if isinstance(function, Function) else function
+        if coroutine.__qualname__ in scheduled or coroutine.__qualname__ == "heartbeat":
+            continue
+        assert hasattr(coroutine, "__wrapped__"), f"{coroutine.__qualname__} is not an outbox_job"

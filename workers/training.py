@@ -10,13 +10,14 @@ from typing import Any
 from service.observability import JOB_OUTCOMES
 from service.training import outreach, repository
 from service.training.diplomas import build_diploma
-from workers.context import transaction
+from workers.context import outbox_job, transaction
 
 # Diplomas older than this without a PDF are made by the sweep (their job was lost).
 SWEEP_AFTER = timedelta(minutes=2)
 SWEEP_BATCH = 20
 
 
+@outbox_job
 async def make_diploma(ctx: dict[str, Any], diploma_id: str) -> bool:
     """Render and store one diploma's PDF (idempotent: a second run makes nothing)."""
     async with transaction(ctx) as session:
@@ -39,6 +40,7 @@ async def sweep_diplomas(ctx: dict[str, Any]) -> int:
     return made
 
 
+@outbox_job
 async def training_outreach(ctx: dict[str, Any], kind: str, subject_id: str) -> int:
     """Queue the emails of one outreach event (a programme published, a session changed,
     a place given, an award)."""
