@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from service.observability import JOB_OUTCOMES
-from service.training import outreach, repository
+from service.training import awards_repository, outreach
 from service.training.diplomas import build_diploma
 from workers.context import outbox_job, transaction
 
@@ -32,7 +32,9 @@ async def sweep_diplomas(ctx: dict[str, Any]) -> int:
     """Make the PDFs whose job was lost (Redis flushed, a worker killed mid-job)."""
     now = datetime.now(UTC)
     async with transaction(ctx) as session:
-        pending = await repository.pending_diploma_ids(session, now - SWEEP_AFTER, SWEEP_BATCH)
+        pending = await awards_repository.pending_diploma_ids(
+            session, now - SWEEP_AFTER, SWEEP_BATCH
+        )
     made = 0
     for diploma_id in pending:
         async with transaction(ctx) as session:

@@ -20,7 +20,7 @@ from service.reports import views
 from service.reports.lifecycle import record_event
 from service.reports.schemas import ReportView
 from service.reports.states import OPEN_STATES, is_public
-from service.training import repository
+from service.training import awards_repository
 from service.training.models import Ambassador, ReportConfirmation
 from service.training.schemas import Confirmation
 
@@ -89,7 +89,7 @@ async def set_public(
     session: AsyncSession, actor: Actor, ambassador_id: uuid.UUID, public: bool
 ) -> Ambassador:
     """The ambassador's consent to be named on their building's public page."""
-    ambassador = await repository.ambassador(session, ambassador_id, lock=True)
+    ambassador = await awards_repository.ambassador(session, ambassador_id, lock=True)
     if ambassador is None or ambassador.user_id != actor.user_id:
         raise NotFound("No such ambassadorship.")
     ambassador.public = public

@@ -23,7 +23,7 @@ from service.city import service as city
 from service.db import table_of
 from service.errors import Conflict, NotFound
 from service.outbox.service import add_job
-from service.training import access, outreach, repository
+from service.training import access, awards_repository, outreach, repository
 from service.training.diplomas import DIPLOMA_JOB, new_diploma_code
 from service.training.models import (
     Ambassador,
@@ -60,7 +60,7 @@ async def award(
     refuse_unless(programme.state, AWARDING_STATES, "Awarding")
     sessions = await repository.sessions_of(session, programme.id)
     attended = await repository.attended_sessions(session, programme.id)
-    awarded_before = await repository.awarded_user_ids(session, programme.id)
+    awarded_before = await awards_repository.awarded_user_ids(session, programme.id)
     calendar = await city.load_working_calendar(session)
     awarded_on = programme.award_event_on or now.astimezone(calendar.zone).date()
     new: list[tuple[Ambassador, Diploma]] = []
@@ -137,7 +137,7 @@ async def revoke(
     session: AsyncSession, actor: Actor, ambassador_id: uuid.UUID, reason: str, now: datetime
 ) -> Ambassador:
     """End an ambassadorship: the record and the diploma say so, the role grant goes."""
-    ambassador = await repository.ambassador(session, ambassador_id, lock=True)
+    ambassador = await awards_repository.ambassador(session, ambassador_id, lock=True)
     if ambassador is None:
         raise NotFound("No such ambassador.")
     await access.run_programme(session, actor, ambassador.programme_id)
@@ -146,10 +146,10 @@ async def revoke(
     ambassador.revoked_at = now
     ambassador.revoked_by_id = actor.user_id
     ambassador.revoke_reason = reason
-    diploma = await repository.diploma_of(session, ambassador.id)
+    diploma = await awards_repository.diploma_of(session, ambassador.id)
     if diploma is not None:
         diploma.revoked_at = now
-    if not await repository.active_ambassadorship_elsewhere(session, ambassador):
+    if not await awards_repository.active_ambassadorship_elsewhere(session, ambassador):
         await session.execute(
             delete(RoleGrant).where(
                 col(RoleGrant.user_id) == ambassador.user_id,
@@ -194,5 +194,5 @@ async def list_awards(
     programme = await access.run_programme(session, actor, programme_id)
     return [
         award_public(row.Ambassador, row.Diploma, row.display_name, row.address)
-        for row in await repository.ambassadors_of(session, programme.id)
+        for row in await awards_repository.ambassadors_of(session, programme.id)
     ]

@@ -24,7 +24,7 @@ from service.auth.actor import Actor
 from service.config import Settings
 from service.errors import Conflict, Forbidden, NotFound
 from service.reports.photos import MediaStore
-from service.training import access, repository
+from service.training import access, awards_repository, repository
 from service.training.models import Diploma
 from service.training.schemas import DiplomaVerification
 
@@ -169,7 +169,7 @@ async def build_diploma(
 ) -> bool:
     """Render and store one diploma's PDF (the worker's job). Idempotent: False when it
     exists, was revoked, is gone, or another worker is making it."""
-    diploma = await repository.diploma_for_update(session, diploma_id)
+    diploma = await awards_repository.diploma_for_update(session, diploma_id)
     if diploma is None or diploma.pdf_path is not None or diploma.revoked_at is not None:
         return False
     data = await anyio.to_thread.run_sync(
@@ -185,7 +185,7 @@ async def build_diploma(
 
 async def verify(session: AsyncSession, code: str) -> DiplomaVerification:
     """Whether a diploma with ``code`` was issued, and what it states in public."""
-    row = await repository.diploma_by_code(session, normalise_code(code))
+    row = await awards_repository.diploma_by_code(session, normalise_code(code))
     if row is None:
         raise NotFound("No diploma has this code.")
     diploma: Diploma = row.Diploma
@@ -204,7 +204,7 @@ async def diploma_file(
 ) -> tuple[Path, str]:
     """The PDF of a diploma, for its holder and the programme's coordinators; with a file
     name for the download."""
-    row = await repository.diploma_by_code(session, normalise_code(code))
+    row = await awards_repository.diploma_by_code(session, normalise_code(code))
     if row is None:
         raise NotFound("No diploma has this code.")
     diploma: Diploma = row.Diploma

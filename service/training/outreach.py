@@ -18,7 +18,7 @@ from service.config import Settings
 from service.errors import InvalidInput, NotFound
 from service.notifications.service import email_user
 from service.outbox.service import add_job
-from service.training import repository
+from service.training import awards_repository, repository
 from service.training.diplomas import verify_url
 from service.training.models import (
     Diploma,
@@ -84,7 +84,7 @@ async def join_mailing_list(
     joining again moves the membership)."""
     if await session.get(Building, building_id) is None:
         raise InvalidInput("No such building.", field="building_id")
-    member = await repository.mailing_list_member(session, actor.user_id)
+    member = await awards_repository.mailing_list_member(session, actor.user_id)
     if member is None:
         member = MailingListMember(user_id=actor.user_id, building_id=building_id, joined_at=now)
         session.add(member)
@@ -96,7 +96,7 @@ async def join_mailing_list(
 
 
 async def leave_mailing_list(session: AsyncSession, actor: Actor) -> None:
-    member = await repository.mailing_list_member(session, actor.user_id)
+    member = await awards_repository.mailing_list_member(session, actor.user_id)
     if member is None:
         raise NotFound("You are not on the mailing list.")
     await session.delete(member)
@@ -140,7 +140,7 @@ async def _programme_published(
     schedule = "\n".join(
         f"{i}. {_when(s.starts_at, s.ends_at, zone)} {s.topic}" for i, s in enumerate(sessions, 1)
     )
-    recipients = await repository.mailing_list_of(session, programme)
+    recipients = await awards_repository.mailing_list_of(session, programme)
     for user in recipients:
         await email_user(
             session,
@@ -159,7 +159,7 @@ async def _session_changed(session: AsyncSession, settings: Settings, session_id
     if found is None or programme is None:
         return 0
     zone = (await city.load_working_calendar(session)).zone
-    people = await repository.participants_to_tell(session, programme.id)
+    people = await awards_repository.participants_to_tell(session, programme.id)
     for user in people:
         await email_user(
             session,
@@ -196,7 +196,7 @@ async def _awarded(session: AsyncSession, settings: Settings, diploma_id: uuid.U
     diploma = await session.get(Diploma, diploma_id)
     if diploma is None or diploma.revoked_at is not None:
         return 0
-    ambassador = await repository.ambassador(session, diploma.ambassador_id)
+    ambassador = await awards_repository.ambassador(session, diploma.ambassador_id)
     user = await session.get(User, ambassador.user_id) if ambassador else None
     if user is None:
         return 0

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
 from service.config import Settings
-from service.training import access, repository
+from service.training import access, awards_repository, repository
 from service.training.awards import qualifies
 from service.training.diplomas import verify_url
 from service.training.models import EnrolmentStatus, Programme
@@ -35,7 +35,7 @@ async def my_training(session: AsyncSession, settings: Settings, actor: Actor) -
     still required, and the ambassadorship and diploma it brought."""
     ambassadorships = {
         row.Ambassador.programme_id: row
-        for row in await repository.ambassadorships_of_user(session, actor.user_id)
+        for row in await awards_repository.ambassadorships_of_user(session, actor.user_id)
     }
     items: list[ProgrammeProgress] = []
     for enrolment in await repository.enrolments_of_user(session, actor.user_id):
@@ -85,7 +85,7 @@ async def my_training(session: AsyncSession, settings: Settings, actor: Actor) -
                 else None,
             )
         )
-    member = await repository.mailing_list_member(session, actor.user_id)
+    member = await awards_repository.mailing_list_member(session, actor.user_id)
     return MyTraining(
         programmes=items, mailing_list_building_id=member.building_id if member else None
     )
@@ -129,8 +129,8 @@ async def stats(
     session_ids = {s.id for s in sessions}
     for marks in attended.values():
         histogram[len(marks & session_ids)] += 1
-    awards = await repository.ambassadors_of(session, programme.id)
-    helped, confirmed = await repository.programme_engagement(session, programme.id)
+    awards = await awards_repository.ambassadors_of(session, programme.id)
+    helped, confirmed = await awards_repository.programme_engagement(session, programme.id)
     return ProgrammeStats(
         programme_id=programme.id,
         participants=counts.get("enrolled", 0),
@@ -165,7 +165,7 @@ async def coverage(
         area = repository.pilot_condition(programme)
     else:
         area = repository.city_pilot_condition()
-    rows = await repository.coverage_rows(session, area)
+    rows = await awards_repository.coverage_rows(session, area)
     covered = sum(1 for row in rows if row.covered)
     return Coverage(
         programme_id=programme.id if programme else None,
@@ -206,5 +206,5 @@ async def building_ambassadors(
             since=row.since,
             programme_title=row.programme_title,
         )
-        for row in await repository.public_ambassadors_of_building(session, building_id)
+        for row in await awards_repository.public_ambassadors_of_building(session, building_id)
     ]
