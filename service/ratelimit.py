@@ -68,13 +68,24 @@ class RateLimiter:
         await self._limiter.clear(item, *key)
 
 
-def rate_limit_headers(state: WindowState) -> dict[str, str]:
-    """The IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers)."""
-    return {
-        "RateLimit-Limit": str(state.limit),
-        "RateLimit-Remaining": str(max(0, state.remaining)),
-        "RateLimit-Reset": str(state.reset_in),
+def rate_limit_fields(
+    limit: int, remaining: int, reset_seconds: int, window_seconds: int | None = None
+) -> dict[str, str]:
+    """The IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers); with the
+    window, its ``RateLimit-Policy`` too."""
+    fields = {
+        "RateLimit-Limit": str(limit),
+        "RateLimit-Remaining": str(max(0, remaining)),
+        "RateLimit-Reset": str(reset_seconds),
     }
+    if window_seconds is not None:
+        fields["RateLimit-Policy"] = f"{limit};w={window_seconds}"
+    return fields
+
+
+def rate_limit_headers(state: WindowState) -> dict[str, str]:
+    """The RateLimit header fields of a moving window's state."""
+    return rate_limit_fields(state.limit, state.remaining, state.reset_in)
 
 
 def _rate_limiter(request: Request) -> RateLimiter:

@@ -66,7 +66,7 @@ from service.open311.schemas import (
     json_and_xml,
     states_of,
 )
-from service.ratelimit import RateLimiterDep, RateLimitItemPerMinute
+from service.ratelimit import RateLimiterDep, RateLimitItemPerMinute, rate_limit_fields
 from service.reports.filing import Quota
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
@@ -256,11 +256,7 @@ def _new_request(parameters: dict[str, list[Any]]) -> service.NewRequest:
 
 
 def _quota_headers(quota: Quota) -> dict[str, str]:
-    return {
-        "RateLimit-Limit": str(quota.limit),
-        "RateLimit-Remaining": str(quota.remaining),
-        "RateLimit-Reset": str(quota.reset_seconds),
-    }
+    return rate_limit_fields(quota.limit, quota.remaining, quota.reset_seconds)
 
 
 @router.post(

@@ -37,6 +37,7 @@ from service.db import SessionDep, utcnow
 from service.errors import ERRORS, PROBLEM, InvalidInput
 from service.fields import PlainText, Text
 from service.pagination import Cursor, PageSize
+from service.ratelimit import rate_limit_fields
 from service.reports import filing, lifecycle, mapview, views
 from service.reports.access import PUBLIC, REPORTER, level_for
 from service.reports.schemas import (
@@ -68,12 +69,9 @@ def etag(report: ReportView) -> str:
 
 def quota_headers(quota: filing.Quota) -> dict[str, str]:
     """The IETF RateLimit fields of the filing quota."""
-    return {
-        "RateLimit-Limit": str(quota.limit),
-        "RateLimit-Remaining": str(quota.remaining),
-        "RateLimit-Reset": str(quota.reset_seconds),
-        "RateLimit-Policy": f"{quota.limit};w={quota.window_seconds}",
-    }
+    return rate_limit_fields(
+        quota.limit, quota.remaining, quota.reset_seconds, quota.window_seconds
+    )
 
 
 def _bbox(raw: str | None) -> tuple[float, float, float, float] | None:
