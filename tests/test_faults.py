@@ -23,7 +23,10 @@ async def test_every_breach_once_through_kills_restarts_and_cut_connections(
             kills=1,
             redis_restarts=1,
             db_terminations=1,
-            deadline_seconds=60,
+            # How long to wait for stragglers: a send cut off by a terminated connection is
+            # retried after its send lease (45 s) and the job's backoff. The run stops
+            # waiting as soon as everything has arrived.
+            deadline_seconds=150,
             database_suffix=f"faults_{worker}",
         )
     )
