@@ -224,6 +224,15 @@ class Settings(BaseSettings):
         description="Days after an answer in which the reporter and supporters may rate it; "
         "an answered report nobody rated as unresolved closes when they pass.",
     )
+    # Privacy.
+    contact_retention_days: int = Field(
+        1095,
+        ge=1,
+        le=3650,
+        description="Days after a report reached a final state (closed, rejected, withdrawn, "
+        "duplicate) until the reporter's contact data is removed from it; contact reporters "
+        "without an account are then erased.",
+    )
     heartbeat_seconds: int = Field(
         30, ge=1, le=60, description="Seconds between worker heartbeats (1–60)."
     )

@@ -21,6 +21,7 @@ from service.observability import configure_logging
 from workers.heartbeat import heartbeat
 from workers.notifications import deliver_email, deliver_webhook
 from workers.outbox import relay_outbox
+from workers.privacy import retention_sweep
 from workers.reports import (
     make_thumbnail,
     purge_idempotency_records,
@@ -82,6 +83,7 @@ class WorkerSettings:
         make_diploma,
         sweep_diplomas,
         training_outreach,
+        retention_sweep,
     ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(heartbeat, second=_every(_settings.heartbeat_seconds), run_at_startup=True),
@@ -93,6 +95,8 @@ class WorkerSettings:
         cron(sla_sweep, second=_every(_settings.sla_sweep_seconds), unique=True, timeout=20),
         cron(close_rated_out, second={45}, unique=True, timeout=120),
         cron(sweep_diplomas, second={45}, unique=True, timeout=300),
+        # Contact data past the retention period: daily, at night in UTC.
+        cron(retention_sweep, hour={2}, minute={23}, unique=True, timeout=1800),
         cron(refresh_map_cells, second={30}, unique=True, timeout=300, run_at_startup=True),
     ]
     redis_settings = RedisSettings.from_dsn(_settings.redis_url)

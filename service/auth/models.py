@@ -54,6 +54,9 @@ class User(SQLModel, table=True):
     # Access tokens issued before this instant are refused: set by a password change, a
     # password reset and "sign out everywhere" (an access token cannot be recalled otherwise).
     sessions_valid_after: datetime | None = timestamp(nullable=True)
+    # Set when the person erased their account (service.privacy): the row stays as an
+    # anonymised tombstone so that the reports, ratings and attendance it holds still count.
+    erased_at: datetime | None = timestamp(nullable=True)
 
 
 class RoleGrant(SQLModel, table=True):

@@ -280,6 +280,8 @@ async def file_report(
         description=body.description,
         attributes=attributes,
         anonymous_public=body.anonymous_public or resident is not None,
+        # Only the reporter consents to publishing their words, not whoever files for them.
+        text_in_open_data=body.text_in_open_data and resident is None,
         state=state,
         created_at=now,
         updated_at=now,

@@ -147,11 +147,12 @@ def not_editable(report: Report, what: str = "changed") -> AppError:
 async def update_report(
     session: AsyncSession, actor: Actor, report_id: uuid.UUID, body: ReportUpdate, now: datetime
 ) -> Report:
-    """The reporter's edit, until acceptance."""
+    """The reporter's edit, until acceptance; consent to publishing the text in the open data
+    may be given or withdrawn whatever the state."""
     report = await own_report(session, actor, report_id)
-    if report.state not in EDITABLE_STATES:
-        raise not_editable(report)
     changes = body.model_dump(exclude_unset=True)  # nulls are refused by the schema
+    if set(changes) - {"text_in_open_data"} and report.state not in EDITABLE_STATES:
+        raise not_editable(report)
     if "attributes" in changes:
         reason = await session.get(Reason, report.reason_id)
         assert reason is not None

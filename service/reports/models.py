@@ -57,6 +57,15 @@ class Report(SQLModel, table=True):
         CheckConstraint(
             f"char_length(description) BETWEEN 1 AND {DESCRIPTION_MAX}", name="description_length"
         ),
+        # The retention job's candidates: final reports whose contact data is still there.
+        Index(
+            "ix_report_retention_due",
+            "updated_at",
+            postgresql_where=text(
+                "contact_removed_at IS NULL "
+                "AND state IN ('closed','rejected','withdrawn','duplicate')"
+            ),
+        ),
     )
 
     id: uuid.UUID = uuid_pk()
@@ -89,6 +98,9 @@ class Report(SQLModel, table=True):
         default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}")
     )
     anonymous_public: bool = Field(default=False)
+    # The reporter's consent to publish the description and address text in the open data
+    # (service.opendata); without it the downloads carry no free text of the report.
+    text_in_open_data: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     state: ReportState = enum_field(ReportState.submitted, index=True)
     round: int = Field(default=1)
     # Raised by every change moderators and the department act on (service.reports.lifecycle).
@@ -121,6 +133,8 @@ class Report(SQLModel, table=True):
     photo_count: int = Field(default=0)
     # Ambassadors of the report's building who confirmed it (service.training.ambassadors).
     ambassador_confirmations: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # When the retention job removed the reporter's contact data (service.privacy.retention).
+    contact_removed_at: datetime | None = timestamp(nullable=True)
 
 
 class ReportEvent(SQLModel, table=True):

@@ -40,6 +40,11 @@ class ReportCreate(BaseModel):
     anonymous_public: bool = Field(
         default=False, description="Hide the reporter's name from the public (never from staff)."
     )
+    text_in_open_data: bool = Field(
+        default=False,
+        description="Allow the description and address text to be published in the city's "
+        "open data downloads (without it they carry none of the report's own words).",
+    )
     on_behalf_of: EmailStr | None = Field(
         default=None,
         description="With an API key holding `reports:on_behalf`: the resident's email address "
@@ -57,7 +62,8 @@ class ReportCreate(BaseModel):
 
 
 class ReportUpdate(PatchBody):
-    """What a reporter may change before the report is accepted."""
+    """What a reporter may change before the report is accepted (the open-data consent at
+    any time)."""
 
     clearable = frozenset({"address_text"})
 
@@ -65,6 +71,11 @@ class ReportUpdate(PatchBody):
     address_text: AddressText | None = None
     attributes: dict[str, Any] | None = Field(default=None, max_length=30)
     anonymous_public: bool | None = None
+    text_in_open_data: bool | None = Field(
+        default=None,
+        description="Consent to publish the text in the open data; may be given or withdrawn "
+        "in any state.",
+    )
 
 
 class Named(BaseModel):
@@ -146,6 +157,9 @@ class ReportView(BaseModel):
 class ReportPrivate(BaseModel):
     reporter: Reporter
     anonymous_public: bool
+    text_in_open_data: bool = Field(
+        default=False, description="The text may be published in the open data downloads."
+    )
     submitted_at: datetime | None
     moderation_due_at: datetime | None
     reject_code: str | None

@@ -52,6 +52,7 @@ def to_view(row: Any, level: int, language: str, now: datetime) -> ReportView:
                 email=row.reporter_email if level == STAFF else None,
             ),
             anonymous_public=report.anonymous_public,
+            text_in_open_data=report.text_in_open_data,
             submitted_at=report.submitted_at,
             moderation_due_at=report.moderation_due_at,
             reject_code=report.reject_code,

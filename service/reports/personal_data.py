@@ -1,0 +1,188 @@
+"""A person's part of the reports: what they filed, supported, followed and wrote.
+
+Erasure keeps the reports (the city's statistics count them) but takes the person out of
+them: their name and address redacted from the report's own text, the contact details an
+Open311 client sent removed, their own words in the timeline redacted, their subscriptions
+(which only serve to notify them) deleted, their stored answers to Idempotency-Keys deleted.
+Supports stay, held by the anonymised account, so "me too" counts stay true. Photos were
+re-encoded without metadata at upload (``photos.py``), so no EXIF is left to strip.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from service.privacy.registry import Erasure, Person, PersonalData, redact, rows
+from service.reports.models import (
+    IdempotencyRecord,
+    Report,
+    ReportEvent,
+    ReportPhoto,
+    ReportSubscription,
+    ReportSupport,
+)
+
+# Timeline events carrying contact data of the person who filed (Open311 ``first_name``…).
+CONTACT_EVENTS = ("contact_details",)
+# Event fields that hold a person's own words.
+TEXT_FIELDS = ("answer", "text", "comment", "note")
+
+
+async def export(session: AsyncSession, person: Person) -> dict[str, Any]:
+    reports = rows(
+        await session.execute(
+            select(
+                col(Report.id),
+                col(Report.tracking_code),
+                col(Report.state),
+                col(Report.created_at),
+                col(Report.closed_at),
+                col(Report.address_text),
+                col(Report.description),
+                col(Report.attributes),
+                col(Report.anonymous_public),
+                col(Report.text_in_open_data),
+                func.ST_Y(col(Report.location)).label("lat"),
+                func.ST_X(col(Report.location)).label("lon"),
+            )
+            .where(col(Report.reporter_id) == person.id)
+            .order_by(col(Report.created_at))
+        )
+    )
+    events = rows(
+        await session.execute(
+            select(
+                col(ReportEvent.report_id),
+                col(ReportEvent.at),
+                col(ReportEvent.type),
+                col(ReportEvent.data),
+            )
+            .join(Report, col(Report.id) == ReportEvent.report_id)
+            .where(
+                (col(ReportEvent.actor_id) == person.id)
+                | (
+                    (col(Report.reporter_id) == person.id)
+                    & col(ReportEvent.type).in_(CONTACT_EVENTS)
+                )
+            )
+            .order_by(col(ReportEvent.at))
+        )
+    )
+    photos = rows(
+        await session.execute(
+            select(
+                col(ReportPhoto.id),
+                col(ReportPhoto.report_id),
+                col(ReportPhoto.content_type),
+                col(ReportPhoto.created_at),
+            ).where(col(ReportPhoto.uploader_id) == person.id)
+        )
+    )
+    supported = rows(
+        await session.execute(
+            select(col(ReportSupport.report_id), col(ReportSupport.created_at)).where(
+                col(ReportSupport.user_id) == person.id
+            )
+        )
+    )
+    followed = rows(
+        await session.execute(
+            select(col(ReportSubscription.report_id), col(ReportSubscription.created_at)).where(
+                col(ReportSubscription.user_id) == person.id
+            )
+        )
+    )
+    return {
+        "filed": reports,
+        "own_events": events,
+        "photos": photos,
+        "supported": supported,
+        "subscriptions": followed,
+    }
+
+
+def _redacted_data(data: dict[str, Any], person: Person) -> dict[str, Any]:
+    return {
+        key: redact(value, person) if key in TEXT_FIELDS and isinstance(value, str) else value
+        for key, value in data.items()
+    }
+
+
+async def remove_contact_details(
+    session: AsyncSession, report_ids: list[Any], erasure: Erasure
+) -> int:
+    """Empty the contact-detail events of ``report_ids`` and mark the reports as done."""
+    if not report_ids:
+        return 0
+    result = await session.execute(
+        update(ReportEvent)
+        .where(col(ReportEvent.report_id).in_(report_ids))
+        .where(col(ReportEvent.type).in_(CONTACT_EVENTS))
+        .values(data={"removed": True})
+    )
+    await session.execute(
+        update(Report).where(col(Report.id).in_(report_ids)).values(contact_removed_at=erasure.now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def erase(session: AsyncSession, person: Person, erasure: Erasure) -> int:
+    changed = 0
+    filed = list(
+        await session.execute(
+            select(col(Report.id), col(Report.description), col(Report.address_text)).where(
+                col(Report.reporter_id) == person.id
+            )
+        )
+    )
+    for report_id, description, address_text in filed:
+        await session.execute(
+            update(Report)
+            .where(col(Report.id) == report_id)
+            .values(
+                description=redact(description, person) or description,
+                address_text=redact(address_text, person),
+                anonymous_public=True,
+            )
+        )
+        changed += 1
+    changed += await remove_contact_details(session, [r[0] for r in filed], erasure)
+    own = list(
+        await session.execute(
+            select(col(ReportEvent.id), col(ReportEvent.data)).where(
+                col(ReportEvent.actor_id) == person.id
+            )
+        )
+    )
+    for event_id, data in own:
+        cleaned = _redacted_data(data, person)
+        if cleaned != data:
+            await session.execute(
+                update(ReportEvent).where(col(ReportEvent.id) == event_id).values(data=cleaned)
+            )
+            changed += 1
+    followed = list(
+        await session.execute(
+            delete(ReportSubscription)
+            .where(col(ReportSubscription.user_id) == person.id)
+            .returning(col(ReportSubscription.report_id))
+        )
+    )
+    if followed:
+        await session.execute(
+            update(Report)
+            .where(col(Report.id).in_([r[0] for r in followed]))
+            .values(subscribers_count=func.greatest(col(Report.subscribers_count) - 1, 0))
+        )
+    changed += len(followed)
+    stored = await session.execute(
+        delete(IdempotencyRecord).where(col(IdempotencyRecord.owner) == f"user:{person.id}")
+    )
+    return changed + int(getattr(stored, "rowcount", 0) or 0)
+
+
+PERSONAL_DATA = PersonalData(section="reports", export=export, erase=erase)

@@ -1,0 +1,135 @@
+"""A person's part of the training programmes: enrolments, attendance, ambassadorships,
+diplomas, the mailing list and confirmations of reports.
+
+Erasure keeps enrolments, attendance and confirmations, held by the anonymised account, so a
+programme's statistics (participants, attendance per session, qualified count) stay true. It
+leaves the mailing list, ends the person's ambassadorships (a building's ambassador is a
+person neighbours can reach; an erased one no longer is), and revokes their diplomas with the
+name removed: the public verification then answers that the code was issued and revoked, and
+names nobody. The diploma's PDF, which prints the name, is deleted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from service.privacy.registry import REDACTED, Erasure, Person, PersonalData, rows
+from service.reports.photos import MediaStore
+from service.training.models import (
+    Ambassador,
+    Attendance,
+    Diploma,
+    Enrolment,
+    MailingListMember,
+    Programme,
+    ReportConfirmation,
+    TrainingSession,
+)
+
+ERASED_REASON = "the ambassador erased their account"
+
+
+async def export(session: AsyncSession, person: Person) -> dict[str, Any]:
+    enrolments = rows(
+        await session.execute(
+            select(
+                col(Programme.code).label("programme"),
+                col(Programme.title),
+                col(Enrolment.building_id),
+                col(Enrolment.status),
+                col(Enrolment.requested_at),
+                col(Enrolment.enrolled_at),
+                col(Enrolment.withdrawn_at),
+            )
+            .join(Programme, col(Programme.id) == Enrolment.programme_id)
+            .where(col(Enrolment.user_id) == person.id)
+        )
+    )
+    attendance = rows(
+        await session.execute(
+            select(
+                col(TrainingSession.topic),
+                col(TrainingSession.starts_at),
+                col(Attendance.method),
+                col(Attendance.recorded_at),
+            )
+            .join(TrainingSession, col(TrainingSession.id) == Attendance.session_id)
+            .where(col(Attendance.user_id) == person.id)
+            .order_by(col(TrainingSession.starts_at))
+        )
+    )
+    ambassadorships = rows(
+        await session.execute(
+            select(
+                col(Ambassador.programme_id),
+                col(Ambassador.building_id),
+                col(Ambassador.awarded_at),
+                col(Ambassador.public),
+                col(Ambassador.revoked_at),
+                col(Diploma.code).label("diploma_code"),
+                col(Diploma.holder_name),
+            )
+            .outerjoin(Diploma, col(Diploma.ambassador_id) == Ambassador.id)
+            .where(col(Ambassador.user_id) == person.id)
+        )
+    )
+    mailing = rows(
+        await session.execute(
+            select(col(MailingListMember.building_id), col(MailingListMember.joined_at)).where(
+                col(MailingListMember.user_id) == person.id
+            )
+        )
+    )
+    confirmations = rows(
+        await session.execute(
+            select(col(ReportConfirmation.report_id), col(ReportConfirmation.created_at)).where(
+                col(ReportConfirmation.user_id) == person.id
+            )
+        )
+    )
+    return {
+        "enrolments": enrolments,
+        "attendance": attendance,
+        "ambassadorships": ambassadorships,
+        "mailing_lists": mailing,
+        "report_confirmations": confirmations,
+    }
+
+
+async def erase(session: AsyncSession, person: Person, erasure: Erasure) -> int:
+    changed = 0
+    left = await session.execute(
+        delete(MailingListMember).where(col(MailingListMember.user_id) == person.id)
+    )
+    changed += int(getattr(left, "rowcount", 0) or 0)
+    ambassador_ids = select(col(Ambassador.id)).where(col(Ambassador.user_id) == person.id)
+    ended = await session.execute(
+        update(Ambassador)
+        .where(col(Ambassador.user_id) == person.id)
+        .where(col(Ambassador.revoked_at).is_(None))
+        .values(revoked_at=erasure.now, revoke_reason=ERASED_REASON, public=False)
+    )
+    changed += int(getattr(ended, "rowcount", 0) or 0)
+    diplomas = list(
+        await session.execute(
+            update(Diploma)
+            .where(col(Diploma.ambassador_id).in_(ambassador_ids))
+            .values(
+                holder_name=REDACTED,
+                revoked_at=func.coalesce(col(Diploma.revoked_at), erasure.now),
+            )
+            .returning(col(Diploma.pdf_path))
+        )
+    )
+    store = MediaStore(erasure.settings.media_dir)
+    for (pdf_path,) in diplomas:
+        await anyio.to_thread.run_sync(store.delete, pdf_path)
+    return changed + len(diplomas)
+
+
+PERSONAL_DATA = PersonalData(section="training", export=export, erase=erase)
