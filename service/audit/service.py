@@ -33,3 +33,32 @@ async def record(
             details=details,
         )
     )
+
+
+# The action of a read by staff that revealed someone's personal data.
+PERSONAL_DATA_READ = "personal_data.read"
+
+
+async def record_personal_data_read(
+    session: AsyncSession,
+    actor: Any,
+    subject_type: str,
+    subject_ids: list[uuid.UUID],
+    fields: list[str],
+) -> None:
+    """Log that ``actor`` (staff, a moderator, an admin or an API key) was shown the personal
+    data ``fields`` of ``subject_ids``: one event per read, naming up to 100 subjects."""
+    if not subject_ids:
+        return
+    await record(
+        session,
+        PERSONAL_DATA_READ,
+        actor_user_id=None if actor.is_api_key else actor.user_id,
+        actor_api_key_id=actor.api_key_id,
+        ip=actor.ip,
+        subject_type=subject_type,
+        subject_id=subject_ids[0] if len(subject_ids) == 1 else None,
+        subjects=[str(s) for s in subject_ids[:100]],
+        count=len(subject_ids),
+        fields=fields,
+    )

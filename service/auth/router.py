@@ -302,7 +302,7 @@ async def list_users(
             after = (datetime.fromisoformat(created), uuid.UUID(user_id))
         except ValueError:
             after = None
-    users, grants = await service.list_users(session, q, after, limit + 1)
+    users, grants = await service.list_users(session, q, after, limit + 1, reader=actor)
     page = users[:limit]
     next_cursor = (
         encode_cursor(page[-1].created_at.isoformat(), page[-1].id) if len(users) > limit else None
@@ -312,7 +312,7 @@ async def list_users(
 
 @admin.get("/{user_id}", summary="One user with their roles", responses=ADMIN_ERRORS)
 async def get_user(user_id: uuid.UUID, actor: AdminActor, session: SessionDep) -> UserPrivate:
-    return user_private(*await service.user_with_grants(session, user_id))
+    return user_private(*await service.user_with_grants(session, user_id, reader=actor))
 
 
 @admin.get("/{user_id}/roles", summary="A user's role grants", responses=ADMIN_ERRORS)

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.service import record as audit
+from service.audit.service import record_personal_data_read
 from service.auth import repository, sessions
 from service.auth.actor import Actor
 from service.auth.models import (
@@ -300,18 +301,34 @@ async def update_me(
 
 # --- administration ----------------------------------------------------------------------
 
+# What an admin's view of a user shows of the person.
+USER_PERSONAL_FIELDS = ["email", "display_name"]
+
 
 async def list_users(
-    session: AsyncSession, query: str | None, after: tuple[datetime, uuid.UUID] | None, limit: int
+    session: AsyncSession,
+    query: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+    reader: Actor | None = None,
 ) -> tuple[list[User], dict[uuid.UUID, list[RoleGrant]]]:
+    """A page of users; ``reader`` (the admin shown their names and addresses) is written to
+    the audit log."""
     users = list(await repository.list_users(session, query=query, after=after, limit=limit))
+    if reader is not None:
+        await record_personal_data_read(
+            session, reader, "user", [u.id for u in users], USER_PERSONAL_FIELDS
+        )
     return users, await repository.grants_of_many(session, [u.id for u in users])
 
 
 async def user_with_grants(
-    session: AsyncSession, user_id: uuid.UUID
+    session: AsyncSession, user_id: uuid.UUID, reader: Actor | None = None
 ) -> tuple[User, list[RoleGrant]]:
+    """A user with their grants; ``reader`` (an admin) is written to the audit log."""
     user = await _require_user(session, user_id)
+    if reader is not None and reader.user_id != user.id:
+        await record_personal_data_read(session, reader, "user", [user.id], USER_PERSONAL_FIELDS)
     return user, list(await repository.grants_of(session, user.id))
 
 

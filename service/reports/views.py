@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from service.audit.service import record_personal_data_read
 from service.auth.actor import Actor
 from service.catalog.models import Reason
 from service.catalog.service import localized_name
@@ -117,6 +118,7 @@ async def view(
         raise NotFound("No such report.")
     if level is None:
         level = access.check_visible(actor, row.Report)
+        await _log_staff_read(session, actor, level, [row.Report])
     result = to_view(row, level, language, now)
     result.photos = [
         PhotoRef.of(photo) for photo in await repository.photos(session, row.Report.id)
@@ -189,11 +191,25 @@ async def list_reports(
         ascending=oldest_first,
         key=lambda row: (row.Report.created_at, row.Report.id),
     )
-    items = [
-        to_view(row, REPORTER if own else access.level_for(actor, row.Report), language, now)
-        for row in rows
-    ]
+    levels = [REPORTER if own else access.level_for(actor, row.Report) for row in rows]
+    items = [to_view(row, level, language, now) for row, level in zip(rows, levels, strict=True)]
+    await _log_staff_read(
+        session, actor, STAFF, [row.Report for row, level in zip(rows, levels) if level == STAFF]
+    )
     return items, next_cursor
+
+
+async def _log_staff_read(
+    session: AsyncSession, actor: Actor | None, level: int, reports: list[Report]
+) -> None:
+    """A staff-level view shows the reporter's name and email: written to the audit log
+    (unless the caller is the reporter themselves)."""
+    if actor is None or level != STAFF:
+        return
+    others = [r.id for r in reports if r.reporter_id != actor.user_id]
+    await record_personal_data_read(
+        session, actor, "report", others, ["reporter.display_name", "reporter.email"]
+    )
 
 
 async def timeline(
@@ -206,6 +222,11 @@ async def timeline(
         raise NotFound("No such report.")
     level = access.check_visible(actor, report)
     rows = await repository.events(session, report.id, access.events_condition(level, actor))
+    contact = [e for e in rows if e.type == "contact_details" and e.data.get("removed") is None]
+    if contact and actor is not None and actor.user_id != report.reporter_id:
+        await record_personal_data_read(
+            session, actor, "report", [report.id], sorted({k for e in contact for k in e.data})
+        )
     return [
         TimelineEvent(
             id=e.id,

@@ -1,0 +1,176 @@
+"""Open data: public reports as CSV or GeoJSON, streamed from a server-side cursor.
+
+The rows are read in batches from a cursor (``yield_per``) in a read-only transaction of the
+export's own and written out as they come, so a download of a million reports holds one batch
+in memory, not the whole set.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from geojson_pydantic import Feature, Point
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from service.catalog.models import Category, Reason
+from service.catalog.service import localized_name
+from service.city.models import Department, District
+from service.opendata.fields import FIELDS, NAMES
+from service.reports.access import public_condition
+from service.reports.models import Report
+from service.reports.states import ReportState
+
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Period:
+    """Reports filed in [since, until) (either end open), optionally in given states."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    states: list[ReportState] | None = None
+
+
+def _query(period: Period) -> Any:
+    consented = col(Report.text_in_open_data)
+    query: Any = (
+        select(
+            col(Report.id),
+            col(Report.tracking_code),
+            col(Report.state),
+            col(Reason.code).label("reason_code"),
+            col(Reason.names).label("reason_names"),
+            col(Category.code).label("category_code"),
+            col(Department.code).label("department_code"),
+            col(Department.name).label("department_name"),
+            col(District.code).label("district_code"),
+            col(District.name).label("district_name"),
+            func.ST_Y(col(Report.location)).label("lat"),
+            func.ST_X(col(Report.location)).label("lon"),
+            col(Report.created_at),
+            col(Report.accepted_at),
+            col(Report.due_at),
+            col(Report.answered_at),
+            col(Report.closed_at),
+            col(Report.breached_at).is_not(None).label("overdue"),
+            col(Report.round).label("rounds"),
+            col(Report.supporters_count),
+            case((consented, col(Report.description))).label("description"),
+            case((consented, col(Report.address_text))).label("address_text"),
+        )
+        .join(Reason, col(Reason.id) == Report.reason_id)
+        .join(Category, col(Category.id) == Report.category_id)
+        .join(Department, col(Department.id) == Report.department_id)
+        .outerjoin(District, col(District.id) == Report.district_id)
+        .where(public_condition())
+        .order_by(col(Report.created_at), col(Report.id))
+    )
+    conditions = []
+    if period.since is not None:
+        conditions.append(col(Report.created_at) >= period.since)
+    if period.until is not None:
+        conditions.append(col(Report.created_at) < period.until)
+    if period.states:
+        conditions.append(col(Report.state).in_([str(s) for s in period.states]))
+    return query.where(and_(*conditions)) if conditions else query
+
+
+def _record(row: Any, language: str) -> dict[str, Any]:
+    values = dict(row._mapping)
+    values["reason_name"] = localized_name(values.pop("reason_names"), language)
+    values["id"] = str(values["id"])
+    values["state"] = str(values["state"])
+    return {name: values[name] for name in NAMES}
+
+
+async def _rows(
+    sessionmaker: async_sessionmaker[AsyncSession], period: Period, language: str
+) -> AsyncIterator[dict[str, Any]]:
+    async with sessionmaker() as session:
+        result = await session.stream(_query(period).execution_options(yield_per=BATCH))
+        async for partition in result.partitions():
+            for row in partition:
+                yield _record(row, language)
+        await session.rollback()
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else value
+
+
+async def csv_chunks(
+    sessionmaker: async_sessionmaker[AsyncSession], period: Period, language: str
+) -> AsyncIterator[bytes]:
+    """The CSV (RFC 4180, UTF-8, a header row), a batch of rows per chunk."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(NAMES)
+    count = 0
+    async for record in _rows(sessionmaker, period, language):
+        writer.writerow([_csv_value(record[name]) for name in NAMES])
+        count += 1
+        if count % BATCH == 0:
+            yield _drain(buffer)
+    yield _drain(buffer)
+
+
+def _drain(buffer: io.StringIO) -> bytes:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text.encode()
+
+
+def _feature(record: dict[str, Any]) -> bytes:
+    properties = {k: v for k, v in record.items() if k not in ("lat", "lon")}
+    feature = Feature[Point, dict[str, Any]](
+        type="Feature",
+        id=record["id"],
+        geometry=Point(type="Point", coordinates=(record["lon"], record["lat"])),
+        properties=properties,
+    )
+    return feature.model_dump_json(exclude_none=False).encode()
+
+
+async def geojson_chunks(
+    sessionmaker: async_sessionmaker[AsyncSession], period: Period, language: str
+) -> AsyncIterator[bytes]:
+    """A GeoJSON FeatureCollection (RFC 7946), one Feature per report, a batch per chunk."""
+    yield b'{"type":"FeatureCollection","features":['
+    parts: list[bytes] = []
+    first = True
+    async for record in _rows(sessionmaker, period, language):
+        parts.append(_feature(record) if first else b"," + _feature(record))
+        first = False
+        if len(parts) >= BATCH:
+            yield b"".join(parts)
+            parts = []
+    parts.append(b"]}")
+    yield b"".join(parts)
+
+
+def dictionary() -> dict[str, Any]:
+    """What every field means, for ``GET /v1/open-data/dictionary``."""
+    return {
+        "licence": "CC BY 4.0",
+        "coordinate_reference_system": "EPSG:4326 (WGS84), as filed",
+        "rows": "reports a moderator accepted (public reports), oldest first",
+        "personal_data": "none: no reporter, contact detail, photo or internal note; the "
+        "reporter's own words only where they allowed publishing them",
+        "fields": [
+            {"name": f.name, "type": f.type, "nullable": f.nullable, "description": f.description}
+            for f in FIELDS
+        ],
+    }
