@@ -193,9 +193,8 @@ async def list_reports(
     )
     levels = [REPORTER if own else access.level_for(actor, row.Report) for row in rows]
     items = [to_view(row, level, language, now) for row, level in zip(rows, levels, strict=True)]
-    await _log_staff_read(
-        session, actor, STAFF, [row.Report for row, level in zip(rows, levels) if level == STAFF]
-    )
+    shown = [row.Report for row, level in zip(rows, levels, strict=True) if level == STAFF]
+    await _log_staff_read(session, actor, STAFF, shown)
     return items, next_cursor
 
 
