@@ -1,0 +1,299 @@
+"""Privacy (PRODUCT.md §9): export and erasure of a person's data, the retention of
+reporters' contact data, and staff reads of personal data in the audit log."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from httpx import AsyncClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from service.audit.models import AuditEvent
+from service.audit.service import PERSONAL_DATA_READ
+from service.auth import service as auth
+from service.auth.models import Role, User
+from service.auth.schemas import ApiKeyCreate
+from service.auth.scopes import Scope
+from service.config import Settings
+from service.feedback.models import ReportRating
+from service.notifications.models import EmailMessage
+from service.reports.filing import contact_reporter
+from service.reports.lifecycle import record_event
+from service.reports.models import Report, ReportEvent, ReportSupport
+from service.reports.states import ReportState
+from tests.conftest import RunWorker
+from tests.factories import PASSWORD, actor_of, bearer, file_report, make_user
+from tests.feedback_setup import answered, cast, fresh
+
+NAME = "Mari Reporter"
+
+
+async def _erase(client: AsyncClient, headers: dict[str, str], password: str = PASSWORD) -> Any:
+    return await client.request("DELETE", "/v1/me", json={"password": password}, headers=headers)
+
+
+async def _seen(client: AsyncClient, calls: list[tuple[str, dict[str, Any], dict[str, str]]]) -> str:
+    """Everything the endpoints answer, as one text."""
+    texts = []
+    for path, params, headers in calls:
+        response = await client.get(path, params=params, headers=headers)
+        assert response.status_code == 200, (path, response.text)
+        texts.append(response.text)
+    return "\n".join(texts)
+
+
+async def _figures(client: AsyncClient) -> Any:
+    """The public league table, without the instant it was computed at."""
+    figures = (await client.get("/v1/stats/departments")).json()
+    figures["period"].pop("generated_at")
+    return figures
+
+
+async def test_erasure_removes_the_person_from_every_view_and_keeps_the_figures(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    people = await cast(session, settings)
+    reporter = people.reporter
+    email = reporter.email
+    report = await answered(session, people, settings, datetime.now(UTC) - timedelta(days=1))
+    report.description = f"Hole by the door of {NAME}, write to {email}"
+    session.add(ReportSupport(report_id=report.id, user_id=people.stranger.id))
+    await session.flush()
+    me = bearer(settings, reporter)
+    rated = await client.post(
+        f"/v1/reports/{report.id}/rating",
+        json={"score": 4, "resolved": True, "comment": f"Thanks, {NAME} is happy"},
+        headers=me,
+    )
+    assert rated.status_code in (200, 201), rated.text
+    staff = bearer(settings, people.staff)
+    moderator = bearer(settings, people.moderator)
+    admin = bearer(settings, await make_user(session, settings, roles=((Role.admin, None),)))
+    calls: list[tuple[str, dict[str, Any], dict[str, str]]] = [
+        (f"/v1/reports/{report.id}", {}, {}),
+        (f"/v1/reports/{report.id}", {}, staff),
+        (f"/v1/reports/{report.id}", {}, moderator),
+        (f"/v1/reports/by-code/{report.tracking_code}", {}, staff),
+        (f"/v1/reports/{report.id}/timeline", {}, staff),
+        ("/v1/reports", {"department_id": str(people.roads)}, staff),
+        (f"/v1/departments/{people.roads}/queue", {}, bearer(settings, people.supervisor)),
+        ("/open311/v2/requests.json", {"service_request_id": str(report.id)}, {}),
+        ("/v1/admin/users", {"q": "Mari"}, admin),
+        (f"/v1/admin/users/{reporter.id}", {}, admin),
+        ("/v1/open-data/reports.csv", {}, {}),
+    ]
+    before = await _seen(client, calls)
+    assert email in before and NAME in before  # the walk does look where they were shown
+    stats_before = await _figures(client)
+
+    assert (await _erase(client, me, "wrong password")).status_code == 403
+    response = await _erase(client, me)
+    assert response.status_code == 204, response.text
+
+    after = await _seen(client, calls)
+    assert email not in after.lower() and email.lower() not in after.lower()
+    assert NAME not in after and "Mari" not in after
+    assert await _figures(client) == stats_before
+    # The report stays, anonymised; the score stays, the comment goes.
+    kept = await fresh(session, report)
+    assert kept.state is not ReportState.withdrawn and "[removed]" in kept.description
+    rating = await session.scalar(
+        select(ReportRating).where(col(ReportRating.report_id) == report.id)
+    )
+    assert rating is not None and rating.score == 4 and rating.comment is None
+    supporters = await session.scalar(
+        select(func.count()).where(col(ReportSupport.report_id) == report.id)
+    )
+    assert supporters == 1
+    # The account is gone: the old token, the password and the address.
+    assert (await client.get("/v1/me", headers=me)).status_code == 401
+    signin = await client.post(
+        "/v1/auth/token", data={"username": email, "password": PASSWORD}
+    )
+    assert signin.status_code in (400, 401)
+    tombstone = await session.get(User, reporter.id, populate_existing=True)
+    assert tombstone is not None and tombstone.erased_at is not None
+    assert tombstone.display_name == "" and tombstone.password_hash == ""
+    mail = await session.scalar(
+        select(func.count()).where(func.lower(col(EmailMessage.recipient)) == email.lower())
+    )
+    assert mail == 0
+    # The address is free to register again.
+    again = await client.post(
+        "/v1/auth/register",
+        json={"email": email, "password": "another long password 1", "display_name": "New"},
+    )
+    assert again.status_code == 202
+    erased = await session.scalar(
+        select(AuditEvent).where(
+            col(AuditEvent.action) == "user.erased",
+            col(AuditEvent.subject_id) == str(reporter.id),
+        )
+    )
+    assert erased is not None and email not in json.dumps(erased.details)
+
+
+async def test_erasure_is_refused_to_api_keys_and_to_the_citys_roles(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    staff = await make_user(session, settings, roles=((Role.staff, None),))
+    refused = await _erase(client, bearer(settings, staff))
+    assert refused.status_code == 409
+    assert refused.json()["reason"] == "holds_roles"
+    admin = await make_user(session, settings, roles=((Role.admin, None),))
+    _, secret = await auth.create_api_key(
+        session,
+        actor_of(admin, (Role.admin, None)),
+        ApiKeyCreate(name="partner", scopes=list(Scope)),
+        datetime.now(UTC),
+    )
+    assert (await _erase(client, {"X-API-Key": secret})).status_code == 403
+    assert (await client.get("/v1/me/export", headers={"X-API-Key": secret})).status_code == 403
+    assert (await _erase(client, {})).status_code == 401
+    invalid = await client.request(
+        "DELETE", "/v1/me", json={"password": ""}, headers=bearer(settings, admin)
+    )
+    assert invalid.status_code == 422
+    still = await session.get(User, staff.id, populate_existing=True)
+    assert still is not None and still.erased_at is None
+
+
+async def test_an_ambassador_erasing_ends_the_ambassadorship(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    resident = await make_user(session, settings, roles=((Role.ambassador, None),))
+    assert (await _erase(client, bearer(settings, resident))).status_code == 204
+
+
+async def test_export_holds_everything_of_the_person_and_nobody_elses(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    people = await cast(session, settings)
+    report = await answered(session, people, settings, datetime.now(UTC) - timedelta(days=1))
+    other = await file_report(session, people.stranger, description="Someone else's words")
+    me = bearer(settings, people.reporter)
+    await client.post(
+        f"/v1/reports/{report.id}/rating",
+        json={"score": 2, "resolved": True, "comment": "Slow but done"},
+        headers=me,
+    )
+    async with client.stream("GET", "/v1/me/export", headers=me) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/json")
+        body = b"".join([chunk async for chunk in response.aiter_bytes()])
+    export = json.loads(body)
+    assert set(export) >= {"account", "reports", "ratings", "training", "notifications"}
+    assert export["account"]["profile"]["email"] == people.reporter.email
+    assert [r["tracking_code"] for r in export["reports"]["filed"]] == [report.tracking_code]
+    assert export["ratings"][0]["comment"] == "Slow but done"
+    assert other.tracking_code not in body.decode()
+    logged = await session.scalar(
+        select(func.count()).where(
+            col(AuditEvent.action) == "user.exported",
+            col(AuditEvent.subject_id) == str(people.reporter.id),
+        )
+    )
+    assert logged == 1
+    assert (await client.get("/v1/me/export")).status_code == 401
+
+
+async def _closed_contact_report(
+    session: AsyncSession, settings: Settings, closed_at: datetime
+) -> tuple[Report, User]:
+    contact = await contact_reporter(session, "neighbour-contact@example.org", "et")
+    report = await file_report(session, contact, description="Broken bench")
+    record_event(
+        session,
+        report,
+        actor_of(contact),
+        "contact_details",
+        closed_at,
+        public=False,
+        first_name="Ants",
+        last_name="Naaber",
+        phone="+372 5555 1234",
+    )
+    report.state = ReportState.closed
+    report.closed_at = report.updated_at = closed_at
+    await session.flush()
+    return report, contact
+
+
+async def test_retention_removes_contact_data_of_closed_reports_after_the_period(
+    session: AsyncSession, settings: Settings, redis: Any, run_worker: RunWorker
+) -> None:
+    closed_at = datetime(2026, 1, 5, 12, tzinfo=UTC)
+    report, contact = await _closed_contact_report(session, settings, closed_at)
+    resident = await make_user(session, settings, name="Kai Account")
+    own = await file_report(session, resident, description="Dark street lamp")
+    own.state = ReportState.closed
+    own.closed_at = own.updated_at = closed_at
+    await session.flush()
+    period = timedelta(days=settings.contact_retention_days)
+
+    async def sweep_at(moment: datetime) -> None:
+        await redis.enqueue_job("retention_sweep")
+        await run_worker(clock=lambda: moment)
+
+    await sweep_at(closed_at + period - timedelta(hours=1))
+    details = await session.scalar(
+        select(ReportEvent)
+        .where(col(ReportEvent.report_id) == report.id, col(ReportEvent.type) == "contact_details")
+        .execution_options(populate_existing=True)
+    )
+    assert details is not None and details.data["phone"] == "+372 5555 1234"
+
+    await sweep_at(closed_at + period + timedelta(hours=1))
+    await session.refresh(details)
+    assert details.data == {"removed": True}
+    erased = await session.get(User, contact.id, populate_existing=True)
+    assert erased is not None and erased.erased_at is not None
+    assert "neighbour-contact" not in erased.email
+    # A resident with an account keeps their account and their report.
+    account = await session.get(User, resident.id, populate_existing=True)
+    assert account is not None and account.erased_at is None
+    kept = await session.get(Report, own.id, populate_existing=True)
+    assert kept is not None and kept.reporter_id == resident.id
+    assert kept.contact_removed_at is not None
+
+
+async def test_staff_reads_of_personal_data_are_audited(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    people = await cast(session, settings)
+    report = await answered(session, people, settings, datetime.now(UTC) - timedelta(days=1))
+
+    async def reads() -> list[AuditEvent]:
+        rows = await session.execute(
+            select(AuditEvent)
+            .where(col(AuditEvent.action) == PERSONAL_DATA_READ)
+            .order_by(col(AuditEvent.id))
+        )
+        return list(rows.scalars())
+
+    await client.get(f"/v1/reports/{report.id}")  # the public: nothing personal shown
+    await client.get(f"/v1/reports/{report.id}", headers=bearer(settings, people.reporter))
+    assert await reads() == []
+    await client.get(f"/v1/reports/{report.id}", headers=bearer(settings, people.staff))
+    events = await reads()
+    assert len(events) == 1
+    assert events[0].actor_user_id == people.staff.id
+    assert events[0].subject_type == "report" and events[0].subject_id == str(report.id)
+    assert "reporter.email" in events[0].details["fields"]
+    await client.get(
+        "/v1/reports",
+        params={"department_id": str(people.roads)},
+        headers=bearer(settings, people.moderator),
+    )
+    listed = (await reads())[-1]
+    assert listed.actor_user_id == people.moderator.id
+    assert str(report.id) in listed.details["subjects"]
+    admin = await make_user(session, settings, roles=((Role.admin, None),))
+    await client.get(f"/v1/admin/users/{people.reporter.id}", headers=bearer(settings, admin))
+    user_read = (await reads())[-1]
+    assert user_read.subject_type == "user"
+    assert user_read.subject_id == str(people.reporter.id)
