@@ -36,7 +36,9 @@ async def _erase(client: AsyncClient, headers: dict[str, str], password: str = P
     return await client.request("DELETE", "/v1/me", json={"password": password}, headers=headers)
 
 
-async def _seen(client: AsyncClient, calls: list[tuple[str, dict[str, Any], dict[str, str]]]) -> str:
+async def _seen(
+    client: AsyncClient, calls: list[tuple[str, dict[str, Any], dict[str, str]]]
+) -> str:
     """Everything the endpoints answer, as one text."""
     texts = []
     for path, params, headers in calls:
@@ -111,9 +113,7 @@ async def test_erasure_removes_the_person_from_every_view_and_keeps_the_figures(
     assert supporters == 1
     # The account is gone: the old token, the password and the address.
     assert (await client.get("/v1/me", headers=me)).status_code == 401
-    signin = await client.post(
-        "/v1/auth/token", data={"username": email, "password": PASSWORD}
-    )
+    signin = await client.post("/v1/auth/token", data={"username": email, "password": PASSWORD})
     assert signin.status_code in (400, 401)
     tombstone = await session.get(User, reporter.id, populate_existing=True)
     assert tombstone is not None and tombstone.erased_at is not None
