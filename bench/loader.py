@@ -183,8 +183,30 @@ async def _people(connection: asyncpg.Connection) -> tuple[uuid.UUID, list[uuid.
     return reporter, staff
 
 
+async def _lookups(connection: asyncpg.Connection) -> dict[str, Any]:
+    """Departments, reasons and district outlines the rows refer to."""
+    from shapely import wkb
+
+    return {
+        "departments": {
+            row["code"]: row["id"]
+            for row in await connection.fetch("SELECT code, id FROM department ORDER BY code")
+        },
+        "reasons": [
+            (row["id"], row["category_id"])
+            for row in await connection.fetch("SELECT id, category_id FROM reason ORDER BY id")
+        ],
+        "districts": [
+            (row["id"], wkb.loads(bytes(row["shape"])))
+            for row in await connection.fetch(
+                "SELECT id, ST_AsBinary(geom) AS shape FROM district ORDER BY code"
+            )
+        ],
+    }
+
+
 async def _rows(
-    connection: asyncpg.Connection,
+    lookups: dict[str, Any],
     total: int,
     now: datetime,
     reporter: uuid.UUID,
@@ -193,24 +215,12 @@ async def _rows(
     """The reports as COPY text lines, in chunks."""
     import numpy as np
     import shapely
-    from shapely import wkb
 
     rng = random.Random(20261124)
-    by_code = {
-        row["code"]: row["id"]
-        for row in await connection.fetch("SELECT code, id FROM department ORDER BY code")
-    }
+    by_code = lookups["departments"]
     departments = [*by_code.values(), *[by_code["roads"]] * 4]
-    reasons = [
-        (row["id"], row["category_id"])
-        for row in await connection.fetch("SELECT id, category_id FROM reason ORDER BY id")
-    ]
-    districts = [
-        (row["id"], wkb.loads(bytes(row["shape"])))
-        for row in await connection.fetch(
-            "SELECT id, ST_AsBinary(boundary) AS shape FROM district ORDER BY code"
-        )
-    ]
+    reasons = lookups["reasons"]
+    districts = lookups["districts"]
     opened = total - int(total * OPEN_SHARE)
     chunk = 20_000
     for first in range(1, total + 1, chunk):
@@ -220,8 +230,8 @@ async def _rows(
         district_of: list[str] = ["\\N"] * len(xs)
         for district_id, shape in districts:
             inside = shapely.contains_xy(shape, xs, ys)
-            for index in np.flatnonzero(inside):
-                district_of[index] = str(district_id)
+            for found in np.flatnonzero(inside):
+                district_of[int(found)] = str(district_id)
         lines = []
         for index, n in enumerate(numbers):
             created = now - timedelta(minutes=total - n)
@@ -283,10 +293,11 @@ async def _copy_reports(
     )
     for index in indexes:
         await connection.execute(f'DROP INDEX "{index["name"]}"')
+    lookups = await _lookups(connection)
     await connection.execute("ALTER TABLE report DISABLE TRIGGER USER")
     await connection.copy_to_table(
         "report",
-        source=_rows(connection, total, now, reporter, staff),
+        source=_rows(lookups, total, now, reporter, staff),
         columns=list(COLUMNS),
         format="text",
     )
