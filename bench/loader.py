@@ -1,5 +1,5 @@
 """A city with N synthetic reports, bulk-loaded with COPY: the one set-up of the benchmarks
-at scale (bench/map_bench.py, bench/queue_bench.py, bench/scale_bench.py).
+at scale (bench/map_bench.py, bench/queue_bench.py, bench/scale_reads.py).
 
 The database (``<name>_<suffix>``) is cloned from the test template when there is one (else
 migrated and seeded), then filled with reports shaped like a city's history: spread over

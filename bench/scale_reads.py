@@ -6,7 +6,7 @@ as RUNS sequential requests, alternated with the same number of runs of the hand
 SQL the answer needs (raw asyncpg on one connection, same cluster, same moment). Then the
 map-cell recount: the incremental recount after 100 changed reports against a full recount.
 
-    BENCH_REPORTS=1000000 python bench/scale_bench.py      (make bench-full runs it)
+    BENCH_REPORTS=1000000 python bench/scale_reads.py      (make bench-full runs it)
 
 One JSON line per figure: name, http p50/p95, sql p50/p95 (ms), ratio (p95 over p95),
 target (ms, p95 through HTTP), met (target and ratio ≤ 1.5). Exit status 0 either way:
