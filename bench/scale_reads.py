@@ -46,7 +46,7 @@ from service.reports.mapview import (  # noqa: E402
 )
 
 REPORTS = int(os.environ.get("BENCH_REPORTS", "1000000"))
-RUNS = int(os.environ.get("BENCH_RUNS", "200"))
+RUNS = int(os.environ.get("BENCH_RUNS", "100"))
 MAX_RATIO = 1.5
 CITY = (26.649, 58.348, 26.809, 58.408)
 DISTRICT = (26.755, 58.365, 26.785, 58.381)  # about Annelinn

@@ -12,7 +12,7 @@ out="bench/results/full-$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 status=0
 for bench in bench/scale_reads.py bench/deadline_burst.py; do
   echo "[bench-full] $bench" >&2
-  if ! timeout "${BENCH_FULL_TIMEOUT:-900}" .venv/bin/python "$bench" | tee -a "$out"; then
+  if ! timeout "${BENCH_FULL_TIMEOUT:-1200}" .venv/bin/python "$bench" | tee -a "$out"; then
     status=1
   fi
 done
