@@ -11,7 +11,7 @@ FUZZ_EXAMPLES ?= 100
 FUZZ_WORKFLOWS ?= 200
 FUZZ_SEED ?= 20260601
 
-.PHONY: help run test fuzz lint format openapi bench services services-stop migrate seed clean venv bootstrap
+.PHONY: help run test fuzz lint format openapi bench bench-full services services-stop migrate seed clean venv bootstrap
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ faults: bootstrap ## kill workers, restart Redis, cut connections while 1,000 de
 
 bench: bootstrap ## run the benchmarks under bench/ (ratios against an in-run baseline)
 	@$(ENV) scripts/run_benchmarks.sh
+
+bench-full: bootstrap ## 1M reports through HTTP beside raw SQL, map-cell recount, deadline burst
+	@$(ENV) scripts/run_bench_full.sh
 
 clean: ## stop services and delete the virtualenv and all local data
 	@scripts/dev_services.sh destroy

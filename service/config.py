@@ -216,6 +216,13 @@ class Settings(BaseSettings):
     map_point_budget: int = Field(
         500, ge=10, le=10_000, description="Above this many reports in view, /v1/map clusters."
     )
+    map_cells_seconds: int = Field(
+        5,
+        ge=1,
+        le=60,
+        description="How often a worker recounts the map cells changed reports touched "
+        "(the most /v1/map clusters lag behind).",
+    )
     # Feedback.
     rating_window_days: int = Field(
         14,

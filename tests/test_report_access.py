@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from httpx import AsyncClient
 from PIL import Image
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.models import AuditEvent
@@ -22,6 +22,7 @@ from service.auth.schemas import ApiKeyCreate
 from service.config import Settings
 from service.errors import PayloadTooLarge
 from service.notifications.models import EmailMessage
+from service.reports.mapview import refresh_cells
 from service.reports.models import Report, ReportEvent
 from service.reports.photos import clean_image
 from service.reports.states import ReportState
@@ -455,7 +456,7 @@ async def test_a_world_box_at_street_zoom_is_clustered_coarsely(
     resident = await make_user(session, settings)
     for point in (KESKLINN, ANNELINN, (KESKLINN[0] + 0.01, KESKLINN[1])):
         await accept_report(session, moderator, await file_report(session, resident, point=point))
-    await session.execute(text("REFRESH MATERIALIZED VIEW report_map_cell"))
+    await refresh_cells(session)
     world = await client.get("/v1/map", params={"bbox": "-180,-90,180,90", "zoom": 16})
     assert world.status_code == 200
     body = world.json()

@@ -458,7 +458,7 @@ async def test_map_points_and_clusters(
     assert collection["features"][0]["properties"]["kind"] == "report"
 
     monkeypatch.setattr(settings, "map_point_budget", 3)
-    # Up to zoom 16 clusters come from the cells the worker recounts every minute.
+    # Up to zoom 16 clusters come from the cells the worker recounts every few seconds.
     stale = (await client.get("/v1/map", params={"bbox": bbox, "zoom": 12})).json()
     assert stale["clustered"] is True
     assert sum(f["properties"]["count"] for f in stale["features"]) == 0
@@ -642,20 +642,22 @@ async def test_reason_names_follow_the_language(
 
 
 def test_map_cells_migration_matches_the_code() -> None:
-    """The materialized view's cell size and states are the ones the map code assumes."""
+    """The cell table's and its trigger's cell size and states are the ones the map code
+    assumes."""
     import importlib.util
     from pathlib import Path
 
     from service.reports.mapview import BASE_ZOOM, MAP_STATES, cell_size
 
-    path = Path(__file__).parent.parent / "migrations/versions/20261123_0005_report_map_cells.py"
-    spec = importlib.util.spec_from_file_location("map_cells", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert cell_size(BASE_ZOOM) == module.CELL
-    assert ",".join(f"'{s}'" for s in MAP_STATES) == module.STATES
+    versions = Path(__file__).parent.parent / "migrations/versions"
+    for name in ("20261123_0005_report_map_cells.py", "20261124_0017_map_cells_by_change.py"):
+        spec = importlib.util.spec_from_file_location("map_cells", versions / name)
+        assert spec is not None
+        assert spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        assert cell_size(BASE_ZOOM) == module.CELL
+        assert ",".join(f"'{s}'" for s in MAP_STATES) == module.STATES
 
 
 async def test_filing_against_a_building_reaches_its_managing_organisation(

@@ -97,7 +97,14 @@ class WorkerSettings:
         cron(sweep_diplomas, second={45}, unique=True, timeout=300),
         # Contact data past the retention period: daily, at night in UTC.
         cron(retention_sweep, hour={2}, minute={23}, unique=True, timeout=1800),
-        cron(refresh_map_cells, second={30}, unique=True, timeout=300, run_at_startup=True),
+        # Recounts only the cells changed reports touched: cheap at any size, so frequent.
+        cron(
+            refresh_map_cells,
+            second=_every(_settings.map_cells_seconds),
+            unique=True,
+            timeout=60,
+            run_at_startup=True,
+        ),
     ]
     redis_settings = RedisSettings.from_dsn(_settings.redis_url)
     queue_name = _settings.arq_queue_name

@@ -27,10 +27,11 @@ async def purge_idempotency_records(ctx: dict[str, Any]) -> int:
         return await idempotency.purge_expired(session, datetime.now(UTC))
 
 
-async def refresh_map_cells(ctx: dict[str, Any]) -> None:
-    """Recount the map's cluster cells (the map's clusters lag by this job's period)."""
+async def refresh_map_cells(ctx: dict[str, Any]) -> int:
+    """Recount the map cells that changed reports touched (the map's clusters lag by this
+    job's period); returns how many cells."""
     async with transaction(ctx) as session:
-        await mapview.refresh_cells(session)
+        return await mapview.refresh_cells(session)
 
 
 async def sweep_media(ctx: dict[str, Any]) -> int:

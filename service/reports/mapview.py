@@ -3,24 +3,28 @@ there are more than the point budget.
 
 Clusters group reports by a grid whose cell is 1/8 of a web-map tile at the requested zoom
 (so clusters are ~32 px apart on screen). Up to zoom 16 they are summed from
-``report_map_cell``, a materialized view of counts per ~40 m cell and state that a worker
-refreshes every minute: a city-wide map of a million reports then reads a few ten thousand
-rows instead of a million points. Clusters may thus lag new reports by up to a minute; points
-(under the budget) are always live. Above zoom 16 clusters are computed from the points of
-the (small) box directly. The budget check runs on the GiST index and stops at budget + 1.
+``report_map_cell``, counts per ~40 m cell and state: a city-wide map of a million reports
+then reads a few ten thousand rows instead of a million points. The counts are kept per
+change: a trigger on ``report`` logs the cells an insert, a move, a state change or a
+deletion touches in ``report_map_cell_dirty``, and a worker recounts only those cells every
+few seconds (:func:`refresh_cells`), so its cost grows with the changes, not the table.
+Clusters may lag new reports by that period; points (under the budget) are always live.
+Above zoom 16 clusters are computed from the points of the (small) box directly. The budget
+check runs on the GiST index and stops at budget + 1.
+
+The GeoJSON document is built by PostgreSQL (``json_build_object``/``json_agg``) and sent
+as it comes: turning rows into Python dicts and those into JSON again cost as much as the
+query itself for a city-wide map.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import func, literal_column, select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
-from service.reports.models import Report
 from service.reports.states import OPEN_STATES, PUBLIC_STATES, ReportState
 
 MAP_STATES = sorted(PUBLIC_STATES - {ReportState.duplicate})
@@ -48,6 +52,93 @@ def cluster_zoom(bbox: tuple[float, float, float, float], zoom: int) -> int:
     return zoom
 
 
+OPEN_STATE_NAMES = sorted(str(s) for s in OPEN_STATES)
+CELL = cell_size(BASE_ZOOM)
+_MAP_STATE_LIST = ", ".join(f"'{s}'" for s in MAP_STATES)
+
+
+def _box(bbox: tuple[float, float, float, float]) -> dict[str, float]:
+    return {"x0": bbox[0], "y0": bbox[1], "x1": bbox[2], "y1": bbox[3]}
+
+
+# The reports in view, at most budget + 1 of them: their collection of points when they
+# are within the budget, else NULL (the caller clusters). One round trip either way.
+POINTS_SQL = text(
+    """
+    WITH hit AS (
+        SELECT id, tracking_code, state, reason_id, due_at, supporters_count, location
+        FROM report
+        WHERE location && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) AND state = ANY(:states)
+        LIMIT :cap
+    )
+    SELECT CASE WHEN count(*) <= :budget THEN json_build_object(
+        'type', 'FeatureCollection',
+        'clustered', false,
+        'features', coalesce(json_agg(json_build_object(
+            'type', 'Feature',
+            'id', id,
+            'geometry', json_build_object(
+                'type', 'Point',
+                'coordinates', json_build_array(ST_X(location), ST_Y(location))
+            ),
+            'properties', json_build_object(
+                'kind', 'report',
+                'tracking_code', tracking_code,
+                'state', state,
+                'reason_id', reason_id,
+                'overdue', (due_at < :now) IS TRUE AND state = ANY(:open),
+                'supporters_count', supporters_count
+            )
+        )), '[]')
+    )::text END
+    FROM hit
+    """
+)
+
+_CLUSTER_COLLECTION = """
+    SELECT json_build_object(
+        'type', 'FeatureCollection',
+        'clustered', true,
+        'cluster_zoom', CAST(:zoom AS int),
+        'features', coalesce(json_agg(json_build_object(
+            'type', 'Feature',
+            'geometry', json_build_object(
+                'type', 'Point', 'coordinates', json_build_array(lon, lat)
+            ),
+            'properties', json_build_object('kind', 'cluster', 'count', n)
+        )), '[]')
+    )::text
+    FROM ({cells}) AS cell
+"""
+
+PRECOMPUTED_CLUSTERS_SQL = text(
+    _CLUSTER_COLLECTION.format(
+        cells="""
+        SELECT floor(cx / CAST(:factor AS float)) AS gx,
+               floor(cy / CAST(:factor AS float)) AS gy,
+               sum(n) AS n, sum(sum_lon) / sum(n) AS lon, sum(sum_lat) / sum(n) AS lat
+        FROM report_map_cell
+        WHERE cx BETWEEN :min_cx AND :max_cx AND cy BETWEEN :min_cy AND :max_cy
+          AND state = ANY(:states)
+        GROUP BY 1, 2
+        """
+    )
+)
+
+LIVE_CLUSTERS_SQL = text(
+    _CLUSTER_COLLECTION.format(
+        cells="""
+        SELECT floor(ST_X(location) / CAST(:size AS float)) AS gx,
+               floor(ST_Y(location) / CAST(:size AS float)) AS gy,
+               count(*) AS n, avg(ST_X(location)) AS lon, avg(ST_Y(location)) AS lat
+        FROM report
+        WHERE location && ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) AND state = ANY(:states)
+        GROUP BY 1, 2
+        """
+    )
+)
+
+
 async def map_features(
     session: AsyncSession,
     bbox: tuple[float, float, float, float],
@@ -55,127 +146,106 @@ async def map_features(
     budget: int,
     now: datetime,
     states: list[ReportState] | None = None,
-) -> dict[str, Any]:
-    envelope = func.ST_MakeEnvelope(*bbox, 4326)
-    wanted = [s for s in (states or MAP_STATES) if s in MAP_STATES]
-    in_view = [col(Report.location).op("&&")(envelope), col(Report.state).in_(wanted)]
-    capped: Any = select(literal_column("1")).select_from(Report).where(*in_view).limit(budget + 1)
-    count = await session.scalar(select(func.count()).select_from(capped.subquery()))
-    if (count or 0) <= budget:
-        rows = await session.execute(
-            select(
-                col(Report.id),
-                col(Report.tracking_code),
-                col(Report.state),
-                col(Report.reason_id),
-                col(Report.due_at),
-                col(Report.supporters_count),
-                func.ST_X(Report.location).label("lon"),
-                func.ST_Y(Report.location).label("lat"),
-            ).where(*in_view)
-        )
-        features = [
-            {
-                "type": "Feature",
-                "id": str(row.id),
-                "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
-                "properties": {
-                    "kind": "report",
-                    "tracking_code": row.tracking_code,
-                    "state": row.state,
-                    "reason_id": str(row.reason_id),
-                    "overdue": row.due_at is not None
-                    and row.due_at < now
-                    and row.state in OPEN_STATES,
-                    "supporters_count": row.supporters_count,
-                },
-            }
-            for row in rows
-        ]
-        return {"type": "FeatureCollection", "clustered": False, "features": features}
+) -> str:
+    """The box's GeoJSON FeatureCollection, as the JSON text to send."""
+    wanted = [str(s) for s in (states or MAP_STATES) if s in MAP_STATES]
+    points: str | None = await session.scalar(
+        POINTS_SQL,
+        {
+            **_box(bbox),
+            "states": wanted,
+            "cap": budget + 1,
+            "budget": budget,
+            "now": now,
+            "open": OPEN_STATE_NAMES,
+        },
+    )
+    if points is not None:
+        return points
 
     zoom = cluster_zoom(bbox, zoom)
-    base = cell_size(BASE_ZOOM)
-    span = max(bbox[2] - bbox[0], bbox[3] - bbox[1]) / base
+    span = max(bbox[2] - bbox[0], bbox[3] - bbox[1]) / CELL
     # Live clustering is for close-ups; a wide box asked at a deep zoom would make the
     # database group a city's worth of points, so it gets the precomputed cells instead.
     if zoom <= BASE_ZOOM or span > LIVE_CLUSTER_MAX_CELLS:
         zoom = min(zoom, BASE_ZOOM)
-        features = await _precomputed_clusters(session, bbox, zoom, wanted)
-        return _clusters(features, zoom)
-    size = cell_size(zoom)
-    cell_x = func.floor(func.ST_X(Report.location) / size).label("cx")
-    cell_y = func.floor(func.ST_Y(Report.location) / size).label("cy")
-    rows = await session.execute(
-        select(
-            cell_x,
-            cell_y,
-            func.count().label("n"),
-            func.avg(func.ST_X(Report.location)).label("lon"),
-            func.avg(func.ST_Y(Report.location)).label("lat"),
+        clusters = await session.scalar(
+            PRECOMPUTED_CLUSTERS_SQL,
+            {
+                "zoom": zoom,
+                "factor": 2 ** (BASE_ZOOM - zoom),  # base cells per cluster cell, per axis
+                "min_cx": math.floor(bbox[0] / CELL),
+                "max_cx": math.floor(bbox[2] / CELL),
+                "min_cy": math.floor(bbox[1] / CELL),
+                "max_cy": math.floor(bbox[3] / CELL),
+                "states": wanted,
+            },
         )
-        .where(*in_view)
-        .group_by(cell_x, cell_y)
+    else:
+        clusters = await session.scalar(
+            LIVE_CLUSTERS_SQL,
+            {**_box(bbox), "zoom": zoom, "size": cell_size(zoom), "states": wanted},
+        )
+    return str(clusters)
+
+
+# Every cell counted from scratch (after a bulk load with the triggers off, or to repair).
+FULL_RECOUNT_STATEMENTS = (
+    "DELETE FROM report_map_cell_dirty",
+    "DELETE FROM report_map_cell",
+    f"""
+    INSERT INTO report_map_cell (cx, cy, state, n, sum_lon, sum_lat)
+    SELECT floor(ST_X(location) / {CELL})::int, floor(ST_Y(location) / {CELL})::int, state,
+           count(*)::int, sum(ST_X(location)), sum(ST_Y(location))
+    FROM report WHERE state IN ({_MAP_STATE_LIST})
+    GROUP BY 1, 2, 3
+    """,  # noqa: S608 - composed of the constants above, nothing from input
+)
+FULL_RECOUNT_SQL = ";\n".join(FULL_RECOUNT_STATEMENTS)
+
+# The cells that changed reports touched, recounted from their reports (on the GiST index,
+# by the cell's box): rows of states no longer there are deleted, the others written. A
+# cell logged again while this runs stays logged (this statement's snapshot did not see
+# it) for the next pass, so no change is missed.
+RECOUNT_DIRTY_SQL = f"""
+    WITH taken AS (DELETE FROM report_map_cell_dirty RETURNING cx, cy),
+    cells AS (SELECT DISTINCT cx, cy FROM taken),
+    fresh AS (
+        SELECT c.cx, c.cy, r.state, count(*)::int AS n,
+               sum(ST_X(r.location)) AS sum_lon, sum(ST_Y(r.location)) AS sum_lat
+        FROM cells c
+        JOIN report r
+          ON r.location && ST_MakeEnvelope(
+                 c.cx * {CELL} - 1e-9, c.cy * {CELL} - 1e-9,
+                 (c.cx + 1) * {CELL} + 1e-9, (c.cy + 1) * {CELL} + 1e-9, 4326)
+         AND floor(ST_X(r.location) / {CELL})::int = c.cx
+         AND floor(ST_Y(r.location) / {CELL})::int = c.cy
+        WHERE r.state IN ({_MAP_STATE_LIST})
+        GROUP BY 1, 2, 3
+    ),
+    gone AS (
+        DELETE FROM report_map_cell m USING cells c
+        WHERE m.cx = c.cx AND m.cy = c.cy
+          AND NOT EXISTS (
+              SELECT 1 FROM fresh f WHERE f.cx = m.cx AND f.cy = m.cy AND f.state = m.state
+          )
+    ),
+    written AS (
+        INSERT INTO report_map_cell (cx, cy, state, n, sum_lon, sum_lat)
+        SELECT cx, cy, state, n, sum_lon, sum_lat FROM fresh
+        ON CONFLICT (cx, cy, state) DO UPDATE
+        SET n = excluded.n, sum_lon = excluded.sum_lon, sum_lat = excluded.sum_lat
     )
-    features = [
-        {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
-            "properties": {"kind": "cluster", "count": row.n},
-        }
-        for row in rows
-    ]
-    return _clusters(features, zoom)
+    SELECT count(*) FROM cells
+"""  # noqa: S608 - composed of the constants above, nothing from input
 
 
-def _clusters(features: list[dict[str, Any]], zoom: int) -> dict[str, Any]:
-    return {
-        "type": "FeatureCollection",
-        "clustered": True,
-        "cluster_zoom": zoom,
-        "features": features,
-    }
+async def refresh_cells(session: AsyncSession) -> int:
+    """Recount the cells that changed since the last pass; returns how many."""
+    return int(await session.scalar(text(RECOUNT_DIRTY_SQL)) or 0)
 
 
-async def _precomputed_clusters(
-    session: AsyncSession,
-    bbox: tuple[float, float, float, float],
-    zoom: int,
-    states: list[ReportState],
-) -> list[dict[str, Any]]:
-    base = cell_size(BASE_ZOOM)
-    factor = 2 ** (BASE_ZOOM - zoom)  # base cells per cluster cell, along each axis
-    rows = await session.execute(
-        text(
-            """
-            SELECT floor(cx / CAST(:factor AS float)) AS gx,
-                   floor(cy / CAST(:factor AS float)) AS gy,
-                   sum(n) AS n, sum(sum_lon) / sum(n) AS lon, sum(sum_lat) / sum(n) AS lat
-            FROM report_map_cell
-            WHERE cx BETWEEN :min_cx AND :max_cx AND cy BETWEEN :min_cy AND :max_cy
-              AND state = ANY(:states)
-            GROUP BY 1, 2
-            """
-        ),
-        {
-            "factor": factor,
-            "min_cx": math.floor(bbox[0] / base),
-            "max_cx": math.floor(bbox[2] / base),
-            "min_cy": math.floor(bbox[1] / base),
-            "max_cy": math.floor(bbox[3] / base),
-            "states": [str(s) for s in states],
-        },
-    )
-    return [
-        {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
-            "properties": {"kind": "cluster", "count": int(row.n)},
-        }
-        for row in rows
-    ]
-
-
-async def refresh_cells(session: AsyncSession) -> None:
-    """Recount report_map_cell (readers keep the old counts meanwhile)."""
-    await session.execute(text("REFRESH MATERIALIZED VIEW CONCURRENTLY report_map_cell"))
+async def recount_all_cells(session: AsyncSession) -> None:
+    """Recount every cell (reads the whole table: a repair, not the periodic job)."""
+    for statement in FULL_RECOUNT_STATEMENTS:
+        await session.execute(text(statement))

@@ -8,7 +8,18 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geometry
-from sqlalchemy import CheckConstraint, Column, Index, LargeBinary, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Double,
+    Identity,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -257,3 +268,28 @@ class ReportRound(SQLModel, table=True):
     # The due time the round's SLA timers were planned for (service.sla.engine); differs
     # from due_at while they need planning again.
     timers_for_due: datetime | None = timestamp(nullable=True)
+
+
+class ReportMapCell(SQLModel, table=True):
+    """Public reports per ~40 m map cell and state, for the map's clusters (kept by
+    service/reports/mapview.py from the cells changed reports touched)."""
+
+    __tablename__ = "report_map_cell"
+
+    cx: int = Field(primary_key=True)
+    cy: int = Field(primary_key=True)
+    state: str = Field(sa_column=Column(String, primary_key=True, nullable=False))
+    n: int
+    sum_lon: float = Field(sa_column=Column(Double, nullable=False))
+    sum_lat: float = Field(sa_column=Column(Double, nullable=False))
+
+
+class ReportMapCellDirty(SQLModel, table=True):
+    """The map cells a change of a report touched since the last recount (written by a
+    trigger on ``report``; an append-only log, so concurrent writers never wait)."""
+
+    __tablename__ = "report_map_cell_dirty"
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    cx: int
+    cy: int

@@ -302,13 +302,13 @@ async def report_map(
     bbox: Annotated[BoxText, Query(description="min_lon,min_lat,max_lon,max_lat")],
     zoom: Annotated[int, Query(ge=0, le=22)] = 13,
     state: Annotated[list[ReportState] | None, Query()] = None,
-) -> JSONResponse:
+) -> Response:
     box = _bbox(bbox)
     assert box is not None
     collection = await mapview.map_features(
         session, box, zoom, settings.map_point_budget, utcnow(), state
     )
-    return JSONResponse(collection, media_type="application/geo+json")
+    return Response(collection, media_type="application/geo+json")
 
 
 @router.get(

@@ -1,0 +1,471 @@
+"""Reads at city scale through HTTP, side by side with the hand-written SQL they need.
+
+With N reports bulk-loaded (bench/loader.py, default 1,000,000), an API process of its own
+(uvicorn, as scripts/run.sh serves it) answers one client on loopback; each figure is timed
+as RUNS sequential requests, alternated with the same number of runs of the hand-written
+SQL the answer needs (raw asyncpg on one connection, same cluster, same moment). Then the
+map-cell recount: the incremental recount after 100 changed reports against a full recount.
+
+    BENCH_REPORTS=1000000 python bench/scale_reads.py      (make bench-full runs it)
+
+One JSON line per figure: name, http p50/p95, sql p50/p95 (ms), ratio (p95 over p95),
+target (ms, p95 through HTTP), met (target and ratio ≤ 1.5). Exit status 0 either way:
+the lines say what was met.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import loader  # noqa: E402
+from service.auth.tokens import issue_access_token  # noqa: E402
+from service.config import get_settings  # noqa: E402
+from service.reports.mapview import (  # noqa: E402
+    BASE_ZOOM,
+    CELL,
+    MAP_STATES,
+    OPEN_STATE_NAMES,
+)
+
+REPORTS = int(os.environ.get("BENCH_REPORTS", "1000000"))
+RUNS = int(os.environ.get("BENCH_RUNS", "100"))
+MAX_RATIO = 1.5
+CITY = (26.649, 58.348, 26.809, 58.408)
+DISTRICT = (26.755, 58.365, 26.785, 58.381)  # about Annelinn
+STREET = (26.7225, 58.3790, 26.7245, 58.3800)  # a block in Kesklinn
+HERE = (58.3795, 26.7230)
+MAP = [str(s) for s in MAP_STATES]
+_90_DAYS = timedelta(days=90)
+
+
+def percentile(samples: list[float], share: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def start_api(url: str, port: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "MEIELINN_DATABASE_URL": url,
+            "MEIELINN_HOST": "127.0.0.1",
+            "MEIELINN_LOG_LEVEL": "WARNING",
+        }
+    )
+    return subprocess.Popen(  # noqa: S603 - our own venv's uvicorn
+        [
+            str(ROOT / ".venv/bin/uvicorn"),
+            "--factory",
+            "service.main:run_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-proxy-headers",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+
+
+async def wait_up(client: httpx.AsyncClient) -> None:
+    for _ in range(300):
+        try:
+            if (await client.get("/healthz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the API did not start")
+
+
+def peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return 0.0
+
+
+Sql = Callable[[asyncpg.Connection], Awaitable[Any]]
+
+
+async def figure(
+    name: str,
+    client: httpx.AsyncClient,
+    path: str,
+    params: dict[str, Any],
+    headers: dict[str, str],
+    db: asyncpg.Connection,
+    sql: Sql,
+    target_ms: float,
+) -> dict[str, Any]:
+    """RUNS requests and RUNS runs of the SQL, alternated; one JSON line."""
+    for _ in range(10):  # warm both
+        answer = await client.get(path, params=params, headers=headers)
+        assert answer.status_code == 200, (name, answer.status_code, answer.text[:300])
+        await sql(db)
+    http: list[float] = []
+    raw: list[float] = []
+    for _ in range(RUNS):
+        started = time.perf_counter()
+        answer = await client.get(path, params=params, headers=headers)
+        http.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        await sql(db)
+        raw.append((time.perf_counter() - started) * 1000)
+    http_p95, sql_p95 = percentile(http, 0.95), percentile(raw, 0.95)
+    ratio = http_p95 / sql_p95 if sql_p95 else 0.0
+    line = {
+        "bench": "scale",
+        "name": name,
+        "reports": REPORTS,
+        "http_p50_ms": round(statistics.median(http), 2),
+        "http_p95_ms": round(http_p95, 2),
+        "sql_p50_ms": round(statistics.median(raw), 2),
+        "sql_p95_ms": round(sql_p95, 2),
+        "ratio": round(ratio, 2),
+        "target_ms": target_ms,
+        "max_ratio": MAX_RATIO,
+        "met": http_p95 <= target_ms and ratio <= MAX_RATIO,
+        "bytes": len(answer.content),
+    }
+    print(json.dumps(line), flush=True)
+    return line
+
+
+# --- the hand-written SQL each answer needs ------------------------------------------------
+
+ACTOR_SQL = """
+SELECT u.id, u.language, u.disabled_at, g.role, g.department_id
+FROM user_account u LEFT JOIN role_grant g ON g.user_id = u.id WHERE u.id = $1
+"""
+
+QUEUE_PAGE_SQL = """
+SELECT id, due_at FROM report WHERE department_id = $1 AND state IN (
+  'accepted', 'in_progress', 'awaiting_info', 'reopened', 'transferred')
+ORDER BY due_at, id LIMIT 51
+"""
+
+WORK_SQL = """
+SELECT r.*, ST_Y(r.location) AS lat, ST_X(r.location) AS lon, re.code, re.names,
+       d.code, d.name, di.code, di.name, b.address, u.display_name, u.email,
+       a.display_name, p.code, p.name, p.external_code
+FROM report r
+JOIN reason re ON re.id = r.reason_id
+JOIN department d ON d.id = r.department_id
+JOIN user_account u ON u.id = r.reporter_id
+LEFT JOIN district di ON di.id = r.district_id
+LEFT JOIN building b ON b.id = r.building_id
+LEFT JOIN user_account a ON a.id = r.assignee_id
+LEFT JOIN response_priority p ON p.id = r.priority_id
+WHERE r.id = ANY($1)
+"""
+
+QUEUE_COUNTS_SQL = """
+SELECT state, count(*), count(*) FILTER (WHERE breached_at IS NOT NULL OR due_at < $2)
+FROM report WHERE department_id = $1 AND state IN (
+  'accepted', 'in_progress', 'awaiting_info', 'reopened', 'transferred') GROUP BY state
+"""
+
+MAP_PROBE_SQL = """
+SELECT count(*) FROM (
+  SELECT 1 FROM report
+  WHERE location && ST_MakeEnvelope($1, $2, $3, $4, 4326) AND state = ANY($5) LIMIT 501
+) AS capped
+"""
+
+MAP_POINTS_SQL = """
+SELECT id, tracking_code, state, reason_id, due_at, supporters_count,
+       ST_X(location), ST_Y(location)
+FROM report WHERE location && ST_MakeEnvelope($1, $2, $3, $4, 4326) AND state = ANY($5)
+"""
+
+MAP_CELLS_SQL = """
+SELECT floor(cx / $1::float) AS gx, floor(cy / $1::float) AS gy,
+       sum(n), sum(sum_lon) / sum(n), sum(sum_lat) / sum(n)
+FROM report_map_cell
+WHERE cx BETWEEN $2 AND $3 AND cy BETWEEN $4 AND $5 AND state = ANY($6)
+GROUP BY 1, 2
+"""
+
+NEARBY_REASON_SQL = "SELECT category_id, duplicate_radius_m FROM reason WHERE id = $1"
+
+NEARBY_SQL = """
+SELECT r.id, r.tracking_code, r.state, r.reason_id, re.code, re.names, r.description,
+       r.supporters_count, r.created_at, ST_Y(r.location), ST_X(r.location),
+       ST_Distance(r.location::geography, ST_SetSRID(ST_MakePoint($3, $2), 4326)::geography) AS d
+FROM report r JOIN reason re ON re.id = r.reason_id
+WHERE r.category_id = $1 AND r.state = ANY($5)
+  AND ST_DWithin(r.location::geography, ST_SetSRID(ST_MakePoint($3, $2), 4326)::geography, $4)
+ORDER BY d, r.created_at DESC LIMIT 10
+"""
+
+REQUESTS_SQL = """
+SELECT r.*, ST_Y(r.location), ST_X(r.location), re.code, re.names, re.service_code,
+       re.sla_amount, re.sla_unit, d.code, d.name, di.code, di.name, b.address,
+       u.display_name, u.email, p.code, p.name, o.tracking_code
+FROM report r
+JOIN reason re ON re.id = r.reason_id
+JOIN department d ON d.id = r.department_id
+JOIN user_account u ON u.id = r.reporter_id
+LEFT JOIN district di ON di.id = r.district_id
+LEFT JOIN building b ON b.id = r.building_id
+LEFT JOIN response_priority p ON p.id = r.priority_id
+LEFT JOIN report o ON o.id = r.duplicate_of_id
+WHERE (r.state = ANY($1) OR (r.state = 'duplicate' AND r.accepted_at IS NOT NULL))
+  AND r.created_at >= $2 AND r.created_at <= $3 {extra}
+ORDER BY r.created_at DESC, r.id DESC LIMIT $4
+"""
+
+NOTES_SQL = """
+SELECT DISTINCT ON (report_id) report_id, text FROM (
+  SELECT report_id, data->>'text' AS text, at FROM report_event
+  WHERE report_id = ANY($1) AND public AND data ? 'text'
+  UNION ALL
+  SELECT report_id, text, published_at FROM report_response
+  WHERE report_id = ANY($1) AND state = 'published'
+) AS notes ORDER BY report_id, at DESC NULLS LAST
+"""
+
+PHOTOS_SQL = """
+SELECT report_id, id FROM report_photo WHERE report_id = ANY($1)
+ORDER BY report_id, created_at, id
+"""
+
+
+def map_cells_args(bbox: tuple[float, float, float, float], zoom: int) -> list[Any]:
+    return [
+        float(2 ** (BASE_ZOOM - zoom)),
+        int(bbox[0] // CELL),
+        int(bbox[2] // CELL),
+        int(bbox[1] // CELL),
+        int(bbox[3] // CELL),
+        MAP,
+    ]
+
+
+async def measure_reads(city: loader.City) -> list[dict[str, Any]]:
+    settings = get_settings()
+    db = await asyncpg.connect(city.dsn)
+    roads = await db.fetchval("SELECT id FROM department WHERE code = 'roads'")
+    pothole = await db.fetchval("SELECT id FROM reason WHERE code = 'pothole'")
+    code = await db.fetchval(
+        "SELECT tracking_code FROM report WHERE state = 'in_progress' "
+        "ORDER BY created_at DESC LIMIT 1"
+    )
+    staff = city.staff_ids[1]
+    token = issue_access_token(settings, staff, datetime.now(UTC))
+    auth = {"Authorization": f"Bearer {token}"}
+    port = _free_port()
+    api = start_api(city.url, port)
+    lines: list[dict[str, Any]] = []
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30.0) as client:
+            await wait_up(client)
+
+            async def queue_sql(c: asyncpg.Connection) -> None:
+                await c.fetch(ACTOR_SQL, staff)
+                page = await c.fetch(QUEUE_PAGE_SQL, roads)
+                await c.fetch(WORK_SQL, [row["id"] for row in page[:50]])
+                await c.fetch(QUEUE_COUNTS_SQL, roads, datetime.now(UTC))
+
+            lines.append(
+                await figure(
+                    "department_queue",
+                    client,
+                    f"/v1/departments/{roads}/queue",
+                    {"limit": 50},
+                    auth,
+                    db,
+                    queue_sql,
+                    20.0,
+                )
+            )
+
+            def map_sql(bbox: tuple[float, float, float, float], zoom: int) -> Sql:
+                async def run(c: asyncpg.Connection) -> None:
+                    box = list(bbox)
+                    if await c.fetchval(MAP_PROBE_SQL, *box, MAP) <= 500:
+                        await c.fetch(MAP_POINTS_SQL, *box, MAP)
+                    elif zoom <= BASE_ZOOM:
+                        await c.fetch(MAP_CELLS_SQL, *map_cells_args(bbox, zoom))
+
+                return run
+
+            for name, bbox, zoom in (
+                ("map_city_z12", CITY, 12),
+                ("map_district_z14", DISTRICT, 14),
+                ("map_street_z18", STREET, 18),
+            ):
+                lines.append(
+                    await figure(
+                        name,
+                        client,
+                        "/v1/map",
+                        {"bbox": ",".join(map(str, bbox)), "zoom": zoom},
+                        {},
+                        db,
+                        map_sql(bbox, zoom),
+                        50.0,
+                    )
+                )
+
+            async def nearby_sql(c: asyncpg.Connection) -> None:
+                reason = await c.fetchrow(NEARBY_REASON_SQL, pothole)
+                await c.fetch(
+                    NEARBY_SQL,
+                    reason["category_id"],
+                    HERE[0],
+                    HERE[1],
+                    float(reason["duplicate_radius_m"]),
+                    OPEN_STATE_NAMES,
+                )
+
+            lines.append(
+                await figure(
+                    "nearby",
+                    client,
+                    "/v1/reports/nearby",
+                    {"lat": HERE[0], "lon": HERE[1], "reason": str(pothole)},
+                    {},
+                    db,
+                    nearby_sql,
+                    10.0,
+                )
+            )
+
+            def requests_sql(limit: int, by_code: bool) -> Sql:
+                extra = "AND r.tracking_code = $5" if by_code else ""
+                statement = REQUESTS_SQL.format(extra=extra)
+
+                async def run(c: asyncpg.Connection) -> None:
+                    now = datetime.now(UTC)
+                    # By code: any time; a list: the last 90 days (the Open311 default).
+                    start = datetime(2000, 1, 1, tzinfo=UTC) if by_code else now - _90_DAYS
+                    args: list[Any] = [MAP, start, now, limit]
+                    if by_code:
+                        args.append(code)
+                    rows = await c.fetch(statement, *args)
+                    ids = [row["id"] for row in rows]
+                    await c.fetch(NOTES_SQL, ids)
+                    await c.fetch(PHOTOS_SQL, ids)
+
+                return run
+
+            for name, path, params, limit, by_code in (
+                ("open311_requests_50", "/open311/v2/requests.json", {"page_size": 50}, 50, 0),
+                ("open311_requests_1000", "/open311/v2/requests.json", {}, 1000, 0),
+                ("open311_request_one", f"/open311/v2/requests/{code}.json", {}, 1, 1),
+            ):
+                lines.append(
+                    await figure(
+                        name, client, path, params, {}, db, requests_sql(limit, bool(by_code)), 50.0
+                    )
+                )
+        rss = peak_rss_mb(api.pid)
+        print(
+            json.dumps(
+                {"bench": "scale", "name": "api_peak_rss_mb", "reports": REPORTS, "mb": rss}
+            ),
+            flush=True,
+        )
+    finally:
+        api.terminate()
+        api.wait(timeout=10)
+        await db.close()
+    return lines
+
+
+async def measure_cells(city: loader.City) -> dict[str, Any]:
+    """The incremental recount after 100 changed reports, against a full recount."""
+    from service.reports.mapview import FULL_RECOUNT_SQL, RECOUNT_DIRTY_SQL
+
+    db = await asyncpg.connect(city.dsn)
+    try:
+        incremental: list[float] = []
+        cells: list[int] = []
+        rng = random.Random(5)
+        for _ in range(5):
+            codes = [f"B{rng.randrange(1, REPORTS + 1):010d}" for _ in range(100)]
+            async with db.transaction():
+                # 100 changed reports: 40 moved by ~30 m, 60 changed state.
+                await db.execute(
+                    """
+                    UPDATE report SET location = ST_SetSRID(ST_MakePoint(
+                        ST_X(location) + 0.0004, ST_Y(location)), 4326)
+                    WHERE tracking_code = ANY($1)
+                    """,
+                    codes[:40],
+                )
+                await db.execute(
+                    """
+                    UPDATE report SET state = CASE state WHEN 'closed' THEN 'answered'
+                                                         ELSE 'closed' END
+                    WHERE tracking_code = ANY($1)
+                    """,
+                    codes[40:],
+                )
+            started = time.perf_counter()
+            async with db.transaction():
+                cells.append(await db.fetchval(RECOUNT_DIRTY_SQL))
+            incremental.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        async with db.transaction():
+            await db.execute(FULL_RECOUNT_SQL)
+        full = (time.perf_counter() - started) * 1000
+    finally:
+        await db.close()
+    line = {
+        "bench": "scale",
+        "name": "map_cells_recount_100_changes",
+        "reports": REPORTS,
+        "incremental_p50_ms": round(statistics.median(incremental), 2),
+        "incremental_max_ms": round(max(incremental), 2),
+        "full_recount_ms": round(full, 1),
+        "cells_recounted_p50": statistics.median(cells),
+        "ratio": round(statistics.median(incremental) / full, 4),
+    }
+    print(json.dumps(line), flush=True)
+    return line
+
+
+async def main() -> int:
+    city = await loader.city("scale", REPORTS)
+    await measure_reads(city)
+    await measure_cells(city)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))

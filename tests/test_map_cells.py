@@ -1,0 +1,123 @@
+"""The map's cluster cells are kept per change: a trigger logs the cells a changed report
+touches and the recount reads only those, yet the counts equal a full recount."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.auth.models import Role
+from service.config import Settings
+from service.reports.mapview import CELL, MAP_STATES, refresh_cells
+from tests.factories import accept_report, file_report, make_user
+
+# A corner of the city no other test files in (Raadi), cells ~40 m apart.
+BASE = (58.3890, 26.7560)
+BOX = "ST_MakeEnvelope(26.750, 58.385, 26.765, 58.395, 4326)"
+STATES = ", ".join(f"'{s}'" for s in MAP_STATES)
+
+
+async def _kept(session: AsyncSession) -> list[Any]:
+    """The cell table's rows in the box."""
+    rows = await session.execute(
+        text(
+            f"""
+            SELECT cx, cy, state, n, round(sum_lon::numeric, 9), round(sum_lat::numeric, 9)
+            FROM report_map_cell
+            WHERE cx BETWEEN floor(26.750 / {CELL}) AND floor(26.765 / {CELL})
+              AND cy BETWEEN floor(58.385 / {CELL}) AND floor(58.395 / {CELL})
+            ORDER BY 1, 2, 3
+            """  # noqa: S608 - constants
+        )
+    )
+    return [tuple(row) for row in rows]
+
+
+async def _counted(session: AsyncSession) -> list[Any]:
+    """The same cells counted from the reports themselves (what a full recount writes)."""
+    rows = await session.execute(
+        text(
+            f"""
+            SELECT floor(ST_X(location) / {CELL})::int, floor(ST_Y(location) / {CELL})::int,
+                   state, count(*)::int, round(sum(ST_X(location))::numeric, 9),
+                   round(sum(ST_Y(location))::numeric, 9)
+            FROM report WHERE location && {BOX} AND state IN ({STATES})
+            GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+            """  # noqa: S608 - constants
+        )
+    )
+    return [tuple(row) for row in rows]
+
+
+async def test_cells_recounted_per_change_equal_a_full_recount(
+    session: AsyncSession, settings: Settings
+) -> None:
+    await refresh_cells(session)  # whatever other changes were pending
+    resident = await make_user(session, settings)
+    moderator = await make_user(session, settings, roles=((Role.moderator, None),))
+    reports = []
+    for index in range(8):
+        point = (BASE[0] + index * 0.0007, BASE[1] + (index % 3) * 0.0009)
+        report = await file_report(session, resident, point=point)
+        reports.append(await accept_report(session, moderator, report))
+    # Submitted only: not on the map, and its cell is not logged.
+    await file_report(session, resident, point=BASE)
+    await session.flush()
+    assert await _kept(session) == []  # nothing recounted yet
+    dirty = await session.scalar(text("SELECT count(*) FROM report_map_cell_dirty"))
+    assert dirty is not None and dirty >= 8
+
+    recounted = await refresh_cells(session)
+    assert recounted >= 3
+    first = await _kept(session)
+    assert sum(row[3] for row in first) == 8
+    assert first == await _counted(session)
+    assert await session.scalar(text("SELECT count(*) FROM report_map_cell_dirty")) == 0
+
+    # Moves (to another cell, and within one), state changes, a hide, a deletion.
+    moves = (
+        (reports[0].id, 26.7620, 58.3930),
+        (reports[1].id, 26.7560 + CELL / 4, 58.3897),
+    )
+    for report_id, lon, lat in moves:
+        await session.execute(
+            text(
+                "UPDATE report SET location = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) "
+                "WHERE id = :id"
+            ),
+            {"id": report_id, "lon": lon, "lat": lat},
+        )
+    await session.execute(
+        text("UPDATE report SET state = 'in_progress' WHERE id = :id"), {"id": reports[2].id}
+    )
+    await session.execute(
+        text("UPDATE report SET state = 'closed' WHERE id = :id"), {"id": reports[3].id}
+    )
+    # Hidden from the map: a state the map does not show.
+    await session.execute(
+        text("UPDATE report SET state = 'rejected' WHERE id = :id"), {"id": reports[4].id}
+    )
+    # A change the map does not care about logs nothing.
+    before = await session.scalar(text("SELECT count(*) FROM report_map_cell_dirty"))
+    await session.execute(
+        text("UPDATE report SET description = 'Still there' WHERE id = :id"),
+        {"id": reports[6].id},
+    )
+    assert await session.scalar(text("SELECT count(*) FROM report_map_cell_dirty")) == before
+    await session.execute(
+        text("DELETE FROM report_event WHERE report_id = :id"), {"id": reports[5].id}
+    )
+    await session.execute(
+        text("DELETE FROM report_round WHERE report_id = :id"), {"id": reports[5].id}
+    )
+    await session.execute(text("DELETE FROM report WHERE id = :id"), {"id": reports[5].id})
+    await session.flush()
+
+    await refresh_cells(session)
+    after = await _kept(session)
+    assert after != first
+    assert sum(row[3] for row in after) == 6  # one hidden, one deleted
+    assert after == await _counted(session)
+    assert await refresh_cells(session) == 0  # nothing left to do
