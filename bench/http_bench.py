@@ -245,10 +245,10 @@ class Server:
                 cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
             except (OSError, ProcessLookupError):
                 continue
-            if "uvicorn" in cmdline or "granian" in cmdline:
-                found["api"].append(int(entry.name))
-            elif "arq" in cmdline:
+            if "arq" in cmdline:
                 found["worker"].append(int(entry.name))
+            elif "uvicorn" in cmdline or "multiprocessing" in cmdline:
+                found["api"].append(int(entry.name))  # with --workers: the children too
         return found
 
     def peak_rss_mb(self) -> dict[str, float]:
@@ -352,7 +352,7 @@ LIST = [{"method": "GET", "path": "/v1/reports?limit=20"}]
 
 def _compiled(statement: Any) -> tuple[str, list[Any]]:
     """SQL and positional arguments of a SQLAlchemy statement, as asyncpg takes them."""
-    compiled = statement.compile(dialect=postgresql.asyncpg.dialect())  # type: ignore[attr-defined]
+    compiled = statement.compile(dialect=postgresql.asyncpg.dialect())  # type: ignore[no-untyped-call]
     names = compiled.positiontup or []
     return str(compiled), [compiled.params[name] for name in names]
 
@@ -501,7 +501,7 @@ LIST_SQL = str(
     .where(access.public_condition())
     .order_by(Report.created_at.desc(), Report.id.desc())  # type: ignore[attr-defined]
     .limit(21)
-    .compile(dialect=postgresql.asyncpg.dialect(), compile_kwargs={"literal_binds": True})  # type: ignore[attr-defined]
+    .compile(dialect=postgresql.asyncpg.dialect(), compile_kwargs={"literal_binds": True})  # type: ignore[no-untyped-call]
 )
 
 
