@@ -64,7 +64,7 @@ openapi: venv ## write openapi/openapi.json from the app
 faults: bootstrap ## kill workers, restart Redis, cut connections while 1,000 deadlines fall due
 	@$(ENV) $(VENV)/bin/python bench/faults.py
 
-bench: bootstrap ## run the benchmarks under bench/ (ratios against an in-run baseline)
+bench: bootstrap ## HTTP hot paths against raw asyncpg in the same run (bench/http_bench.py)
 	@$(ENV) scripts/run_benchmarks.sh
 
 bench-full: bootstrap ## 1M reports through HTTP beside raw SQL, map-cell recount, deadline burst

@@ -24,8 +24,9 @@ if [ -z "${MEIELINN_SMTP_HOST:-}" ]; then
 fi
 
 # The app itself believes X-Forwarded-* only from MEIELINN_FORWARDED_ALLOW_IPS (service/main.py).
+# MEIELINN_WEB_WORKERS: API processes (one per spare core on bigger machines; README).
 "$VENV/uvicorn" --factory service.main:run_app --host "$HOST" --port "$PORT" \
-  --no-proxy-headers --no-access-log --log-level warning &
+  --workers "${MEIELINN_WEB_WORKERS:-1}" --no-proxy-headers --no-access-log --log-level warning &
 api=$!
 "$VENV/arq" workers.main.WorkerSettings &
 worker=$!

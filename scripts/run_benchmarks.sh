@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Runs every bench/*_bench.py; each prints one JSON line of ratios against a baseline it
-# measured in the same run. The lines are also kept in bench/results/<date>.jsonl.
+# Runs benchmarks (by default bench/http_bench.py, the HTTP hot paths: `make bench`); give
+# other bench/*.py files as arguments to run those instead. Each prints JSON lines of
+# figures against a baseline measured in the same run; the lines are also kept in
+# bench/results/<date>.jsonl.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 mkdir -p bench/results
 out="bench/results/$(date -u +%Y%m%dT%H%M%SZ).jsonl"
 status=0
-for bench in bench/*_bench.py; do
+benches=("$@")
+[ ${#benches[@]} -eq 0 ] && benches=(bench/http_bench.py)
+for bench in "${benches[@]}"; do
   echo "[bench] $bench" >&2
   if ! .venv/bin/python "$bench" | tee -a "$out"; then
     status=1

@@ -17,7 +17,7 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def request_now(request: Request) -> datetime:
+async def request_now(request: Request) -> datetime:
     """The request's "now": one instant for everything the request does."""
     clock: Clock = getattr(request.app.state, "clock", system_clock)
     return clock()

@@ -29,10 +29,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.auth.actor import Actor
+from service.db import table_of
 from service.errors import Conflict, InvalidInput
 from service.reports.models import IdempotencyRecord
 
@@ -113,26 +115,27 @@ async def remember(
     now: datetime,
     hours: int,
 ) -> None:
-    """Store the answer in the current transaction (replacing an expired record)."""
+    """Store the answer in the current transaction (replacing an expired record), in one
+    statement."""
+    values = {
+        "owner": context.owner,
+        "key": context.key,
+        "fingerprint": context.fingerprint,
+        "status_code": status_code,
+        "body": body,
+        "location": location,
+        "created_at": now,
+        "expires_at": now + timedelta(hours=hours),
+    }
+    statement = insert(table_of(IdempotencyRecord)).values(**values)
     await session.execute(
-        delete(IdempotencyRecord).where(
-            col(IdempotencyRecord.owner) == context.owner,
-            col(IdempotencyRecord.key) == context.key,
+        statement.on_conflict_do_update(
+            index_elements=["owner", "key"],
+            set_={
+                name: statement.excluded[name] for name in values if name not in ("owner", "key")
+            },
         )
     )
-    session.add(
-        IdempotencyRecord(
-            owner=context.owner,
-            key=context.key,
-            fingerprint=context.fingerprint,
-            status_code=status_code,
-            body=body,
-            location=location,
-            created_at=now,
-            expires_at=now + timedelta(hours=hours),
-        )
-    )
-    await session.flush()
 
 
 async def release(redis: Redis, context: IdempotencyContext) -> None:

@@ -88,7 +88,7 @@ def rate_limit_headers(state: WindowState) -> dict[str, str]:
     return rate_limit_fields(state.limit, state.remaining, state.reset_in)
 
 
-def _rate_limiter(request: Request) -> RateLimiter:
+async def _rate_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.rate_limiter
     return limiter
 

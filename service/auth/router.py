@@ -53,11 +53,11 @@ def _limiter(request: Request) -> RateLimiter:
     return rate_limiter
 
 
-def sign_in_throttle(request: Request) -> SignInThrottle:
+async def sign_in_throttle(request: Request) -> SignInThrottle:
     return SignInThrottle(_limiter(request), request.app.state.redis, request.app.state.settings)
 
 
-def email_throttle(request: Request) -> EmailThrottle:
+async def email_throttle(request: Request) -> EmailThrottle:
     return EmailThrottle(_limiter(request), request.app.state.settings)
 
 

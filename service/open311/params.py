@@ -32,7 +32,7 @@ from service.open311.schemas import (
 )
 
 
-def format_of(
+async def format_of(
     fmt: Annotated[str, Path(max_length=10, description="json or xml"), PlainText],
 ) -> Format:
     return parse_format(fmt)

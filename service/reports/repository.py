@@ -114,12 +114,16 @@ async def distance_m(session: AsyncSession, first_id: uuid.UUID, second_id: uuid
     return float(value or 0.0)
 
 
-async def photos(session: AsyncSession, report_id: uuid.UUID) -> list[ReportPhoto]:
-    rows = await session.execute(
+def photos_select(report_id: uuid.UUID) -> Select[Any]:
+    return (
         select(ReportPhoto)
         .where(col(ReportPhoto.report_id) == report_id)
         .order_by(col(ReportPhoto.created_at), col(ReportPhoto.id))
     )
+
+
+async def photos(session: AsyncSession, report_id: uuid.UUID) -> list[ReportPhoto]:
+    rows = await session.execute(photos_select(report_id))
     return list(rows.scalars())
 
 
