@@ -32,6 +32,26 @@ DOCS_POLICY = (
 )
 DOCS_PATHS = ("/docs", "/docs/oauth2-redirect", "/redoc")
 HSTS = "max-age=63072000; includeSubDomains"
+# What a web app may send and read across origins: credentials, idempotency and versions in;
+# versions, locations, rate limits and request ids out.
+ALLOWED_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "If-Match",
+    "X-API-Key",
+    "X-Request-ID",
+]
+EXPOSED_HEADERS = [
+    "ETag",
+    "Location",
+    "Retry-After",
+    "X-Request-ID",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "RateLimit-Policy",
+]
 
 
 class SecurityHeadersMiddleware:
@@ -77,10 +97,8 @@ def install_security_headers(app: FastAPI, settings: Settings) -> None:
             allow_origins=origins,
             allow_credentials=settings.cors_allow_credentials,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"]
-            + ["X-API-Key", "X-Request-ID"],
-            expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"]
-            + ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy"],
+            allow_headers=ALLOWED_HEADERS,
+            expose_headers=EXPOSED_HEADERS,
             max_age=600,
         )
     app.add_middleware(SecurityHeadersMiddleware, hsts=settings.env is Environment.production)

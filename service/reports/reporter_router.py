@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse
 
 from service.auth.dependencies import OptionalActor, SettingsDep
+from service.auth.policy import OWN
 from service.db import SessionDep, utcnow
 from service.errors import ERRORS, PROBLEM
 from service.ratelimit import RateLimiterDep, RateLimitItemPerHour
@@ -23,7 +24,10 @@ router = APIRouter(tags=["reports"])
 
 
 @router.patch(
-    "/v1/reports/{report_id}", summary="Change my report until it is accepted", responses=ERRORS
+    "/v1/reports/{report_id}",
+    dependencies=[OWN],
+    summary="Change my report until it is accepted",
+    responses=ERRORS,
 )
 async def update_report(
     report_id: uuid.UUID, body: ReportUpdate, response: Response, actor: Writer, session: SessionDep
@@ -34,6 +38,7 @@ async def update_report(
 
 @router.post(
     "/v1/reports/{report_id}/submit",
+    dependencies=[OWN],
     summary="Send a draft (one waiting for its photo) to moderation",
     responses=ERRORS,
 )
@@ -46,6 +51,7 @@ async def submit_report(
 
 @router.post(
     "/v1/reports/{report_id}/withdraw",
+    dependencies=[OWN],
     summary="Withdraw my report (until it is answered)",
     responses=ERRORS,
 )
@@ -58,6 +64,7 @@ async def withdraw_report(
 
 @router.post(
     "/v1/reports/{report_id}/photos",
+    dependencies=[OWN],
     status_code=status.HTTP_201_CREATED,
     summary="Add a photo (JPEG, PNG, WebP or HEIC) to my report",
     responses={**ERRORS, 413: PROBLEM, 415: PROBLEM},
@@ -107,6 +114,7 @@ async def get_photo(
 
 @router.delete(
     "/v1/reports/{report_id}/photos/{photo_id}",
+    dependencies=[OWN],
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove a photo from my report until it is accepted",
     responses=ERRORS,
