@@ -25,9 +25,9 @@ PIP_AUDIT = ROOT / ".venv" / "bin" / "pip-audit"
 
 
 def locked_requirements() -> str:
-    return subprocess.run(
-        [UV, "export", "--frozen", "--format", "requirements-txt", "--no-hashes"]
-        + ["--no-emit-project", "--quiet"],
+    export = ["export", "--frozen", "--format", "requirements-txt", "--no-hashes"]
+    return subprocess.run(  # noqa: S603 (our own tools, fixed arguments)
+        [UV, *export, "--no-emit-project", "--quiet"],
         cwd=ROOT,
         check=True,
         capture_output=True,
@@ -40,9 +40,9 @@ def main() -> int:
     with tempfile.NamedTemporaryFile("w", suffix=".txt") as requirements:
         requirements.write(locked_requirements())
         requirements.flush()
-        result = subprocess.run(
-            [str(PIP_AUDIT), "-r", requirements.name, "--no-deps", "--disable-pip"]
-            + ["--vulnerability-service", "pypi", "--progress-spinner", "off", "--format", "json"],
+        options = ["--vulnerability-service", "pypi", "--progress-spinner", "off", "-f", "json"]
+        result = subprocess.run(  # noqa: S603 (our own tools, fixed arguments)
+            [str(PIP_AUDIT), "-r", requirements.name, "--no-deps", "--disable-pip", *options],
             capture_output=True,
             text=True,
             timeout=600,

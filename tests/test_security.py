@@ -157,13 +157,12 @@ async def test_a_statement_over_the_timeout_answers_503(
     busy_app: tuple[FastAPI, AsyncEngine], engine: AsyncEngine
 ) -> None:
     app, _ = busy_app
-    async with _client(app) as client, engine.connect() as other:
-        # Another transaction holds the table: reading it waits until the timeout cancels it.
-        async with other.begin():
-            await other.execute(text("LOCK TABLE district IN ACCESS EXCLUSIVE MODE"))
-            started = time.perf_counter()
-            response = await client.get("/v1/districts")
-            elapsed = time.perf_counter() - started
+    # Another transaction holds the table: reading it waits until the timeout cancels it.
+    async with _client(app) as client, engine.connect() as other, other.begin():
+        await other.execute(text("LOCK TABLE district IN ACCESS EXCLUSIVE MODE"))
+        started = time.perf_counter()
+        response = await client.get("/v1/districts")
+        elapsed = time.perf_counter() - started
     assert response.status_code == 503
     assert response.headers["retry-after"] == "2"
     assert response.json()["reason"] == "database_busy"
