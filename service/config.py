@@ -191,6 +191,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Reports one API key may file on behalf of residents in any 24 hours.",
     )
+    engagement_changes_per_hour: int = Field(
+        120,
+        ge=1,
+        description="Support and subscription changes one person may make in an hour (429 above).",
+    )
     photo_uploads_per_hour: int = Field(
         30, ge=1, description="Photo uploads one person may make in an hour (429 above)."
     )

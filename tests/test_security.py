@@ -12,12 +12,14 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from pydantic import ValidationError
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from service.auth.models import Role
 from service.config import Environment, Settings
 from service.db import SessionDep, create_engine, create_sessionmaker
 from service.main import create_app
 from service.security import DOCS_POLICY
+from tests.factories import accept_report, bearer, file_report, make_user
 
 REAL_KEY = "k" * 48
 
@@ -175,3 +177,43 @@ async def test_connections_carry_the_statement_timeout(
     _, engine = busy_app
     async with engine.connect() as connection:
         assert (await connection.execute(text("SHOW statement_timeout"))).scalar() == "500ms"
+
+
+# --- limits ------------------------------------------------------------------------------
+
+
+async def test_json_nested_too_deeply_is_refused_before_parsing(client: AsyncClient) -> None:
+    deep = b"[" * 10_000 + b"]" * 10_000
+    response = await client.post(
+        "/v1/auth/register", content=deep, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["type"] == "/problems/json-too-deep"
+    assert response.json()["max_depth"] == 32
+    # Brackets inside strings do not count; a body at the limit is parsed as usual.
+    shallow = {"email": "[[[[" * 100, "password": '"\\[{' * 10, "display_name": "x"}
+    response = await client.post("/v1/auth/register", json=shallow)
+    assert response.status_code == 422
+    assert response.json()["type"] == "/problems/validation-error"
+
+
+async def test_support_changes_are_rate_limited_with_headers(
+    app: FastAPI, client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    app.state.settings = settings.model_copy(update={"engagement_changes_per_hour": 2})
+    reporter = await make_user(session, settings)
+    supporter = await make_user(session, settings)
+    report = await file_report(session, reporter)
+    await accept_report(
+        session, await make_user(session, settings, roles=((Role.moderator, None),)), report
+    )
+    headers = bearer(settings, supporter)
+    url = f"/v1/reports/{report.id}/support"
+    assert (await client.put(url, headers=headers)).status_code == 200
+    assert (await client.delete(url, headers=headers)).status_code == 200
+    refused = await client.put(url, headers=headers)
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert refused.headers["ratelimit-limit"] == "2"
+    assert refused.headers["ratelimit-remaining"] == "0"
+    assert "ratelimit-reset" in refused.headers

@@ -133,7 +133,21 @@ async def delete_photo(
 
 
 def _engagement_route(kind: type[ReportSupport] | type[ReportSubscription], on: bool) -> Any:
-    async def endpoint(report_id: uuid.UUID, actor: Writer, session: SessionDep) -> Engagement:
+    async def endpoint(
+        report_id: uuid.UUID,
+        actor: Writer,
+        session: SessionDep,
+        settings: SettingsDep,
+        limiter: RateLimiterDep,
+    ) -> Engagement:
+        # Each change notifies and recounts: a script toggling support must not flood that.
+        await limiter.enforce(
+            RateLimitItemPerHour(settings.engagement_changes_per_hour),
+            "engagement",
+            str(actor.user_id),
+            detail=f"At most {settings.engagement_changes_per_hour} support or subscription "
+            "changes an hour.",
+        )
         return await engagement.set_engagement(session, actor, report_id, kind, on, utcnow())
 
     return endpoint
@@ -148,7 +162,7 @@ for _path, _kind, _noun in (
         _engagement_route(_kind, True),
         methods=["PUT"],
         summary=f"{_noun} a report (idempotent)",
-        responses=ERRORS,
+        responses={**ERRORS, 429: PROBLEM},
         response_model=Engagement,
         name=f"put_{_path}",
     )
@@ -157,7 +171,7 @@ for _path, _kind, _noun in (
         _engagement_route(_kind, False),
         methods=["DELETE"],
         summary=f"Undo: {_noun.lower()} a report",
-        responses=ERRORS,
+        responses={**ERRORS, 429: PROBLEM},
         response_model=Engagement,
         name=f"delete_{_path}",
     )
