@@ -49,10 +49,11 @@ fuzz: venv services ## fuzz every operation far longer than `make test` does, wo
 		MEIELINN_FUZZ_SEED=$(FUZZ_SEED) $(ENV) $(VENV)/bin/pytest -n auto --dist loadfile \
 		tests/test_fuzz.py tests/test_fuzz_admin.py $(PYTEST_ARGS)
 
-lint: venv ## ruff (lint and format check) and mypy
+lint: venv ## ruff (lint and format check), mypy and pip-audit of the locked dependencies
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy service workers scripts tests bench
+	@UV="$(UV)" $(VENV)/bin/python scripts/audit_dependencies.py
 
 format: venv ## apply ruff's formatting and safe fixes
 	@$(VENV)/bin/ruff check --fix .

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from enum import StrEnum
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -45,6 +46,20 @@ class Settings(BaseSettings):
     )
     database_pool_size: int = Field(10, ge=1, description="Connections kept per process.")
     database_max_overflow: int = Field(10, ge=0, description="Extra connections under load.")
+    database_pool_timeout_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=30,
+        description="How long a request waits for a free database connection before it is "
+        "answered 503 with Retry-After (instead of hanging while the pool is exhausted).",
+    )
+    database_statement_timeout_seconds: float = Field(
+        15.0,
+        gt=0,
+        le=3600,
+        description="PostgreSQL statement_timeout of every connection: a statement running (or "
+        "waiting for a lock) longer is cancelled, and a request answered 503 with Retry-After.",
+    )
     redis_url: str = Field(
         "redis://127.0.0.1:63799/0", description="Redis URL for the job queue and rate limits."
     )
@@ -61,6 +76,17 @@ class Settings(BaseSettings):
         "X-Forwarded-For and X-Forwarded-Proto are believed; everyone else's are ignored.",
     )
     log_level: str = Field("INFO", description="Python log level of the JSON logs.")
+    cors_origins: str = Field(
+        "",
+        description="Comma-separated origins (scheme://host[:port]) of web apps allowed to call "
+        "the API from a browser; empty: none. `*` allows any origin, but never with "
+        "MEIELINN_CORS_ALLOW_CREDENTIALS.",
+    )
+    cors_allow_credentials: bool = Field(
+        False,
+        description="Let browsers send cookies and HTTP authentication to the API from "
+        "MEIELINN_CORS_ORIGINS (bearer tokens in the Authorization header need no cookies).",
+    )
     max_body_bytes: int = Field(
         1_048_576,
         ge=1024,
@@ -165,6 +191,11 @@ class Settings(BaseSettings):
         ge=1,
         description="Reports one API key may file on behalf of residents in any 24 hours.",
     )
+    engagement_changes_per_hour: int = Field(
+        120,
+        ge=1,
+        description="Support and subscription changes one person may make in an hour (429 above).",
+    )
     photo_uploads_per_hour: int = Field(
         30, ge=1, description="Photo uploads one person may make in an hour (429 above)."
     )
@@ -243,6 +274,33 @@ class Settings(BaseSettings):
     heartbeat_seconds: int = Field(
         30, ge=1, le=60, description="Seconds between worker heartbeats (1–60)."
     )
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @model_validator(mode="after")
+    def _refuse_open_cors(self) -> Settings:
+        origins = self.cors_origin_list
+        if "*" in origins and self.cors_allow_credentials:
+            raise ValueError(
+                "MEIELINN_CORS_ORIGINS=* with MEIELINN_CORS_ALLOW_CREDENTIALS would let any web "
+                "page act with a visitor's credentials: name the origins"
+            )
+        for origin in origins:
+            parsed = urlsplit(origin)
+            if origin != "*" and (
+                parsed.scheme not in ("http", "https")
+                or not parsed.netloc
+                or parsed.path
+                or parsed.query
+                or "*" in origin
+            ):
+                raise ValueError(
+                    f"MEIELINN_CORS_ORIGINS: {origin!r} is not an origin (scheme://host[:port], "
+                    "no path), or `*` alone"
+                )
+        return self
 
     @model_validator(mode="after")
     def _refuse_weak_production_settings(self) -> Settings:

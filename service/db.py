@@ -82,7 +82,15 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_pre_ping=True,
-        connect_args={"server_settings": {"timezone": "UTC", "application_name": "meielinn"}},
+        # A request waits this long for a connection, then answers 503 (service/errors.py).
+        pool_timeout=settings.database_pool_timeout_seconds,
+        connect_args={
+            "server_settings": {
+                "timezone": "UTC",
+                "application_name": "meielinn",
+                "statement_timeout": str(round(settings.database_statement_timeout_seconds * 1000)),
+            }
+        },
     )
 
 

@@ -16,6 +16,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -222,8 +224,53 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# PostgreSQL's SQLSTATEs of a database that is slow or busy rather than of a broken request:
+# statement_timeout or lock_timeout hit, too many connections, shutting down or starting up.
+_BUSY_SQLSTATES = frozenset({"57014", "55P03", "53300", "57P01", "57P02", "57P03"})
+# Seconds a client is asked to wait before retrying when the database is busy.
+DATABASE_RETRY_AFTER = 2
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    original = exc.orig
+    # asyncpg's error (SQLAlchemy's adapter keeps it as the cause) carries the SQLSTATE.
+    for candidate in (original, getattr(original, "__cause__", None)):
+        code = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(code, str):
+            return code
+    return None
+
+
+def _database_busy(request: Request, reason: str) -> JSONResponse:
+    return problem_response(
+        503,
+        slug=ServiceUnavailable.slug,
+        title=ServiceUnavailable.title,
+        detail="The database is busy; try again shortly.",
+        instance=request.url.path,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+        reason=reason,
+        request_id=_request_id(request),
+    )
+
+
+async def _pool_timeout(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database pool exhausted", extra={"path": request.url.path})
+    return _database_busy(request, "database_pool_exhausted")
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if exc.connection_invalidated or _sqlstate(exc) in _BUSY_SQLSTATES:
+        log.warning("database busy", extra={"path": request.url.path, "sqlstate": _sqlstate(exc)})
+        return _database_busy(request, "database_busy")
+    return await _unexpected_error(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(PoolTimeoutError, _pool_timeout)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -33,6 +33,7 @@ from service.ratelimit import RateLimiter
 from service.reports.moderation_router import router as moderation_router
 from service.reports.reporter_router import router as reporter_router
 from service.reports.router import router as reports_router
+from service.security import install_security_headers
 from service.training.resident_router import router as training_resident_router
 from service.training.router import diploma_router
 from service.training.router import router as training_router
@@ -83,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # a trusted reverse proxy, the one it forwards. Applied here rather than by the server
     # (uvicorn runs with --no-proxy-headers) so that one setting rules whatever serves the app.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
+    # Outermost: the headers go on every answer, the body limit's 413 included.
+    install_security_headers(app, settings)
     app.include_router(ops_router)
     app.include_router(auth_router)
     app.include_router(city_router)

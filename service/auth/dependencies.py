@@ -24,6 +24,7 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from service.auth import sessions
 from service.auth.actor import Actor
 from service.auth.models import Role
+from service.auth.policy import Caller, Policy, declare
 from service.auth.scopes import Scope
 from service.config import Settings
 from service.db import SessionDep
@@ -45,6 +46,7 @@ async def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
+@declare(Policy(Caller.anyone))
 async def optional_actor(
     request: Request,
     session: SessionDep,
@@ -63,6 +65,7 @@ async def optional_actor(
 OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 
 
+@declare(Policy(Caller.signed_in))
 async def current_actor(actor: OptionalActor) -> Actor:
     if actor is None:
         raise Unauthorized("Sign in, or send an API key.")
@@ -72,6 +75,7 @@ async def current_actor(actor: OptionalActor) -> Actor:
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
+@declare(Policy(Caller.scope, verified=True))
 async def verified_actor(actor: CurrentActor) -> Actor:
     if not actor.email_verified:
         raise Forbidden("Verify your email address first.", reason="email_not_verified")
@@ -84,6 +88,7 @@ VerifiedActor = Annotated[Actor, Depends(verified_actor)]
 def require_roles(*roles: Role) -> Callable[[Actor], Awaitable[Actor]]:
     """A dependency admitting people who hold any of ``roles``; never an API key."""
 
+    @declare(Policy(Caller.role, roles=frozenset(roles)))
     async def dependency(actor: CurrentActor) -> Actor:
         if actor.is_api_key:
             raise Forbidden(
@@ -91,7 +96,7 @@ def require_roles(*roles: Role) -> Callable[[Actor], Awaitable[Actor]]:
                 reason="api_key_not_allowed",
             )
         if not actor.has_any_role(*roles):
-            raise Forbidden(f"This needs the role {' or '.join(roles)}.")
+            raise Forbidden(f"This needs the role {' or '.join(roles)}.", reason="missing_role")
         return actor
 
     return dependency
@@ -101,6 +106,7 @@ def require_scope(scope: Scope, *, verified: bool = False) -> Callable[[Actor], 
     """A dependency admitting people (verified ones when ``verified``) and API keys that
     carry ``scope``."""
 
+    @declare(Policy(Caller.scope, scope=scope, verified=verified))
     async def dependency(actor: CurrentActor) -> Actor:
         if actor.is_api_key:
             if not actor.allows(scope):
@@ -112,6 +118,7 @@ def require_scope(scope: Scope, *, verified: bool = False) -> Callable[[Actor], 
     return dependency
 
 
+@declare(Policy(Caller.person))
 async def person(actor: CurrentActor) -> Actor:
     """A signed-in person: an API key is refused (it may not act as its owner here)."""
     if actor.is_api_key:

@@ -26,12 +26,13 @@ from fastapi.responses import HTMLResponse
 from service.auth import service
 from service.auth.dependencies import SettingsDep, client_ip
 from service.auth.models import EMAIL_TOKEN_PAGES, EmailTokenPurpose, Language
+from service.auth.policy import CREDENTIALS
 from service.auth.schemas import PASSWORD_MAX, PASSWORD_MIN
 from service.db import SessionDep, utcnow
 from service.errors import InvalidInput
 from service.fields import PlainText
 
-router = APIRouter(prefix="", tags=["auth pages"])
+router = APIRouter(prefix="", tags=["auth pages"], dependencies=[CREDENTIALS])
 
 VERIFY_PAGE = EMAIL_TOKEN_PAGES[EmailTokenPurpose.verify_email]
 RESET_PAGE = EMAIL_TOKEN_PAGES[EmailTokenPurpose.password_reset]

@@ -18,6 +18,7 @@ from service.auth.dependencies import (
     client_ip,
 )
 from service.auth.models import ApiKey, RoleGrant, User
+from service.auth.policy import CREDENTIALS, PUBLIC
 from service.auth.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
@@ -110,6 +111,7 @@ auth = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 @auth.post(
     "/register",
+    dependencies=[PUBLIC],
     status_code=status.HTTP_202_ACCEPTED,
     summary="Create an account; a verification email follows",
     description="The answer is the same whether or not the address has an account: its "
@@ -131,7 +133,10 @@ async def register(
 
 
 @auth.post(
-    "/verify", summary="Verify an email address with the emailed code", responses={422: PROBLEM}
+    "/verify",
+    dependencies=[CREDENTIALS],
+    summary="Verify an email address with the emailed code",
+    responses={422: PROBLEM},
 )
 async def verify(body: VerifyRequest, request: Request, session: SessionDep) -> UserPrivate:
     user = await service.verify_email(session, body.token, utcnow(), client_ip(request))
@@ -160,6 +165,7 @@ async def resend_verification(
 
 @auth.post(
     "/token",
+    dependencies=[CREDENTIALS],
     summary="Sign in (OAuth2 password flow)",
     description="Attempts are counted before the password is checked: per client address, "
     "per account and address (tight) and per account (loose; addresses the account signed "
@@ -181,7 +187,12 @@ async def token(
     return pair
 
 
-@auth.post("/refresh", summary="Rotate a refresh token", responses={401: PROBLEM})
+@auth.post(
+    "/refresh",
+    dependencies=[CREDENTIALS],
+    summary="Rotate a refresh token",
+    responses={401: PROBLEM},
+)
 async def refresh(
     body: RefreshRequest, request: Request, session: SessionDep, settings: SettingsDep
 ) -> TokenPair:
@@ -192,6 +203,7 @@ async def refresh(
 
 @auth.post(
     "/logout",
+    dependencies=[CREDENTIALS],
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Revoke this sign-in's refresh tokens",
 )
@@ -213,6 +225,7 @@ async def logout_all(actor: PersonActor, session: SessionDep) -> Response:
 
 @auth.post(
     "/password-reset",
+    dependencies=[PUBLIC],
     status_code=status.HTTP_202_ACCEPTED,
     summary="Email a password reset link (same answer whether the account exists or not)",
     responses={429: PROBLEM},
@@ -234,6 +247,7 @@ async def password_reset(
 
 @auth.post(
     "/password-reset/confirm",
+    dependencies=[CREDENTIALS],
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Set a new password with the emailed code",
     responses={422: PROBLEM},

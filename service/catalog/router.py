@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, status
 
 from service.auth.dependencies import AdminActor
+from service.auth.policy import PUBLIC
 from service.catalog import service
 from service.catalog.models import Category, ObjectType
 from service.catalog.schemas import (
@@ -27,7 +28,7 @@ from service.catalog.schemas import (
 from service.db import SessionDep
 from service.errors import ERRORS, PROBLEM
 
-router = APIRouter(tags=["catalogue"])
+router = APIRouter(tags=["catalogue"], dependencies=[PUBLIC])
 
 
 @router.get("/v1/catalog", summary="The catalogue: object types → categories → reasons")

@@ -27,6 +27,7 @@ from service.auth.dependencies import (
     require_scope,
 )
 from service.auth.models import Role
+from service.auth.policy import DEPARTMENTS, OWN, PUBLIC
 from service.auth.scopes import Scope
 from service.catalog.schemas import AcceptLanguage, LangQuery, pick_language
 from service.clock import NowDep
@@ -70,6 +71,7 @@ ToDate = Annotated[date | None, Query(alias="to", description="Last day, inclusi
 
 @router.get(
     "/v1/reports/{report_id}/response-templates",
+    dependencies=[DEPARTMENTS],
     summary="Templates that fit a report, rendered for it (the report's department)",
     responses=ERRORS,
 )
@@ -85,6 +87,7 @@ async def report_templates(
 
 @router.post(
     "/v1/reports/{report_id}/responses",
+    dependencies=[DEPARTMENTS],
     status_code=status.HTTP_201_CREATED,
     summary="Answer a report (published at once, or after answer moderation)",
     responses=ERRORS,
@@ -182,6 +185,7 @@ async def return_answer(
 
 @router.post(
     "/v1/reports/{report_id}/rating",
+    dependencies=[OWN],
     summary="Rate the answer (reporter or supporter); again within the window to change it",
     responses={**ERRORS, 200: {"description": "An earlier rating of this round changed."}},
     status_code=status.HTTP_201_CREATED,
@@ -203,6 +207,7 @@ async def rate_report(
 
 @router.get(
     "/v1/reports/{report_id}/rating",
+    dependencies=[OWN],
     summary="My rating of the current round's answer",
     responses=ERRORS,
 )
@@ -214,6 +219,7 @@ async def my_rating(
 
 @router.post(
     "/v1/reports/{report_id}/referral/close",
+    dependencies=[DEPARTMENTS],
     summary="Close a report referred to the supervisor after its last reopen round",
     responses=ERRORS,
 )
@@ -234,6 +240,7 @@ async def close_referred(
 
 @router.get(
     "/v1/stats/departments",
+    dependencies=[PUBLIC],
     summary="The departments' league table over a period (public)",
     responses={422: ERRORS[422]},
     tags=["stats"],
@@ -246,6 +253,7 @@ async def league_table(
 
 @router.get(
     "/v1/departments/{department_id}/stats",
+    dependencies=[DEPARTMENTS],
     summary="A department's figures per reason (its staff, supervisors above it, admins)",
     responses=ERRORS,
     tags=["stats"],

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 
 from service.auth.dependencies import AdminActor, PersonActor, SettingsDep
+from service.auth.policy import OWN
 from service.db import SessionDep, utcnow
 from service.errors import ERRORS, PROBLEM
 from service.notifications import inbox, preferences
@@ -57,6 +58,7 @@ async def mark_all_read(actor: PersonActor, session: SessionDep) -> MarkedRead:
 
 @me.post(
     "/notifications/{notification_id}/read",
+    dependencies=[OWN],
     summary="Mark one of my notifications read",
     responses=ERRORS,
 )

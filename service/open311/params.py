@@ -16,6 +16,7 @@ from starlette.datastructures import FormData
 from service.auth import sessions as auth
 from service.auth.actor import Actor
 from service.auth.dependencies import api_key_scheme, client_ip
+from service.auth.policy import Caller, Policy, declare
 from service.auth.scopes import Scope
 from service.catalog.schemas import pick_language
 from service.city import service as city
@@ -128,6 +129,7 @@ def open311_key(scope: Scope) -> Callable[..., Awaitable[Actor]]:
     form or query parameter or as ``X-API-Key``; 403 otherwise (a person's sign-in does not
     count: Open311 writes are made by integrations)."""
 
+    @declare(Policy(Caller.api_key, scope=scope))
     async def dependency(
         request: Request,
         session: SessionDep,

@@ -24,6 +24,7 @@ from starlette.datastructures import UploadFile
 
 from service import idempotency
 from service.auth.dependencies import SettingsDep
+from service.auth.policy import PUBLIC
 from service.catalog.schemas import AcceptLanguage, LangQuery
 from service.db import SessionDep, utcnow
 from service.fields import PlainText
@@ -69,7 +70,9 @@ from service.open311.schemas import (
 from service.ratelimit import RateLimiterDep, RateLimitItemPerMinute, rate_limit_fields
 from service.reports.filing import Quota
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
+router = APIRouter(
+    prefix="/open311/v2", tags=["open311"], route_class=Open311Route, dependencies=[PUBLIC]
+)
 
 
 # --- discovery and services ---------------------------------------------------------------

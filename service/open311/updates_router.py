@@ -13,6 +13,7 @@ from pydantic import StringConstraints
 
 from service import idempotency
 from service.auth.dependencies import SettingsDep
+from service.auth.policy import PUBLIC
 from service.db import SessionDep, utcnow
 from service.fields import PlainText
 from service.open311 import service, updates
@@ -41,7 +42,7 @@ from service.open311.schemas import (
 from service.ratelimit import RateLimiterDep, RateLimitItemPerMinute
 
 # Included by router.py (under its prefix), before its catch-all route.
-router = APIRouter(route_class=Open311Route)
+router = APIRouter(route_class=Open311Route, dependencies=[PUBLIC])
 
 
 # --- mySociety's servicerequestupdates ------------------------------------------------------

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.auth.policy import PUBLIC
 from service.db import SessionDep, utcnow
 from service.errors import problem_response
 from service.observability import (
@@ -21,7 +22,7 @@ from service.observability import (
 )
 from service.outbox.service import backlog
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], dependencies=[PUBLIC])
 
 
 @router.get("/healthz", summary="The process is up")

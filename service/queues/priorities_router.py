@@ -7,6 +7,7 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
+from service.auth.policy import DEPARTMENTS
 from service.db import SessionDep
 from service.errors import ERRORS
 from service.queues import priorities
@@ -14,7 +15,11 @@ from service.queues.models import ResponsePriority
 from service.queues.router import Staff
 from service.queues.schemas import PriorityCreate, PriorityUpdate, PriorityView
 
-router = APIRouter(prefix="/v1/departments/{department_id}/priorities", tags=["department work"])
+router = APIRouter(
+    prefix="/v1/departments/{department_id}/priorities",
+    tags=["department work"],
+    dependencies=[DEPARTMENTS],
+)
 
 
 def _view(priority: ResponsePriority) -> PriorityView:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from service.auth.policy import DEPARTMENTS
 from service.clock import NowDep
 from service.db import SessionDep
 from service.errors import ERRORS
@@ -26,7 +27,7 @@ from service.queues.schemas import (
     TransferRequestView,
 )
 
-router = APIRouter(tags=["department work"])
+router = APIRouter(tags=["department work"], dependencies=[DEPARTMENTS])
 StateQuery = Annotated[RequestState | None, Query(description="Only requests in this state.")]
 
 

@@ -20,6 +20,7 @@ from pydantic import AwareDatetime, StringConstraints
 from service.auth.actor import Actor
 from service.auth.dependencies import require_roles, require_scope
 from service.auth.models import Role
+from service.auth.policy import DEPARTMENTS, OWN
 from service.auth.scopes import Scope
 from service.clock import NowDep
 from service.db import SessionDep
@@ -70,6 +71,7 @@ async def _item(
 
 @router.get(
     "/v1/departments/{department_id}/queue",
+    dependencies=[DEPARTMENTS],
     summary="Open reports of a department (supervisors: and below), by due time, with counts",
     responses=ERRORS,
 )
@@ -127,6 +129,7 @@ async def department_queue(
 
 @router.post(
     "/v1/departments/{department_id}/queue/bulk",
+    dependencies=[DEPARTMENTS],
     summary="Assign or post a public status note on several reports; each succeeds or fails alone",
     responses=ERRORS,
 )
@@ -145,6 +148,7 @@ async def bulk_work(
 
 @router.post(
     "/v1/reports/{report_id}/claim",
+    dependencies=[DEPARTMENTS],
     summary="Take the report (and start work on an accepted or reopened one)",
     responses=ERRORS,
 )
@@ -157,6 +161,7 @@ async def claim(
 
 @router.put(
     "/v1/reports/{report_id}/assignee",
+    dependencies=[DEPARTMENTS],
     summary="Give the report to a colleague of its department",
     responses=ERRORS,
 )
@@ -174,6 +179,7 @@ async def assign(
 
 @router.delete(
     "/v1/reports/{report_id}/assignee",
+    dependencies=[DEPARTMENTS],
     summary="Nobody works on the report any more",
     responses=ERRORS,
 )
@@ -186,6 +192,7 @@ async def unassign(
 
 @router.post(
     "/v1/reports/{report_id}/start",
+    dependencies=[DEPARTMENTS],
     summary="Start work (accepted or reopened → in progress)",
     responses=ERRORS,
 )
@@ -198,6 +205,7 @@ async def start(
 
 @router.post(
     "/v1/reports/{report_id}/notes",
+    dependencies=[DEPARTMENTS],
     status_code=status.HTTP_201_CREATED,
     summary="An internal note, or a public status note on the timeline",
     responses=ERRORS,
@@ -211,6 +219,7 @@ async def add_note(
 
 @router.put(
     "/v1/reports/{report_id}/priority",
+    dependencies=[DEPARTMENTS],
     summary="Set (or clear) the report's priority, one of its department's",
     responses=ERRORS,
 )
@@ -231,6 +240,7 @@ async def set_priority(
 
 @router.post(
     "/v1/reports/{report_id}/clarification-requests",
+    dependencies=[DEPARTMENTS],
     summary="Ask the reporter a question: the report waits for the answer, the clock pauses",
     responses=ERRORS,
 )
@@ -248,6 +258,7 @@ async def ask_clarification(
 
 @router.post(
     "/v1/reports/{report_id}/clarifications",
+    dependencies=[OWN],
     summary="Answer the department's question about my report (the clock resumes)",
     responses=ERRORS,
     tags=["reports"],
@@ -271,6 +282,7 @@ async def answer_clarification(
 
 @router.post(
     "/v1/reports/{report_id}/transfer",
+    dependencies=[DEPARTMENTS],
     summary="Move the report to another department at once (supervisors)",
     responses=ERRORS,
 )
@@ -290,6 +302,7 @@ async def transfer(
 
 @router.post(
     "/v1/reports/{report_id}/transfer-requests",
+    dependencies=[DEPARTMENTS],
     status_code=status.HTTP_201_CREATED,
     summary="Ask another department (or the dispatcher) to take the report",
     responses=ERRORS,
@@ -309,6 +322,7 @@ async def request_transfer(
 
 @router.post(
     "/v1/reports/{report_id}/extension-requests",
+    dependencies=[DEPARTMENTS],
     status_code=status.HTTP_201_CREATED,
     summary="Ask the supervisor for a later deadline, with a justification",
     responses=ERRORS,

@@ -11,6 +11,7 @@ from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse
 
 from service.auth.dependencies import OptionalActor, SettingsDep
+from service.auth.policy import OWN
 from service.db import SessionDep, utcnow
 from service.errors import ERRORS, PROBLEM
 from service.ratelimit import RateLimiterDep, RateLimitItemPerHour
@@ -23,7 +24,10 @@ router = APIRouter(tags=["reports"])
 
 
 @router.patch(
-    "/v1/reports/{report_id}", summary="Change my report until it is accepted", responses=ERRORS
+    "/v1/reports/{report_id}",
+    dependencies=[OWN],
+    summary="Change my report until it is accepted",
+    responses=ERRORS,
 )
 async def update_report(
     report_id: uuid.UUID, body: ReportUpdate, response: Response, actor: Writer, session: SessionDep
@@ -34,6 +38,7 @@ async def update_report(
 
 @router.post(
     "/v1/reports/{report_id}/submit",
+    dependencies=[OWN],
     summary="Send a draft (one waiting for its photo) to moderation",
     responses=ERRORS,
 )
@@ -46,6 +51,7 @@ async def submit_report(
 
 @router.post(
     "/v1/reports/{report_id}/withdraw",
+    dependencies=[OWN],
     summary="Withdraw my report (until it is answered)",
     responses=ERRORS,
 )
@@ -58,6 +64,7 @@ async def withdraw_report(
 
 @router.post(
     "/v1/reports/{report_id}/photos",
+    dependencies=[OWN],
     status_code=status.HTTP_201_CREATED,
     summary="Add a photo (JPEG, PNG, WebP or HEIC) to my report",
     responses={**ERRORS, 413: PROBLEM, 415: PROBLEM},
@@ -107,6 +114,7 @@ async def get_photo(
 
 @router.delete(
     "/v1/reports/{report_id}/photos/{photo_id}",
+    dependencies=[OWN],
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove a photo from my report until it is accepted",
     responses=ERRORS,
@@ -125,7 +133,21 @@ async def delete_photo(
 
 
 def _engagement_route(kind: type[ReportSupport] | type[ReportSubscription], on: bool) -> Any:
-    async def endpoint(report_id: uuid.UUID, actor: Writer, session: SessionDep) -> Engagement:
+    async def endpoint(
+        report_id: uuid.UUID,
+        actor: Writer,
+        session: SessionDep,
+        settings: SettingsDep,
+        limiter: RateLimiterDep,
+    ) -> Engagement:
+        # Each change notifies and recounts: a script toggling support must not flood that.
+        await limiter.enforce(
+            RateLimitItemPerHour(settings.engagement_changes_per_hour),
+            "engagement",
+            str(actor.user_id),
+            detail=f"At most {settings.engagement_changes_per_hour} support or subscription "
+            "changes an hour.",
+        )
         return await engagement.set_engagement(session, actor, report_id, kind, on, utcnow())
 
     return endpoint
@@ -140,7 +162,7 @@ for _path, _kind, _noun in (
         _engagement_route(_kind, True),
         methods=["PUT"],
         summary=f"{_noun} a report (idempotent)",
-        responses=ERRORS,
+        responses={**ERRORS, 429: PROBLEM},
         response_model=Engagement,
         name=f"put_{_path}",
     )
@@ -149,7 +171,7 @@ for _path, _kind, _noun in (
         _engagement_route(_kind, False),
         methods=["DELETE"],
         summary=f"Undo: {_noun.lower()} a report",
-        responses=ERRORS,
+        responses={**ERRORS, 429: PROBLEM},
         response_model=Engagement,
         name=f"delete_{_path}",
     )

@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, StringConstraints
 
 from service import idempotency
+from service.auth import policy
 from service.auth.actor import Actor
 from service.auth.dependencies import OptionalActor, SettingsDep, require_scope
 from service.auth.scopes import Scope
@@ -180,6 +181,7 @@ DisownToken = Annotated[
 
 @router.get(
     "/v1/reports/disown",
+    dependencies=[policy.CREDENTIALS],
     summary='The page behind the link in a "filed for you" email (asks before withdrawing)',
     response_class=HTMLResponse,
     responses={404: PROBLEM},
@@ -194,6 +196,7 @@ async def disown_page(
 
 @router.post(
     "/v1/reports/disown",
+    dependencies=[policy.CREDENTIALS],
     summary="Withdraw a report filed for you that you did not ask for (the emailed link)",
     responses={404: PROBLEM, 409: PROBLEM},
 )
@@ -284,6 +287,7 @@ async def my_reports(
 
 @router.get(
     "/v1/reports/nearby",
+    dependencies=[policy.PUBLIC],
     summary="Open reports of the same category near a point (before filing a duplicate)",
     responses={404: PROBLEM, 422: PROBLEM},
 )
@@ -303,6 +307,7 @@ async def nearby(
 
 @router.get(
     "/v1/map",
+    dependencies=[policy.PUBLIC],
     summary="Reports in a bounding box as GeoJSON: points, or clusters above the budget",
     responses={200: {"content": {"application/geo+json": {}}}, 422: PROBLEM},
     response_class=JSONResponse,

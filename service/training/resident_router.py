@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Response, status
 from service.auth.actor import Actor
 from service.auth.dependencies import PersonActor, SettingsDep, require_roles
 from service.auth.models import Role
+from service.auth.policy import OWN, Caller, Policy, declare
 from service.clock import NowDep
 from service.db import SessionDep
 from service.errors import ERRORS, PROBLEM, Forbidden
@@ -38,6 +39,7 @@ from service.training.schemas import (
 router = APIRouter(tags=["training"])
 
 
+@declare(Policy(Caller.verified_person))
 async def verified_person(actor: PersonActor) -> Actor:
     """A signed-in person whose email address is verified."""
     if not actor.email_verified:
@@ -136,6 +138,7 @@ async def leave_mailing_list(actor: PersonActor, session: SessionDep) -> Respons
 
 @router.patch(
     "/v1/me/ambassadorships/{ambassador_id}",
+    dependencies=[OWN],
     summary="Agree (or no longer) to be named on my building's public page",
     responses=ERRORS,
 )

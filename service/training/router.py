@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from service.auth.actor import Actor
 from service.auth.dependencies import OptionalActor, PersonActor, SettingsDep, require_roles
 from service.auth.models import Role
+from service.auth.policy import OWN, PROGRAMMES, PUBLIC
 from service.clock import NowDep
 from service.db import SessionDep
 from service.errors import ERRORS, PROBLEM
@@ -84,7 +85,12 @@ async def get_programme(
     return await programmes.programme_view(session, actor, programme_id)
 
 
-@router.patch("/programmes/{programme_id}", summary="Change a programme", responses=ERRORS)
+@router.patch(
+    "/programmes/{programme_id}",
+    dependencies=[PROGRAMMES],
+    summary="Change a programme",
+    responses=ERRORS,
+)
 async def update_programme(
     programme_id: uuid.UUID,
     body: ProgrammeUpdate,
@@ -105,6 +111,7 @@ async def _change_state(
 
 @router.post(
     "/programmes/{programme_id}/publish",
+    dependencies=[PROGRAMMES],
     summary="Publish a draft (open for enrolment; announced to the pilot area's mailing list)",
     responses=ERRORS,
 )
@@ -115,7 +122,10 @@ async def publish(
 
 
 @router.post(
-    "/programmes/{programme_id}/start", summary="Start an open programme", responses=ERRORS
+    "/programmes/{programme_id}/start",
+    dependencies=[PROGRAMMES],
+    summary="Start an open programme",
+    responses=ERRORS,
 )
 async def start(
     programme_id: uuid.UUID, actor: Coordinator, session: SessionDep, now: NowDep
@@ -125,6 +135,7 @@ async def start(
 
 @router.post(
     "/programmes/{programme_id}/finish",
+    dependencies=[PROGRAMMES],
     summary="Finish a running programme (and award everyone who qualified)",
     responses=ERRORS,
 )
@@ -139,6 +150,7 @@ async def finish(
 
 @router.post(
     "/programmes/{programme_id}/sessions",
+    dependencies=[PROGRAMMES],
     status_code=status.HTTP_201_CREATED,
     summary="Add a session (participants are told once the programme is published)",
     responses=ERRORS,
@@ -156,6 +168,7 @@ async def add_session(
 
 @router.patch(
     "/sessions/{session_id}",
+    dependencies=[PROGRAMMES],
     summary="Change a session (participants are told once the programme is published)",
     responses=ERRORS,
 )
@@ -168,6 +181,7 @@ async def update_session(
 
 @router.get(
     "/sessions/{session_id}/attendance",
+    dependencies=[PROGRAMMES],
     summary="Who attended a session, and its check-in code",
     responses=ERRORS,
 )
@@ -179,6 +193,7 @@ async def get_attendance(
 
 @router.put(
     "/sessions/{session_id}/attendance",
+    dependencies=[PROGRAMMES],
     summary="Set a session's roster: the list replaces what was recorded (corrections audited)",
     responses=ERRORS,
 )
@@ -190,6 +205,7 @@ async def put_attendance(
 
 @router.get(
     "/programmes/{programme_id}/participants",
+    dependencies=[PROGRAMMES],
     summary="Participants with their buildings and attendance (no contact details)",
     responses=ERRORS,
 )
@@ -204,6 +220,7 @@ async def get_participants(
 
 @router.post(
     "/programmes/{programme_id}/awards",
+    dependencies=[PROGRAMMES],
     summary="Award everyone who qualified and is not awarded yet (idempotent)",
     responses=ERRORS,
 )
@@ -220,6 +237,7 @@ async def award(
 
 @router.get(
     "/programmes/{programme_id}/awards",
+    dependencies=[PROGRAMMES],
     summary="The programme's ambassadors and their diplomas",
     responses=ERRORS,
 )
@@ -231,6 +249,7 @@ async def list_awards(
 
 @router.post(
     "/ambassadors/{ambassador_id}/revoke",
+    dependencies=[PROGRAMMES],
     summary="Revoke an ambassadorship, its role and its diploma (audited)",
     responses=ERRORS,
 )
@@ -307,6 +326,7 @@ async def get_city_coverage_map(actor: OptionalActor, session: SessionDep) -> JS
 
 @router.get(
     "/buildings/{building_id}/ambassadors",
+    dependencies=[PUBLIC],
     summary="A building's ambassadors who agreed to be named",
     responses={422: PROBLEM},
 )
@@ -321,6 +341,7 @@ async def building_ambassadors(
 
 @diploma_router.get(
     "/{code}",
+    dependencies=[PUBLIC],
     summary="Verify a diploma: genuine or not, with the name, programme and date it states",
     responses={404: PROBLEM, 422: PROBLEM},
 )
@@ -330,6 +351,7 @@ async def verify_diploma(code: DiplomaCode, session: SessionDep) -> DiplomaVerif
 
 @diploma_router.get(
     "/{code}/pdf",
+    dependencies=[OWN],
     summary="A diploma's PDF, for its holder and the programme's coordinators",
     response_class=FileResponse,
     responses={200: {"content": {"application/pdf": {}}}, **ERRORS},

@@ -7,13 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from service.auth.policy import PUBLIC
 from service.city.buildings import service
 from service.city.schemas import BuildingList, BuildingPublic, Latitude, Longitude
 from service.db import SessionDep
 from service.errors import PROBLEM
 from service.fields import PlainText
 
-public = APIRouter(prefix="/v1", tags=["city"])
+public = APIRouter(prefix="/v1", tags=["city"], dependencies=[PUBLIC])
 
 
 @public.get("/buildings", summary="Search buildings by address", responses={422: PROBLEM})

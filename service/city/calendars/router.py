@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.dependencies import AdminActor
+from service.auth.policy import PUBLIC
 from service.city.calendars import service
 from service.city.departments.service import get_department
 from service.city.models import Calendar, CalendarException
@@ -26,7 +27,7 @@ from service.city.schemas import (
 from service.db import SessionDep, utcnow
 from service.errors import ERRORS, PROBLEM
 
-public = APIRouter(prefix="/v1", tags=["city"])
+public = APIRouter(prefix="/v1", tags=["city"], dependencies=[PUBLIC])
 admin = APIRouter(prefix="/v1/admin", tags=["city admin"])
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.dependencies import AdminActor
+from service.auth.policy import PUBLIC
 from service.city.departments import service
 from service.city.departments.service import department_public
 from service.city.models import Department
@@ -21,7 +22,7 @@ from service.city.schemas import (
 from service.db import SessionDep
 from service.errors import ERRORS
 
-public = APIRouter(prefix="/v1", tags=["city"])
+public = APIRouter(prefix="/v1", tags=["city"], dependencies=[PUBLIC])
 admin = APIRouter(prefix="/v1/admin", tags=["city admin"])
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 
 from service.auth.dependencies import AdminActor
+from service.auth.policy import PUBLIC
 from service.city.districts import service
 from service.city.schemas import DistrictImportResult, DistrictPublic, Latitude, Longitude
 from service.db import SessionDep
@@ -15,7 +16,7 @@ from service.errors import ERRORS, PROBLEM, NotFound
 
 GEOJSON = "application/geo+json"
 
-public = APIRouter(prefix="/v1", tags=["city"])
+public = APIRouter(prefix="/v1", tags=["city"], dependencies=[PUBLIC])
 admin = APIRouter(prefix="/v1/admin", tags=["city admin"])
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, status
 from service.auth.actor import Actor
 from service.auth.dependencies import AdminActor, require_roles
 from service.auth.models import Role
+from service.auth.policy import PUBLIC
 from service.catalog.service import get_reason
 from service.city.buildings.service import building_public
 from service.city.departments.service import department_public, get_department
@@ -25,7 +26,7 @@ from service.city.schemas import (
 from service.db import SessionDep
 from service.errors import ERRORS
 
-public = APIRouter(prefix="/v1", tags=["city"])
+public = APIRouter(prefix="/v1", tags=["city"], dependencies=[PUBLIC])
 admin = APIRouter(prefix="/v1/admin", tags=["city admin"])
 
 RoutingActor = Annotated[Actor, Depends(require_roles(Role.admin, Role.coordinator))]
