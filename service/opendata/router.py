@@ -10,12 +10,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
+from service.auth.policy import PUBLIC
 from service.catalog.schemas import AcceptLanguage, LangQuery, pick_language
 from service.errors import PROBLEM, InvalidInput
 from service.opendata import service
 from service.reports.states import ReportState
 
-router = APIRouter(prefix="/v1/open-data", tags=["open data"])
+router = APIRouter(prefix="/v1/open-data", tags=["open data"], dependencies=[PUBLIC])
 
 Since = Annotated[
     datetime | None, Query(description="Reports filed at or after this instant (ISO 8601).")
