@@ -92,6 +92,11 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body accepted outside photo uploads (413 above).",
     )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="Bearer token a Prometheus scraper presents at /metrics. Unset: /metrics "
+        "answers only clients connecting from loopback (a scraper beside the API).",
+    )
     readiness_timeout_seconds: float = Field(
         2.0, gt=0, description="How long /readyz waits for each dependency."
     )

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from pydantic import SecretStr
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -190,6 +191,34 @@ async def test_metrics_exposes_request_latency(client: AsyncClient) -> None:
     assert 'meielinn_http_request_duration_seconds_count{method="GET",route="/healthz"' in (
         response.text
     )
+
+
+async def test_metrics_refuse_a_remote_scraper_without_the_token(app: FastAPI) -> None:
+    """Queue depths and overdue counts are for the city's monitoring: from another machine
+    /metrics answers 403 until a scrape token is configured, and then only with it."""
+    remote = ASGITransport(app=app, client=("203.0.113.9", 4711))
+    async with AsyncClient(transport=remote, base_url="http://test") as client:
+        refused = await client.get("/metrics")
+        assert refused.status_code == 403
+        assert refused.headers["content-type"].startswith(PROBLEM)
+        assert "meielinn_" not in refused.text
+        original = app.state.settings
+        app.state.settings = original.model_copy(update={"metrics_token": SecretStr("s3cret")})
+        try:
+            assert (await client.get("/metrics")).status_code == 403
+            wrong = {"Authorization": "Bearer other"}
+            assert (await client.get("/metrics", headers=wrong)).status_code == 403
+            right = {"Authorization": "Bearer s3cret"}
+            scraped = await client.get("/metrics", headers=right)
+            assert scraped.status_code == 200
+            assert "meielinn_outbox_backlog" in scraped.text
+        finally:
+            app.state.settings = original
+
+
+async def test_metrics_refuse_a_request_forwarded_by_a_local_proxy(client: AsyncClient) -> None:
+    forwarded = await client.get("/metrics", headers={"X-Forwarded-For": "198.51.100.7"})
+    assert forwarded.status_code == 403
 
 
 async def test_heartbeat_job_runs_on_a_real_worker(

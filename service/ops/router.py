@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,9 +11,9 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth.policy import PUBLIC
+from service.auth.policy import CREDENTIALS, PUBLIC
 from service.db import SessionDep, utcnow
-from service.errors import problem_response
+from service.errors import Forbidden, problem_response
 from service.observability import (
     OUTBOX_BACKLOG,
     OUTBOX_OLDEST_SECONDS,
@@ -121,11 +122,30 @@ async def workers_ready(request: Request, session: SessionDep) -> JSONResponse:
     return JSONResponse({"status": "ok", "checks": {"workers": result}})
 
 
-@router.get("/metrics", include_in_schema=False)
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
+
+
+def _may_scrape(request: Request) -> bool:
+    """The configured scrape token, or (none configured) a client on this machine. The
+    connecting address is the direct peer's, never one taken from X-Forwarded-For: a reverse
+    proxy on loopback forwarding the world would otherwise open the metrics to everyone, so a
+    proxy in front must not route /metrics, or a token is configured."""
+    token = request.app.state.settings.metrics_token
+    if token is not None:
+        given = request.headers.get("authorization", "")
+        return secrets.compare_digest(given.encode(), f"Bearer {token.get_secret_value()}".encode())
+    peer = request.scope.get("client")
+    return bool(peer) and peer[0] in LOOPBACK and "x-forwarded-for" not in request.headers
+
+
+@router.get("/metrics", include_in_schema=False, dependencies=[CREDENTIALS])
 async def metrics(request: Request, session: SessionDep) -> Response:
-    """Prometheus metrics. Jobs run in the workers, so what the deadlines depend on (the
+    """Prometheus metrics (queue depths and deadlines are the city's operations, not public
+    figures: see :func:`_may_scrape`). Jobs run in the workers, so what the deadlines depend on (the
     outbox backlog, overdue rounds, the workers' heartbeat) is read from the database at
     each scrape; the request latencies are this process's own."""
+    if not _may_scrape(request):
+        raise Forbidden("Metrics are for the city's monitoring: present the scrape token.")
     now = utcnow()
     count, oldest = await backlog(session, now)
     OUTBOX_BACKLOG.set(count)
