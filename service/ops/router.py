@@ -134,8 +134,8 @@ def _may_scrape(request: Request) -> bool:
     if token is not None:
         given = request.headers.get("authorization", "")
         return secrets.compare_digest(given.encode(), f"Bearer {token.get_secret_value()}".encode())
-    peer = request.scope.get("client")
-    return bool(peer) and peer[0] in LOOPBACK and "x-forwarded-for" not in request.headers
+    peer = request.client
+    return peer is not None and peer.host in LOOPBACK and "x-forwarded-for" not in request.headers
 
 
 @router.get("/metrics", include_in_schema=False, dependencies=[CREDENTIALS])
