@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +16,7 @@ from sqlmodel import col
 from service.audit.models import AuditEvent
 from service.audit.service import PERSONAL_DATA_READ
 from service.auth import service as auth
-from service.auth.models import Role, User
+from service.auth.models import Role, RoleGrant, User
 from service.auth.schemas import ApiKeyCreate
 from service.auth.scopes import Scope
 from service.config import Settings
@@ -24,10 +25,13 @@ from service.notifications.models import EmailMessage
 from service.reports.filing import contact_reporter
 from service.reports.lifecycle import record_event
 from service.reports.models import Report, ReportEvent, ReportSupport
+from service.reports.photos import MediaStore
 from service.reports.states import ReportState
+from service.training.models import Ambassador, Diploma
 from tests.conftest import RunWorker
 from tests.factories import PASSWORD, actor_of, bearer, file_report, make_user
 from tests.feedback_setup import answered, cast, fresh
+from tests.training_factories import awarded_programme, pilot_buildings
 
 NAME = "Mari Reporter"
 
@@ -162,11 +166,53 @@ async def test_erasure_is_refused_to_api_keys_and_to_the_citys_roles(
     assert still is not None and still.erased_at is None
 
 
-async def test_an_ambassador_erasing_ends_the_ambassadorship(
-    client: AsyncClient, session: AsyncSession, settings: Settings
+async def test_an_ambassador_erasing_ends_the_ambassadorship_and_the_diploma_names_nobody(
+    app: FastAPI,
+    client: AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    run_worker: RunWorker,
 ) -> None:
-    resident = await make_user(session, settings, roles=((Role.ambassador, None),))
-    assert (await _erase(client, bearer(settings, resident))).status_code == 204
+    (building,) = await pilot_buildings(session, 1)
+    holder = await make_user(session, settings, name="Liisa Saarepuu")
+    _, coordinator_headers, (award,) = await awarded_programme(
+        app, client, session, settings, [(holder, building)]
+    )
+    await run_worker()  # the diploma's PDF
+    code = award["diploma_code"]
+    pdf_path = await session.scalar(select(Diploma.pdf_path).where(Diploma.code == code))
+    assert pdf_path is not None
+    stored = MediaStore(settings.media_dir).path(pdf_path)
+    assert stored.exists()
+    assert (await client.get(f"/v1/diplomas/{code}")).json()["holder_name"] == "Liisa Saarepuu"
+    ambassador_id = await session.scalar(
+        select(Ambassador.id).where(col(Ambassador.user_id) == holder.id)
+    )
+    named = await client.patch(
+        f"/v1/me/ambassadorships/{ambassador_id}",
+        json={"public": True},
+        headers=bearer(settings, holder),
+    )
+    assert named.status_code == 200, named.text
+    before = await client.get(f"/v1/training/buildings/{building}/ambassadors")
+    assert before.status_code == 200 and "Saarepuu" in before.text
+
+    assert (await _erase(client, bearer(settings, holder))).status_code == 204
+
+    verified = await client.get(f"/v1/diplomas/{code}")
+    assert verified.status_code == 200
+    assert verified.json()["revoked"] is True
+    assert "Liisa" not in verified.text and "Saarepuu" not in verified.text
+    assert not stored.exists()  # the erasure committed, so the file went with it
+    pdf = await client.get(f"/v1/diplomas/{code}/pdf", headers=coordinator_headers)
+    assert pdf.status_code in (404, 409, 410), pdf.text
+    ambassadors = await client.get(f"/v1/training/buildings/{building}/ambassadors")
+    assert ambassadors.status_code == 200
+    assert "Saarepuu" not in ambassadors.text
+    grants = await session.scalar(
+        select(func.count()).select_from(RoleGrant).where(col(RoleGrant.user_id) == holder.id)
+    )
+    assert grants == 0
 
 
 async def test_export_holds_everything_of_the_person_and_nobody_elses(

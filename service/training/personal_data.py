@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -115,21 +114,33 @@ async def erase(session: AsyncSession, person: Person, erasure: Erasure) -> int:
         .values(revoked_at=erasure.now, revoke_reason=ERASED_REASON, public=False)
     )
     changed += int(getattr(ended, "rowcount", 0) or 0)
-    diplomas = list(
-        await session.execute(
-            update(Diploma)
-            .where(col(Diploma.ambassador_id).in_(ambassador_ids))
-            .values(
-                holder_name=REDACTED,
-                revoked_at=func.coalesce(col(Diploma.revoked_at), erasure.now),
-            )
-            .returning(col(Diploma.pdf_path))
+    held = col(Diploma.ambassador_id).in_(ambassador_ids)
+    paths = list(
+        (
+            await session.execute(select(col(Diploma.pdf_path)).where(held).with_for_update())
+        ).scalars()
+    )
+    redacted = await session.execute(
+        update(Diploma)
+        .where(held)
+        .values(
+            holder_name=REDACTED,
+            revoked_at=func.coalesce(col(Diploma.revoked_at), erasure.now),
+            pdf_path=None,
         )
     )
+    diplomas = int(getattr(redacted, "rowcount", 0) or 0)
+    # The files go only once the erasure has committed: a rolled-back erasure keeps them.
     store = MediaStore(erasure.settings.media_dir)
-    for (pdf_path,) in diplomas:
-        await anyio.to_thread.run_sync(store.delete, pdf_path)
-    return changed + len(diplomas)
+
+    def delete_files(_: Any) -> None:
+        for path in paths:
+            if path:
+                store.delete(path)
+
+    if any(paths):
+        event.listen(session.sync_session, "after_commit", delete_files, once=True)
+    return changed + diplomas
 
 
 PERSONAL_DATA = PersonalData(section="training", export=export, erase=erase)
