@@ -318,6 +318,9 @@ def _rows(
         "description": rng.choice(DESCRIPTIONS),
         "attributes": _demo_attributes(reason, rng),
         "anonymous_public": rng.random() < 0.2,
+        # Three in five let their words into the open data (without drawing from ``rng``,
+        # so the rest of the demo city stays as it was).
+        "text_in_open_data": int(created.timestamp()) // 60 % 5 < 3,
         "state": report.state,
         "round": 1,
         "created_at": created,
