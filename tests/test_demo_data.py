@@ -251,7 +251,7 @@ async def test_demo_reports_keep_the_invariants(session: AsyncSession, settings:
     assert not broken, broken
     await _check_league_table(session)
     # Some reporters let their words into the open data, and some did not.
-    consents = dict(
+    consents: dict[bool, int] = dict(
         (
             await session.execute(text("SELECT text_in_open_data, count(*) FROM report GROUP BY 1"))
         ).all()
