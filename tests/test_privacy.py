@@ -343,3 +343,38 @@ async def test_staff_reads_of_personal_data_are_audited(
     user_read = (await reads())[-1]
     assert user_read.subject_type == "user"
     assert user_read.subject_id == str(people.reporter.id)
+
+
+async def test_coordinators_reading_rosters_and_participants_are_audited(
+    app: FastAPI, client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    (building,) = await pilot_buildings(session, 1)
+    learner = await make_user(session, settings, name="Tiit Õppija")
+    programme, coordinator_headers, _ = await awarded_programme(
+        app, client, session, settings, [(learner, building)]
+    )
+
+    async def read_subjects() -> list[list[str]]:
+        rows = await session.execute(
+            select(AuditEvent)
+            .where(col(AuditEvent.action) == PERSONAL_DATA_READ)
+            .order_by(col(AuditEvent.id))
+        )
+        return [event.details["subjects"] for event in rows.scalars()]
+
+    # Setting the roster answered with it: that was a read too.
+    assert await read_subjects() == [[str(learner.id)]]
+    listed = await client.get(
+        f"/v1/training/programmes/{programme['id']}/participants", headers=coordinator_headers
+    )
+    assert listed.status_code == 200 and "Tiit Õppija" in listed.text
+    assert await read_subjects() == [[str(learner.id)]] * 2
+    shown = await client.get(
+        f"/v1/training/programmes/{programme['id']}", headers=coordinator_headers
+    )
+    session_id = shown.json()["sessions"][0]["id"]
+    roster = await client.get(
+        f"/v1/training/sessions/{session_id}/attendance", headers=coordinator_headers
+    )
+    assert roster.status_code == 200 and "Tiit Õppija" in roster.text
+    assert await read_subjects() == [[str(learner.id)]] * 3

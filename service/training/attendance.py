@@ -16,6 +16,7 @@ from limits import RateLimitItemPerHour
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.service import record as audit
+from service.audit.service import record_personal_data_read
 from service.auth.actor import Actor
 from service.errors import Conflict, Forbidden, InvalidInput
 from service.ratelimit import RateLimiter
@@ -170,6 +171,13 @@ async def session_attendance(
     """Who attended a session, and its check-in code, for its coordinators."""
     found, _ = await access.run_session(session, actor, session_id)
     rows = await repository.attendance_of_session(session, found.id)
+    await record_personal_data_read(
+        session,
+        actor,
+        "user",
+        [row.Attendance.user_id for row in rows],
+        ["display_name", "attendance"],
+    )
     return SessionAttendance(
         session_id=found.id,
         checkin_code=found.checkin_code,

@@ -8,6 +8,7 @@ import uuid
 from geojson_pydantic import Feature, FeatureCollection, Point
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.audit.service import record_personal_data_read
 from service.auth.actor import Actor
 from service.config import Settings
 from service.training import access, awards_repository, repository
@@ -99,6 +100,14 @@ async def participants(
     programme = await access.run_programme(session, actor, programme_id)
     sessions = await repository.sessions_of(session, programme.id)
     attended = await repository.attended_sessions(session, programme.id)
+    rows = await repository.participant_rows(session, programme.id)
+    await record_personal_data_read(
+        session,
+        actor,
+        "user",
+        [row.Enrolment.user_id for row in rows],
+        ["display_name", "building", "attendance"],
+    )
     return [
         Participant(
             user_id=row.Enrolment.user_id,
@@ -111,7 +120,7 @@ async def participants(
             qualified=row.Enrolment.status == EnrolmentStatus.enrolled
             and qualifies(programme, sessions, attended.get(row.Enrolment.user_id, set())),
         )
-        for row in await repository.participant_rows(session, programme.id)
+        for row in rows
     ]
 
 
