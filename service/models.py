@@ -12,6 +12,15 @@ from service.city.models import (
     RoutingRule,
 )
 from service.feedback.models import ReportRating, ReportResponse, ResponseTemplate
+from service.ideas.models import (
+    Idea,
+    IdeaArea,
+    IdeaAttachment,
+    IdeaEvent,
+    IdeaExpert,
+    IdeaReview,
+    IdeaSupport,
+)
 from service.notifications.models import (
     EmailMessage,
     NotificationDelivery,
@@ -62,6 +71,13 @@ __all__ = [
     "Enrolment",
     "ExtensionRequest",
     "IdempotencyRecord",
+    "Idea",
+    "IdeaArea",
+    "IdeaAttachment",
+    "IdeaEvent",
+    "IdeaExpert",
+    "IdeaReview",
+    "IdeaSupport",
     "MailingListMember",
     "NotificationDelivery",
     "NotificationEvent",
