@@ -98,11 +98,15 @@ class Idea(SQLModel, table=True):
     __table_args__ = (
         # Duplicate detection (stage 1) by trigram similarity of titles and summaries.
         Index(
-            "ix_idea_title_trgm", "title", postgresql_using="gin",
+            "ix_idea_title_trgm",
+            "title",
+            postgresql_using="gin",
             postgresql_ops={"title": "gin_trgm_ops"},
         ),
         Index(
-            "ix_idea_summary_trgm", "summary", postgresql_using="gin",
+            "ix_idea_summary_trgm",
+            "summary",
+            postgresql_using="gin",
             postgresql_ops={"summary": "gin_trgm_ops"},
         ),
         Index("ix_idea_area_state", "area_id", "state"),
