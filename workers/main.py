@@ -19,6 +19,7 @@ from service.config import get_settings, settings_or_exit
 from service.db import create_engine, create_sessionmaker
 from service.observability import configure_logging
 from workers.heartbeat import heartbeat
+from workers.ideas import idea_checks, idea_review_sweep, make_idea_thumbnail
 from workers.notifications import deliver_email, deliver_webhook
 from workers.outbox import relay_outbox
 from workers.reports import (
@@ -82,6 +83,9 @@ class WorkerSettings:
         make_diploma,
         sweep_diplomas,
         training_outreach,
+        idea_checks,
+        make_idea_thumbnail,
+        idea_review_sweep,
     ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(heartbeat, second=_every(_settings.heartbeat_seconds), run_at_startup=True),
@@ -93,6 +97,13 @@ class WorkerSettings:
         cron(sla_sweep, second=_every(_settings.sla_sweep_seconds), unique=True, timeout=20),
         cron(close_rated_out, second={45}, unique=True, timeout=120),
         cron(sweep_diplomas, second={45}, unique=True, timeout=300),
+        # Expert reviews: reminders a working day before the deadline, lapse and re-assign.
+        cron(
+            idea_review_sweep,
+            second=_every(_settings.idea_sweep_seconds),
+            unique=True,
+            timeout=60,
+        ),
         cron(refresh_map_cells, second={30}, unique=True, timeout=300, run_at_startup=True),
     ]
     redis_settings = RedisSettings.from_dsn(_settings.redis_url)
