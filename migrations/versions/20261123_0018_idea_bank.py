@@ -117,6 +117,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_idea_attachment_idea_id'), 'idea_attachment', ['idea_id'], unique=False)
     op.create_table('idea_event',
     sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('sequence', sa.BigInteger(), sa.Identity(always=True), nullable=False),
     sa.Column('idea_id', sa.Uuid(), nullable=False),
     sa.Column('actor_id', sa.Uuid(), nullable=True),
     sa.Column('type', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),

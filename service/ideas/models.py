@@ -14,7 +14,17 @@ from enum import StrEnum
 from typing import Any
 
 from geoalchemy2 import Geometry
-from sqlalchemy import ARRAY, CheckConstraint, Column, Index, String, UniqueConstraint, text
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Identity,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -227,6 +237,10 @@ class IdeaEvent(SQLModel, table=True):
     __tablename__ = "idea_event"
 
     id: uuid.UUID = uuid_pk()
+    # The order of events written in one instant (a round of decisions shares its "now").
+    sequence: int | None = Field(
+        default=None, sa_column=Column(BigInteger, Identity(always=True), nullable=False)
+    )
     idea_id: uuid.UUID = Field(foreign_key="idea.id", index=True, ondelete="CASCADE")
     actor_id: uuid.UUID | None = Field(
         default=None, foreign_key="user_account.id", ondelete="SET NULL"

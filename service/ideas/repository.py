@@ -350,7 +350,7 @@ async def events(
     query = select(IdeaEvent).where(col(IdeaEvent.idea_id) == idea_id)
     if public_only:
         query = query.where(col(IdeaEvent.public))
-    rows = await session.execute(query.order_by(col(IdeaEvent.created_at), col(IdeaEvent.id)))
+    rows = await session.execute(query.order_by(col(IdeaEvent.created_at), col(IdeaEvent.sequence)))
     return list(rows.scalars())
 
 
