@@ -332,11 +332,11 @@ async def test_attachments_are_sniffed_and_lose_their_metadata(
     image = Image.new("RGB", (64, 48), "green")
     exif = Image.Exif()
     exif[0x8825] = {2: (58.0, 22.0, 40.0)}
-    raw = io.BytesIO()
-    image.save(raw, format="JPEG", exif=exif)
+    jpeg = io.BytesIO()
+    image.save(jpeg, format="JPEG", exif=exif)
     photo = await client.post(
         f"/v1/ideas/{idea['id']}/photos",
-        files={"file": ("p.jpg", raw.getvalue(), "image/jpeg")},
+        files={"file": ("p.jpg", jpeg.getvalue(), "image/jpeg")},
         headers=author,
     )
     assert photo.status_code == 201, photo.text
