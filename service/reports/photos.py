@@ -1,4 +1,6 @@
-"""Report photos: checking, re-encoding without metadata, storing and thumbnails.
+"""Photos: checking, re-encoding without metadata, storing and thumbnails. Reports use all
+of it; any other owner of photos (the idea bank) stores through :func:`store_image` and
+:func:`store_thumbnail` and keeps its own rows.
 
 An upload is trusted for nothing: its type is read from the bytes (JPEG, PNG, WebP or
 HEIC/HEIF) and must agree with the declared content type; its pixel count is checked from
