@@ -26,7 +26,17 @@ from service.ideas.models import Idea, IdeaArea, IdeaReview, IdeaState
 from service.ideas.schemas import ReviewSubmit
 from service.ideas.states import IdeaAction, transition
 from service.ideas.timeline import move, record_event, tell_author, tell_people
-from service.sla.calendar import TimeUnit, add_working_time, subtract_working_time
+from service.sla.calendar import (
+    TimeUnit,
+    WorkingCalendar,
+    add_working_time,
+    subtract_working_time,
+)
+
+
+def local_time(instant: datetime, calendar: WorkingCalendar) -> str:
+    """A deadline as people in the city read it."""
+    return instant.astimezone(calendar.zone).strftime("%d.%m.%Y %H:%M")
 
 
 async def assign(
@@ -81,7 +91,7 @@ async def assign(
             f"idea_review_assigned:{review.id}",
             now,
             title=idea.title,
-            due=due.isoformat(timespec="minutes"),
+            due=local_time(due, calendar),
         )
     if note_short and len(chosen) < needed:
         record_event(
@@ -187,7 +197,9 @@ async def sweep(session: AsyncSession, now: datetime, batch: int = 100) -> Sweep
         review.reminded_at = now
         idea = await repository.get_idea(session, review.idea_id)
         experts = await repository.users(session, [review.expert_id])
-        if idea is not None and idea.state == IdeaState.experts:
+        area = await repository.get_area(session, idea.area_id) if idea is not None else None
+        if idea is not None and area is not None and idea.state == IdeaState.experts:
+            calendar = await city.load_working_calendar(session, area.department_id)
             await tell_people(
                 session,
                 list(experts.values()),
@@ -195,7 +207,7 @@ async def sweep(session: AsyncSession, now: datetime, batch: int = 100) -> Sweep
                 f"idea_review_reminder:{review.id}",
                 now,
                 title=idea.title,
-                due=review.due_at.isoformat(timespec="minutes"),
+                due=local_time(review.due_at, calendar),
             )
     lapsed = await repository.claim_lapsed(session, now, batch)
     replace: set[uuid.UUID] = set()
