@@ -67,6 +67,8 @@ async def load(args: argparse.Namespace) -> int:
     )
     if report.training_added:
         print("[seed] the 2019 Smart House training programme (smart-house-2019)", file=sys.stderr)
+    if report.ideas_added:
+        print("[seed] the idea bank: 3 areas with expert pools and 3 ideas", file=sys.stderr)
     if report.accounts_added:
         print(
             f"[seed] demo accounts (password {DEMO_PASSWORD!r}): "

@@ -232,6 +232,15 @@ class Settings(BaseSettings):
         40_000_000, ge=10_000, description="Largest photo in pixels; larger ones are refused."
     )
     photos_per_report: int = Field(5, ge=1, le=20, description="Photos one report may carry.")
+    idea_attachments: int = Field(
+        10, ge=1, le=50, description="Photos and PDF documents one idea may carry together."
+    )
+    document_max_pages: int = Field(
+        200, ge=1, le=5000, description="Pages a PDF document attached to an idea may have."
+    )
+    idea_sweep_seconds: int = Field(
+        10, ge=1, le=60, description="Seconds between sweeps of idea reviews' reminders and lapses."
+    )
     open311_posts_per_minute: int = Field(
         60, ge=1, description="Open311 POST requests one API key may make in a minute (429 above)."
     )

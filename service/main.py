@@ -20,6 +20,9 @@ from service.config import Settings, get_settings, settings_or_exit
 from service.db import create_engine, create_sessionmaker
 from service.errors import install_error_handlers
 from service.feedback.router import router as feedback_router
+from service.ideas.office_router import router as ideas_office_router
+from service.ideas.review_router import router as ideas_review_router
+from service.ideas.router import router as ideas_router
 from service.notifications.router import router as notifications_router
 from service.observability import RequestContextMiddleware, configure_logging
 from service.open311.router import router as open311_router
@@ -104,6 +107,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(diploma_router)
     app.include_router(privacy_router)
     app.include_router(opendata_router)
+    app.include_router(ideas_router)
+    app.include_router(ideas_review_router)
+    app.include_router(ideas_office_router)
     return app
 
 

@@ -12,6 +12,15 @@ from service.city.models import (
     RoutingRule,
 )
 from service.feedback.models import ReportRating, ReportResponse, ResponseTemplate
+from service.ideas.models import (
+    Idea,
+    IdeaArea,
+    IdeaAttachment,
+    IdeaEvent,
+    IdeaExpert,
+    IdeaReview,
+    IdeaSupport,
+)
 from service.notifications.models import (
     EmailMessage,
     NotificationDelivery,
@@ -61,6 +70,13 @@ __all__ = [
     "EmailToken",
     "Enrolment",
     "ExtensionRequest",
+    "Idea",
+    "IdeaArea",
+    "IdeaAttachment",
+    "IdeaEvent",
+    "IdeaExpert",
+    "IdeaReview",
+    "IdeaSupport",
     "IdempotencyRecord",
     "MailingListMember",
     "NotificationDelivery",

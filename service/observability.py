@@ -102,7 +102,9 @@ class _RoutineJobFilter(logging.Filter):
 
 
 # Photo uploads: a report's photos, and Open311 requests carrying a ``media`` file.
-_UPLOAD_PATH = re.compile(r"^(/v1/reports/[^/]+/photos|/open311/v2/requests\.[a-z]+)$")
+_UPLOAD_PATH = re.compile(
+    r"^(/v1/reports/[^/]+/photos|/v1/ideas/[^/]+/(photos|documents)|/open311/v2/requests\.[a-z]+)$"
+)
 
 
 class RequestContextMiddleware:

@@ -413,6 +413,7 @@ async def test_calendar_admin_and_public_view(
 
 
 async def test_seed_is_idempotent(session: AsyncSession, settings: Settings) -> None:
+    from service.demo.accounts import DEMO_ACCOUNTS
     from service.demo.seed import seed
 
     counts_before = [
@@ -421,7 +422,7 @@ async def test_seed_is_idempotent(session: AsyncSession, settings: Settings) -> 
     ]
     report = await seed(session, settings, reports=120)
     assert report.buildings_added == 0
-    assert len(report.accounts_added) == 7
+    assert len(report.accounts_added) == len(DEMO_ACCOUNTS)
     assert report.reports_added == 120
     counts_after = [
         await session.scalar(select(func.count()).select_from(model))

@@ -133,13 +133,21 @@ def test_every_event_type_has_a_template_in_every_language() -> None:
         "outcome": "Fixed",
         "text": "t",
         "until": "2026-12-01",
+        # The idea bank's notices name the idea by its title.
+        "title": "Benches on Raekoja plats",
+        "reasons": "- too short",
+        "comment": "c",
+        "decision": "pilot",
+        "reasoning": "r",
+        "score": 4.2,
     }
     for event_type in EVENT_TYPES:
         assert event_type in EMAILS, f"no template for {event_type}"
+        subject_of = "Benches on Raekoja plats" if event_type.startswith("idea_") else "ML-"
         for language in Language:
             subject, body = render(event_type, language, "Mari", **values)
             assert body.startswith(GREETINGS[language][0].format(name="Mari"))
-            assert "ML-" in subject + body
+            assert subject_of in subject + body
     # The SLA engine's placeholders all show.
     _, body = render("sla_escalated", Language.en, None, **SLA_VALUES)
     assert body.startswith("Hello,")

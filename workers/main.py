@@ -19,6 +19,7 @@ from service.config import get_settings, settings_or_exit
 from service.db import create_engine, create_sessionmaker
 from service.observability import configure_logging
 from workers.heartbeat import heartbeat
+from workers.ideas import idea_checks, idea_review_sweep, make_idea_thumbnail
 from workers.notifications import deliver_email, deliver_webhook
 from workers.outbox import relay_outbox
 from workers.privacy import retention_sweep
@@ -84,6 +85,9 @@ class WorkerSettings:
         sweep_diplomas,
         training_outreach,
         retention_sweep,
+        idea_checks,
+        make_idea_thumbnail,
+        idea_review_sweep,
     ]
     cron_jobs: ClassVar[list[Any]] = [
         cron(heartbeat, second=_every(_settings.heartbeat_seconds), run_at_startup=True),
@@ -104,6 +108,13 @@ class WorkerSettings:
             unique=True,
             timeout=60,
             run_at_startup=True,
+        ),
+        # Expert reviews: reminders a working day before the deadline, lapse and re-assign.
+        cron(
+            idea_review_sweep,
+            second=_every(_settings.idea_sweep_seconds),
+            unique=True,
+            timeout=60,
         ),
     ]
     redis_settings = RedisSettings.from_dsn(_settings.redis_url)

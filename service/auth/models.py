@@ -26,6 +26,9 @@ class Role(StrEnum):
     supervisor = "supervisor"
     moderator = "moderator"
     coordinator = "coordinator"
+    # The project office of the idea bank (service.ideas): assesses the design of ideas the
+    # experts have scored, city-wide.
+    idea_office = "idea_office"
     admin = "admin"
 
 

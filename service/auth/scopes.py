@@ -12,6 +12,9 @@ roles: a key an admin made for a partner app is not an admin.
 * ``open311:updates`` — Open311 ``POST servicerequestupdates``: the city's own case system
   (CRM) posting status notes and status changes of any public report, as the handling
   department would (city-wide, like ``reports:private``; grants no moderation).
+* ``ideas:write`` — propose ideas to the idea bank as the key's owner: drafts, edits,
+  attachments, submission and withdrawal, supports, and reading the owner's own ideas.
+  Reviewing, the project office's and the committee's decisions need a signed-in person.
 """
 
 from __future__ import annotations
@@ -26,3 +29,4 @@ class Scope(StrEnum):
     reports_private = "reports:private"
     open311_write = "open311:write"
     open311_updates = "open311:updates"
+    ideas_write = "ideas:write"

@@ -30,6 +30,9 @@ DEMO_ACCOUNTS: list[tuple[Role | None, str, str, str | None]] = [
     (Role.supervisor, "supervisor", "Peeter Paju", "roads"),
     (Role.moderator, "moderator", "Liis Lepp", None),
     (Role.coordinator, "coordinator", "Tiit Kask", None),
+    # The idea bank: the project office, and an expert of every area's pool.
+    (Role.idea_office, "office", "Olev Oja", None),
+    (None, "expert", "Eeva Ekspert", None),
     (Role.admin, "admin", "Anne Admin", None),
 ]
 

@@ -27,6 +27,7 @@ from service.config import Settings
 from service.db import table_of
 from service.demo import tartu
 from service.demo.accounts import DEMO_DOMAIN, DEMO_PASSWORD, DemoRefused, seed_accounts
+from service.demo.ideas import seed_ideas
 from service.demo.reports import seed_reports
 from service.demo.training import seed_training
 
@@ -53,6 +54,7 @@ class SeedReport:
     accounts_added: list[str] = field(default_factory=list)
     reports_added: int = 0
     training_added: bool = False
+    ideas_added: bool = False
 
 
 async def _upsert(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -246,6 +248,7 @@ async def seed(
     if accounts:
         report.accounts_added = await seed_accounts(session, settings)
         report.training_added = await seed_training(session, settings)
+        report.ideas_added = await seed_ideas(session, settings)
     if reports:
         report.reports_added = await seed_reports(session, settings, reports)
     return report

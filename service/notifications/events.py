@@ -35,6 +35,23 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("sla_escalated", "An overdue report was escalated to you."),
         EventType("moderation_overdue", "A report has waited too long for moderation."),
         EventType("rating_reminder", "The time to rate an answer to your report ends soon."),
+        EventType("idea_checks_failed", "Your idea did not pass the automatic checks, and why."),
+        EventType(
+            "idea_checks_passed", "Your idea passed the automatic checks; experts assess it."
+        ),
+        EventType("idea_reviews_closed", "The experts have assessed your idea."),
+        EventType("idea_design_approved", "The project office passed your idea to the committee."),
+        EventType("idea_design_returned", "The project office returned your idea for revision."),
+        EventType(
+            "idea_design_rejected", "The project office rejected your idea, and why.", legal=True
+        ),
+        EventType("idea_decided", "The committee decided on your idea.", legal=True),
+        EventType("idea_review_assigned", "An idea was given to you to assess."),
+        EventType("idea_review_reminder", "Your assessment of an idea is due soon."),
+        EventType("idea_review_lapsed", "Your assessment of an idea passed its deadline."),
+        EventType(
+            "idea_design_waiting", "An idea assessed by experts waits for the project office."
+        ),
     )
 }
 

@@ -15,6 +15,7 @@ than whoever registered it, so nothing the registrant typed (the display name) g
 from __future__ import annotations
 
 from service.auth.models import Language
+from service.notifications.idea_templates import IDEA_EMAILS
 
 GREETINGS: dict[Language, tuple[str, str]] = {
     # (with a name, without)
@@ -448,6 +449,7 @@ EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
             "дома ({address}). Код проверки вашего диплома — {code}:\n{link}",
         ),
     },
+    **IDEA_EMAILS,
 }
 
 

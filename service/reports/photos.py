@@ -1,4 +1,6 @@
-"""Report photos: checking, re-encoding without metadata, storing and thumbnails.
+"""Photos: checking, re-encoding without metadata, storing and thumbnails. Reports use all
+of it; any other owner of photos (the idea bank) stores through :func:`store_image` and
+:func:`store_thumbnail` and keeps its own rows.
 
 An upload is trusted for nothing: its type is read from the bytes (JPEG, PNG, WebP or
 HEIC/HEIF) and must agree with the declared content type; its pixel count is checked from
@@ -184,6 +186,64 @@ class MediaStore:
         return found
 
 
+@dataclass(frozen=True)
+class StoredImage:
+    """A cleaned photo written to the media directory (``path`` is relative to it)."""
+
+    id: uuid.UUID
+    path: str
+    width: int
+    height: int
+    size_bytes: int
+    sha256: str
+
+
+async def store_image(
+    settings: Settings, raw: bytes, declared_type: str | None, directory: str
+) -> StoredImage:
+    """The photo pipeline for any owner of photos (reports, ideas): refuse an upload over
+    the size limit, sniff and clean it in a thread (:func:`clean_image`) and store the
+    result as ``<directory>/<id>.jpg``. The caller records the row and queues a thumbnail
+    (:func:`store_thumbnail`)."""
+    if len(raw) > settings.photo_max_bytes:
+        raise PayloadTooLarge(
+            f"Photos are limited to {settings.photo_max_bytes} bytes "
+            f"({settings.photo_max_bytes / 2**20:.0f} MiB)."
+        )
+    clean = await anyio.to_thread.run_sync(
+        clean_image,
+        raw,
+        declared_type,
+        settings.photo_max_pixels,
+        settings.photo_max_decode_megabytes * 2**20,
+    )
+    image_id = uuid.uuid4()
+    relative = f"{directory}/{image_id}.jpg"
+    await anyio.to_thread.run_sync(MediaStore(settings.media_dir).write, relative, clean.data)
+    return StoredImage(
+        id=image_id,
+        path=relative,
+        width=clean.width,
+        height=clean.height,
+        size_bytes=len(clean.data),
+        sha256=hashlib.sha256(clean.data).hexdigest(),
+    )
+
+
+async def store_thumbnail(settings: Settings, path: str) -> str | None:
+    """Make the thumbnail of a stored photo next to it; its relative path, or None when the
+    photo's file is gone."""
+    store = MediaStore(settings.media_dir)
+    try:
+        data = await anyio.to_thread.run_sync(store.read, path)
+    except FileNotFoundError:
+        return None
+    thumbnail = await anyio.to_thread.run_sync(make_thumbnail, data)
+    relative = path.removesuffix(".jpg") + ".thumb.jpg"
+    await anyio.to_thread.run_sync(store.write, relative, thumbnail)
+    return relative
+
+
 async def add_photo(
     session: AsyncSession,
     settings: Settings,
@@ -213,38 +273,24 @@ async def attach_photo(
         raise not_editable(report, "given photos")
     if report.photo_count >= settings.photos_per_report:
         raise Conflict(f"A report carries at most {settings.photos_per_report} photos.")
-    if len(raw) > settings.photo_max_bytes:
-        raise PayloadTooLarge(
-            f"Photos are limited to {settings.photo_max_bytes} bytes "
-            f"({settings.photo_max_bytes / 2**20:.0f} MiB)."
-        )
-    clean = await anyio.to_thread.run_sync(
-        clean_image,
-        raw,
-        declared_type,
-        settings.photo_max_pixels,
-        settings.photo_max_decode_megabytes * 2**20,
-    )
-    photo_id = uuid.uuid4()
-    relative = f"reports/{report.id}/{photo_id}.jpg"
-    await anyio.to_thread.run_sync(MediaStore(settings.media_dir).write, relative, clean.data)
+    stored = await store_image(settings, raw, declared_type, f"reports/{report.id}")
     photo = ReportPhoto(
-        id=photo_id,
+        id=stored.id,
         report_id=report.id,
         uploader_id=actor.user_id,
         content_type="image/jpeg",
-        width=clean.width,
-        height=clean.height,
-        size_bytes=len(clean.data),
-        sha256=hashlib.sha256(clean.data).hexdigest(),
-        path=relative,
+        width=stored.width,
+        height=stored.height,
+        size_bytes=stored.size_bytes,
+        sha256=stored.sha256,
+        path=stored.path,
         created_at=now,
     )
     session.add(photo)
     report.photo_count += 1
     touch(report, now)
-    record_event(session, report, actor, "photo_added", now, public=False, photo_id=str(photo_id))
-    await add_job(session, THUMBNAIL_JOB, str(photo_id), str(photo_id))
+    record_event(session, report, actor, "photo_added", now, public=False, photo_id=str(photo.id))
+    await add_job(session, THUMBNAIL_JOB, str(photo.id), str(photo.id))
     await session.flush()
     return photo
 
@@ -300,14 +346,9 @@ async def build_thumbnail(session: AsyncSession, settings: Settings, photo_id: u
     photo = await session.get(ReportPhoto, photo_id)
     if photo is None:
         return False
-    store = MediaStore(settings.media_dir)
-    try:
-        data = await anyio.to_thread.run_sync(store.read, photo.path)
-    except FileNotFoundError:
+    relative = await store_thumbnail(settings, photo.path)
+    if relative is None:
         return False
-    thumbnail = await anyio.to_thread.run_sync(make_thumbnail, data)
-    relative = photo.path.removesuffix(".jpg") + ".thumb.jpg"
-    await anyio.to_thread.run_sync(store.write, relative, thumbnail)
     await session.execute(
         update(ReportPhoto).where(col(ReportPhoto.id) == photo_id).values(thumbnail_path=relative)
     )
