@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from service.auth.actor import Actor
 from service.auth.dependencies import OptionalActor, SettingsDep, require_scope
+from service.auth.policy import PUBLIC
 from service.auth.scopes import Scope
 from service.clock import NowDep
 from service.config import Settings
@@ -41,7 +42,8 @@ from service.ideas.schemas import (
 from service.pagination import Cursor, PageSize
 from service.ratelimit import RateLimiterDep, RateLimitItemPerHour
 
-router = APIRouter(tags=["ideas"])
+# Public reading; a route that asks for a caller states its own (see service.auth.policy).
+router = APIRouter(tags=["ideas"], dependencies=[PUBLIC])
 # Proposing and supporting: a verified person, or a key with ideas:write acting as its owner.
 Author = Annotated[Actor, Depends(require_scope(Scope.ideas_write, verified=True))]
 # Reading one's own ideas: a person, or a key with ideas:write.
