@@ -75,13 +75,21 @@ def table_of(model: type[SQLModel]) -> Table:
     return table
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """An asyncpg engine with a bounded pool and the city's conventions (UTC sessions)."""
+def create_engine(settings: Settings, *, pre_ping: bool = True) -> AsyncEngine:
+    """An asyncpg engine with a bounded pool and the city's conventions (UTC sessions).
+
+    ``pre_ping``: test every connection with a round trip when it leaves the pool. The API's
+    engine goes without (``service.main``): the ping was a tenth of a report read. Without
+    it, a connection the database dropped (a restart) is found dead by the request's first
+    statement; SQLAlchemy then invalidates it and every pooled connection older than it, so
+    that one request fails fast with a database error and the next ones connect anew.
+    ``service.rawsql`` does the same for its statements. The worker keeps the ping: its
+    jobs are few and retried, and a job's failure costs more than a round trip."""
     return create_async_engine(
         settings.database_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         # A request waits this long for a connection, then answers 503 (service/errors.py).
         pool_timeout=settings.database_pool_timeout_seconds,
         connect_args={

@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings)
+        engine = create_engine(settings, pre_ping=False)  # see create_engine
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         try:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from service import rawsql
 from service.auth.models import ApiKey, EmailToken, EmailTokenPurpose, RefreshToken, RoleGrant, User
 from service.pagination import like_pattern
 
@@ -21,6 +23,28 @@ async def user_by_email(session: AsyncSession, email: str) -> User | None:
 
 async def user_by_id(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
+
+
+# The caller of a request in one statement: the account and its grants (role, department,
+# building), oldest grant first, as arrays (empty without grants).
+CALLER_SQL = """
+SELECT u.id, u.email, u.display_name, u.language, u.email_verified_at, u.disabled_at,
+       u.sessions_valid_after,
+       COALESCE(g.roles, '{}') AS roles, COALESCE(g.departments, '{}') AS departments,
+       COALESCE(g.buildings, '{}') AS buildings
+  FROM user_account u
+  LEFT JOIN LATERAL (
+    SELECT array_agg(role ORDER BY granted_at) AS roles,
+           array_agg(department_id ORDER BY granted_at) AS departments,
+           array_agg(building_id ORDER BY granted_at) AS buildings
+      FROM role_grant WHERE role_grant.user_id = u.id
+  ) g ON true
+ WHERE u.id = $1"""
+
+
+async def caller(session: AsyncSession, user_id: uuid.UUID) -> Any:
+    """The account of ``user_id`` with its grants (:data:`CALLER_SQL`), or None."""
+    return await rawsql.fetchrow(session, CALLER_SQL, user_id)
 
 
 async def grants_of(session: AsyncSession, user_id: uuid.UUID) -> Sequence[RoleGrant]:

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.audit.service import record as audit
 from service.auth import repository
 from service.auth.actor import Actor
-from service.auth.models import ApiKey, RefreshToken, Role, User
+from service.auth.models import ApiKey, Language, RefreshToken, Role, User
 from service.auth.passwords import hash_password, needs_rehash, verify_password
 from service.auth.schemas import PasswordChange, TokenPair
 from service.auth.tokens import decode_access_token, digest, issue_access_token, new_secret
@@ -226,10 +226,30 @@ async def actor_from_access_token(
         claims = decode_access_token(settings, token)
     except jwt.InvalidTokenError as exc:
         raise Unauthorized("The access token is not valid or has expired.") from exc
-    user = await repository.user_by_id(session, claims.user_id)
-    if user is None or user.disabled_at is not None or _ended(user, claims.issued_at):
+    # The account, its end of sessions and its grants are read in one statement on every
+    # request, never cached: a revoked grant or an ended session counts at once.
+    row = await repository.caller(session, claims.user_id)
+    if row is None or row["disabled_at"] is not None:
         raise Unauthorized("The access token is not valid or has expired.")
-    return await _actor_for(session, _Credentials(user=user, api_key=None), ip)
+    ended = row["sessions_valid_after"]
+    if ended is not None and claims.issued_at < ended:
+        raise Unauthorized("The access token is not valid or has expired.")
+    grants = list(zip(row["roles"], row["departments"], row["buildings"], strict=True))
+    supervised: set[uuid.UUID] = set()
+    for role, department_id, _ in grants:
+        if role == Role.supervisor and department_id is not None:
+            supervised.update(await city.department_subtree(session, department_id))
+    return Actor(
+        user_id=row["id"],
+        email=row["email"],
+        display_name=row["display_name"],
+        language=Language(row["language"]),
+        email_verified=row["email_verified_at"] is not None,
+        grants=frozenset((Role(role), department) for role, department, _ in grants),
+        buildings=frozenset(building for _, _, building in grants if building is not None),
+        ip=ip,
+        supervised_departments=frozenset(supervised),
+    )
 
 
 async def actor_from_api_key(

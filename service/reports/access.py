@@ -18,6 +18,7 @@ without ``reports:private``, whatever their owner's roles (a key holds no roles)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import and_, or_
@@ -82,9 +83,23 @@ def public_condition() -> Any:
     )
 
 
+def public_sql(param: Callable[[Any], str]) -> str:
+    """:func:`public_condition` as SQL on ``report r``; ``param`` adds a parameter."""
+    states = param([str(s) for s in sorted(PUBLIC_STATES - {ReportState.duplicate})])
+    return (
+        f"(r.state = ANY({states}::text[])"
+        f" OR (r.state = {param(str(ReportState.duplicate))} AND r.accepted_at IS NOT NULL))"
+    )
+
+
 def public_reporter_name(report: Report, name: str | None) -> str | None:
     """The reporter's name as the public may see it: none when anonymous or closed (§9)."""
-    if report.anonymous_public or report.state == ReportState.closed:
+    return reporter_name_shown(report.anonymous_public, report.state, name)
+
+
+def reporter_name_shown(anonymous_public: bool, state: str, name: str | None) -> str | None:
+    """The reporter's name as the public may see it: none when anonymous or closed (§9)."""
+    if anonymous_public or state == ReportState.closed:
         return None
     return name
 

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from service import rawsql
 from service.auth.models import User
 from service.catalog.models import Reason
 from service.city.models import Building, Department, District
@@ -299,3 +300,85 @@ async def move_engagement(
                 .on_conflict_do_nothing()
             )
     await refresh_counts(session, target.id)
+
+
+# --- the hot reads in hand-written SQL (service.rawsql) ---------------------------------------
+
+# What the views of a report show, in one row: the report's columns, its point, the names of
+# its reason, department, district, building and reporter (``view_select`` as plain SQL).
+VIEW_COLUMNS = """
+    r.id, r.tracking_code, r.version, r.state, r.reason_id, r.category_id, r.department_id,
+    r.district_id, r.building_id, ST_Y(r.location) AS lat, ST_X(r.location) AS lon,
+    r.address_text, r.description, r.attributes, r.reporter_id, r.anonymous_public,
+    r.text_in_open_data, r.submitted_at, r.moderation_due_at, r.reject_code, r.reject_text,
+    r.round, r.helped_by_id, r.created_at, r.accepted_at, r.due_at, r.breached_at,
+    r.answered_at, r.closed_at, r.duplicate_of_id, r.supporters_count, r.subscribers_count,
+    r.photo_count, r.ambassador_confirmations,
+    reason.code AS reason_code, reason.names AS reason_names,
+    department.code AS department_code, department.name AS department_name,
+    district.code AS district_code, district.name AS district_name,
+    building.address AS building_address,
+    user_account.display_name AS reporter_name, user_account.email AS reporter_email"""
+VIEW_FROM = """
+    FROM report r
+    JOIN reason ON reason.id = r.reason_id
+    JOIN department ON department.id = r.department_id
+    JOIN user_account ON user_account.id = r.reporter_id
+    LEFT JOIN district ON district.id = r.district_id
+    LEFT JOIN building ON building.id = r.building_id"""
+# One report with its photos (id, width, height as JSON, in their order): one round trip.
+VIEW_ONE_SQL = f"""SELECT {VIEW_COLUMNS},
+    (SELECT json_agg(json_build_array(p.id, p.width, p.height) ORDER BY p.created_at, p.id)
+       FROM report_photo p WHERE p.report_id = r.id) AS photos
+    {VIEW_FROM}"""  # noqa: S608 (fixed fragments, no values)
+VIEW_BY_ID_SQL = VIEW_ONE_SQL + "\n    WHERE r.id = $1"
+VIEW_BY_CODE_SQL = VIEW_ONE_SQL + "\n    WHERE r.tracking_code = $1"
+
+
+async def view_record(
+    session: AsyncSession, *, report_id: uuid.UUID | None = None, tracking_code: str | None = None
+) -> Any:
+    """One report as :data:`VIEW_ONE_SQL` reads it (by id or tracking code), or None."""
+    if report_id is not None:
+        return await rawsql.fetchrow(session, VIEW_BY_ID_SQL, report_id)
+    return await rawsql.fetchrow(session, VIEW_BY_CODE_SQL, (tracking_code or "").upper())
+
+
+class PageQuery:
+    """A page of :data:`VIEW_COLUMNS` rows built from conditions with ``$n`` parameters:
+    only fixed SQL fragments are added, every value is a parameter."""
+
+    def __init__(self) -> None:
+        self.conditions: list[str] = []
+        self.args: list[Any] = []
+
+    def param(self, value: Any) -> str:
+        self.args.append(value)
+        return f"${len(self.args)}"
+
+    def where(self, condition: str) -> None:
+        self.conditions.append(condition)
+
+    def sql(self, *, after: tuple[datetime, uuid.UUID] | None, ascending: bool, limit: int) -> str:
+        """The statement (its values are in ``args``), ordered by (created_at, id)."""
+        conditions = list(self.conditions)
+        direction = "ASC" if ascending else "DESC"
+        if after is not None:
+            at, last = self.param(after[0]), self.param(after[1])
+            conditions.append(f"(r.created_at, r.id) {'>' if ascending else '<'} ({at}, {last})")
+        where = f"\n    WHERE {' AND '.join(conditions)}" if conditions else ""
+        return (
+            f"SELECT {VIEW_COLUMNS}{VIEW_FROM}{where}\n"
+            f"    ORDER BY r.created_at {direction}, r.id {direction} LIMIT {self.param(limit)}"
+        )
+
+    async def rows(
+        self,
+        session: AsyncSession,
+        *,
+        after: tuple[datetime, uuid.UUID] | None,
+        ascending: bool,
+        limit: int,
+    ) -> list[Any]:
+        sql = self.sql(after=after, ascending=ascending, limit=limit)
+        return await rawsql.fetch(session, sql, *self.args)

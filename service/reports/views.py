@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from service.audit.service import record_personal_data_read
 from service.auth.actor import Actor
@@ -18,7 +16,7 @@ from service.catalog.models import Reason
 from service.catalog.service import localized_name
 from service.city import service as city
 from service.errors import NotFound
-from service.pagination import keyset_page
+from service.pagination import decode_time_id_cursor, encode_cursor
 from service.reports import access, repository
 from service.reports.access import PUBLIC, REPORTER, STAFF
 from service.reports.models import Report
@@ -32,72 +30,119 @@ from service.reports.schemas import (
     ReportView,
     TimelineEvent,
 )
-from service.reports.states import OPEN_STATES, ReportState
+from service.reports.states import OPEN_STATES, ReportState, is_public
 
 
 def is_overdue(report: Report, now: datetime) -> bool:
-    return report.breached_at is not None or (
-        report.due_at is not None and report.state in OPEN_STATES and report.due_at < now
-    )
+    return overdue(report.breached_at, report.due_at, report.state, now)
+
+
+def overdue(
+    breached_at: datetime | None, due_at: datetime | None, state: str, now: datetime
+) -> bool:
+    return breached_at is not None or (due_at is not None and state in OPEN_STATES and due_at < now)
+
+
+# The columns of a report a view shows (``repository.VIEW_COLUMNS`` reads the same names).
+_REPORT_FIELDS = (
+    "id", "tracking_code", "version", "state", "reason_id", "category_id", "department_id",
+    "district_id", "building_id", "address_text", "description", "attributes", "reporter_id",
+    "anonymous_public", "text_in_open_data", "submitted_at", "moderation_due_at", "reject_code",
+    "reject_text", "round", "helped_by_id", "created_at", "accepted_at", "due_at", "breached_at",
+    "answered_at", "closed_at", "duplicate_of_id", "supporters_count", "subscribers_count",
+    "photo_count", "ambassador_confirmations",
+)  # fmt: skip
+_NAME_FIELDS = (
+    "lat", "lon", "reason_code", "reason_names", "department_code", "department_name",
+    "district_code", "district_name", "building_address", "reporter_name", "reporter_email",
+)  # fmt: skip
 
 
 def to_view(row: Any, level: int, language: str, now: datetime) -> ReportView:
     """A row of ``repository.view_select`` as a caller of ``level`` sees it."""
     report: Report = row.Report
+    fields = {name: getattr(report, name) for name in _REPORT_FIELDS}
+    fields.update((name, getattr(row, name)) for name in _NAME_FIELDS)
+    return build_view(fields, level, language, now)
+
+
+def build_view(r: Any, level: int, language: str, now: datetime) -> ReportView:
+    """A report read with ``repository.VIEW_COLUMNS`` (a record or a mapping with those
+    names) as a caller of ``level`` sees it. The values come from the database as their
+    columns are typed, so the view is assembled without validating them again."""
+    state = ReportState(r["state"])
     private = None
     if level >= REPORTER:
-        private = ReportPrivate(
-            reporter=Reporter(
-                id=report.reporter_id,
-                display_name=row.reporter_name,
-                email=row.reporter_email if level == STAFF else None,
+        private = ReportPrivate.model_construct(
+            reporter=Reporter.model_construct(
+                id=r["reporter_id"],
+                display_name=r["reporter_name"],
+                email=r["reporter_email"] if level == STAFF else None,
             ),
-            anonymous_public=report.anonymous_public,
-            text_in_open_data=report.text_in_open_data,
-            submitted_at=report.submitted_at,
-            moderation_due_at=report.moderation_due_at,
-            reject_code=report.reject_code,
-            reject_text=report.reject_text,
-            round=report.round,
-            helped_by_id=report.helped_by_id,
+            anonymous_public=r["anonymous_public"],
+            text_in_open_data=r["text_in_open_data"],
+            submitted_at=r["submitted_at"],
+            moderation_due_at=r["moderation_due_at"],
+            reject_code=r["reject_code"],
+            reject_text=r["reject_text"],
+            round=r["round"],
+            helped_by_id=r["helped_by_id"],
         )
-    return ReportView(
-        id=report.id,
-        tracking_code=report.tracking_code,
-        version=report.version,
-        state=report.state,
-        reason=Named(
-            id=report.reason_id,
-            code=row.reason_code,
-            name=localized_name(row.reason_names, language),
+    district_id, building_id = r["district_id"], r["building_id"]
+    return ReportView.model_construct(
+        id=r["id"],
+        tracking_code=r["tracking_code"],
+        version=r["version"],
+        state=state,
+        reason=Named.model_construct(
+            id=r["reason_id"],
+            code=r["reason_code"],
+            name=localized_name(r["reason_names"], language),
         ),
-        category_id=report.category_id,
-        department=Named(
-            id=report.department_id, code=row.department_code, name=row.department_name
+        category_id=r["category_id"],
+        department=Named.model_construct(
+            id=r["department_id"], code=r["department_code"], name=r["department_name"]
         ),
-        district=Named(id=report.district_id, code=row.district_code, name=row.district_name)
-        if report.district_id
+        district=Named.model_construct(
+            id=district_id, code=r["district_code"], name=r["district_name"]
+        )
+        if district_id
         else None,
-        building=Named(id=report.building_id, code=row.building_address, name=row.building_address)
-        if report.building_id
+        building=Named.model_construct(
+            id=building_id, code=r["building_address"], name=r["building_address"]
+        )
+        if building_id
         else None,
-        location=Location(lat=row.lat, lon=row.lon),
-        address_text=report.address_text,
-        description=report.description,
-        attributes=report.attributes,
-        reporter_name=access.public_reporter_name(report, row.reporter_name),
-        created_at=report.created_at,
-        accepted_at=report.accepted_at,
-        due_at=report.due_at,
-        overdue=is_overdue(report, now),
-        answered_at=report.answered_at,
-        closed_at=report.closed_at,
-        duplicate_of=report.duplicate_of_id,
-        supporters_count=report.supporters_count,
-        subscribers_count=report.subscribers_count,
-        photo_count=report.photo_count,
-        ambassador_confirmations=report.ambassador_confirmations,
+        location=Location.model_construct(lat=float(r["lat"]), lon=float(r["lon"])),
+        address_text=r["address_text"],
+        description=r["description"],
+        attributes=r["attributes"],
+        reporter_name=access.reporter_name_shown(r["anonymous_public"], state, r["reporter_name"]),
+        created_at=r["created_at"],
+        accepted_at=r["accepted_at"],
+        due_at=r["due_at"],
+        overdue=overdue(r["breached_at"], r["due_at"], state, now),
+        answered_at=r["answered_at"],
+        closed_at=r["closed_at"],
+        duplicate_of=r["duplicate_of_id"],
+        supporters_count=r["supporters_count"],
+        subscribers_count=r["subscribers_count"],
+        photo_count=r["photo_count"],
+        ambassador_confirmations=r["ambassador_confirmations"],
+        photos=None,
         private=private,
+    )
+
+
+def _photo(report_id: uuid.UUID, photo: list[Any]) -> PhotoRef:
+    photo_id, width, height = photo
+    base = f"/v1/reports/{report_id}/photos/{photo_id}"
+    return PhotoRef.model_construct(
+        id=uuid.UUID(photo_id),
+        url=base,
+        thumbnail_url=f"{base}?variant=thumbnail",
+        width=width,
+        height=height,
     )
 
 
@@ -112,17 +157,21 @@ async def view(
     level: int | None = None,
 ) -> ReportView:
     """One report as the caller may see it (404 when they may not know of it). ``level``
-    overrides the caller's level (the answer to a partner that filed for a resident)."""
-    row = await repository.view_row(session, report_id=report_id, tracking_code=tracking_code)
-    if row is None:
+    overrides the caller's level (the answer to a partner that filed for a resident).
+    One statement reads the report, its names and its photos."""
+    r = await repository.view_record(session, report_id=report_id, tracking_code=tracking_code)
+    if r is None:
         raise NotFound("No such report.")
     if level is None:
-        level = access.check_visible(actor, row.Report)
-        await _log_staff_read(session, actor, level, [row.Report])
-    result = to_view(row, level, language, now)
-    result.photos = [
-        PhotoRef.of(photo) for photo in await repository.photos(session, row.Report.id)
-    ]
+        level = access.access_level(
+            actor, department_id=r["department_id"], reporter_id=r["reporter_id"]
+        )
+        if level == PUBLIC and not is_public(r["state"], r["accepted_at"]):
+            raise NotFound("No such report.")
+        await _log_staff_read(session, actor, level, [(r["id"], r["reporter_id"])])
+    result = build_view(r, level, language, now)
+    photos = r["photos"]
+    result.photos = [_photo(r["id"], photo) for photo in photos] if photos else []
     return result
 
 
@@ -152,60 +201,69 @@ async def list_reports(
     oldest_first: bool = False,
 ) -> tuple[list[ReportView], str | None]:
     """A page of reports, keyset-paginated on (created_at, id). With ``reporter_id`` the
-    caller's own reports (all states); otherwise what the caller may see."""
-    conditions: list[Any] = []
+    caller's own reports (all states); otherwise what the caller may see. One statement."""
+    query = repository.PageQuery()
     own = filters.reporter_id is not None
     if own:
-        conditions.append(col(Report.reporter_id) == filters.reporter_id)
+        query.where(f"r.reporter_id = {query.param(filters.reporter_id)}")
     elif not access.sees_everything(actor):
-        conditions.append(access.public_condition())
+        query.where(access.public_sql(query.param))
     if filters.states:
-        conditions.append(col(Report.state).in_(filters.states))
+        query.where(f"r.state = ANY({query.param([str(s) for s in filters.states])}::text[])")
     for column, value in (
-        (Report.reason_id, filters.reason_id),
-        (Report.category_id, filters.category_id),
-        (Report.district_id, filters.district_id),
-        (Report.department_id, filters.department_id),
+        ("reason_id", filters.reason_id),
+        ("category_id", filters.category_id),
+        ("district_id", filters.district_id),
+        ("department_id", filters.department_id),
     ):
         if value is not None:
-            conditions.append(col(column) == value)
+            query.where(f"r.{column} = {query.param(value)}")
     if filters.building_ids is not None:
-        conditions.append(col(Report.building_id).in_(filters.building_ids))
+        query.where(f"r.building_id = ANY({query.param(filters.building_ids)}::uuid[])")
     if filters.bbox is not None:
-        conditions.append(col(Report.location).op("&&")(func.ST_MakeEnvelope(*filters.bbox, 4326)))
+        corners = ", ".join(f"{query.param(v)}::float8" for v in filters.bbox)
+        query.where(f"r.location && ST_MakeEnvelope({corners}, 4326)")
     if filters.since is not None:
-        conditions.append(col(Report.created_at) >= filters.since)
+        query.where(f"r.created_at >= {query.param(filters.since)}")
     if filters.overdue is not None:
-        overdue = or_(
-            col(Report.breached_at).is_not(None),
-            and_(col(Report.state).in_(sorted(OPEN_STATES)), col(Report.due_at) < now),
+        open_states = query.param([str(s) for s in sorted(OPEN_STATES)])
+        overdue_sql = (
+            f"(r.breached_at IS NOT NULL OR (r.state = ANY({open_states}::text[])"
+            f" AND r.due_at < {query.param(now)}))"
         )
-        conditions.append(overdue if filters.overdue else ~overdue)
-    rows, next_cursor = await keyset_page(
-        session,
-        repository.view_select().where(*conditions),
-        col(Report.created_at),
-        col(Report.id),
-        cursor=cursor,
-        limit=limit,
-        ascending=oldest_first,
-        key=lambda row: (row.Report.created_at, row.Report.id),
-    )
-    levels = [REPORTER if own else access.level_for(actor, row.Report) for row in rows]
-    items = [to_view(row, level, language, now) for row, level in zip(rows, levels, strict=True)]
-    shown = [row.Report for row, level in zip(rows, levels, strict=True) if level == STAFF]
+        query.where(overdue_sql if filters.overdue else f"NOT {overdue_sql}")
+    after = decode_time_id_cursor(cursor) if cursor is not None else None
+    rows = await query.rows(session, after=after, ascending=oldest_first, limit=limit + 1)
+    page, next_cursor = rows[:limit], None
+    if len(rows) > limit:
+        next_cursor = encode_cursor(page[-1]["created_at"].isoformat(), page[-1]["id"])
+    levels = [
+        REPORTER
+        if own
+        else access.access_level(
+            actor, department_id=r["department_id"], reporter_id=r["reporter_id"]
+        )
+        for r in page
+    ]
+    items = [build_view(r, level, language, now) for r, level in zip(page, levels, strict=True)]
+    shown = [
+        (r["id"], r["reporter_id"]) for r, level in zip(page, levels, strict=True) if level == STAFF
+    ]
     await _log_staff_read(session, actor, STAFF, shown)
     return items, next_cursor
 
 
 async def _log_staff_read(
-    session: AsyncSession, actor: Actor | None, level: int, reports: list[Report]
+    session: AsyncSession,
+    actor: Actor | None,
+    level: int,
+    reports: list[tuple[uuid.UUID, uuid.UUID]],
 ) -> None:
     """A staff-level view shows the reporter's name and email: written to the audit log
-    (unless the caller is the reporter themselves)."""
+    (unless the caller is the reporter themselves). ``reports``: (id, reporter id) pairs."""
     if actor is None or level != STAFF:
         return
-    others = [r.id for r in reports if r.reporter_id != actor.user_id]
+    others = [report_id for report_id, reporter_id in reports if reporter_id != actor.user_id]
     await record_personal_data_read(
         session, actor, "report", others, ["reporter.display_name", "reporter.email"]
     )
