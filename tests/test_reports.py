@@ -658,6 +658,14 @@ def test_map_cells_migration_matches_the_code() -> None:
         spec.loader.exec_module(module)
         assert cell_size(BASE_ZOOM) == module.CELL
         assert ",".join(f"'{s}'" for s in MAP_STATES) == module.STATES
+    spec = importlib.util.spec_from_file_location(
+        "map_cell_levels", versions / "20261125_0023_map_cell_levels.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.BASE_ZOOM == BASE_ZOOM
 
 
 async def test_filing_against_a_building_reaches_its_managing_organisation(

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Identity,
     Index,
     LargeBinary,
+    SmallInteger,
     String,
     UniqueConstraint,
     text,
@@ -271,11 +272,13 @@ class ReportRound(SQLModel, table=True):
 
 
 class ReportMapCell(SQLModel, table=True):
-    """Public reports per ~40 m map cell and state, for the map's clusters (kept by
-    service/reports/mapview.py from the cells changed reports touched)."""
+    """Public reports per map cell and state, for the map's clusters: the cells of every
+    zoom from 16 (~40 m) down to 0, 1/8 of a tile each (kept by service/reports/mapview.py
+    from the cells changed reports touched)."""
 
     __tablename__ = "report_map_cell"
 
+    zoom: int = Field(sa_column=Column(SmallInteger, primary_key=True, nullable=False))
     cx: int = Field(primary_key=True)
     cy: int = Field(primary_key=True)
     state: str = Field(sa_column=Column(String, primary_key=True, nullable=False))
