@@ -277,10 +277,11 @@ RECOUNT_PARENTS_SQL = """
         SELECT c.cx, c.cy, m.state, sum(m.n)::int AS n,
                sum(m.sum_lon) AS sum_lon, sum(m.sum_lat) AS sum_lat
         FROM cells c
-        JOIN report_map_cell m
+        CROSS JOIN (VALUES (0, 0), (0, 1), (1, 0), (1, 1)) AS child(dx, dy)
+        JOIN report_map_cell m  -- four lookups on the key, one per child
           ON m.zoom = CAST(:child AS smallint)
-         AND m.cx BETWEEN c.cx * 2 AND c.cx * 2 + 1
-         AND m.cy BETWEEN c.cy * 2 AND c.cy * 2 + 1
+         AND m.cx = c.cx * 2 + child.dx
+         AND m.cy = c.cy * 2 + child.dy
         GROUP BY 1, 2, 3
     ),
     gone AS (
