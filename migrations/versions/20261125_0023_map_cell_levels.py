@@ -3,6 +3,9 @@
 children), so a map at any zoom reads the cells of that zoom only: a city-wide map reads a
 few hundred rows instead of every 40 m cell. The same per-change recount keeps them.
 
+Also a GiST index of the open reports' locations (as geography) for the nearby hint, which
+reads only open reports: a few per cent of a city's history.
+
 Revision ID: 0023
 Revises: 0017
 Create Date: 2026-11-25 12:00:00
@@ -19,9 +22,14 @@ depends_on: str | Sequence[str] | None = None
 
 # Kept in step with service/reports/mapview.py (BASE_ZOOM).
 BASE_ZOOM = 16
+OPEN = "'accepted', 'awaiting_info', 'in_progress', 'reopened', 'transferred'"
 
 
 def upgrade() -> None:
+    op.execute(
+        "CREATE INDEX ix_report_open_location_geography ON report "
+        f"USING gist ((location::geography)) WHERE state IN ({OPEN})"
+    )
     op.execute("ALTER TABLE report_map_cell ADD COLUMN zoom smallint NOT NULL DEFAULT 16")
     op.execute("ALTER TABLE report_map_cell ALTER COLUMN zoom DROP DEFAULT")
     op.execute("ALTER TABLE report_map_cell DROP CONSTRAINT report_map_cell_pkey")
@@ -39,6 +47,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP INDEX ix_report_open_location_geography")
     op.execute(f"DELETE FROM report_map_cell WHERE zoom <> {BASE_ZOOM}")
     op.execute("ALTER TABLE report_map_cell DROP CONSTRAINT report_map_cell_pkey")
     op.execute("ALTER TABLE report_map_cell DROP COLUMN zoom")

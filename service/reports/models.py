@@ -36,6 +36,16 @@ class Report(SQLModel, table=True):
         Index(
             "ix_report_location_geography", text("(location::geography)"), postgresql_using="gist"
         ),
+        # Nearby open reports (duplicate hints while filing): only the open ones, a few
+        # per cent of a city's history, so a probe reads the handful it returns.
+        Index(
+            "ix_report_open_location_geography",
+            text("(location::geography)"),
+            postgresql_using="gist",
+            postgresql_where=text(
+                "state IN ('accepted', 'awaiting_info', 'in_progress', 'reopened', 'transferred')"
+            ),
+        ),
         # Public lists: newest first, keyset on (created_at, id).
         Index("ix_report_created_id", "created_at", "id"),
         Index("ix_report_department_state", "department_id", "state"),
