@@ -4,8 +4,10 @@ counts at every zoom equal a full recount."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -161,3 +163,39 @@ async def test_cells_recounted_per_change_equal_a_full_recount(
     incremental = await _every_zoom(session)
     await recount_all_cells(session)
     assert await _every_zoom(session) == incremental
+
+
+async def test_a_box_far_over_the_budget_is_clustered_from_the_cells_without_counting_points(
+    app: Any, client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """Twice the budget in the cells wholly inside the box: the clusters come from the cells
+    alone (as last recounted); near the budget the live points decide."""
+    app.state.settings = settings.model_copy(update={"map_point_budget": 2})
+    resident = await make_user(session, settings)
+    moderator = await make_user(session, settings, roles=((Role.moderator, None),))
+    reports = []
+    for index in range(6):
+        point = (BASE[0] + 0.002 + index * 0.0001, BASE[1] + 0.002)
+        reports.append(
+            await accept_report(
+                session, moderator, await file_report(session, resident, point=point)
+            )
+        )
+    await refresh_cells(session)
+    # A box of 3 x 3 whole cells of zoom 12 around the reports' cell.
+    size = cell_size(12)
+    cx, cy = math.floor(BASE[1] / size), math.floor(BASE[0] / size)
+    bbox = f"{(cx - 1) * size},{(cy - 1) * size},{(cx + 2) * size},{(cy + 2) * size}"
+    # Four of the six leave the map; the cells have not been recounted yet.
+    await session.execute(
+        text("UPDATE report SET state = 'rejected' WHERE id = ANY(:ids)"),
+        {"ids": [report.id for report in reports[:4]]},
+    )
+    await session.flush()
+    stale = (await client.get("/v1/map", params={"bbox": bbox, "zoom": 12})).json()
+    assert stale["clustered"] is True  # 6 > 2 x 2 in the cells: no point was counted
+    assert [f["properties"]["count"] for f in stale["features"]] == [6]
+    await refresh_cells(session)
+    live = (await client.get("/v1/map", params={"bbox": bbox, "zoom": 12})).json()
+    assert live["clustered"] is False  # 2 in the cells: the live points, within the budget
+    assert len(live["features"]) == 2

@@ -14,7 +14,9 @@ their parents zoom by zoom from their children, every few seconds (:func:`refres
 so its cost grows with the changes, not the table. Clusters may lag new reports by that
 period; points (under the budget) are always live. Above zoom 16 clusters are computed from
 the points of the (small) box directly. The budget check runs on the GiST index and stops
-at budget + 1.
+at budget + 1; before it, a box whose cells wholly inside it hold more than twice the
+budget is answered with the clusters at once (the cells lag by seconds, not by half the
+budget), so a wide map never counts points.
 
 The GeoJSON document is built by PostgreSQL (``json_build_object``/``json_agg``) and sent
 as it comes: turning rows into Python dicts and those into JSON again cost as much as the
@@ -116,15 +118,26 @@ _CLUSTER_COLLECTION = """
     FROM ({cells}) AS cell
 """
 
+# The box's clusters from the cells of :zoom; NULL unless the cells wholly inside the box
+# hold more than :sure reports (-1: always the clusters).
 PRECOMPUTED_CLUSTERS_SQL = text(
-    _CLUSTER_COLLECTION.format(
-        cells="""
-        SELECT cx, cy, sum(n) AS n, sum(sum_lon) / sum(n) AS lon, sum(sum_lat) / sum(n) AS lat
-        FROM report_map_cell
-        WHERE zoom = :zoom AND cx BETWEEN :min_cx AND :max_cx AND cy BETWEEN :min_cy AND :max_cy
-          AND state = ANY(:states)
-        GROUP BY cx, cy
-        """
+    """
+    SELECT CASE WHEN (
+        SELECT coalesce(sum(n), 0) FROM report_map_cell
+        WHERE zoom = :zoom AND cx BETWEEN :in_min_cx AND :in_max_cx
+          AND cy BETWEEN :in_min_cy AND :in_max_cy AND state = ANY(:states)
+    ) > :sure THEN ({collection}) END
+    """.format(  # noqa: S608 - composed of constants, nothing from input
+        collection=_CLUSTER_COLLECTION.format(
+            cells="""
+            SELECT cx, cy, sum(n) AS n,
+                   sum(sum_lon) / sum(n) AS lon, sum(sum_lat) / sum(n) AS lat
+            FROM report_map_cell
+            WHERE zoom = :zoom AND cx BETWEEN :min_cx AND :max_cx
+              AND cy BETWEEN :min_cy AND :max_cy AND state = ANY(:states)
+            GROUP BY cx, cy
+            """
+        )
     )
 )
 
@@ -152,6 +165,36 @@ async def map_features(
 ) -> str:
     """The box's GeoJSON FeatureCollection, as the JSON text to send."""
     wanted = [str(s) for s in (states or MAP_STATES) if s in MAP_STATES]
+    zoom = cluster_zoom(bbox, zoom)
+    span = max(bbox[2] - bbox[0], bbox[3] - bbox[1]) / CELL
+    # Live clustering is for close-ups; a wide box asked at a deep zoom would make the
+    # database group a city's worth of points, so it gets the precomputed cells instead.
+    precomputed = zoom <= BASE_ZOOM or span > LIVE_CLUSTER_MAX_CELLS
+    cells: dict[str, object] = {}
+    if precomputed:
+        zoom = min(zoom, BASE_ZOOM)
+        size = cell_size(zoom)
+        cells = {
+            "zoom": zoom,
+            "min_cx": math.floor(bbox[0] / size),
+            "max_cx": math.floor(bbox[2] / size),
+            "min_cy": math.floor(bbox[1] / size),
+            "max_cy": math.floor(bbox[3] / size),
+            # The cells wholly inside the box.
+            "in_min_cx": math.ceil(bbox[0] / size),
+            "in_max_cx": math.floor(bbox[2] / size) - 1,
+            "in_min_cy": math.ceil(bbox[1] / size),
+            "in_max_cy": math.floor(bbox[3] / size) - 1,
+            "states": wanted,
+        }
+        # Far over the budget (twice it in the last recount, in whole cells inside the box,
+        # so seconds of lag cannot bring it under): the clusters, without counting points.
+        sure: str | None = await session.scalar(
+            PRECOMPUTED_CLUSTERS_SQL, {**cells, "sure": 2 * budget}
+        )
+        if sure is not None:
+            return sure
+
     points: str | None = await session.scalar(
         POINTS_SQL,
         {
@@ -165,25 +208,8 @@ async def map_features(
     )
     if points is not None:
         return points
-
-    zoom = cluster_zoom(bbox, zoom)
-    span = max(bbox[2] - bbox[0], bbox[3] - bbox[1]) / CELL
-    # Live clustering is for close-ups; a wide box asked at a deep zoom would make the
-    # database group a city's worth of points, so it gets the precomputed cells instead.
-    if zoom <= BASE_ZOOM or span > LIVE_CLUSTER_MAX_CELLS:
-        zoom = min(zoom, BASE_ZOOM)
-        size = cell_size(zoom)
-        clusters = await session.scalar(
-            PRECOMPUTED_CLUSTERS_SQL,
-            {
-                "zoom": zoom,
-                "min_cx": math.floor(bbox[0] / size),
-                "max_cx": math.floor(bbox[2] / size),
-                "min_cy": math.floor(bbox[1] / size),
-                "max_cy": math.floor(bbox[3] / size),
-                "states": wanted,
-            },
-        )
+    if precomputed:
+        clusters = await session.scalar(PRECOMPUTED_CLUSTERS_SQL, {**cells, "sure": -1})
     else:
         clusters = await session.scalar(
             LIVE_CLUSTERS_SQL,
