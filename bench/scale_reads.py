@@ -7,6 +7,7 @@ SQL the answer needs (raw asyncpg on one connection, same cluster, same moment).
 map-cell recount: the incremental recount after 100 changed reports against a full recount.
 
     BENCH_REPORTS=1000000 python bench/scale_reads.py      (make bench-full runs it)
+    BENCH_FIGURES=map_,nearby python bench/scale_reads.py  (only those figures)
 
 One JSON line per figure: name, http p50/p95, sql p50/p95 (ms), ratio (p95 over p95),
 target (ms, p95 through HTTP), met (target and ratio ≤ 1.5). Exit status 0 either way:
@@ -40,13 +41,16 @@ from service.auth.tokens import issue_access_token  # noqa: E402
 from service.config import get_settings  # noqa: E402
 from service.reports.mapview import (  # noqa: E402
     BASE_ZOOM,
-    CELL,
     MAP_STATES,
     OPEN_STATE_NAMES,
+    cell_size,
 )
 
 REPORTS = int(os.environ.get("BENCH_REPORTS", "1000000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "100"))
+# Only the figures whose names start with one of these (comma-separated; all when empty),
+# e.g. BENCH_FIGURES=map_,nearby.
+ONLY = tuple(name for name in os.environ.get("BENCH_FIGURES", "").split(",") if name)
 MAX_RATIO = 1.5
 CITY = (26.649, 58.348, 26.809, 58.408)
 DISTRICT = (26.755, 58.365, 26.785, 58.381)  # about Annelinn
@@ -54,6 +58,10 @@ STREET = (26.7225, 58.3790, 26.7245, 58.3800)  # a block in Kesklinn
 HERE = (58.3795, 26.7230)
 MAP = [str(s) for s in MAP_STATES]
 _90_DAYS = timedelta(days=90)
+
+
+def wanted(name: str) -> bool:
+    return not ONLY or name.startswith(ONLY)
 
 
 def percentile(samples: list[float], share: float) -> float:
@@ -120,6 +128,13 @@ def peak_rss_mb(pid: int) -> float:
 Sql = Callable[[asyncpg.Connection], Awaitable[Any]]
 
 
+def _items(body: Any) -> int:
+    """How many things the answer lists (reports, features, requests)."""
+    if isinstance(body, dict):
+        return len(body.get("features", [body]))
+    return len(body) if isinstance(body, list) else 1
+
+
 async def figure(
     name: str,
     client: httpx.AsyncClient,
@@ -129,8 +144,11 @@ async def figure(
     db: asyncpg.Connection,
     sql: Sql,
     target_ms: float,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """RUNS requests and RUNS runs of the SQL, alternated; one JSON line."""
+    if not wanted(name):
+        return {}
     for _ in range(10):  # warm both
         answer = await client.get(path, params=params, headers=headers)
         assert answer.status_code == 200, (name, answer.status_code, answer.text[:300])
@@ -159,6 +177,8 @@ async def figure(
         "max_ratio": MAX_RATIO,
         "met": http_p95 <= target_ms and ratio <= MAX_RATIO,
         "bytes": len(answer.content),
+        "items": _items(answer.json()),
+        **(extra or {}),
     }
     print(json.dumps(line), flush=True)
     return line
@@ -212,11 +232,10 @@ FROM report WHERE location && ST_MakeEnvelope($1, $2, $3, $4, 4326) AND state = 
 """
 
 MAP_CELLS_SQL = """
-SELECT floor(cx / $1::float) AS gx, floor(cy / $1::float) AS gy,
-       sum(n), sum(sum_lon) / sum(n), sum(sum_lat) / sum(n)
+SELECT cx, cy, sum(n), sum(sum_lon) / sum(n), sum(sum_lat) / sum(n)
 FROM report_map_cell
-WHERE cx BETWEEN $2 AND $3 AND cy BETWEEN $4 AND $5 AND state = ANY($6)
-GROUP BY 1, 2
+WHERE zoom = $1 AND cx BETWEEN $2 AND $3 AND cy BETWEEN $4 AND $5 AND state = ANY($6)
+GROUP BY cx, cy
 """
 
 NEARBY_REASON_SQL = "SELECT category_id, duplicate_radius_m FROM reason WHERE id = $1"
@@ -265,14 +284,34 @@ ORDER BY report_id, created_at, id
 
 
 def map_cells_args(bbox: tuple[float, float, float, float], zoom: int) -> list[Any]:
+    size = cell_size(zoom)
     return [
-        float(2 ** (BASE_ZOOM - zoom)),
-        int(bbox[0] // CELL),
-        int(bbox[2] // CELL),
-        int(bbox[1] // CELL),
-        int(bbox[3] // CELL),
+        zoom,
+        int(bbox[0] // size),
+        int(bbox[2] // size),
+        int(bbox[1] // size),
+        int(bbox[3] // size),
         MAP,
     ]
+
+
+# The point nearby asks about: of the open reports of the category near the street box, the
+# one with the most open neighbours of its category within the duplicate radius, moved by
+# ~5 m (a resident about to file beside them). An empty answer would time only the index
+# probe, not the rows and their building.
+BUSY_POINT_SQL = """
+WITH candidate AS (
+  SELECT location FROM report
+  WHERE category_id = $1 AND state = ANY($2)
+  ORDER BY location <-> ST_SetSRID(ST_MakePoint($4, $3), 4326) LIMIT 200
+)
+SELECT ST_Y(c.location) + 0.00004 AS lat, ST_X(c.location) AS lon, (
+  SELECT count(*) FROM report r
+  WHERE r.category_id = $1 AND r.state = ANY($2)
+    AND ST_DWithin(r.location::geography, c.location::geography, $5)
+) AS neighbours
+FROM candidate c ORDER BY neighbours DESC, lat, lon LIMIT 1
+"""
 
 
 async def measure_reads(city: loader.City) -> list[dict[str, Any]]:
@@ -284,6 +323,11 @@ async def measure_reads(city: loader.City) -> list[dict[str, Any]]:
         "SELECT tracking_code FROM report WHERE state = 'in_progress' "
         "ORDER BY created_at DESC LIMIT 1"
     )
+    category, radius = await db.fetchrow(NEARBY_REASON_SQL, pothole)
+    here = await db.fetchrow(
+        BUSY_POINT_SQL, category, OPEN_STATE_NAMES, HERE[0], HERE[1], float(radius)
+    )
+    busy = (float(here["lat"]), float(here["lon"]))
     staff = city.staff_ids[1]
     token = issue_access_token(settings, staff, datetime.now(UTC))
     auth = {"Authorization": f"Bearer {token}"}
@@ -315,6 +359,18 @@ async def measure_reads(city: loader.City) -> list[dict[str, Any]]:
 
             def map_sql(bbox: tuple[float, float, float, float], zoom: int) -> Sql:
                 async def run(c: asyncpg.Connection) -> None:
+                    # Up to zoom 16 the cells first: far over the budget (500) in the
+                    # cells wholly inside the box, they are the answer.
+                    if zoom <= BASE_ZOOM:
+                        args = map_cells_args(bbox, zoom)
+                        cells = await c.fetch(MAP_CELLS_SQL, *args)
+                        inside = sum(
+                            row[2]
+                            for row in cells
+                            if args[1] < row[0] < args[2] and args[3] < row[1] < args[4]
+                        )
+                        if inside > 1000:
+                            return
                     box = list(bbox)
                     if await c.fetchval(MAP_PROBE_SQL, *box, MAP) <= 500:
                         await c.fetch(MAP_POINTS_SQL, *box, MAP)
@@ -346,8 +402,8 @@ async def measure_reads(city: loader.City) -> list[dict[str, Any]]:
                 await c.fetch(
                     NEARBY_SQL,
                     reason["category_id"],
-                    HERE[0],
-                    HERE[1],
+                    busy[0],
+                    busy[1],
                     float(reason["duplicate_radius_m"]),
                     OPEN_STATE_NAMES,
                 )
@@ -357,11 +413,12 @@ async def measure_reads(city: loader.City) -> list[dict[str, Any]]:
                     "nearby",
                     client,
                     "/v1/reports/nearby",
-                    {"lat": HERE[0], "lon": HERE[1], "reason": str(pothole)},
+                    {"lat": busy[0], "lon": busy[1], "reason": str(pothole)},
                     {},
                     db,
                     nearby_sql,
                     10.0,
+                    {"lat": busy[0], "lon": busy[1], "open_within_radius": here["neighbours"]},
                 )
             )
 
@@ -408,10 +465,15 @@ async def measure_reads(city: loader.City) -> list[dict[str, Any]]:
 
 
 async def measure_cells(city: loader.City) -> dict[str, Any]:
-    """The incremental recount after 100 changed reports, against a full recount."""
-    from service.reports.mapview import FULL_RECOUNT_SQL, RECOUNT_DIRTY_SQL
+    """The incremental recount (every zoom) after 100 changed reports, against a full
+    recount."""
+    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    from service.reports.mapview import FULL_RECOUNT_SQL, refresh_cells
 
     db = await asyncpg.connect(city.dsn)
+    engine = create_async_engine(city.url, poolclass=NullPool)
     try:
         incremental: list[float] = []
         cells: list[int] = []
@@ -436,16 +498,18 @@ async def measure_cells(city: loader.City) -> dict[str, Any]:
                     """,
                     codes[40:],
                 )
-            started = time.perf_counter()
-            async with db.transaction():
-                cells.append(await db.fetchval(RECOUNT_DIRTY_SQL))
-            incremental.append((time.perf_counter() - started) * 1000)
+            async with AsyncSession(engine) as session:
+                started = time.perf_counter()
+                cells.append(await refresh_cells(session))
+                await session.commit()
+                incremental.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         async with db.transaction():
             await db.execute(FULL_RECOUNT_SQL)
         full = (time.perf_counter() - started) * 1000
     finally:
         await db.close()
+        await engine.dispose()
     line = {
         "bench": "scale",
         "name": "map_cells_recount_100_changes",
@@ -463,7 +527,8 @@ async def measure_cells(city: loader.City) -> dict[str, Any]:
 async def main() -> int:
     city = await loader.city("scale", REPORTS)
     await measure_reads(city)
-    await measure_cells(city)
+    if wanted("map_cells_recount"):
+        await measure_cells(city)
     return 0
 
 

@@ -343,6 +343,7 @@ async def test_queue_queries_use_their_indexes(session: AsyncSession, settings: 
         "ix_report_queue_due",
         "ix_report_queue_counts",
         "ix_report_assignee",
+        "ix_report_open_location_geography",
     ):
         await session.execute(text(f"DROP INDEX {index}"))
     await session.execute(text("SET LOCAL enable_seqscan = off"))

@@ -648,6 +648,7 @@ def test_map_cells_migration_matches_the_code() -> None:
     from pathlib import Path
 
     from service.reports.mapview import BASE_ZOOM, MAP_STATES, cell_size
+    from service.reports.states import OPEN_STATES
 
     versions = Path(__file__).parent.parent / "migrations/versions"
     for name in ("20261123_0005_report_map_cells.py", "20261124_0017_map_cells_by_change.py"):
@@ -658,6 +659,16 @@ def test_map_cells_migration_matches_the_code() -> None:
         spec.loader.exec_module(module)
         assert cell_size(BASE_ZOOM) == module.CELL
         assert ",".join(f"'{s}'" for s in MAP_STATES) == module.STATES
+    spec = importlib.util.spec_from_file_location(
+        "map_cell_levels", versions / "20261125_0023_map_cell_levels.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.BASE_ZOOM == BASE_ZOOM
+    # The partial index of open reports' locations: the nearby query's states.
+    assert ", ".join(f"'{s}'" for s in sorted(OPEN_STATES)) == module.OPEN
 
 
 async def test_filing_against_a_building_reaches_its_managing_organisation(

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Identity,
     Index,
     LargeBinary,
+    SmallInteger,
     String,
     UniqueConstraint,
     text,
@@ -34,6 +35,16 @@ class Report(SQLModel, table=True):
     __table_args__ = (
         Index(
             "ix_report_location_geography", text("(location::geography)"), postgresql_using="gist"
+        ),
+        # Nearby open reports (duplicate hints while filing): only the open ones, a few
+        # per cent of a city's history, so a probe reads the handful it returns.
+        Index(
+            "ix_report_open_location_geography",
+            text("(location::geography)"),
+            postgresql_using="gist",
+            postgresql_where=text(
+                "state IN ('accepted', 'awaiting_info', 'in_progress', 'reopened', 'transferred')"
+            ),
         ),
         # Public lists: newest first, keyset on (created_at, id).
         Index("ix_report_created_id", "created_at", "id"),
@@ -271,11 +282,13 @@ class ReportRound(SQLModel, table=True):
 
 
 class ReportMapCell(SQLModel, table=True):
-    """Public reports per ~40 m map cell and state, for the map's clusters (kept by
-    service/reports/mapview.py from the cells changed reports touched)."""
+    """Public reports per map cell and state, for the map's clusters: the cells of every
+    zoom from 16 (~40 m) down to 0, 1/8 of a tile each (kept by service/reports/mapview.py
+    from the cells changed reports touched)."""
 
     __tablename__ = "report_map_cell"
 
+    zoom: int = Field(sa_column=Column(SmallInteger, primary_key=True, nullable=False))
     cx: int = Field(primary_key=True)
     cy: int = Field(primary_key=True)
     state: str = Field(sa_column=Column(String, primary_key=True, nullable=False))

@@ -315,19 +315,19 @@ async def nearby(
     )
     return [
         NearbyReport(
-            id=row.Report.id,
-            tracking_code=row.Report.tracking_code,
-            state=row.Report.state,
+            id=row.id,
+            tracking_code=row.tracking_code,
+            state=row.state,
             reason=Named(
-                id=row.Report.reason_id,
+                id=row.reason_id,
                 code=row.reason_code,
                 name=localized_name(row.reason_names, language),
             ),
             location=Location(lat=row.lat, lon=row.lon),
             distance_m=round(row.distance, 1),
-            description=row.Report.description[:280],
-            supporters_count=row.Report.supporters_count,
-            created_at=row.Report.created_at,
+            description=row.description,
+            supporters_count=row.supporters_count,
+            created_at=row.created_at,
         )
         for row in rows
     ]
