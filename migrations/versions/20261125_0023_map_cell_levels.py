@@ -7,7 +7,7 @@ Also a GiST index of the open reports' locations (as geography) for the nearby h
 reads only open reports: a few per cent of a city's history.
 
 Revision ID: 0023
-Revises: 0017
+Revises: 0018
 Create Date: 2026-11-25 12:00:00
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0023"
-down_revision: str | None = "0017"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
