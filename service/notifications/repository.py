@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, Select, func, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -24,82 +25,96 @@ from service.notifications.models import (
 from service.pagination import keyset_page
 
 
-async def record_event(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID:
-    """The id of the event with ``values["event_key"]``, inserting it unless it exists.
-
-    A concurrent transaction inserting the same key makes this wait for it, then find its
-    row: the unique index decides, so two callers never both create the event."""
+async def record_events(session: AsyncSession, rows: list[dict[str, Any]]) -> dict[str, uuid.UUID]:
+    """:func:`record_event` for many events (distinct keys): their ids by ``event_key``."""
     table = table_of(NotificationEvent)
-    inserted = (
-        await session.execute(
+    ids: dict[str, uuid.UUID] = {}
+    for start in range(0, len(rows), 1000):
+        chunk = [{"id": uuid.uuid4(), **row} for row in rows[start : start + 1000]]
+        inserted = await session.execute(
             insert(table)
-            .values(id=uuid.uuid4(), **values)
+            .values(chunk)
             .on_conflict_do_nothing(index_elements=["event_key"])
-            .returning(table.c.id)
+            .returning(table.c.event_key, table.c.id)
         )
-    ).scalar_one_or_none()
-    if inserted is not None:
-        return uuid.UUID(str(inserted))
-    existing = (
-        await session.execute(
-            select(col(NotificationEvent.id)).where(
-                col(NotificationEvent.event_key) == values["event_key"]
+        ids.update({key: uuid.UUID(str(id_)) for key, id_ in inserted.all()})
+    missing = [row["event_key"] for row in rows if row["event_key"] not in ids]
+    if missing:
+        existing = await session.execute(
+            select(col(NotificationEvent.event_key), col(NotificationEvent.id)).where(
+                col(NotificationEvent.event_key).in_(missing)
             )
         )
-    ).scalar_one()
-    return uuid.UUID(str(existing))
+        ids.update({key: uuid.UUID(str(id_)) for key, id_ in existing.all()})
+    return ids
 
 
-async def turned_off(
-    session: AsyncSession, event_type: str, user_ids: Sequence[uuid.UUID]
-) -> set[tuple[uuid.UUID, Channel]]:
-    """The (person, channel) pairs among ``user_ids`` whose owner turned ``event_type`` off."""
+async def turned_off_many(
+    session: AsyncSession, event_types: Iterable[str], user_ids: Sequence[uuid.UUID]
+) -> set[tuple[uuid.UUID, str, Channel]]:
+    """The (person, event type, channel) among ``user_ids`` and ``event_types`` turned off."""
     if not user_ids:
         return set()
     rows = await session.execute(
-        select(col(NotificationPreference.user_id), col(NotificationPreference.channel)).where(
+        select(
+            col(NotificationPreference.user_id),
+            col(NotificationPreference.event_type),
+            col(NotificationPreference.channel),
+        ).where(
             col(NotificationPreference.user_id).in_(user_ids),
-            col(NotificationPreference.event_type) == event_type,
+            col(NotificationPreference.event_type).in_(list(event_types)),
             col(NotificationPreference.enabled).is_(False),
         )
     )
-    return {(user_id, Channel(channel)) for user_id, channel in rows.all()}
+    return {(user_id, event_type, Channel(channel)) for user_id, event_type, channel in rows.all()}
 
 
-async def subscribed_webhooks(session: AsyncSession, event_type: str) -> list[uuid.UUID]:
+async def subscribed_webhooks_many(
+    session: AsyncSession, event_types: Iterable[str]
+) -> dict[str, list[uuid.UUID]]:
+    """The active webhooks subscribed to each of ``event_types``."""
+    wanted = list(event_types)
     rows = await session.execute(
-        select(col(WebhookEndpoint.id)).where(
+        select(col(WebhookEndpoint.id), col(WebhookEndpoint.event_types)).where(
             col(WebhookEndpoint.active).is_(True),
-            func.array_position(col(WebhookEndpoint.event_types), event_type).is_not(None),
+            col(WebhookEndpoint.event_types).op("&&")(postgresql.array(wanted)),
         )
     )
-    return list(rows.scalars())
+    found: dict[str, list[uuid.UUID]] = {}
+    for webhook_id, subscribed in rows.all():
+        for event_type in wanted:
+            if event_type in subscribed:
+                found.setdefault(event_type, []).append(webhook_id)
+    return found
 
 
 async def insert_deliveries(
     session: AsyncSession, rows: list[dict[str, Any]]
 ) -> Sequence[Row[Any]]:
     """Insert the delivery rows that do not exist yet; returns the ones inserted."""
-    if not rows:
-        return []
     table = table_of(NotificationDelivery)
-    result = await session.execute(
-        insert(table)
-        .values(rows)
-        .on_conflict_do_nothing(constraint="uq_notification_delivery_recipient_channel")
-        .returning(table.c.id, table.c.channel, table.c.user_id, table.c.status)
-    )
-    return result.all()
+    inserted: list[Row[Any]] = []
+    for start in range(0, len(rows), 1000):
+        result = await session.execute(
+            insert(table)
+            .values(rows[start : start + 1000])
+            .on_conflict_do_nothing(constraint="uq_notification_delivery_recipient_channel")
+            .returning(
+                table.c.id, table.c.event_id, table.c.channel, table.c.user_id, table.c.status
+            )
+        )
+        inserted += result.all()
+    return inserted
 
 
-async def link_email(
-    session: AsyncSession, delivery_id: uuid.UUID, email_message_id: uuid.UUID
-) -> None:
-    await session.execute(
-        update(NotificationDelivery)
-        .where(col(NotificationDelivery.id) == delivery_id)
-        .values(email_message_id=email_message_id)
-    )
+async def link_emails(session: AsyncSession, delivery_ids: list[uuid.UUID]) -> None:
+    """Link email deliveries to their messages, which carry the delivery's id."""
+    if delivery_ids:
+        await session.execute(
+            update(NotificationDelivery)
+            .where(col(NotificationDelivery.id).in_(delivery_ids))
+            .values(email_message_id=NotificationDelivery.id)
+        )
 
 
 async def log_email_outcome(

@@ -61,6 +61,43 @@ async def add_job(
     )
 
 
+async def add_jobs(session: AsyncSession, job_name: str, jobs: list[tuple[str, list[Any]]]) -> None:
+    """Schedule ``job_name`` once per (``job_key``, arguments) of ``jobs`` in one statement,
+    if this transaction commits (the set-based :func:`add_job`)."""
+    if not jobs:
+        return
+    table = table_of(OutboxJob)
+    for start in range(0, len(jobs), _ROWS_PER_STATEMENT):
+        rows = [
+            {"job_name": job_name, "job_key": key, "arguments": arguments}
+            for key, arguments in jobs[start : start + _ROWS_PER_STATEMENT]
+        ]
+        await session.execute(
+            insert(table).values(rows).on_conflict_do_nothing(constraint="uq_outbox_job_name_key")
+        )
+
+
+async def mark_keys_done(
+    session: AsyncSession, job_name: str, job_keys: list[str], now: datetime
+) -> None:
+    """Mark the rows of ``job_name`` with ``job_keys`` done: their work was done another way
+    (the relay no longer hands them to arq; a job already queued finds nothing to do)."""
+    if job_keys:
+        await session.execute(
+            update(OutboxJob)
+            .where(
+                col(OutboxJob.job_name) == job_name,
+                col(OutboxJob.job_key).in_(job_keys),
+                col(OutboxJob.done_at).is_(None),
+            )
+            .values(done_at=now)
+        )
+
+
+# Rows per multi-row INSERT: well below PostgreSQL's 32,767 bind parameters.
+_ROWS_PER_STATEMENT = 1000
+
+
 async def relay(session: AsyncSession, redis: ArqRedis, now: datetime, batch: int = 200) -> int:
     """Enqueue the rows that are due (or nearly) and not leased; returns how many."""
     rows = (
