@@ -83,13 +83,20 @@ async def mark_keys_done(
     """Mark the rows of ``job_name`` with ``job_keys`` done: their work was done another way
     (the relay no longer hands them to arq; a job already queued finds nothing to do)."""
     if job_keys:
-        await session.execute(
-            update(OutboxJob)
+        # Rows the relay holds right now are left alone (it hands them to arq; their jobs
+        # find nothing to do): waiting for the relay would hold up the caller.
+        free = (
+            select(col(OutboxJob.id))
             .where(
                 col(OutboxJob.job_name) == job_name,
                 col(OutboxJob.job_key).in_(job_keys),
                 col(OutboxJob.done_at).is_(None),
             )
+            .with_for_update(skip_locked=True)
+        )
+        await session.execute(
+            update(OutboxJob)
+            .where(col(OutboxJob.id).in_(free.scalar_subquery()))
             .values(done_at=now)
         )
 

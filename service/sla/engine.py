@@ -164,19 +164,12 @@ async def _rating_reminder(
     )
 
 
-async def fire_one(
-    session: AsyncSession, settings: Settings, timer_id: uuid.UUID, now: datetime
-) -> bool:
-    """The fast path: fire one timer if it is due and still pending (a duplicate or stale
-    job finds nothing to do; a timer a sweep holds is the sweep's to fire)."""
-    result = await fire_due(session, settings, now, 1, timer_id=timer_id)
-    return result.fired > 0
-
-
 @dataclass(frozen=True)
 class FireResult:
     claimed: int
     fired: int
+    # Whether the timer asked for first (``first``) was among those fired.
+    first_fired: bool = False
 
 
 async def fire_due(
@@ -184,16 +177,20 @@ async def fire_due(
     settings: Settings,
     now: datetime,
     batch: int = FIRE_BATCH,
-    *,
-    timer_id: uuid.UUID | None = None,
+    first: uuid.UUID | None = None,
 ) -> FireResult:
-    """Claim up to ``batch`` due timers (or just ``timer_id``) and act on them set-wise: a
+    """Claim up to ``batch`` due timers (``first`` first, when given and still pending)
+    and act on them set-wise: a
     few statements for the whole batch, whatever its size (the timers marked, the rounds
     and reports marked overdue, the timeline events, the notices with their deliveries,
     emails and jobs). Each claimed timer is decided as it always was: a timer of a round
     that is over is cancelled, one computed for another due time plans the round again, a
     reminder after the deadline is dropped; the rest fire."""
-    claimed = await repository.claim_due(session, now, batch, timer_id)
+    claimed = []
+    if first is not None:
+        claimed = await repository.claim_due(session, now, 1, first)
+    if batch > len(claimed):
+        claimed += await repository.claim_due(session, now, batch - len(claimed))
     if not claimed:
         return FireResult(0, 0)
     cancelled: list[repository.Claimed] = []
@@ -227,7 +224,9 @@ async def fire_due(
     await mark_keys_done(
         session, FIRE_JOB, [_job_key(timer.id, timer.fire_at) for timer in cancelled + firing], now
     )
-    return FireResult(len(claimed), len(firing))
+    return FireResult(
+        len(claimed), len(firing), first_fired=any(timer.id == first for timer in firing)
+    )
 
 
 def _job_key(timer_id: uuid.UUID, fire_at: datetime) -> str:
