@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, func, select, update
+from sqlalchemy import Row, Select, func, select, text, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,18 +27,34 @@ from service.pagination import keyset_page
 
 
 async def record_events(session: AsyncSession, rows: list[dict[str, Any]]) -> dict[str, uuid.UUID]:
-    """:func:`record_event` for many events (distinct keys): their ids by ``event_key``."""
-    table = table_of(NotificationEvent)
-    ids: dict[str, uuid.UUID] = {}
-    for start in range(0, len(rows), 1000):
-        chunk = [{"id": uuid.uuid4(), **row} for row in rows[start : start + 1000]]
-        inserted = await session.execute(
-            insert(table)
-            .values(chunk)
-            .on_conflict_do_nothing(index_elements=["event_key"])
-            .returning(table.c.event_key, table.c.id)
-        )
-        ids.update({key: uuid.UUID(str(id_)) for key, id_ in inserted.all()})
+    """The ids of the events by ``event_key``, inserting those that do not exist yet, in one
+    statement (constant text, arrays as parameters). A concurrent transaction inserting
+    the same key makes this wait for it, then find its row: the unique index decides."""
+    if not rows:
+        return {}
+    inserted = await session.execute(
+        text(
+            "INSERT INTO notification_event "
+            "(id, event_key, event_type, template, values, report_id, legal, created_at) "
+            "SELECT gen_random_uuid(), e.key, e.type, e.template, CAST(e.values AS jsonb), "
+            "e.report_id, e.legal, e.created_at "
+            "FROM unnest(CAST(:keys AS text[]), CAST(:types AS text[]), "
+            "CAST(:templates AS text[]), CAST(:values AS text[]), CAST(:reports AS uuid[]), "
+            "CAST(:legals AS boolean[]), CAST(:created AS timestamptz[])) "
+            "AS e (key, type, template, values, report_id, legal, created_at) "
+            "ON CONFLICT (event_key) DO NOTHING RETURNING event_key, id"
+        ),
+        {
+            "keys": [row["event_key"] for row in rows],
+            "types": [row["event_type"] for row in rows],
+            "templates": [row["template"] for row in rows],
+            "values": [json.dumps(row["values"]) for row in rows],
+            "reports": [row["report_id"] for row in rows],
+            "legals": [row["legal"] for row in rows],
+            "created": [row["created_at"] for row in rows],
+        },
+    )
+    ids = {key: uuid.UUID(str(id_)) for key, id_ in inserted.all()}
     missing = [row["event_key"] for row in rows if row["event_key"] not in ids]
     if missing:
         existing = await session.execute(
@@ -91,29 +108,46 @@ async def subscribed_webhooks_many(
 async def insert_deliveries(
     session: AsyncSession, rows: list[dict[str, Any]]
 ) -> Sequence[Row[Any]]:
-    """Insert the delivery rows that do not exist yet; returns the ones inserted."""
-    table = table_of(NotificationDelivery)
-    inserted: list[Row[Any]] = []
-    for start in range(0, len(rows), 1000):
-        result = await session.execute(
-            insert(table)
-            .values(rows[start : start + 1000])
-            .on_conflict_do_nothing(constraint="uq_notification_delivery_recipient_channel")
-            .returning(
-                table.c.id, table.c.event_id, table.c.channel, table.c.user_id, table.c.status
-            )
-        )
-        inserted += result.all()
-    return inserted
+    """Insert the delivery rows that do not exist yet, in one statement; returns the ones
+    inserted."""
+    if not rows:
+        return []
+    result = await session.execute(
+        text(
+            "INSERT INTO notification_delivery (id, event_id, channel, user_id, webhook_id, "
+            "status, attempts, last_error, created_at, updated_at, sent_at) "
+            "SELECT d.id, d.event_id, d.channel, d.user_id, d.webhook_id, d.status, 0, "
+            "d.last_error, d.created_at, d.created_at, d.sent_at "
+            "FROM unnest(CAST(:ids AS uuid[]), CAST(:events AS uuid[]), "
+            "CAST(:channels AS text[]), CAST(:users AS uuid[]), CAST(:webhooks AS uuid[]), "
+            "CAST(:statuses AS text[]), CAST(:errors AS text[]), "
+            "CAST(:created AS timestamptz[]), CAST(:sent AS timestamptz[])) "
+            "AS d (id, event_id, channel, user_id, webhook_id, status, last_error, "
+            "created_at, sent_at) "
+            "ON CONFLICT ON CONSTRAINT uq_notification_delivery_recipient_channel DO NOTHING "
+            "RETURNING id, event_id, channel, user_id, status"
+        ),
+        {
+            "ids": [row["id"] for row in rows],
+            "events": [row["event_id"] for row in rows],
+            "channels": [str(row["channel"]) for row in rows],
+            "users": [row["user_id"] for row in rows],
+            "webhooks": [row["webhook_id"] for row in rows],
+            "statuses": [str(row["status"]) for row in rows],
+            "errors": [row["last_error"] for row in rows],
+            "created": [row["created_at"] for row in rows],
+            "sent": [row["sent_at"] for row in rows],
+        },
+    )
+    return result.all()
 
 
 async def link_emails(session: AsyncSession, delivery_ids: list[uuid.UUID]) -> None:
     """Link email deliveries to their messages, which carry the delivery's id."""
     if delivery_ids:
         await session.execute(
-            update(NotificationDelivery)
-            .where(col(NotificationDelivery.id).in_(delivery_ids))
-            .values(email_message_id=NotificationDelivery.id)
+            text("UPDATE notification_delivery SET email_message_id = id WHERE id = ANY(:ids)"),
+            {"ids": delivery_ids},
         )
 
 

@@ -23,8 +23,7 @@ from email.message import EmailMessage as MimeMessage
 from urllib.parse import urlencode
 
 import aiosmtplib
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -117,28 +116,32 @@ async def queue_notification_emails(
     message sent again carries the same Message-ID (derived from that id)."""
     if not emails:
         return
-    table = EmailMessage.__table__  # type: ignore[attr-defined]
     now = datetime.now(UTC)
     rows = []
     for delivery_id, user, template, values in emails:
         subject, body = render(template, user.language, _greeted(user), **values)
-        rows.append(
-            {
-                "id": delivery_id,
-                "recipient": user.email,
-                "user_id": user.id,
-                "template": template,
-                "subject": subject,
-                "body_text": body,
-                "status": DeliveryStatus.pending,
-                "attempts": 0,
-                "created_at": now,
-            }
-        )
-    for start in range(0, len(rows), 500):
-        await session.execute(insert(table).values(rows[start : start + 500]))
+        rows.append((delivery_id, user.email, user.id, template, subject, body))
+    await session.execute(
+        text(
+            "INSERT INTO email_message (id, recipient, user_id, template, subject, body_text, "
+            "status, attempts, created_at) "
+            "SELECT m.id, m.recipient, m.user_id, m.template, m.subject, m.body, 'pending', 0, "
+            ":now FROM unnest(CAST(:ids AS uuid[]), CAST(:recipients AS text[]), "
+            "CAST(:users AS uuid[]), CAST(:templates AS text[]), CAST(:subjects AS text[]), "
+            "CAST(:bodies AS text[])) AS m (id, recipient, user_id, template, subject, body)"
+        ),
+        {
+            "now": now,
+            "ids": [row[0] for row in rows],
+            "recipients": [row[1] for row in rows],
+            "users": [row[2] for row in rows],
+            "templates": [row[3] for row in rows],
+            "subjects": [row[4] for row in rows],
+            "bodies": [row[5] for row in rows],
+        },
+    )
     await outbox.add_jobs(
-        session, DELIVER_EMAIL_JOB, [(str(row["id"]), [str(row["id"])]) for row in rows]
+        session, DELIVER_EMAIL_JOB, [(str(row[0]), [str(row[0])]) for row in rows]
     )
 
 

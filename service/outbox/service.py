@@ -16,11 +16,12 @@ done only when the job itself says so.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
 from arq.connections import ArqRedis
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -64,16 +65,20 @@ async def add_job(
 async def add_jobs(session: AsyncSession, job_name: str, jobs: list[tuple[str, list[Any]]]) -> None:
     """Schedule ``job_name`` once per (``job_key``, arguments) of ``jobs`` in one statement,
     if this transaction commits (the set-based :func:`add_job`)."""
-    if not jobs:
-        return
-    table = table_of(OutboxJob)
-    for start in range(0, len(jobs), _ROWS_PER_STATEMENT):
-        rows = [
-            {"job_name": job_name, "job_key": key, "arguments": arguments}
-            for key, arguments in jobs[start : start + _ROWS_PER_STATEMENT]
-        ]
+    if jobs:
         await session.execute(
-            insert(table).values(rows).on_conflict_do_nothing(constraint="uq_outbox_job_name_key")
+            text(
+                "INSERT INTO outbox_job (job_name, job_key, arguments) "
+                "SELECT :name, j.key, CAST(j.arguments AS jsonb) "
+                "FROM unnest(CAST(:keys AS text[]), CAST(:arguments AS text[])) "
+                "AS j (key, arguments) "
+                "ON CONFLICT ON CONSTRAINT uq_outbox_job_name_key DO NOTHING"
+            ),
+            {
+                "name": job_name,
+                "keys": [key for key, _ in jobs],
+                "arguments": [json.dumps(arguments) for _, arguments in jobs],
+            },
         )
 
 
@@ -99,10 +104,6 @@ async def mark_keys_done(
             .where(col(OutboxJob.id).in_(free.scalar_subquery()))
             .values(done_at=now)
         )
-
-
-# Rows per multi-row INSERT: well below PostgreSQL's 32,767 bind parameters.
-_ROWS_PER_STATEMENT = 1000
 
 
 async def relay(session: AsyncSession, redis: ArqRedis, now: datetime, batch: int = 200) -> int:

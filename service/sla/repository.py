@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,7 @@ from service.auth.models import Role, RoleGrant, User
 from service.city.models import Department
 from service.db import table_of
 from service.feedback.models import ReportRating
-from service.reports.models import Report, ReportEvent, ReportRound
+from service.reports.models import Report, ReportRound
 from service.reports.states import ReportState
 from service.sla.models import SlaTimer, TimerKind
 
@@ -143,7 +144,8 @@ async def mark_fired(session: AsyncSession, timers: list[Claimed], now: datetime
 async def mark_cancelled(session: AsyncSession, timer_ids: list[uuid.UUID], now: datetime) -> None:
     if timer_ids:
         await session.execute(
-            update(SlaTimer).where(col(SlaTimer.id).in_(timer_ids)).values(cancelled_at=now)
+            text("UPDATE sla_timer SET cancelled_at = :now WHERE id = ANY(:ids)"),
+            {"now": now, "ids": timer_ids},
         )
 
 
@@ -175,7 +177,25 @@ async def mark_breached(
 async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Timeline events of many reports in one statement (``lifecycle.record_event``'s rows)."""
     if rows:
-        await session.execute(insert(table_of(ReportEvent)).values(rows))
+        await session.execute(
+            text(
+                "INSERT INTO report_event (id, report_id, at, actor_id, actor_role, type, "
+                "from_state, to_state, public, data) "
+                "SELECT gen_random_uuid(), e.report_id, e.at, NULL, e.role, e.type, NULL, NULL, "
+                "e.public, CAST(e.data AS jsonb) "
+                "FROM unnest(CAST(:reports AS uuid[]), CAST(:ats AS timestamptz[]), "
+                "CAST(:roles AS text[]), CAST(:types AS text[]), CAST(:publics AS boolean[]), "
+                "CAST(:datas AS text[])) AS e (report_id, at, role, type, public, data)"
+            ),
+            {
+                "reports": [row["report_id"] for row in rows],
+                "ats": [row["at"] for row in rows],
+                "roles": [row["actor_role"] for row in rows],
+                "types": [row["type"] for row in rows],
+                "publics": [row["public"] for row in rows],
+                "datas": [json.dumps(row["data"]) for row in rows],
+            },
+        )
 
 
 async def users(session: AsyncSession, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, User]:
