@@ -6,10 +6,13 @@ row of ``sla_timer``, unique per (report, round, kind, level):
 * a round is *planned* when its timers exist for its current due time. New rounds, and
   rounds whose deadline moved (a pause ended, an extension, a transfer that reset the
   clock), are found by :func:`sweep` and planned again; timers that have not fired move.
-* a timer *fires* once: the worker that locks it (``FOR UPDATE SKIP LOCKED``) checks the
-  current state, does the work (marks the round overdue, notifies) and sets ``fired_at`` in
-  the same transaction. A stale timer (the round ended, the report waits for the reporter's
-  answer, the deadline moved) does nothing.
+* a timer *fires* once: the worker that locks it (``FOR UPDATE SKIP LOCKED``, with its
+  report) checks the current state, does the work (marks the round overdue, notifies) and
+  sets ``fired_at`` in the same transaction. A stale timer (the round ended, the report
+  waits for the reporter's answer, the deadline moved) does nothing.
+* firing is set-based (:func:`fire_due`): a transaction claims a batch of due timers and
+  acts on all of them in a fixed number of statements (``notify_many``), so a burst of
+  deadlines costs a few statements per 200 timers, and workers share it batch by batch.
 * the fast path: planning also writes deferred jobs to the outbox (``run_at`` = the timer's
   time), so a timer usually fires within a second of its time; the sweep every few seconds
   catches whatever a lost job, a dead worker or a flushed Redis left behind.
