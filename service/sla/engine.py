@@ -193,7 +193,10 @@ async def fire_due(
     if first is not None:
         claimed = await repository.claim_due(session, now, 1, first)
     if batch > len(claimed):
-        claimed += await repository.claim_due(session, now, batch - len(claimed))
+        # SKIP LOCKED does not skip this transaction's own lock: ``first`` comes back again.
+        seen = {timer.id for timer in claimed}
+        others = await repository.claim_due(session, now, batch - len(claimed))
+        claimed += [timer for timer in others if timer.id not in seen]
     if not claimed:
         return FireResult(0, 0)
     cancelled: list[repository.Claimed] = []
