@@ -457,13 +457,17 @@ async def run(config: FaultConfig) -> Figures:
         finally:
             await connection.close()
         for recipient in (staff, supervisor):
-            per_report = Counter(
-                subject
+            per_report = {
+                (to, subject): n
                 for (to, subject), n in inbox.received.items()
-                for _ in range(n)
                 if to == recipient and "overdue" in subject.lower()
-            )
-            figures.duplicated_mails += sum(n - 1 for n in per_report.values() if n > 1)
+            }
+            for key, n in per_report.items():
+                # Distinct Message-IDs are distinct messages (a real duplicate); the same
+                # Message-ID again is one message handed over twice (at least once).
+                distinct = len(inbox.message_ids.get(key, ()))
+                figures.duplicated_mails += max(0, distinct - 1)
+                figures.resent_same_message += n - max(1, distinct)
             figures.missing_mails += config.reports - len(per_report)
         if lags:
             lags.sort()

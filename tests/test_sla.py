@@ -294,3 +294,42 @@ async def test_the_reporter_is_reminded_once_before_the_rating_window_closes(
     reminders = [m for m in mailbox.to(resident.email) if "resolved" in m["Subject"]]
     assert len(reminders) == 1
     assert report.tracking_code in reminders[0]["Subject"]
+
+
+async def test_a_deferred_job_fires_a_batch_led_by_its_timer_once_each(
+    session: AsyncSession,
+    settings: Settings,
+    redis: Any,
+    mailbox: Mailbox,
+    run_worker: RunWorker,
+) -> None:
+    resident = await make_user(session, settings)
+    moderator = await make_user(session, settings, roles=((Role.moderator, None),))
+    reports = [
+        await accept_report(session, moderator, await file_report(session, resident))
+        for _ in range(2)
+    ]
+    staff, supervisor, _ = await _people(session, settings, reports[0].department_id)
+    clock = Clock(datetime.now(UTC))
+    await _sweep(redis, run_worker, clock)  # plans both rounds
+    breach = (
+        await session.execute(
+            select(SlaTimer).where(
+                SlaTimer.report_id == reports[0].id, SlaTimer.kind == TimerKind.breach
+            )
+        )
+    ).scalar_one()
+    mailbox.messages.clear()
+    clock.now = max(r.due_at for r in reports if r.due_at is not None) + timedelta(seconds=1)
+    # The first report's job alone: it fires its own breach and the other one due, once each.
+    await redis.enqueue_job("sla_fire", str(breach.id))
+    await run_worker(clock=clock)
+    await run_worker(clock=clock)  # the emails
+    for report in reports:
+        overdue = await session.scalar(
+            select(func.count())
+            .select_from(ReportEvent)
+            .where(ReportEvent.report_id == report.id, ReportEvent.type == "overdue")
+        )
+        assert overdue == 1
+    assert len(mailbox.to(supervisor.email)) == 2

@@ -21,7 +21,7 @@ Everything is written in the caller's transaction: if it rolls back, nothing was
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,7 +34,7 @@ from service.db import utcnow
 from service.notifications import repository
 from service.notifications.events import is_legal
 from service.notifications.models import PERSONAL_CHANNELS, Channel, DeliveryStatus
-from service.notifications.service import email_user
+from service.notifications.service import queue_notification_emails
 from service.outbox import service as outbox
 
 DELIVER_WEBHOOK_JOB = "deliver_webhook"
@@ -69,48 +69,82 @@ async def notify(
 
     Disabled accounts are left out; contact-only addresses (no account) get email only.
     Returns how many people got at least one new delivery (0 on a repeated call)."""
+    return await notify_many(session, [(notice, recipients)], now=now)
+
+
+async def notify_many(
+    session: AsyncSession,
+    notices: Sequence[tuple[Notice, Iterable[User]]],
+    *,
+    now: datetime | None = None,
+) -> int:
+    """:func:`notify` for many notices at once, in a fixed number of statements whatever
+    their number (events, preferences, webhooks, deliveries, emails and their jobs: one
+    or a few multi-row statements each). Returns how many (notice, person) pairs got at
+    least one new delivery."""
     when = now or utcnow()
-    people = _distinct_active(recipients)
-    values: dict[str, Any] = to_jsonable_python(notice.values, fallback=str)
-    legal = notice.legal or is_legal(notice.event_type)
-    event_id = await repository.record_event(
+    await session.flush()  # the caller's pending changes (a person's language) count
+    # The first notice of each event key counts; a repeat in the same call adds nothing.
+    items: dict[str, tuple[Notice, dict[uuid.UUID, User], dict[str, Any], bool]] = {}
+    for notice, recipients in notices:
+        if notice.event_key not in items:
+            values: dict[str, Any] = to_jsonable_python(notice.values, fallback=str)
+            legal = notice.legal or is_legal(notice.event_type)
+            items[notice.event_key] = (notice, _distinct_active(recipients), values, legal)
+    if not items:
+        return 0
+    event_ids = await repository.record_events(
         session,
-        {
-            "event_key": notice.event_key,
-            "event_type": notice.event_type,
-            "template": notice.template,
-            "values": values,
-            "report_id": notice.report_id,
-            "legal": legal,
-            "created_at": when,
-        },
+        [
+            {
+                "event_key": key,
+                "event_type": notice.event_type,
+                "template": notice.template,
+                "values": values,
+                "report_id": notice.report_id,
+                "legal": legal,
+                "created_at": when,
+            }
+            for key, (notice, _, values, legal) in items.items()
+        ],
     )
-    turned_off = (
-        set() if legal else await repository.turned_off(session, notice.event_type, list(people))
-    )
-    rows = [
-        _delivery(
-            event_id, channel, when, user_id=person.id, off=(person.id, channel) in turned_off
-        )
-        for person in people.values()
-        for channel in PERSONAL_CHANNELS
-        if channel is Channel.email or not person.contact_only
-    ]
-    rows += [
-        _delivery(event_id, Channel.webhook, when, webhook_id=webhook_id)
-        for webhook_id in await repository.subscribed_webhooks(session, notice.event_type)
-    ]
-    reached: set[uuid.UUID] = set()
+    everyone = {user_id for _, people, _, _ in items.values() for user_id in people}
+    event_types = {notice.event_type for notice, _, _, _ in items.values()}
+    turned_off = await repository.turned_off_many(session, event_types, list(everyone))
+    webhooks = await repository.subscribed_webhooks_many(session, event_types)
+    rows: list[dict[str, Any]] = []
+    # Per delivery row: what an email of it needs (the person, the template, the values).
+    wanted: dict[tuple[uuid.UUID, uuid.UUID | None], tuple[Notice, User, dict[str, Any]]] = {}
+    for key, (notice, people, values, legal) in items.items():
+        event_id = event_ids[key]
+        for person in people.values():
+            wanted[(event_id, person.id)] = (notice, person, values)
+            for channel in PERSONAL_CHANNELS:
+                if channel is Channel.inbox and person.contact_only:
+                    continue
+                off = not legal and (person.id, notice.event_type, channel) in turned_off
+                rows.append(_delivery(event_id, channel, when, user_id=person.id, off=off))
+        rows += [
+            _delivery(event_id, Channel.webhook, when, webhook_id=webhook_id)
+            for webhook_id in webhooks.get(notice.event_type, [])
+        ]
+    reached: set[tuple[uuid.UUID, uuid.UUID]] = set()
+    emails: list[tuple[uuid.UUID, User, str, dict[str, object]]] = []
+    webhook_jobs: list[tuple[str, list[Any]]] = []
     for row in await repository.insert_deliveries(session, rows):
         if row.status == DeliveryStatus.skipped:
             continue
         if row.channel == Channel.email:
-            message = await email_user(session, people[row.user_id], notice.template, **values)
-            await repository.link_email(session, row.id, message.id)
+            notice, person, values = wanted[(row.event_id, row.user_id)]
+            emails.append((row.id, person, notice.template, values))
         elif row.channel == Channel.webhook:
-            await outbox.add_job(session, DELIVER_WEBHOOK_JOB, str(row.id), str(row.id))
+            webhook_jobs.append((str(row.id), [str(row.id)]))
         if row.user_id is not None:
-            reached.add(row.user_id)
+            reached.add((row.event_id, row.user_id))
+    # The message's id is the delivery's: one message per (event, recipient, channel).
+    await queue_notification_emails(session, emails)
+    await repository.link_emails(session, [delivery_id for delivery_id, *_ in emails])
+    await outbox.add_jobs(session, DELIVER_WEBHOOK_JOB, webhook_jobs)
     return len(reached)
 
 

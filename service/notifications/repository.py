@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, func, select, update
+from sqlalchemy import Row, Select, func, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -24,82 +26,129 @@ from service.notifications.models import (
 from service.pagination import keyset_page
 
 
-async def record_event(session: AsyncSession, values: dict[str, Any]) -> uuid.UUID:
-    """The id of the event with ``values["event_key"]``, inserting it unless it exists.
-
-    A concurrent transaction inserting the same key makes this wait for it, then find its
-    row: the unique index decides, so two callers never both create the event."""
-    table = table_of(NotificationEvent)
-    inserted = (
-        await session.execute(
-            insert(table)
-            .values(id=uuid.uuid4(), **values)
-            .on_conflict_do_nothing(index_elements=["event_key"])
-            .returning(table.c.id)
-        )
-    ).scalar_one_or_none()
-    if inserted is not None:
-        return uuid.UUID(str(inserted))
-    existing = (
-        await session.execute(
-            select(col(NotificationEvent.id)).where(
-                col(NotificationEvent.event_key) == values["event_key"]
+async def record_events(session: AsyncSession, rows: list[dict[str, Any]]) -> dict[str, uuid.UUID]:
+    """The ids of the events by ``event_key``, inserting those that do not exist yet, in one
+    statement (constant text, arrays as parameters). A concurrent transaction inserting
+    the same key makes this wait for it, then find its row: the unique index decides."""
+    if not rows:
+        return {}
+    inserted = await session.execute(
+        text(
+            "INSERT INTO notification_event "
+            "(id, event_key, event_type, template, values, report_id, legal, created_at) "
+            "SELECT gen_random_uuid(), e.key, e.type, e.template, CAST(e.values AS jsonb), "
+            "e.report_id, e.legal, e.created_at "
+            "FROM unnest(CAST(:keys AS text[]), CAST(:types AS text[]), "
+            "CAST(:templates AS text[]), CAST(:values AS text[]), CAST(:reports AS uuid[]), "
+            "CAST(:legals AS boolean[]), CAST(:created AS timestamptz[])) "
+            "AS e (key, type, template, values, report_id, legal, created_at) "
+            "ON CONFLICT (event_key) DO NOTHING RETURNING event_key, id"
+        ),
+        {
+            "keys": [row["event_key"] for row in rows],
+            "types": [row["event_type"] for row in rows],
+            "templates": [row["template"] for row in rows],
+            "values": [json.dumps(row["values"]) for row in rows],
+            "reports": [row["report_id"] for row in rows],
+            "legals": [row["legal"] for row in rows],
+            "created": [row["created_at"] for row in rows],
+        },
+    )
+    ids = {key: uuid.UUID(str(id_)) for key, id_ in inserted.all()}
+    missing = [row["event_key"] for row in rows if row["event_key"] not in ids]
+    if missing:
+        existing = await session.execute(
+            select(col(NotificationEvent.event_key), col(NotificationEvent.id)).where(
+                col(NotificationEvent.event_key).in_(missing)
             )
         )
-    ).scalar_one()
-    return uuid.UUID(str(existing))
+        ids.update({key: uuid.UUID(str(id_)) for key, id_ in existing.all()})
+    return ids
 
 
-async def turned_off(
-    session: AsyncSession, event_type: str, user_ids: Sequence[uuid.UUID]
-) -> set[tuple[uuid.UUID, Channel]]:
-    """The (person, channel) pairs among ``user_ids`` whose owner turned ``event_type`` off."""
+async def turned_off_many(
+    session: AsyncSession, event_types: Iterable[str], user_ids: Sequence[uuid.UUID]
+) -> set[tuple[uuid.UUID, str, Channel]]:
+    """The (person, event type, channel) among ``user_ids`` and ``event_types`` turned off."""
     if not user_ids:
         return set()
     rows = await session.execute(
-        select(col(NotificationPreference.user_id), col(NotificationPreference.channel)).where(
+        select(
+            col(NotificationPreference.user_id),
+            col(NotificationPreference.event_type),
+            col(NotificationPreference.channel),
+        ).where(
             col(NotificationPreference.user_id).in_(user_ids),
-            col(NotificationPreference.event_type) == event_type,
+            col(NotificationPreference.event_type).in_(list(event_types)),
             col(NotificationPreference.enabled).is_(False),
         )
     )
-    return {(user_id, Channel(channel)) for user_id, channel in rows.all()}
+    return {(user_id, event_type, Channel(channel)) for user_id, event_type, channel in rows.all()}
 
 
-async def subscribed_webhooks(session: AsyncSession, event_type: str) -> list[uuid.UUID]:
+async def subscribed_webhooks_many(
+    session: AsyncSession, event_types: Iterable[str]
+) -> dict[str, list[uuid.UUID]]:
+    """The active webhooks subscribed to each of ``event_types``."""
+    wanted = list(event_types)
     rows = await session.execute(
-        select(col(WebhookEndpoint.id)).where(
+        select(col(WebhookEndpoint.id), col(WebhookEndpoint.event_types)).where(
             col(WebhookEndpoint.active).is_(True),
-            func.array_position(col(WebhookEndpoint.event_types), event_type).is_not(None),
+            col(WebhookEndpoint.event_types).op("&&")(postgresql.array(wanted)),
         )
     )
-    return list(rows.scalars())
+    found: dict[str, list[uuid.UUID]] = {}
+    for webhook_id, subscribed in rows.all():
+        for event_type in wanted:
+            if event_type in subscribed:
+                found.setdefault(event_type, []).append(webhook_id)
+    return found
 
 
 async def insert_deliveries(
     session: AsyncSession, rows: list[dict[str, Any]]
 ) -> Sequence[Row[Any]]:
-    """Insert the delivery rows that do not exist yet; returns the ones inserted."""
+    """Insert the delivery rows that do not exist yet, in one statement; returns the ones
+    inserted."""
     if not rows:
         return []
-    table = table_of(NotificationDelivery)
     result = await session.execute(
-        insert(table)
-        .values(rows)
-        .on_conflict_do_nothing(constraint="uq_notification_delivery_recipient_channel")
-        .returning(table.c.id, table.c.channel, table.c.user_id, table.c.status)
+        text(
+            "INSERT INTO notification_delivery (id, event_id, channel, user_id, webhook_id, "
+            "status, attempts, last_error, created_at, updated_at, sent_at) "
+            "SELECT d.id, d.event_id, d.channel, d.user_id, d.webhook_id, d.status, 0, "
+            "d.last_error, d.created_at, d.created_at, d.sent_at "
+            "FROM unnest(CAST(:ids AS uuid[]), CAST(:events AS uuid[]), "
+            "CAST(:channels AS text[]), CAST(:users AS uuid[]), CAST(:webhooks AS uuid[]), "
+            "CAST(:statuses AS text[]), CAST(:errors AS text[]), "
+            "CAST(:created AS timestamptz[]), CAST(:sent AS timestamptz[])) "
+            "AS d (id, event_id, channel, user_id, webhook_id, status, last_error, "
+            "created_at, sent_at) "
+            "ON CONFLICT ON CONSTRAINT uq_notification_delivery_recipient_channel DO NOTHING "
+            "RETURNING id, event_id, channel, user_id, status"
+        ),
+        {
+            "ids": [row["id"] for row in rows],
+            "events": [row["event_id"] for row in rows],
+            "channels": [str(row["channel"]) for row in rows],
+            "users": [row["user_id"] for row in rows],
+            "webhooks": [row["webhook_id"] for row in rows],
+            "statuses": [str(row["status"]) for row in rows],
+            "errors": [row["last_error"] for row in rows],
+            "created": [row["created_at"] for row in rows],
+            "sent": [row["sent_at"] for row in rows],
+        },
     )
     return result.all()
 
 
-async def link_email(
-    session: AsyncSession, delivery_id: uuid.UUID, email_message_id: uuid.UUID
-) -> None:
-    await session.execute(
-        update(NotificationDelivery)
-        .where(col(NotificationDelivery.id) == delivery_id)
-        .values(email_message_id=email_message_id)
-    )
+async def link_emails(session: AsyncSession, delivery_ids: list[uuid.UUID]) -> None:
+    """Link email deliveries to their messages, which carry the delivery's id."""
+    if delivery_ids:
+        await session.execute(
+            text("UPDATE notification_delivery SET email_message_id = id WHERE id = ANY(:ids)"),
+            {"ids": delivery_ids},
+        )
 
 
 async def log_email_outcome(

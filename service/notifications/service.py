@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage as MimeMessage
 from urllib.parse import urlencode
 
 import aiosmtplib
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -63,15 +63,18 @@ async def queue_email(
     user_id: uuid.UUID | None = None,
     name: str | None = None,
     one_time: OneTimeCode | None = None,
+    message_id: uuid.UUID | None = None,
     **values: object,
 ) -> EmailMessage:
     """Render and store a message greeting ``name`` (nobody by name when None); a worker
     sends it once this transaction commits. With ``one_time`` the body holds placeholders
-    for the code and its link, filled at delivery."""
+    for the code and its link, filled at delivery. ``message_id`` gives the message its id
+    (a notification's email takes its delivery's, see :func:`queue_notification_emails`)."""
     if one_time is not None:
         values = {**values, "token": CODE_SLOT, "link": LINK_SLOT}
     subject, body = render(template, language, name, **values)
     message = EmailMessage(
+        id=message_id or uuid.uuid4(),
         recipient=recipient,
         user_id=user_id,
         template=template,
@@ -87,12 +90,59 @@ async def queue_email(
 
 
 async def email_user(
-    session: AsyncSession, user: User, template: str, **values: object
+    session: AsyncSession,
+    user: User,
+    template: str,
+    *,
+    message_id: uuid.UUID | None = None,
+    **values: object,
 ) -> EmailMessage:
     """Queue ``template`` to ``user`` in their language. They are greeted by name only once
     their address is verified: until then the mailbox may belong to someone else than the
     person who typed the name, and must not receive text that person chose."""
-    return await _queue_to_user(session, user, template, None, values)
+    return await _queue_to_user(session, user, template, None, values, message_id)
+
+
+def _greeted(user: User) -> str | None:
+    return user.display_name if user.email_verified_at is not None else None
+
+
+async def queue_notification_emails(
+    session: AsyncSession, emails: list[tuple[uuid.UUID, User, str, dict[str, object]]]
+) -> None:
+    """Queue many notification emails in a few statements: each (delivery id, user,
+    template, values) becomes one message whose id is the delivery's id, and one
+    ``deliver_email`` job. One message per delivery is thus kept by the primary key, and a
+    message sent again carries the same Message-ID (derived from that id)."""
+    if not emails:
+        return
+    now = datetime.now(UTC)
+    rows = []
+    for delivery_id, user, template, values in emails:
+        subject, body = render(template, user.language, _greeted(user), **values)
+        rows.append((delivery_id, user.email, user.id, template, subject, body))
+    await session.execute(
+        text(
+            "INSERT INTO email_message (id, recipient, user_id, template, subject, body_text, "
+            "status, attempts, created_at) "
+            "SELECT m.id, m.recipient, m.user_id, m.template, m.subject, m.body, 'pending', 0, "
+            ":now FROM unnest(CAST(:ids AS uuid[]), CAST(:recipients AS text[]), "
+            "CAST(:users AS uuid[]), CAST(:templates AS text[]), CAST(:subjects AS text[]), "
+            "CAST(:bodies AS text[])) AS m (id, recipient, user_id, template, subject, body)"
+        ),
+        {
+            "now": now,
+            "ids": [row[0] for row in rows],
+            "recipients": [row[1] for row in rows],
+            "users": [row[2] for row in rows],
+            "templates": [row[3] for row in rows],
+            "subjects": [row[4] for row in rows],
+            "bodies": [row[5] for row in rows],
+        },
+    )
+    await outbox.add_jobs(
+        session, DELIVER_EMAIL_JOB, [(str(row[0]), [str(row[0])]) for row in rows]
+    )
 
 
 async def email_user_code(
@@ -109,6 +159,7 @@ async def _queue_to_user(
     template: str,
     code: OneTimeCode | None,
     values: dict[str, object],
+    message_id: uuid.UUID | None = None,
 ) -> EmailMessage:
     return await queue_email(
         session,
@@ -116,8 +167,9 @@ async def _queue_to_user(
         language=user.language,
         template=template,
         user_id=user.id,
-        name=user.display_name if user.email_verified_at is not None else None,
+        name=_greeted(user),
         one_time=code,
+        message_id=message_id,
         **values,
     )
 

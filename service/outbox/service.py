@@ -16,11 +16,12 @@ done only when the job itself says so.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
 from arq.connections import ArqRedis
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -59,6 +60,50 @@ async def add_job(
     await session.execute(
         insert(table).values(**values).on_conflict_do_nothing(constraint="uq_outbox_job_name_key")
     )
+
+
+async def add_jobs(session: AsyncSession, job_name: str, jobs: list[tuple[str, list[Any]]]) -> None:
+    """Schedule ``job_name`` once per (``job_key``, arguments) of ``jobs`` in one statement,
+    if this transaction commits (the set-based :func:`add_job`)."""
+    if jobs:
+        await session.execute(
+            text(
+                "INSERT INTO outbox_job (job_name, job_key, arguments) "
+                "SELECT :name, j.key, CAST(j.arguments AS jsonb) "
+                "FROM unnest(CAST(:keys AS text[]), CAST(:arguments AS text[])) "
+                "AS j (key, arguments) "
+                "ON CONFLICT ON CONSTRAINT uq_outbox_job_name_key DO NOTHING"
+            ),
+            {
+                "name": job_name,
+                "keys": [key for key, _ in jobs],
+                "arguments": [json.dumps(arguments) for _, arguments in jobs],
+            },
+        )
+
+
+async def mark_keys_done(
+    session: AsyncSession, job_name: str, job_keys: list[str], now: datetime
+) -> None:
+    """Mark the rows of ``job_name`` with ``job_keys`` done: their work was done another way
+    (the relay no longer hands them to arq; a job already queued finds nothing to do)."""
+    if job_keys:
+        # Rows the relay holds right now are left alone (it hands them to arq; their jobs
+        # find nothing to do): waiting for the relay would hold up the caller.
+        free = (
+            select(col(OutboxJob.id))
+            .where(
+                col(OutboxJob.job_name) == job_name,
+                col(OutboxJob.job_key).in_(job_keys),
+                col(OutboxJob.done_at).is_(None),
+            )
+            .with_for_update(skip_locked=True)
+        )
+        await session.execute(
+            update(OutboxJob)
+            .where(col(OutboxJob.id).in_(free.scalar_subquery()))
+            .values(done_at=now)
+        )
 
 
 async def relay(session: AsyncSession, redis: ArqRedis, now: datetime, batch: int = 200) -> int:

@@ -6,10 +6,13 @@ row of ``sla_timer``, unique per (report, round, kind, level):
 * a round is *planned* when its timers exist for its current due time. New rounds, and
   rounds whose deadline moved (a pause ended, an extension, a transfer that reset the
   clock), are found by :func:`sweep` and planned again; timers that have not fired move.
-* a timer *fires* once: the worker that locks it (``FOR UPDATE SKIP LOCKED``) checks the
-  current state, does the work (marks the round overdue, notifies) and sets ``fired_at`` in
-  the same transaction. A stale timer (the round ended, the report waits for the reporter's
-  answer, the deadline moved) does nothing.
+* a timer *fires* once: the worker that locks it (``FOR UPDATE SKIP LOCKED``, with its
+  report) checks the current state, does the work (marks the round overdue, notifies) and
+  sets ``fired_at`` in the same transaction. A stale timer (the round ended, the report
+  waits for the reporter's answer, the deadline moved) does nothing.
+* firing is set-based (:func:`fire_due`): a transaction claims a batch of due timers and
+  acts on all of them in a fixed number of statements (``notify_many``), so a burst of
+  deadlines costs a few statements per 200 timers, and workers share it batch by batch.
 * the fast path: planning also writes deferred jobs to the outbox (``run_at`` = the timer's
   time), so a timer usually fires within a second of its time; the sweep every few seconds
   catches whatever a lost job, a dead worker or a flushed Redis left behind.
@@ -32,17 +35,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.models import Role, User
 from service.city import service as city
-from service.city.models import Department
 from service.config import Settings
-from service.notifications.dispatch import Notice, notify
+from service.notifications.dispatch import Notice, notify, notify_many
 from service.observability import SLA_LAG
-from service.outbox.service import add_job
-from service.reports.lifecycle import record_event
+from service.outbox.service import add_job, mark_keys_done
+from service.reports.access import actor_role
 from service.reports.models import Report, ReportRound
-from service.reports.states import OPEN_STATES, ReportState
+from service.reports.states import OPEN_STATES
 from service.sla import repository
 from service.sla.calendar import TimeUnit, WorkingCalendar, add_working_time, subtract_working_time
-from service.sla.models import SlaTimer, TimerKind
+from service.sla.models import TimerKind
 
 FIRE_JOB = "sla_fire"
 
@@ -101,22 +103,28 @@ class SweepResult:
     fired: int
     moderation: int
     rating_reminders: int = 0
+    # Whether the firing batch was full: more may be due (the worker fires on).
+    more_due: bool = False
+
+
+# Timers fired per transaction: a crash loses at most one batch's uncommitted work, which
+# the next pass claims again (nothing of it was committed, so nothing happens twice).
+FIRE_BATCH = 200
 
 
 async def sweep(
-    session: AsyncSession, settings: Settings, now: datetime, batch: int = 200
+    session: AsyncSession, settings: Settings, now: datetime, batch: int = FIRE_BATCH
 ) -> SweepResult:
     """One pass of the safety net: plan what is unplanned, tell moderators about reports
-    past their moderation deadline, fire what is due. Safe with many workers at once."""
+    past their moderation deadline, fire one batch of what is due. Safe with many workers
+    at once; the worker fires further batches (:func:`fire_due`) while they come full."""
     unplanned = await repository.rounds_to_plan(session, batch)
     for report, rnd in unplanned:
         await plan_round(session, settings, report, rnd)
     overdue = await repository.claim_moderation_overdue(session, now, batch)
     for report_id in overdue:
         await _moderation_overdue(session, report_id)
-    fired = 0
-    for timer in await repository.due_timers(session, now, batch):
-        fired += await _fire(session, settings, timer, now)
+    fired = await fire_due(session, settings, now, batch)
     window = timedelta(days=settings.rating_window_days)
     reminders = await repository.claim_rating_reminders(
         session, now, now - window + RATING_REMINDER_BEFORE_END, batch
@@ -125,9 +133,10 @@ async def sweep(
         await _rating_reminder(session, settings, report_id, number)
     return SweepResult(
         planned=len(unplanned),
-        fired=fired,
+        fired=fired.fired,
         moderation=len(overdue),
         rating_reminders=len(reminders),
+        more_due=fired.claimed >= batch,
     )
 
 
@@ -158,105 +167,184 @@ async def _rating_reminder(
     )
 
 
-async def fire_one(
-    session: AsyncSession, settings: Settings, timer_id: uuid.UUID, now: datetime
-) -> bool:
-    """The fast path: fire one timer if it is due and still pending (a duplicate or stale
-    job finds nothing to do)."""
-    timer = await repository.lock_timer(session, timer_id)
-    if timer is None or timer.fired_at is not None or timer.cancelled_at is not None:
-        return False
-    if timer.fire_at > now:
-        return False  # moved later since the job was written; a newer job exists
-    return bool(await _fire(session, settings, timer, now))
+@dataclass(frozen=True)
+class FireResult:
+    claimed: int
+    fired: int
+    # Whether the timer asked for first (``first``) was among those fired.
+    first_fired: bool = False
 
 
-async def _fire(session: AsyncSession, settings: Settings, timer: SlaTimer, now: datetime) -> int:
-    report, rnd = await repository.report_and_round(session, timer.report_id, timer.round_number)
-    if report is None or rnd is None or rnd.ended_at is not None or report.round != rnd.number:
-        timer.cancelled_at = now  # the round is over: nothing is owed any more
-        return 0
-    if report.state not in OPEN_STATES:
-        timer.cancelled_at = now
-        return 0
-    if report.state == ReportState.awaiting_info or report.paused_at is not None:
-        return 0  # the clock is paused; when it resumes the deadline moves and is planned
-    if timer.due_basis != rnd.due_at:
-        await plan_round(session, settings, report, rnd)  # the deadline moved
-        return 0
-    if timer.kind == TimerKind.reminder and now >= rnd.due_at:
-        timer.cancelled_at = now  # a reminder after the deadline is noise: the breach says it
-        return 0
-    timer.fired_at = now
-    timer.lag_seconds = max(0.0, (now - timer.fire_at).total_seconds())
-    SLA_LAG.labels(str(timer.kind)).observe(timer.lag_seconds)
-    await _act(session, report, rnd, timer, now)
-    return 1
+async def fire_due(
+    session: AsyncSession,
+    settings: Settings,
+    now: datetime,
+    batch: int = FIRE_BATCH,
+    first: uuid.UUID | None = None,
+) -> FireResult:
+    """Claim up to ``batch`` due timers (``first`` first, when given and still pending)
+    and act on them set-wise: a
+    few statements for the whole batch, whatever its size (the timers marked, the rounds
+    and reports marked overdue, the timeline events, the notices with their deliveries,
+    emails and jobs). Each claimed timer is decided as it always was: a timer of a round
+    that is over is cancelled, one computed for another due time plans the round again, a
+    reminder after the deadline is dropped; the rest fire."""
+    claimed = []
+    if first is not None:
+        claimed = await repository.claim_due(session, now, 1, first)
+    if batch > len(claimed):
+        # SKIP LOCKED does not skip this transaction's own lock: ``first`` comes back again.
+        seen = {timer.id for timer in claimed}
+        others = await repository.claim_due(session, now, batch - len(claimed))
+        claimed += [timer for timer in others if timer.id not in seen]
+    if not claimed:
+        return FireResult(0, 0)
+    cancelled: list[repository.Claimed] = []
+    moved: set[tuple[uuid.UUID, int]] = set()
+    firing: list[repository.Claimed] = []
+    for timer in claimed:
+        if (
+            timer.round_due_at is None
+            or timer.round_ended_at is not None
+            or timer.report_round != timer.round_number
+            or timer.state not in OPEN_STATES
+        ):
+            cancelled.append(timer)  # the round is over: nothing is owed any more
+        elif timer.due_basis != timer.round_due_at:
+            moved.add((timer.report_id, timer.round_number))  # the deadline moved
+        elif timer.kind is TimerKind.reminder and now >= timer.round_due_at:
+            cancelled.append(timer)  # a reminder after the deadline is noise
+        else:
+            firing.append(timer)
+    await repository.mark_cancelled(session, [timer.id for timer in cancelled], now)
+    for report_id, number in sorted(moved):
+        report, rnd = await repository.report_and_round(session, report_id, number)
+        if report is not None and rnd is not None:
+            await plan_round(session, settings, report, rnd)
+    if firing:
+        await repository.mark_fired(session, firing, now)
+        for timer in firing:
+            SLA_LAG.labels(str(timer.kind)).observe(max(0.0, (now - timer.fire_at).total_seconds()))
+        await _act(session, firing, now)
+    # Their deferred jobs have nothing left to do: the relay need not hand them to arq.
+    await mark_keys_done(
+        session, FIRE_JOB, [_job_key(timer.id, timer.fire_at) for timer in cancelled + firing], now
+    )
+    return FireResult(
+        len(claimed), len(firing), first_fired=any(timer.id == first for timer in firing)
+    )
 
 
-async def _act(
-    session: AsyncSession, report: Report, rnd: ReportRound, timer: SlaTimer, now: datetime
-) -> None:
-    due = rnd.due_at.isoformat()
-    department = await session.get(Department, rnd.department_id)
-    values: dict[str, object] = {
-        "code": report.tracking_code,
-        "due": due,
-        "department": department.name if department is not None else "",
-        "level": timer.level,
+def _job_key(timer_id: uuid.UUID, fire_at: datetime) -> str:
+    return f"{timer_id}:{int(fire_at.timestamp())}"
+
+
+class _Recipients:
+    """Who is told, looked up once per batch for each (roles, department)."""
+
+    def __init__(self, session: AsyncSession, assignees: dict[uuid.UUID, User]) -> None:
+        self.session = session
+        self.assignees = assignees
+        self.cache: dict[tuple[tuple[Role, ...], uuid.UUID | None], list[User]] = {}
+        self.dispatcher: tuple[uuid.UUID | None] | None = None
+
+    async def people(
+        self, roles: tuple[Role, ...], department_id: uuid.UUID | None = None
+    ) -> list[User]:
+        key = (roles, department_id)
+        if key not in self.cache:
+            self.cache[key] = await repository.people(self.session, roles, department_id)
+        return self.cache[key]
+
+    async def department(self, timer: repository.Claimed) -> list[User]:
+        """Who works the report: its assignee, else the department's staff."""
+        if timer.assignee_id is not None and timer.assignee_id in self.assignees:
+            return [self.assignees[timer.assignee_id]]
+        return await self.people((Role.staff,), timer.department_id)
+
+    async def dispatcher_id(self) -> uuid.UUID | None:
+        if self.dispatcher is None:
+            dispatcher = await city.dispatcher_department(self.session)
+            self.dispatcher = (dispatcher.id if dispatcher is not None else None,)
+        return self.dispatcher[0]
+
+
+async def _act(session: AsyncSession, timers: list[repository.Claimed], now: datetime) -> None:
+    assignees = await repository.users(
+        session, sorted({t.assignee_id for t in timers if t.assignee_id is not None})
+    )
+    recipients = _Recipients(session, assignees)
+    breached: list[tuple[uuid.UUID, int]] = []
+    events: list[dict[str, object]] = []
+    notices: list[tuple[Notice, list[User]]] = []
+    for timer in timers:
+        assert timer.round_due_at is not None  # a timer without its round is cancelled
+        due = timer.round_due_at.isoformat()
+        values: dict[str, object] = {
+            "code": timer.tracking_code,
+            "due": due,
+            "department": timer.department_name or "",
+            "level": timer.level,
+        }
+        key = f"{timer.kind.value}:{timer.report_id}:{timer.round_number}:{timer.level}"
+        if timer.kind is TimerKind.reminder:
+            told = await recipients.department(timer)
+            notices.append(
+                (Notice("sla_reminder", key, "sla_reminder", values, timer.report_id), told)
+            )
+            continue
+        if timer.kind is TimerKind.breach:
+            breached.append((timer.report_id, timer.round_number))
+            events.append(
+                _event(timer, "overdue", now, public=True, round=timer.round_number, due_at=due)
+            )
+            told = [
+                *await recipients.department(timer),
+                *await recipients.people((Role.supervisor,), timer.department_id),
+            ]
+            notices.append(
+                (Notice("sla_breached", key, "sla_breached", values, timer.report_id), told)
+            )
+            continue
+        # Escalations: level 2 to the parent department (or the dispatcher), 3 to the admins.
+        if timer.level == 2:
+            target = timer.parent_department_id or await recipients.dispatcher_id()
+            told = (
+                await recipients.people((Role.supervisor, Role.staff), target)
+                if target is not None
+                else []
+            ) or await recipients.people((Role.admin,))
+        else:
+            told = await recipients.people((Role.admin,))
+        events.append(
+            _event(
+                timer, "escalated", now, public=False, round=timer.round_number, level=timer.level
+            )
+        )
+        notices.append(
+            (Notice("sla_escalated", key, "sla_escalated", values, timer.report_id), told)
+        )
+    await repository.mark_breached(session, breached, now)
+    await repository.insert_events(session, events)
+    await notify_many(session, notices)
+
+
+def _event(
+    timer: repository.Claimed, event_type: str, now: datetime, *, public: bool, **data: object
+) -> dict[str, object]:
+    """A timeline event of the system, as ``lifecycle.record_event`` writes it."""
+    return {
+        "id": uuid.uuid4(),
+        "report_id": timer.report_id,
+        "at": now,
+        "actor_id": None,
+        "actor_role": actor_role(None),
+        "type": event_type,
+        "from_state": None,
+        "to_state": None,
+        "public": public,
+        "data": data,
     }
-    kind = TimerKind(timer.kind)  # stored as text
-    key = f"{kind.value}:{report.id}:{rnd.number}:{timer.level}"
-    if kind is TimerKind.reminder:
-        recipients = await _department(session, report, rnd.department_id)
-        await notify(
-            session, Notice("sla_reminder", key, "sla_reminder", values, report.id), recipients
-        )
-        return
-    if kind is TimerKind.breach:
-        rnd.breached_at = now
-        report.breached_at = now
-        record_event(
-            session, report, None, "overdue", now, public=True, round=rnd.number, due_at=due
-        )
-        recipients = [
-            *await _department(session, report, rnd.department_id),
-            *await repository.people(session, (Role.supervisor,), rnd.department_id),
-        ]
-        await notify(
-            session, Notice("sla_breached", key, "sla_breached", values, report.id), recipients
-        )
-        return
-    # Escalations: level 2 to the parent department (or the dispatcher), 3 to the admins.
-    if timer.level == 2:
-        target = await repository.parent_of(session, rnd.department_id)
-        if target is None:
-            dispatcher = await city.dispatcher_department(session)
-            target = dispatcher.id if dispatcher is not None else None
-        recipients = (
-            await repository.people(session, (Role.supervisor, Role.staff), target)
-            if target is not None
-            else []
-        ) or await repository.people(session, (Role.admin,))
-    else:
-        recipients = await repository.people(session, (Role.admin,))
-    record_event(
-        session, report, None, "escalated", now, public=False, round=rnd.number, level=timer.level
-    )
-    await notify(
-        session, Notice("sla_escalated", key, "sla_escalated", values, report.id), recipients
-    )
-
-
-async def _department(
-    session: AsyncSession, report: Report, department_id: uuid.UUID
-) -> list[User]:
-    """Who works the report: its assignee, else the department's staff."""
-    if report.assignee_id is not None:
-        assignee = await session.get(User, report.assignee_id)
-        if assignee is not None:
-            return [assignee]
-    return await repository.people(session, (Role.staff,), department_id)
 
 
 async def _moderation_overdue(session: AsyncSession, report_id: uuid.UUID) -> None:

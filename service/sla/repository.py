@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, and_, func, literal, select, update
+from sqlalchemy import DateTime, and_, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -69,29 +71,138 @@ async def upsert_timer(
     return found
 
 
-async def due_timers(session: AsyncSession, now: datetime, batch: int) -> list[SlaTimer]:
-    """Pending timers whose time has come, oldest first, locked (others skip them)."""
-    rows = await session.execute(
-        select(SlaTimer)
-        .where(
-            col(SlaTimer.fired_at).is_(None),
-            col(SlaTimer.cancelled_at).is_(None),
-            col(SlaTimer.fire_at) <= now,
-        )
-        .order_by(col(SlaTimer.fire_at))
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-    )
-    return list(rows.scalars())
+@dataclass(frozen=True)
+class Claimed:
+    """A due timer claimed for firing, with what deciding and acting on it needs."""
+
+    id: uuid.UUID
+    report_id: uuid.UUID
+    round_number: int
+    kind: TimerKind
+    level: int
+    fire_at: datetime
+    due_basis: datetime | None
+    state: str
+    report_round: int
+    assignee_id: uuid.UUID | None
+    tracking_code: str
+    # The round's; None when the round is gone.
+    round_due_at: datetime | None
+    round_ended_at: datetime | None
+    department_id: uuid.UUID | None
+    department_name: str | None
+    parent_department_id: uuid.UUID | None
 
 
-async def lock_timer(session: AsyncSession, timer_id: uuid.UUID) -> SlaTimer | None:
-    """One timer, locked; None when it is gone or another worker holds it."""
-    return (
+_CLAIM = """
+SELECT t.id, t.report_id, t.round_number, t.kind, t.level, t.fire_at, t.due_basis,
+       r.state, r.round AS report_round, r.assignee_id, r.tracking_code,
+       rr.due_at AS round_due_at, rr.ended_at AS round_ended_at,
+       rr.department_id, d.name AS department_name, d.parent_id AS parent_department_id
+FROM sla_timer t
+JOIN report r ON r.id = t.report_id
+LEFT JOIN report_round rr ON rr.report_id = t.report_id AND rr.number = t.round_number
+LEFT JOIN department d ON d.id = rr.department_id
+WHERE t.fired_at IS NULL AND t.cancelled_at IS NULL AND t.fire_at <= :now
+  -- A paused clock owes nothing yet (the deadline moves when it resumes): not claimed, so
+  -- paused rounds never hold the head of the queue.
+  AND r.paused_at IS NULL AND r.state <> 'awaiting_info'
+  AND {which}
+ORDER BY t.fire_at
+LIMIT :batch
+FOR UPDATE OF t, r SKIP LOCKED
+"""
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, batch: int, timer_id: uuid.UUID | None = None
+) -> list[Claimed]:
+    """Up to ``batch`` pending timers whose time has come (only ``timer_id`` when given),
+    oldest first, each locked with its report; timers or reports another transaction holds
+    are skipped (it is firing them, or changing the report: the next pass sees the result).
+    """
+    which = "t.id = :timer_id" if timer_id is not None else "true"
+    params: dict[str, Any] = {"now": now, "batch": batch}
+    if timer_id is not None:
+        params["timer_id"] = timer_id
+    rows = await session.execute(text(_CLAIM.format(which=which)), params)
+    return [Claimed(**{**row._asdict(), "kind": TimerKind(row.kind)}) for row in rows.all()]
+
+
+async def mark_fired(session: AsyncSession, timers: list[Claimed], now: datetime) -> None:
+    if timers:
         await session.execute(
-            select(SlaTimer).where(col(SlaTimer.id) == timer_id).with_for_update(skip_locked=True)
+            text(
+                "UPDATE sla_timer SET fired_at = :now, lag_seconds = "
+                "greatest(0, extract(epoch FROM CAST(:now AS timestamptz) - fire_at)) "
+                "WHERE id = ANY(:ids)"
+            ),
+            {"now": now, "ids": [timer.id for timer in timers]},
         )
-    ).scalar_one_or_none()
+
+
+async def mark_cancelled(session: AsyncSession, timer_ids: list[uuid.UUID], now: datetime) -> None:
+    if timer_ids:
+        await session.execute(
+            text("UPDATE sla_timer SET cancelled_at = :now WHERE id = ANY(:ids)"),
+            {"now": now, "ids": timer_ids},
+        )
+
+
+async def mark_breached(
+    session: AsyncSession, rounds: list[tuple[uuid.UUID, int]], now: datetime
+) -> None:
+    """Mark these (report, round) overdue: the round and the report."""
+    if rounds:
+        params = {
+            "now": now,
+            "reports": [report_id for report_id, _ in rounds],
+            "numbers": [number for _, number in rounds],
+        }
+        await session.execute(
+            text(
+                "UPDATE report_round rr SET breached_at = :now "
+                "FROM unnest(CAST(:reports AS uuid[]), CAST(:numbers AS integer[])) "
+                "AS b (report_id, number) "
+                "WHERE rr.report_id = b.report_id AND rr.number = b.number"
+            ),
+            params,
+        )
+        await session.execute(
+            text("UPDATE report SET breached_at = :now WHERE id = ANY(:reports)"),
+            {"now": now, "reports": params["reports"]},
+        )
+
+
+async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Timeline events of many reports in one statement (``lifecycle.record_event``'s rows)."""
+    if rows:
+        await session.execute(
+            text(
+                "INSERT INTO report_event (id, report_id, at, actor_id, actor_role, type, "
+                "from_state, to_state, public, data) "
+                "SELECT gen_random_uuid(), e.report_id, e.at, NULL, e.role, e.type, NULL, NULL, "
+                "e.public, CAST(e.data AS jsonb) "
+                "FROM unnest(CAST(:reports AS uuid[]), CAST(:ats AS timestamptz[]), "
+                "CAST(:roles AS text[]), CAST(:types AS text[]), CAST(:publics AS boolean[]), "
+                "CAST(:datas AS text[])) AS e (report_id, at, role, type, public, data)"
+            ),
+            {
+                "reports": [row["report_id"] for row in rows],
+                "ats": [row["at"] for row in rows],
+                "roles": [row["actor_role"] for row in rows],
+                "types": [row["type"] for row in rows],
+                "publics": [row["public"] for row in rows],
+                "datas": [json.dumps(row["data"]) for row in rows],
+            },
+        )
+
+
+async def users(session: AsyncSession, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, User]:
+    if not user_ids:
+        return {}
+    found = await session.execute(select(User).where(col(User.id).in_(user_ids)))
+    return {user.id: user for user in found.scalars()}
 
 
 async def report_and_round(
