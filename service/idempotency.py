@@ -28,13 +28,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from service import rawsql
 from service.auth.actor import Actor
-from service.db import table_of
 from service.errors import Conflict, InvalidInput
 from service.reports.models import IdempotencyRecord
 
@@ -78,6 +77,18 @@ def fingerprint(method: str, path: str, payload: Any) -> str:
     return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
 
 
+# Prepared once per connection (service/rawsql.py): the stored answer, and storing one
+# (replacing an expired record of the same key).
+LOOKUP_SQL = """SELECT owner, key, fingerprint, status_code, body, location, created_at,
+    expires_at FROM idempotency_record WHERE owner = $1 AND key = $2 AND expires_at > $3"""
+REMEMBER_SQL = """INSERT INTO idempotency_record
+    (owner, key, fingerprint, status_code, body, location, created_at, expires_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    ON CONFLICT (owner, key) DO UPDATE SET fingerprint = excluded.fingerprint,
+    status_code = excluded.status_code, body = excluded.body, location = excluded.location,
+    created_at = excluded.created_at, expires_at = excluded.expires_at"""
+
+
 def _lock_name(context: IdempotencyContext) -> str:
     digest = hashlib.sha256(context.key.encode()).hexdigest()[:32]
     return f"meielinn:idempotency:{context.owner}:{digest}"
@@ -87,15 +98,8 @@ async def begin(
     session: AsyncSession, redis: Redis, context: IdempotencyContext, now: datetime
 ) -> IdempotencyRecord | None:
     """The stored answer to replay, or None after taking the in-flight lock."""
-    record = (
-        await session.execute(
-            select(IdempotencyRecord).where(
-                col(IdempotencyRecord.owner) == context.owner,
-                col(IdempotencyRecord.key) == context.key,
-                col(IdempotencyRecord.expires_at) > now,
-            )
-        )
-    ).scalar_one_or_none()
+    row = await rawsql.fetchrow(session, LOOKUP_SQL, context.owner, context.key, now)
+    record = IdempotencyRecord(**dict(row)) if row is not None else None
     if record is not None:
         if record.fingerprint != context.fingerprint:
             raise KeyReused("This Idempotency-Key was used for a different request; use a new key.")
@@ -117,24 +121,17 @@ async def remember(
 ) -> None:
     """Store the answer in the current transaction (replacing an expired record), in one
     statement."""
-    values = {
-        "owner": context.owner,
-        "key": context.key,
-        "fingerprint": context.fingerprint,
-        "status_code": status_code,
-        "body": body,
-        "location": location,
-        "created_at": now,
-        "expires_at": now + timedelta(hours=hours),
-    }
-    statement = insert(table_of(IdempotencyRecord)).values(**values)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["owner", "key"],
-            set_={
-                name: statement.excluded[name] for name in values if name not in ("owner", "key")
-            },
-        )
+    await rawsql.fetchrow(
+        session,
+        REMEMBER_SQL,
+        context.owner,
+        context.key,
+        context.fingerprint,
+        status_code,
+        body,
+        location,
+        now,
+        now + timedelta(hours=hours),
     )
 
 

@@ -75,6 +75,18 @@ class CalendarException(SQLModel, table=True):
     note: str = Field(default="", max_length=200)
 
 
+class CalendarVersion(SQLModel, table=True):
+    """One row whose token changes with every change to the calendars or their exceptions
+    (a trigger, TRUNCATE included): a process caches the working calendar and reloads it
+    when the token it read differs from the one it cached (service.city.calendars)."""
+
+    __tablename__ = "calendar_version"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: int = Field(default=1, primary_key=True)
+    token: uuid.UUID = Field(default_factory=uuid.uuid4)
+
+
 class Department(SQLModel, table=True):
     """A city department, a building's managing organisation, or the dispatcher."""
 

@@ -14,6 +14,7 @@ from service.city.buildings.service import (
 from service.city.calendars.service import (
     calendar_exceptions,
     city_calendar,
+    city_working_calendar,
     get_calendar,
     load_working_calendar,
     working_calendar,
@@ -50,6 +51,7 @@ __all__ = [
     "building_public",
     "calendar_exceptions",
     "city_calendar",
+    "city_working_calendar",
     "department_subtree",
     "dispatcher_department",
     "district_public",

@@ -32,8 +32,8 @@ from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col
 
 from service.auth import repository as accounts
@@ -48,11 +48,11 @@ from service.city import service as city
 from service.city.models import Building
 from service.config import Settings
 from service.db import table_of
-from service.errors import Forbidden, InvalidInput, TooManyRequests
+from service.errors import Conflict, Forbidden, InvalidInput, TooManyRequests
 from service.notifications.service import OneTimeCode, queue_email
 from service.reports import repository
-from service.reports.lifecycle import mark_submitted, record_event
-from service.reports.models import Report, ReportSubscription
+from service.reports.lifecycle import mark_submitted, new_event
+from service.reports.models import Report
 from service.reports.schemas import ReportCreate
 from service.reports.states import ReportState
 
@@ -94,6 +94,21 @@ class Filed:
     on_behalf: bool
 
 
+def quota_owner(
+    *,
+    reporter_id: uuid.UUID | None = None,
+    api_key_id: uuid.UUID | None = None,
+    helper_id: uuid.UUID | None = None,
+) -> str:
+    """Whose daily quota a filing counts against: an API key filing on behalf, an
+    ambassador helping neighbours, or the reporter."""
+    if api_key_id is not None:
+        return f"key:{api_key_id}"
+    if helper_id is not None:
+        return f"helper:{helper_id}"
+    return f"user:{reporter_id}"
+
+
 async def take_quota(
     session: AsyncSession,
     limit: int,
@@ -102,17 +117,15 @@ async def take_quota(
     reporter_id: uuid.UUID | None = None,
     api_key_id: uuid.UUID | None = None,
     helper_id: uuid.UUID | None = None,
+    locked: bool = False,
 ) -> Quota:
     """Count the filings of the last 24 h of a reporter (or of an API key filing on
     behalf, or of an ambassador helping neighbours) under a lock, so concurrent filings
-    are serialised; 429 when none is left."""
-    if api_key_id is not None:
-        owner = f"key:{api_key_id}"
-    elif helper_id is not None:
-        owner = f"helper:{helper_id}"
-    else:
-        owner = f"user:{reporter_id}"
-    await repository.lock_quota(session, owner)
+    are serialised; 429 when none is left. ``locked``: the caller took the owner's lock in
+    an earlier statement of this transaction (:func:`repository.reason_for_filing`)."""
+    if not locked:
+        owner = quota_owner(reporter_id=reporter_id, api_key_id=api_key_id, helper_id=helper_id)
+        await repository.lock_quota(session, owner)
     times = await repository.filing_times(
         session,
         now - QUOTA_WINDOW,
@@ -192,19 +205,11 @@ def _helps_neighbours(actor: Actor) -> bool:
     return not actor.is_api_key and bool(actor.buildings)
 
 
-async def usable_reason(session: AsyncSession, reason_id: uuid.UUID, today: date) -> Reason:
+def check_reason(reason: Reason | None, category_active: bool, today: date) -> Reason:
     """A reason that is active, in an active category and in season; 422 otherwise."""
-    row: Any = (
-        await session.execute(
-            select(Reason, col(Category.active).label("category_active"))
-            .join(Category, col(Category.id) == Reason.category_id)
-            .where(col(Reason.id) == reason_id)
-        )
-    ).one_or_none()
-    if row is None:
+    if reason is None:
         raise InvalidInput("No such reason.", field="reason_id")
-    reason: Reason = row.Reason
-    if not reason.active or not row.category_active:
+    if not reason.active or not category_active:
         raise ReasonUnavailable("This reason is no longer in use.", field="reason_id")
     if not in_season(reason, today):
         raise ReasonUnavailable(
@@ -215,6 +220,20 @@ async def usable_reason(session: AsyncSession, reason_id: uuid.UUID, today: date
             reason="out_of_season",
         )
     return reason
+
+
+async def usable_reason(session: AsyncSession, reason_id: uuid.UUID, today: date) -> Reason:
+    """A reason that is active, in an active category and in season; 422 otherwise."""
+    row: Any = (
+        await session.execute(
+            select(Reason, col(Category.active).label("category_active"))
+            .join(Category, col(Category.id) == Reason.category_id)
+            .where(col(Reason.id) == reason_id)
+        )
+    ).one_or_none()
+    if row is None:
+        return check_reason(None, False, today)
+    return check_reason(row.Reason, bool(row.category_active), today)
 
 
 async def file_report(
@@ -232,8 +251,22 @@ async def file_report(
     ``reports:on_behalf`` lets it name the resident); the rules are otherwise the same."""
     resident = await _reporter(session, actor, body, open311=open311)
     reporter_id = resident.id if resident is not None else actor.user_id
-    calendar = await city.load_working_calendar(session)
-    reason = await usable_reason(session, body.reason_id, now.astimezone(calendar.zone).date())
+    helper = resident is not None and _helps_neighbours(actor)
+    # Whose quota this filing counts against; its lock is taken by the reason's statement.
+    quota_args: dict[str, Any]
+    if helper:
+        quota_args = {"helper_id": actor.user_id}
+        quota_limit = settings.report_quota_per_day
+    elif resident is not None:
+        quota_args = {"api_key_id": actor.api_key_id}
+        quota_limit = settings.api_key_report_quota_per_day
+    else:
+        quota_args = {"reporter_id": reporter_id}
+        quota_limit = settings.report_quota_per_day
+    found = await repository.reason_for_filing(session, body.reason_id, quota_owner(**quota_args))
+    reason_row, category_active, calendar_token = found or (None, False, None)
+    calendar = await city.city_working_calendar(session, calendar_token)
+    reason = check_reason(reason_row, category_active, now.astimezone(calendar.zone).date())
     if body.building_id is not None:
         lat, lon = await city.get_building_point(session, body.building_id)
     else:
@@ -241,7 +274,6 @@ async def file_report(
         assert body.lon is not None
         lat, lon = body.lat, body.lon
     decision = await city.route(session, reason.id, lat, lon, body.building_id, inside_city=True)
-    helper = resident is not None and _helps_neighbours(actor)
     if helper and resident is not None and resident.id == actor.user_id:
         raise InvalidInput("To file for yourself, leave out on_behalf_of.", field="on_behalf_of")
     if helper and not actor.ambassador_of(decision.building_id):
@@ -250,18 +282,7 @@ async def file_report(
             reason="not_your_building",
         )
     attributes = validate_attribute_values(reason.attributes, body.attributes)
-    if helper:
-        quota = await take_quota(
-            session, settings.report_quota_per_day, now, helper_id=actor.user_id
-        )
-    elif resident is not None:
-        quota = await take_quota(
-            session, settings.api_key_report_quota_per_day, now, api_key_id=actor.api_key_id
-        )
-    else:
-        quota = await take_quota(
-            session, settings.report_quota_per_day, now, reporter_id=reporter_id
-        )
+    quota = await take_quota(session, quota_limit, now, locked=True, **quota_args)
 
     state = ReportState.draft if reason.requires_photo else ReportState.submitted
     report = Report(
@@ -289,19 +310,7 @@ async def file_report(
     )
     if state is ReportState.submitted:
         mark_submitted(report, reason, calendar, now)
-    for attempt in range(3):
-        try:
-            async with session.begin_nested():
-                session.add(report)
-                await session.flush()
-            break
-        except IntegrityError:
-            if attempt == 2:
-                raise
-            report.tracking_code = new_tracking_code()
-    session.add(ReportSubscription(report_id=report.id, user_id=reporter_id, created_at=now))
-    record_event(
-        session,
+    event = new_event(
         report,
         actor,
         "filed",
@@ -314,7 +323,17 @@ async def file_report(
         **({"channel": "open311"} if open311 else {}),
         **({"helped_by": str(actor.user_id)} if helper else {}),
     )
-    await session.flush()
+    # The report, the reporter's subscription and the event in one statement.
+    for attempt in range(3):
+        if await repository.insert_filed(session, report, lon, lat, reporter_id, event):
+            break
+        if attempt == 2:
+            raise Conflict("No free tracking code was found; please try again.")
+        report.tracking_code = new_tracking_code()
+    # Known to the session as stored (no statement): later changes in this transaction
+    # (photos, sending a draft) are flushed as updates.
+    make_transient_to_detached(report)
+    session.add(report)
     if resident is not None:
         await _tell_resident(session, settings, actor, resident, report, now)
     return Filed(report=report, quota=quota, on_behalf=resident is not None)

@@ -61,7 +61,33 @@ def record_event(
     **data: Any,
 ) -> ReportEvent:
     """Append one timeline event (``public``: shown to everyone who may see the report)."""
-    event = ReportEvent(
+    event = new_event(
+        report,
+        actor,
+        event_type,
+        now,
+        from_state=from_state,
+        to_state=to_state,
+        public=public,
+        **data,
+    )
+    session.add(event)
+    return event
+
+
+def new_event(
+    report: Report,
+    actor: Actor | None,
+    event_type: str,
+    now: datetime,
+    *,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    public: bool = True,
+    **data: Any,
+) -> ReportEvent:
+    """A timeline event of ``report``, not yet stored."""
+    return ReportEvent(
         id=uuid.uuid4(),
         report_id=report.id,
         at=now,
@@ -73,8 +99,6 @@ def record_event(
         public=public,
         data=data,
     )
-    session.add(event)
-    return event
 
 
 def apply_transition(

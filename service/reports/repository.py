@@ -3,19 +3,22 @@ reports, quota counts, and support/subscription rows. No rules live here."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, func, literal, select, text, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service import rawsql
 from service.auth.models import User
-from service.catalog.models import Reason
-from service.city.models import Building, Department, District
+from service.catalog.models import Category, Reason
+from service.city.models import Building, CalendarVersion, Department, District
 from service.db import table_of
 from service.errors import NotFound
 from service.reports.models import (
@@ -178,12 +181,57 @@ async def nearby_rows(
     return list(rows)
 
 
+def quota_lock_key(owner: str) -> str:
+    return f"report-quota:{owner}"
+
+
 async def lock_quota(session: AsyncSession, owner: str) -> None:
     """Serialise quota checks of one owner (a person or an API key) in this transaction."""
     await session.execute(
         text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": f"report-quota:{owner}"},
+        {"key": quota_lock_key(owner)},
     )
+
+
+async def reason_for_filing(
+    session: AsyncSession, reason_id: uuid.UUID, quota_owner: str
+) -> tuple[Reason, bool, uuid.UUID | None] | None:
+    """In one statement: the reason with its category's ``active``, the working calendars'
+    version token (``calendar_version``), and the quota lock of ``quota_owner`` taken for
+    this transaction (as :func:`lock_quota`; the quota is counted by a later statement, so
+    it sees every filing committed before the lock was granted). None without the reason
+    (and then no lock is taken)."""
+    token = select(col(CalendarVersion.token)).where(col(CalendarVersion.id) == 1).scalar_subquery()
+    lock = func.pg_advisory_xact_lock(func.hashtextextended(quota_lock_key(quota_owner), 0))
+    row: Any = (
+        await session.execute(
+            select(
+                Reason,
+                col(Category.active).label("category_active"),
+                token.label("calendar_token"),
+                lock.label("locked"),
+            )
+            .join(Category, col(Category.id) == Reason.category_id)
+            .where(col(Reason.id) == reason_id)
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return row.Reason, bool(row.category_active), row.calendar_token
+
+
+# The filings counted against a daily quota, by whose quota it is: the reporter's own
+# (not what keys or helpers filed for them), an API key's on behalf of residents, an
+# ambassador's for neighbours.
+_FILING_TIMES = {
+    kind: f"SELECT created_at FROM report WHERE {where} AND created_at > $2 "  # noqa: S608 (constants)
+    "ORDER BY created_at"
+    for kind, where in (
+        ("reporter", "reporter_id = $1 AND NOT filed_on_behalf"),
+        ("api_key", "filed_via_api_key_id = $1 AND filed_on_behalf"),
+        ("helper", "helped_by_id = $1 AND filed_on_behalf"),
+    )
+}
 
 
 async def filing_times(
@@ -196,22 +244,84 @@ async def filing_times(
 ) -> list[datetime]:
     """When the reporter filed since ``since`` (not counting what keys filed for them), or
     what the API key filed on behalf of residents, or the ambassador for neighbours."""
-    kind: Any
+    owner: uuid.UUID | None
     if api_key_id is not None:
-        owner = col(Report.filed_via_api_key_id) == api_key_id
-        kind = col(Report.filed_on_behalf)
+        kind, owner = "api_key", api_key_id
     elif helper_id is not None:
-        owner = col(Report.helped_by_id) == helper_id
-        kind = col(Report.filed_on_behalf)
+        kind, owner = "helper", helper_id
     else:
-        owner = col(Report.reporter_id) == reporter_id
-        kind = ~col(Report.filed_on_behalf)
-    rows = await session.execute(
-        select(col(Report.created_at))
-        .where(owner, kind, col(Report.created_at) > since)
-        .order_by(col(Report.created_at))
+        kind, owner = "reporter", reporter_id
+    rows = await rawsql.fetch(session, _FILING_TIMES[kind], owner, since)
+    return [row[0] for row in rows]
+
+
+_REPORT_COLUMNS = [
+    column.name for column in table_of(Report).columns if column.name not in ("location",)
+]
+_EVENT_COLUMNS = [column.name for column in table_of(ReportEvent).columns]
+_JSON_COLUMNS = frozenset({"attributes", "data"})
+
+
+def _placeholders(names: list[str], first: int) -> str:
+    return ", ".join(
+        f"${first + i}::jsonb" if name in _JSON_COLUMNS else f"${first + i}"
+        for i, name in enumerate(names)
     )
-    return list(rows.scalars())
+
+
+_n = len(_REPORT_COLUMNS)
+_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
+_EVENT_ARGS = [name for name in _EVENT_COLUMNS if name != "report_id"]
+_event_args = iter(range(_n + 5, _n + 5 + len(_EVENT_ARGS)))
+# In INSERT … SELECT the parameters' types are not inferred from the target columns.
+_EVENT_VALUES = [
+    "filed.id"
+    if column.name == "report_id"
+    else f"CAST(${next(_event_args)} AS {column.type.compile(dialect=_DIALECT)})"
+    for column in table_of(ReportEvent).columns
+]
+# The filed report, the reporter's subscription and the first timeline event in one
+# statement; nothing is inserted when the tracking code is taken (the caller draws another).
+FILE_SQL = f"""WITH filed AS (
+    INSERT INTO report ({", ".join(_REPORT_COLUMNS)}, location)
+    VALUES ({_placeholders(_REPORT_COLUMNS, 1)},
+            ST_SetSRID(ST_MakePoint(${_n + 1}, ${_n + 2}), 4326))
+    ON CONFLICT DO NOTHING
+    RETURNING id
+), subscription AS (
+    INSERT INTO report_subscription (report_id, user_id, created_at)
+    SELECT id, ${_n + 3}::uuid, ${_n + 4}::timestamptz FROM filed
+), event AS (
+    INSERT INTO report_event ({", ".join(_EVENT_COLUMNS)})
+    SELECT {", ".join(_EVENT_VALUES)}
+    FROM filed
+)
+SELECT count(*) FROM filed"""  # noqa: S608 (column names and placeholders, no values)
+
+
+async def insert_filed(
+    session: AsyncSession,
+    report: Report,
+    lon: float,
+    lat: float,
+    subscriber_id: uuid.UUID,
+    event: ReportEvent,
+) -> bool:
+    """Insert ``report`` (at ``lon``/``lat``), ``subscriber_id``'s subscription and
+    ``event`` in one statement; False (nothing inserted) when the tracking code is taken."""
+
+    def value(obj: Any, name: str) -> Any:
+        found = getattr(obj, name)
+        if name in _JSON_COLUMNS:
+            return json.dumps(found)
+        return str(found) if isinstance(found, StrEnum) else found
+
+    args = [value(report, name) for name in _REPORT_COLUMNS]
+    args += [lon, lat, subscriber_id, report.created_at]
+    args += [value(event, name) for name in _EVENT_ARGS]
+    inserted = await rawsql.fetchrow(session, FILE_SQL, *args)
+    assert inserted is not None
+    return bool(inserted[0])
 
 
 async def refresh_counts(session: AsyncSession, report_id: uuid.UUID) -> tuple[int, int]:

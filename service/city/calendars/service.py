@@ -74,6 +74,34 @@ async def load_working_calendar(
     return working_calendar(calendar, await repository.exceptions(session, calendar.id))
 
 
+# The city's working calendar as this process last loaded it, with the calendar_version
+# token it was loaded under (see city_working_calendar).
+_city_cache: tuple[uuid.UUID, WorkingCalendar] | None = None
+
+
+async def city_working_calendar(session: AsyncSession, token: uuid.UUID | None) -> WorkingCalendar:
+    """The city's working calendar, cached per process.
+
+    ``token`` is the ``calendar_version`` token the caller read in its transaction (a
+    trigger renews it with every change to the calendars, TRUNCATE included): the cached
+    calendar is used when it was loaded under the same token, otherwise the calendar is
+    read again (two statements) and cached under ``token``. Reading the token before the
+    calendar is what keeps this safe: a change committed in between renews the token, so
+    the next caller reloads. A calendar created here on first use is not cached (this
+    transaction may still roll back)."""
+    global _city_cache
+    cached = _city_cache
+    if token is not None and cached is not None and cached[0] == token:
+        return cached[1]
+    found = await repository.city_default(session)
+    if found is None:
+        return await load_working_calendar(session)
+    calendar = working_calendar(found, await repository.exceptions(session, found.id))
+    if token is not None:
+        _city_cache = (token, calendar)
+    return calendar
+
+
 def _check_hours(timezone: str, start: Any, end: Any) -> None:
     try:
         WorkingCalendar(timezone=timezone, work_start=start, work_end=end)
