@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile, status
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse
 
 from service.auth.actor import Actor
@@ -40,7 +40,7 @@ from service.ideas.schemas import (
     TimelineEvent,
 )
 from service.pagination import Cursor, PageSize
-from service.ratelimit import RateLimiterDep, RateLimitItemPerHour
+from service.ratelimit import RateLimiterDep, RateLimitItemPerHour, rate_limit_headers
 
 # Public reading; a route that asks for a caller states its own (see service.auth.policy).
 router = APIRouter(tags=["ideas"], dependencies=[PUBLIC])
@@ -266,17 +266,53 @@ async def get_support(idea_id: uuid.UUID, actor: OwnReader, session: SessionDep)
     return await submissions.support_state(session, actor, idea_id)
 
 
+async def _support_budget(
+    actor: Actor, settings: Settings, limiter: RateLimiterDep, response: Response
+) -> None:
+    """Supports of ideas count with those of reports (one hourly budget of changes a person
+    makes): a script toggling support must not flood the counts. The RateLimit-* fields
+    tell what is left (a 429 adds Retry-After)."""
+    state = await limiter.enforce(
+        RateLimitItemPerHour(settings.engagement_changes_per_hour),
+        "engagement",
+        str(actor.user_id),
+        detail=f"At most {settings.engagement_changes_per_hour} support or subscription "
+        "changes an hour.",
+    )
+    response.headers.update(rate_limit_headers(state))
+
+
 @router.put(
     "/v1/ideas/{idea_id}/support",
     summary="Support a public idea (once per person)",
-    responses=ERRORS,
+    responses={**ERRORS, 429: PROBLEM},
 )
-async def put_support(idea_id: uuid.UUID, actor: Author, session: SessionDep) -> SupportState:
+async def put_support(
+    idea_id: uuid.UUID,
+    actor: Author,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: RateLimiterDep,
+    response: Response,
+) -> SupportState:
+    await _support_budget(actor, settings, limiter, response)
     return await submissions.support(session, actor, idea_id, True)
 
 
-@router.delete("/v1/ideas/{idea_id}/support", summary="Take my support back", responses=ERRORS)
-async def delete_support(idea_id: uuid.UUID, actor: Author, session: SessionDep) -> SupportState:
+@router.delete(
+    "/v1/ideas/{idea_id}/support",
+    summary="Take my support back",
+    responses={**ERRORS, 429: PROBLEM},
+)
+async def delete_support(
+    idea_id: uuid.UUID,
+    actor: Author,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: RateLimiterDep,
+    response: Response,
+) -> SupportState:
+    await _support_budget(actor, settings, limiter, response)
     return await submissions.support(session, actor, idea_id, False)
 
 
