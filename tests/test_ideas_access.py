@@ -24,7 +24,7 @@ from service.auth.schemas import ApiKeyCreate
 from service.config import Settings
 from service.ideas.models import IdeaReview
 from tests.conftest import RunWorker
-from tests.factories import bearer, make_department, make_user
+from tests.factories import accept_report, bearer, file_report, make_department, make_user
 from tests.idea_factories import Area, admin, idea_body, make_area, office, propose
 
 CONTENT_FIELDS = {
@@ -390,3 +390,36 @@ async def test_supports_withdrawal_and_resubmission(
     await run_worker()
     passed = await client.get(mine, headers=scene.author_headers)
     assert passed.json()["state"] == "experts" and passed.json()["check_failures"] == []
+
+
+async def test_support_changes_count_against_the_hourly_engagement_budget(
+    app: Any,
+    client: AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    run_worker: RunWorker,
+) -> None:
+    scene = await _scene(client, session, settings, run_worker)
+    app.state.settings = settings.model_copy(update={"engagement_changes_per_hour": 4})
+    support = f"/v1/ideas/{scene.idea_id}/support"
+    resident = await make_user(session, settings)
+    headers = bearer(settings, resident)
+    # One budget with the supports of reports: a report support spends from it too.
+    moderator = await make_user(session, settings, roles=((Role.moderator, None),))
+    report = await accept_report(session, moderator, await file_report(session, scene.author))
+    reported = await client.put(f"/v1/reports/{report.id}/support", headers=headers)
+    assert reported.status_code == 200, reported.text
+    for number, method in enumerate(("PUT", "DELETE", "PUT")):
+        response = await client.request(method, support, headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.headers["RateLimit-Limit"] == "4"
+        assert response.headers["RateLimit-Remaining"] == str(2 - number)
+    refused = await client.delete(support, headers=headers)
+    assert refused.status_code == 429
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    assert refused.headers["RateLimit-Remaining"] == "0"
+    # Nothing changed: the support stands, and another person's budget is their own.
+    assert (await client.get(f"/v1/ideas/{scene.idea_id}")).json()["support_count"] == 1
+    other = bearer(settings, await make_user(session, settings))
+    assert (await client.put(support, headers=other)).status_code == 200

@@ -245,3 +245,72 @@ async def test_the_sweep_deletes_only_unreferenced_old_files(
     assert kept_file.exists()
     assert not removed_file.exists()
     assert not stray.exists()
+
+
+async def test_one_sweep_deletes_unreferenced_files_of_reports_and_ideas(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from fpdf import FPDF
+
+    from service.reports.photos import sweep_orphans
+    from tests.idea_factories import admin, idea_body, make_area
+    from workers.reports import MEDIA_STORES
+
+    area = await make_area(client, session, settings, await admin(session, settings), "sweep")
+    author = bearer(settings, await make_user(session, settings))
+    idea = await client.post(
+        "/v1/ideas", json=idea_body(area.id, "Benches along the promenade"), headers=author
+    )
+    assert idea.status_code == 201, idea.text
+    idea_id = idea.json()["id"]
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.cell(text="A plan of the benches")
+    document = await client.post(
+        f"/v1/ideas/{idea_id}/documents",
+        files=upload(bytes(pdf.output()), "application/pdf", "plan.pdf"),
+        headers=author,
+    )
+    photo = await client.post(
+        f"/v1/ideas/{idea_id}/photos", files=upload(png(), "image/png"), headers=author
+    )
+    removed = await client.post(
+        f"/v1/ideas/{idea_id}/documents",
+        files=upload(bytes(pdf.output()), "application/pdf", "old.pdf"),
+        headers=author,
+    )
+    assert {document.status_code, photo.status_code, removed.status_code} == {201}
+    gone = await client.delete(
+        f"/v1/ideas/{idea_id}/attachments/{removed.json()['id']}", headers=author
+    )
+    assert gone.status_code == 204
+    media = Path(settings.media_dir)
+    kept = [
+        media / f"ideas/{idea_id}/{document.json()['id']}.pdf",
+        media / f"ideas/{idea_id}/{photo.json()['id']}.jpg",
+    ]
+    removed_file = media / f"ideas/{idea_id}/{removed.json()['id']}.pdf"
+    strays = [  # uploads whose transaction rolled back, of an idea and of a report
+        media / f"ideas/{idea_id}/{uuid.uuid4()}.jpg",
+        media / f"ideas/{uuid.uuid4()}/{uuid.uuid4()}.pdf",
+        media / f"reports/{uuid.uuid4()}/{uuid.uuid4()}.jpg",
+    ]
+    for stray in strays:
+        stray.parent.mkdir(parents=True, exist_ok=True)
+        stray.write_bytes(b"x")
+    assert all(path.exists() for path in [*kept, removed_file])
+
+    now = datetime.now(UTC)
+    assert await sweep_orphans(session, settings, now, timedelta(hours=1), MEDIA_STORES) == 0
+    later = now + timedelta(hours=2)
+    assert await sweep_orphans(session, settings, later, timedelta(hours=1), MEDIA_STORES) >= 4
+    assert all(path.exists() for path in kept)
+    assert not removed_file.exists()
+    assert not any(stray.exists() for stray in strays)
+    served = await client.get(
+        f"/v1/ideas/{idea_id}/attachments/{document.json()['id']}", headers=author
+    )
+    assert served.status_code == 200 and served.content.startswith(b"%PDF")

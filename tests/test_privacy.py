@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from httpx import AsyncClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -21,6 +21,7 @@ from service.auth.schemas import ApiKeyCreate
 from service.auth.scopes import Scope
 from service.config import Settings
 from service.feedback.models import ReportRating
+from service.ideas.models import Idea, IdeaExpert, IdeaReview, IdeaState
 from service.notifications.models import EmailMessage
 from service.reports.filing import contact_reporter
 from service.reports.lifecycle import record_event
@@ -30,7 +31,8 @@ from service.reports.states import ReportState
 from service.training.models import Ambassador, Diploma
 from tests.conftest import RunWorker
 from tests.factories import PASSWORD, actor_of, bearer, file_report, make_user
-from tests.feedback_setup import answered, cast, fresh
+from tests.feedback_setup import Cast, answered, cast, fresh
+from tests.idea_factories import idea_body
 from tests.training_factories import awarded_programme, pilot_buildings
 
 NAME = "Mari Reporter"
@@ -57,6 +59,83 @@ async def _figures(client: AsyncClient) -> Any:
     figures = (await client.get("/v1/stats/departments")).json()
     figures["period"].pop("generated_at")
     return figures
+
+
+async def _ideas(
+    client: AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    people: Cast,
+    admin: dict[str, str],
+) -> tuple[str, str, str]:
+    """The reporter's idea (naming her) and another author's idea she reviewed (her comment
+    naming her), both waiting for the committee of an area of the roads service whose expert
+    pool she is in; a stranger supports hers. Returns the area's and the two ideas' ids."""
+    reporter = people.reporter
+    area = await client.post(
+        "/v1/idea-areas",
+        json={"code": "privacy", "name": "Streets", "department_id": str(people.roads)},
+        headers=admin,
+    )
+    assert area.status_code == 201, area.text
+    area_id = area.json()["id"]
+    pooled = await client.post(
+        f"/v1/idea-areas/{area_id}/experts",
+        json={"user_id": str(reporter.id), "organisation": "Tartu Rattaklubi"},
+        headers=admin,
+    )
+    assert pooled.status_code == 200, pooled.text
+    body = idea_body(
+        area_id,
+        f"Benches on the street of {NAME}",
+        summary=f"Benches by the door of {NAME}; write to {reporter.email} for the plan.",
+        tags=["benches", "mari"],
+    )
+    mine = await client.post("/v1/ideas", json=body, headers=bearer(settings, reporter))
+    assert mine.status_code == 201, mine.text
+    author = await make_user(session, settings, name="Another Author")
+    theirs = await client.post(
+        "/v1/ideas",
+        json=idea_body(area_id, "Rain gardens along Riia street gutters"),
+        headers=bearer(settings, author),
+    )
+    assert theirs.status_code == 201, theirs.text
+    now = datetime.now(UTC)
+    for idea_id in (mine.json()["id"], theirs.json()["id"]):
+        await session.execute(
+            update(Idea)
+            .where(col(Idea.id) == idea_id)
+            .values(
+                state=IdeaState.committee,
+                attempt=1,
+                round=now.year,
+                submitted_at=now,
+                published_at=now,
+                score_mean=4.0,
+                design_comment=f"Approved; {NAME} answered every question."
+                if idea_id == mine.json()["id"]
+                else None,
+            )
+        )
+    session.add(
+        IdeaReview(
+            idea_id=theirs.json()["id"],
+            attempt=1,
+            expert_id=reporter.id,
+            assigned_at=now,
+            due_at=now + timedelta(days=7),
+            submitted_at=now,
+            scores={"relevance": 4, "feasibility": 4, "impact": 4},
+            score=4.0,
+            comment=f"Good. {NAME} ({reporter.email}) walks there daily.",
+        )
+    )
+    await session.flush()
+    supported = await client.put(
+        f"/v1/ideas/{mine.json()['id']}/support", headers=bearer(settings, people.stranger)
+    )
+    assert supported.status_code == 200, supported.text
+    return area_id, mine.json()["id"], theirs.json()["id"]
 
 
 async def test_erasure_removes_the_person_from_every_view_and_keeps_the_figures(
@@ -92,9 +171,26 @@ async def test_erasure_removes_the_person_from_every_view_and_keeps_the_figures(
         (f"/v1/admin/users/{reporter.id}", {}, admin),
         ("/v1/open-data/reports.csv", {}, {}),
     ]
+    area_id, idea_id, reviewed_id = await _ideas(client, session, settings, people, admin)
+    office = bearer(settings, await make_user(session, settings, roles=((Role.idea_office, None),)))
+    idea_calls: list[tuple[str, dict[str, Any], dict[str, str]]] = [
+        (f"/v1/ideas/{idea_id}", {}, {}),
+        (f"/v1/ideas/{idea_id}/timeline", {}, {}),
+        ("/v1/ideas", {"area_id": area_id}, {}),
+        ("/v1/ideas/map", {"area_id": area_id}, {}),
+        ("/v1/idea-office/ideas", {"area_id": area_id}, office),
+        (f"/v1/idea-office/ideas/{idea_id}", {}, office),
+        (f"/v1/idea-office/ideas/{reviewed_id}", {}, office),
+        (f"/v1/idea-areas/{area_id}/committee", {}, bearer(settings, people.supervisor)),
+        (f"/v1/idea-areas/{area_id}/experts", {}, admin),
+    ]
+    calls += idea_calls
     before = await _seen(client, calls)
     assert email in before and NAME in before  # the walk does look where they were shown
+    ideas_before = await _seen(client, idea_calls)
+    assert email in ideas_before and NAME in ideas_before
     stats_before = await _figures(client)
+    idea_stats_before = (await client.get("/v1/ideas/stats")).json()
 
     assert (await _erase(client, me, "wrong password")).status_code == 403
     response = await _erase(client, me)
@@ -104,6 +200,23 @@ async def test_erasure_removes_the_person_from_every_view_and_keeps_the_figures(
     assert email not in after.lower() and email.lower() not in after.lower()
     assert NAME not in after and "Mari" not in after
     assert await _figures(client) == stats_before
+    assert (await client.get("/v1/ideas/stats")).json() == idea_stats_before
+    # The ideas stay, anonymised, with their supports; her review keeps its scores.
+    idea = (await client.get(f"/v1/ideas/{idea_id}")).json()
+    assert idea["support_count"] == 1 and "[removed]" in idea["summary"]
+    assert "mari" not in idea["tags"]
+    review = await session.scalar(
+        select(IdeaReview)
+        .where(col(IdeaReview.idea_id) == reviewed_id)
+        .execution_options(populate_existing=True)
+    )
+    assert review is not None and review.score == 4.0 and review.scores["impact"] == 4
+    assert review.comment is not None and "[removed]" in review.comment
+    assert review.expert_id == reporter.id  # the tombstone: the idea's mean stays true
+    pooled = await session.scalar(
+        select(func.count()).where(col(IdeaExpert.user_id) == reporter.id)
+    )
+    assert pooled == 0
     # The report stays, anonymised; the score stays, the comment goes.
     kept = await fresh(session, report)
     assert kept.state is not ReportState.withdrawn and "[removed]" in kept.description
@@ -222,6 +335,8 @@ async def test_export_holds_everything_of_the_person_and_nobody_elses(
     report = await answered(session, people, settings, datetime.now(UTC) - timedelta(days=1))
     other = await file_report(session, people.stranger, description="Someone else's words")
     me = bearer(settings, people.reporter)
+    admin = bearer(settings, await make_user(session, settings, roles=((Role.admin, None),)))
+    area_id, _, reviewed_id = await _ideas(client, session, settings, people, admin)
     await client.post(
         f"/v1/reports/{report.id}/rating",
         json={"score": 2, "resolved": True, "comment": "Slow but done"},
@@ -232,7 +347,16 @@ async def test_export_holds_everything_of_the_person_and_nobody_elses(
         assert response.headers["content-type"].startswith("application/json")
         body = b"".join([chunk async for chunk in response.aiter_bytes()])
     export = json.loads(body)
-    assert set(export) >= {"account", "reports", "ratings", "training", "notifications"}
+    assert set(export) >= {"account", "reports", "ratings", "training", "ideas", "notifications"}
+    assert [i["title"] for i in export["ideas"]["proposed"]] == [f"Benches on the street of {NAME}"]
+    assert [r["idea_id"] for r in export["ideas"]["reviews"]] == [reviewed_id]
+    assert export["ideas"]["reviews"][0]["scores"] == {
+        "relevance": 4,
+        "feasibility": 4,
+        "impact": 4,
+    }
+    assert [p["area_id"] for p in export["ideas"]["expert_pools"]] == [area_id]
+    assert "Rain gardens" not in body.decode()  # the reviewed idea is someone else's
     assert export["account"]["profile"]["email"] == people.reporter.email
     assert [r["tracking_code"] for r in export["reports"]["filed"]] == [report.tracking_code]
     assert export["ratings"][0]["comment"] == "Slow but done"

@@ -1,16 +1,22 @@
 """Every route of the app has an access policy (service/auth/policy.py), and behaves as it
 says for six callers: anonymous, a resident who owns the objects, another resident, staff of
-another department, an admin's API key, and the right caller (OWASP API1 BOLA, API5 BFLA).
+another department, an admin's API key, and the right caller (OWASP API1 BOLA, API5 BFLA);
+routes of a department's objects also for a supervisor of another department. The idea
+bank's routes must moreover admit their right caller (a 2xx).
 
 Path parameters name objects arranged here: the resident's accepted report in the roads
 service, the roads service itself, a coordinator's programme and session, the resident's
-ambassadorship and diploma, transfer and extension requests of the roads service. Bodies
+ambassadorship and diploma, transfer and extension requests of the roads service, and in the
+idea bank an area of the roads service (whose committee is its supervisor) with the
+resident in its expert pool, the resident's draft idea with a photo, and another author's
+ideas in expert assessment (reviewed by the resident), design and committee stages. Bodies
 are the smallest that the OpenAPI document accepts, so that object-level checks in the
 services are reached rather than a 422 of request validation.
 """
 
 from __future__ import annotations
 
+import io
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -19,8 +25,10 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
+from fpdf import FPDF
 from httpx import AsyncClient
-from sqlalchemy import select
+from PIL import Image
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service.auth import service as auth
@@ -28,10 +36,13 @@ from service.auth.models import Role
 from service.auth.policy import Caller, Objects, Policy, route_policy
 from service.auth.schemas import ApiKeyCreate
 from service.config import Settings
+from service.ideas.models import Idea, IdeaReview, IdeaState
 from service.main import create_app
 from service.training.models import Ambassador, Diploma
 from tests.factories import actor_of, bearer, make_user
-from tests.feedback_setup import accepted, cast
+from tests.feedback_setup import Cast as People
+from tests.feedback_setup import accepted, cast, department_id
+from tests.idea_factories import idea_body
 from tests.training_factories import (
     awarded_programme,
     coordinator,
@@ -70,6 +81,107 @@ def test_a_route_without_a_policy_is_found() -> None:
         return None
 
     assert ("GET", "/v1/forgotten", None) in _routes(app)
+
+
+def _pdf() -> bytes:
+    document = FPDF()
+    document.add_page()
+    document.set_font("helvetica", size=12)
+    document.cell(text="A plan of the benches")
+    return bytes(document.output())
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 140, 60)).save(out, "JPEG")
+    return out.getvalue()
+
+
+async def _idea_bank(
+    client: AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    people: People,
+    admin_headers: dict[str, str],
+) -> dict[str, str]:
+    """An area of the roads service with the resident in its pool (one review an idea), the
+    resident's draft with a photo, and another author's ideas: one in expert assessment
+    (assigned to the resident), one waiting for the project office, one for the committee."""
+    area = await client.post(
+        "/v1/idea-areas",
+        json={
+            "code": f"probe-{uuid.uuid4().hex[:6]}",
+            "name": "Streets",
+            "department_id": str(people.roads),
+            "min_reviews": 1,
+        },
+        headers=admin_headers,
+    )
+    assert area.status_code == 201, area.text
+    area_id = area.json()["id"]
+    joined = await client.post(
+        f"/v1/idea-areas/{area_id}/experts",
+        json={"user_id": str(people.reporter.id)},
+        headers=admin_headers,
+    )
+    assert joined.status_code == 200, joined.text
+    resident = bearer(settings, people.reporter)
+    draft = await client.post(
+        "/v1/ideas",
+        json=idea_body(area_id, "Benches along the Emajõgi promenade"),
+        headers=resident,
+    )
+    assert draft.status_code == 201, draft.text
+    photo = await client.post(
+        f"/v1/ideas/{draft.json()['id']}/photos",
+        files={"file": ("bench.jpg", _jpeg(), "image/jpeg")},
+        headers=resident,
+    )
+    assert photo.status_code == 201, photo.text
+    author = bearer(settings, await make_user(session, settings, name="Idea Author"))
+    now = datetime.now(UTC)
+    staged: dict[IdeaState, str] = {}
+    for state, title in (
+        (IdeaState.experts, "Rain gardens along Riia street gutters"),
+        (IdeaState.design, "Covered bicycle parking at the railway station"),
+        (IdeaState.committee, "Drinking water fountains in the town hall square"),
+    ):
+        created = await client.post("/v1/ideas", json=idea_body(area_id, title), headers=author)
+        assert created.status_code == 201, created.text
+        staged[state] = created.json()["id"]
+        # Moved on as the checks, the experts and the office would have moved it.
+        await session.execute(
+            update(Idea)
+            .where(Idea.id == uuid.UUID(staged[state]))
+            .values(
+                state=state,
+                attempt=1,
+                round=now.year,
+                submitted_at=now,
+                published_at=now,
+                score_mean=None if state is IdeaState.experts else 4.0,
+            )
+        )
+    review = IdeaReview(
+        idea_id=uuid.UUID(staged[IdeaState.experts]),
+        attempt=1,
+        expert_id=people.reporter.id,
+        assigned_at=now,
+        due_at=now + timedelta(days=7),
+    )
+    session.add(review)
+    await session.flush()
+    return {
+        "area_id": area_id,
+        "idea_id": draft.json()["id"],
+        "attachment_id": photo.json()["id"],
+        "public_idea_id": staged[IdeaState.experts],
+        "design_idea_id": staged[IdeaState.design],
+        "committee_idea_id": staged[IdeaState.committee],
+        "review_id": str(review.id),
+        "expert_id": str(people.reporter.id),
+        "round": str(now.year),
+    }
 
 
 @dataclass
@@ -122,7 +234,11 @@ async def _arrange(
         headers=bearer(settings, people.supervisor),
     )
     _, other_coordinator = await coordinator(session, settings)
+    greenery = await department_id(session, "greenery")
+    other_supervisor = await make_user(session, settings, roles=((Role.supervisor, greenery),))
+    ideas = await _idea_bank(client, session, settings, people, bearer(settings, admin))
     ids = {
+        **ideas,
         "report_id": str(report.id),
         "department_id": str(people.roads),
         "programme_id": programme["id"],
@@ -152,6 +268,7 @@ async def _arrange(
             "supervisor": bearer(settings, people.supervisor),
             "coordinator": coordinator_headers,
             "other_coordinator": other_coordinator,
+            "other_supervisor": bearer(settings, other_supervisor),
         },
     )
 
@@ -197,14 +314,29 @@ def _expected_refusals(policy: Policy) -> set[str]:
     if policy.objects is Objects.own:
         refused |= {"other_resident", "other_department", "admin_api_key"}
     if policy.objects is Objects.departments:
-        refused.add("other_department")
+        refused |= {"other_department", "other_supervisor"}
     if policy.objects is Objects.programmes:
         refused.add("other_coordinator")
     return refused
 
 
-def _path(path: str, ids: dict[str, str]) -> str:
+# Idea routes naming another object than the resident's draft (``idea_id``).
+IDEA_OBJECTS: dict[tuple[str, str], str] = {
+    ("GET", "/v1/ideas/{idea_id}"): "public_idea_id",
+    ("GET", "/v1/ideas/{idea_id}/timeline"): "public_idea_id",
+    ("GET", "/v1/ideas/{idea_id}/support"): "public_idea_id",
+    ("PUT", "/v1/ideas/{idea_id}/support"): "public_idea_id",
+    ("DELETE", "/v1/ideas/{idea_id}/support"): "public_idea_id",
+    ("GET", "/v1/idea-office/ideas/{idea_id}"): "public_idea_id",
+    ("POST", "/v1/idea-office/ideas/{idea_id}/design"): "design_idea_id",
+}
+
+
+def _path(method: str, path: str, ids: dict[str, str]) -> str:
     names = dict(ids)
+    names["idea_id"] = ids[IDEA_OBJECTS.get((method, path), "idea_id")]
+    if path.startswith("/v1/idea-areas/{area_id}/experts/"):
+        names["user_id"] = ids["expert_id"]
     names["request_id"] = ids[
         "transfer_request_id"
         if path.startswith("/v1/transfer-requests")
@@ -274,16 +406,39 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "text": "The crew comes on Monday.",
     },
     ("POST", "/v1/reports/{report_id}/responses"): {"outcome": "fixed", "text": "Patched."},
+    ("POST", "/v1/me/idea-reviews/{review_id}/scores"): {
+        "scores": {"relevance": 4, "feasibility": 3, "impact": 5},
+        "comment": "Cheap and welcome.",
+    },
+    ("POST", "/v1/idea-areas/{area_id}/decisions"): {
+        "round": "{round}",
+        "decisions": [
+            {
+                "idea_id": "{committee_idea_id}",
+                "rank": 1,
+                "decision": "implement",
+                "reasoning": "Fits this year's budget.",
+            }
+        ],
+    },
 }
+
+
+def _fill(value: Any, ids: dict[str, str]) -> Any:
+    """``value`` with the arranged ids put in (``"{round}"`` becomes a number)."""
+    if isinstance(value, dict):
+        return {name: _fill(item, ids) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_fill(item, ids) for item in value]
+    if isinstance(value, str) and value.startswith("{"):
+        filled = value.format(**ids)
+        return int(filled) if filled.isdigit() else filled
+    return value
 
 
 def _body(document: dict[str, Any], method: str, path: str, ids: dict[str, str]) -> dict[str, Any]:
     if (method, path) in BODIES:
-        body = {
-            name: [item.format(**ids) for item in value] if isinstance(value, list) else value
-            for name, value in BODIES[(method, path)].items()
-        }
-        return {"json": body}
+        return {"json": _fill(BODIES[(method, path)], ids)}
     operation = document["paths"].get(path, {}).get(method.lower(), {})
     content = operation.get("requestBody", {}).get("content", {})
     if "application/json" in content:
@@ -292,6 +447,10 @@ def _body(document: dict[str, Any], method: str, path: str, ids: dict[str, str])
         form = _example(content["application/x-www-form-urlencoded"]["schema"], document, ids)
         return {"data": form}
     if "multipart/form-data" in content:
+        if path == "/v1/ideas/{idea_id}/photos":
+            return {"files": {"file": ("photo.jpg", _jpeg(), "image/jpeg")}}
+        if path == "/v1/ideas/{idea_id}/documents":
+            return {"files": {"file": ("plan.pdf", _pdf(), "application/pdf")}}
         return {"files": {"file": ("photo.jpg", b"not an image", "image/jpeg")}}
     return {}
 
@@ -333,7 +492,9 @@ async def test_every_route_answers_each_caller_as_its_policy_says(
         ]
         if policy.objects is Objects.programmes:
             callers.append("other_coordinator")
-        url = _path(path, arranged.ids)
+        if policy.objects is Objects.departments:
+            callers.append("other_supervisor")
+        url = _path(method, path, arranged.ids)
         for caller in dict.fromkeys(callers):
             kwargs = _body(document, method, path, arranged.ids)
             # Each call in its own savepoint: what an allowed call changes is undone.
@@ -356,6 +517,9 @@ async def test_every_route_answers_each_caller_as_its_policy_says(
                 and _refused_by_function(status, body)
             ):
                 failures.append(f"{method} {path} as {caller}: refused {status} {body}")
+            # The idea bank's objects are arranged so that each route admits its right caller.
+            if caller == _right_caller(policy) and "/idea" in path and not 200 <= status < 300:
+                failures.append(f"{method} {path} as {caller}: {status}, not admitted {body}")
             # /readyz answers 503 where no worker runs: that is its job.
             if response.status_code >= 500 and not path.startswith("/readyz"):
                 failures.append(f"{method} {path} as {caller}: {response.status_code}")

@@ -7,10 +7,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from service import idempotency
+from service.ideas.attachments import IDEA_FILES
 from service.observability import JOB_OUTCOMES
 from service.reports import mapview
-from service.reports.photos import build_thumbnail, sweep_orphans
+from service.reports.photos import REPORT_FILES, build_thumbnail, sweep_orphans
 from workers.context import outbox_job, transaction
+
+# Every store of uploaded files, swept in one pass.
+MEDIA_STORES = (REPORT_FILES, IDEA_FILES)
 
 
 @outbox_job
@@ -35,8 +39,8 @@ async def refresh_map_cells(ctx: dict[str, Any]) -> int:
 
 
 async def sweep_media(ctx: dict[str, Any]) -> int:
-    """Delete photo files no report refers to any more (hourly)."""
+    """Delete report photos and idea attachments no row refers to any more (hourly)."""
     async with transaction(ctx) as session:
         return await sweep_orphans(
-            session, ctx["settings"], datetime.now(UTC), grace=timedelta(hours=1)
+            session, ctx["settings"], datetime.now(UTC), timedelta(hours=1), MEDIA_STORES
         )

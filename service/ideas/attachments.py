@@ -23,9 +23,16 @@ from service.ideas.models import AttachmentKind, Idea, IdeaAttachment
 from service.ideas.states import EDITABLE_STATES, refuse_unless
 from service.ideas.timeline import record_event
 from service.outbox.service import add_job
-from service.reports.photos import MediaStore, store_image, store_thumbnail
+from service.reports.photos import FileStore, MediaStore, store_image, store_thumbnail
 
 THUMBNAIL_JOB = "make_idea_thumbnail"
+# ``ideas/<idea id>/<attachment id>.jpg|.pdf`` and photo thumbnails (``.thumb.jpg``); the
+# orphan sweep (``reports.photos.sweep_orphans``) deletes those no attachment refers to.
+IDEA_FILES = FileStore(
+    "ideas",
+    ("*/*.jpg", "*/*.pdf"),
+    (col(IdeaAttachment.path), col(IdeaAttachment.thumbnail_path)),
+)
 
 
 async def add_attachment(

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Query, status
 from service.auth.actor import Actor
 from service.auth.dependencies import AdminActor, require_roles
 from service.auth.models import Role
+from service.auth.policy import DEPARTMENTS
 from service.clock import NowDep
 from service.db import SessionDep
 from service.errors import ERRORS, NotFound
@@ -92,6 +93,7 @@ async def design_decision(
     "/v1/idea-areas/{area_id}/committee",
     summary="Ideas waiting for the area's committee, best scored first",
     responses=ERRORS,
+    dependencies=[DEPARTMENTS],
 )
 async def committee_queue(
     area_id: uuid.UUID, actor: Committee, session: SessionDep
@@ -104,6 +106,7 @@ async def committee_queue(
     "/v1/idea-areas/{area_id}/decisions",
     summary="Rank and decide ideas of a round: implement, pilot or declined (public)",
     responses=ERRORS,
+    dependencies=[DEPARTMENTS],
 )
 async def committee_decisions(
     area_id: uuid.UUID,

@@ -30,10 +30,13 @@ from service.pagination import keyset_page
 OPEN_REVIEW = and_(col(IdeaReview.submitted_at).is_(None), col(IdeaReview.lapsed_at).is_(None))
 
 
-async def get_idea(session: AsyncSession, idea_id: uuid.UUID, *, lock: bool = False) -> Idea | None:
+async def get_idea(
+    session: AsyncSession, idea_id: uuid.UUID, *, lock: bool = False, skip_locked: bool = False
+) -> Idea | None:
+    """The idea; ``lock`` takes its row lock (``skip_locked``: None while another holds it)."""
     query = select(Idea).where(col(Idea.id) == idea_id)
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update(skip_locked=skip_locked)
     return (await session.execute(query)).scalar_one_or_none()
 
 
@@ -268,31 +271,55 @@ async def reviews_of_expert(session: AsyncSession, expert_id: uuid.UUID) -> list
     return list(rows.scalars())
 
 
-async def claim_reminders(session: AsyncSession, now: datetime, batch: int) -> list[IdeaReview]:
+async def _claim_reviews(
+    session: AsyncSession, condition: Any, order: Any, batch: int
+) -> list[IdeaReview]:
+    """Lock up to ``batch`` reviews meeting ``condition``, and their ideas: the ideas first,
+    then the reviews, the order every writer of a review takes (scoring, withdrawing), so
+    that a sweep and a score never wait for each other in a circle. Reviews of an idea
+    another transaction holds are left for the next sweep (``SKIP LOCKED``)."""
+    candidates = list(
+        await session.execute(
+            select(col(IdeaReview.id), col(IdeaReview.idea_id))
+            .where(condition)
+            .order_by(order)
+            .limit(batch)
+        )
+    )
+    if not candidates:
+        return []
+    held = await session.execute(
+        select(col(Idea.id))
+        .where(col(Idea.id).in_({idea_id for _, idea_id in candidates}))
+        .order_by(col(Idea.id))
+        .with_for_update(skip_locked=True)
+    )
+    ideas = set(held.scalars())
     rows = await session.execute(
         select(IdeaReview)
         .where(
-            OPEN_REVIEW,
-            col(IdeaReview.reminded_at).is_(None),
-            col(IdeaReview.remind_at) <= now,
-            col(IdeaReview.due_at) > now,
+            col(IdeaReview.id).in_([r for r, idea_id in candidates if idea_id in ideas]),
+            condition,
         )
-        .order_by(col(IdeaReview.remind_at))
-        .limit(batch)
+        .order_by(order)
         .with_for_update(skip_locked=True)
     )
     return list(rows.scalars())
+
+
+async def claim_reminders(session: AsyncSession, now: datetime, batch: int) -> list[IdeaReview]:
+    due = and_(
+        OPEN_REVIEW,
+        col(IdeaReview.reminded_at).is_(None),
+        col(IdeaReview.remind_at) <= now,
+        col(IdeaReview.due_at) > now,
+    )
+    return await _claim_reviews(session, due, col(IdeaReview.remind_at), batch)
 
 
 async def claim_lapsed(session: AsyncSession, now: datetime, batch: int) -> list[IdeaReview]:
-    rows = await session.execute(
-        select(IdeaReview)
-        .where(OPEN_REVIEW, col(IdeaReview.due_at) <= now)
-        .order_by(col(IdeaReview.due_at))
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-    )
-    return list(rows.scalars())
+    past = and_(OPEN_REVIEW, col(IdeaReview.due_at) <= now)
+    return await _claim_reviews(session, past, col(IdeaReview.due_at), batch)
 
 
 async def ideas_short_of_experts(session: AsyncSession, batch: int) -> list[uuid.UUID]:

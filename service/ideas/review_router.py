@@ -9,6 +9,7 @@ import uuid
 from fastapi import APIRouter
 
 from service.auth.dependencies import PersonActor
+from service.auth.policy import OWN
 from service.clock import NowDep
 from service.db import SessionDep
 from service.errors import ERRORS
@@ -25,7 +26,10 @@ async def my_reviews(actor: PersonActor, session: SessionDep) -> AssignmentPage:
 
 
 @router.get(
-    "/v1/me/idea-reviews/{review_id}", summary="One review assigned to me", responses=ERRORS
+    "/v1/me/idea-reviews/{review_id}",
+    summary="One review assigned to me",
+    responses=ERRORS,
+    dependencies=[OWN],
 )
 async def my_review(
     review_id: uuid.UUID, actor: PersonActor, session: SessionDep
@@ -38,6 +42,7 @@ async def my_review(
     "/v1/me/idea-reviews/{review_id}/scores",
     summary="Score the idea against each of its area's criteria (1–5), with a comment",
     responses=ERRORS,
+    dependencies=[OWN],
 )
 async def submit_scores(
     review_id: uuid.UUID, body: ReviewSubmit, actor: PersonActor, session: SessionDep, now: NowDep

@@ -5,7 +5,8 @@ experts before their deadline and hands a lapsed review to another expert.
 
 Deadlines are counted on the working calendar of the area's department. The sweep is the
 source of truth (``FOR UPDATE SKIP LOCKED``, any number of workers); each reminder and lapse
-is a column set once, so it happens once.
+is a column set once, so it happens once. Every writer locks an idea before its reviews
+(scoring, withdrawing, the sweep), so none waits for another in a circle.
 """
 
 from __future__ import annotations
@@ -235,7 +236,8 @@ async def sweep(session: AsyncSession, now: datetime, batch: int = 100) -> Sweep
     # still short of experts (a pool that grew since).
     short = [*sorted(replace), *await repository.ideas_short_of_experts(session, batch)]
     for idea_id in dict.fromkeys(short):
-        idea = await repository.get_idea(session, idea_id, lock=True)
+        # An idea another transaction holds (a score, another sweep) waits for the next run.
+        idea = await repository.get_idea(session, idea_id, lock=True, skip_locked=True)
         if idea is None or idea.state != IdeaState.experts:
             continue
         area = await repository.get_area(session, idea.area_id)

@@ -12,12 +12,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile, status
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse, JSONResponse
 
 from service.auth.actor import Actor
 from service.auth.dependencies import OptionalActor, SettingsDep, require_scope
-from service.auth.policy import PUBLIC
+from service.auth.policy import OWN, PUBLIC
 from service.auth.scopes import Scope
 from service.clock import NowDep
 from service.config import Settings
@@ -40,7 +40,7 @@ from service.ideas.schemas import (
     TimelineEvent,
 )
 from service.pagination import Cursor, PageSize
-from service.ratelimit import RateLimiterDep, RateLimitItemPerHour
+from service.ratelimit import RateLimiterDep, RateLimitItemPerHour, rate_limit_headers
 
 # Public reading; a route that asks for a caller states its own (see service.auth.policy).
 router = APIRouter(tags=["ideas"], dependencies=[PUBLIC])
@@ -119,7 +119,12 @@ async def idea_timeline(idea_id: uuid.UUID, session: SessionDep) -> list[Timelin
     return await public.timeline(session, idea_id)
 
 
-@router.patch("/v1/ideas/{idea_id}", summary="Change my draft or returned idea", responses=ERRORS)
+@router.patch(
+    "/v1/ideas/{idea_id}",
+    summary="Change my draft or returned idea",
+    responses=ERRORS,
+    dependencies=[OWN],
+)
 async def update_idea(
     idea_id: uuid.UUID, body: IdeaUpdate, actor: Author, session: SessionDep, now: NowDep
 ) -> IdeaOwn:
@@ -131,6 +136,7 @@ async def update_idea(
     "/v1/ideas/{idea_id}/submit",
     summary="Submit my idea to the automatic checks (stage 1)",
     responses=ERRORS,
+    dependencies=[OWN],
 )
 async def submit_idea(
     idea_id: uuid.UUID, actor: Author, session: SessionDep, now: NowDep
@@ -140,7 +146,10 @@ async def submit_idea(
 
 
 @router.post(
-    "/v1/ideas/{idea_id}/withdraw", summary="Withdraw my idea (before a decision)", responses=ERRORS
+    "/v1/ideas/{idea_id}/withdraw",
+    summary="Withdraw my idea (before a decision)",
+    responses=ERRORS,
+    dependencies=[OWN],
 )
 async def withdraw_idea(
     idea_id: uuid.UUID, actor: Author, session: SessionDep, now: NowDep
@@ -178,6 +187,7 @@ async def _upload(
     status_code=status.HTTP_201_CREATED,
     summary="Add a photo (JPEG, PNG, WebP or HEIC; re-encoded without metadata) to my idea",
     responses=UPLOAD_ERRORS,
+    dependencies=[OWN],
 )
 async def upload_photo(
     idea_id: uuid.UUID,
@@ -198,6 +208,7 @@ async def upload_photo(
     status_code=status.HTTP_201_CREATED,
     summary="Add a PDF document (rewritten without its metadata) to my idea",
     responses=UPLOAD_ERRORS,
+    dependencies=[OWN],
 )
 async def upload_document(
     idea_id: uuid.UUID,
@@ -240,6 +251,7 @@ async def get_attachment(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove a photo or document from my editable idea",
     responses=ERRORS,
+    dependencies=[OWN],
 )
 async def delete_attachment(
     idea_id: uuid.UUID, attachment_id: uuid.UUID, actor: Author, session: SessionDep, now: NowDep
@@ -254,17 +266,53 @@ async def get_support(idea_id: uuid.UUID, actor: OwnReader, session: SessionDep)
     return await submissions.support_state(session, actor, idea_id)
 
 
+async def _support_budget(
+    actor: Actor, settings: Settings, limiter: RateLimiterDep, response: Response
+) -> None:
+    """Supports of ideas count with those of reports (one hourly budget of changes a person
+    makes): a script toggling support must not flood the counts. The RateLimit-* fields
+    tell what is left (a 429 adds Retry-After)."""
+    state = await limiter.enforce(
+        RateLimitItemPerHour(settings.engagement_changes_per_hour),
+        "engagement",
+        str(actor.user_id),
+        detail=f"At most {settings.engagement_changes_per_hour} support or subscription "
+        "changes an hour.",
+    )
+    response.headers.update(rate_limit_headers(state))
+
+
 @router.put(
     "/v1/ideas/{idea_id}/support",
     summary="Support a public idea (once per person)",
-    responses=ERRORS,
+    responses={**ERRORS, 429: PROBLEM},
 )
-async def put_support(idea_id: uuid.UUID, actor: Author, session: SessionDep) -> SupportState:
+async def put_support(
+    idea_id: uuid.UUID,
+    actor: Author,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: RateLimiterDep,
+    response: Response,
+) -> SupportState:
+    await _support_budget(actor, settings, limiter, response)
     return await submissions.support(session, actor, idea_id, True)
 
 
-@router.delete("/v1/ideas/{idea_id}/support", summary="Take my support back", responses=ERRORS)
-async def delete_support(idea_id: uuid.UUID, actor: Author, session: SessionDep) -> SupportState:
+@router.delete(
+    "/v1/ideas/{idea_id}/support",
+    summary="Take my support back",
+    responses={**ERRORS, 429: PROBLEM},
+)
+async def delete_support(
+    idea_id: uuid.UUID,
+    actor: Author,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: RateLimiterDep,
+    response: Response,
+) -> SupportState:
+    await _support_budget(actor, settings, limiter, response)
     return await submissions.support(session, actor, idea_id, False)
 
 
@@ -278,7 +326,9 @@ async def my_ideas(actor: OwnReader, session: SessionDep) -> OwnIdeaPage:
     return OwnIdeaPage(items=await views.own_views(session, ideas))
 
 
-@router.get("/v1/me/ideas/{idea_id}", summary="One of my ideas", responses=ERRORS)
+@router.get(
+    "/v1/me/ideas/{idea_id}", summary="One of my ideas", responses=ERRORS, dependencies=[OWN]
+)
 async def my_idea(idea_id: uuid.UUID, actor: OwnReader, session: SessionDep) -> IdeaOwn:
     idea = await access.own_idea(session, actor, idea_id)
     return (await views.own_views(session, [idea]))[0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from service.auth import personal_data as account
 from service.feedback import personal_data as feedback
+from service.ideas import personal_data as ideas
 from service.notifications import personal_data as notifications
 from service.privacy.registry import PersonalData
 from service.reports import personal_data as reports
@@ -15,6 +16,7 @@ STEPS: tuple[PersonalData, ...] = (
     reports.PERSONAL_DATA,
     feedback.PERSONAL_DATA,
     training.PERSONAL_DATA,
+    ideas.PERSONAL_DATA,
     notifications.PERSONAL_DATA,
     account.PERSONAL_DATA,
 )

@@ -18,9 +18,11 @@ import tempfile
 import threading
 import uuid
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pillow_heif
@@ -178,12 +180,31 @@ class MediaStore:
         if relative:
             self.path(relative).unlink(missing_ok=True)
 
-    def report_files(self) -> list[tuple[str, float]]:
-        """(relative path, modification time) of every stored report photo and thumbnail."""
+    def files(self, store: FileStore) -> list[tuple[str, float]]:
+        """(relative path, modification time) of every file of ``store``."""
         found = []
-        for file in (self.root / "reports").glob("*/*.jpg"):
-            found.append((str(file.relative_to(self.root)), file.stat().st_mtime))
+        for pattern in store.patterns:
+            for file in (self.root / store.directory).glob(pattern):
+                found.append((str(file.relative_to(self.root)), file.stat().st_mtime))
         return found
+
+
+@dataclass(frozen=True)
+class FileStore:
+    """Files kept under ``directory`` of the media directory (``patterns`` below it), each
+    referred to by a row's ``columns`` (relative paths), e.g. a photo and its thumbnail."""
+
+    directory: str
+    patterns: tuple[str, ...]
+    columns: tuple[Any, ...]
+
+
+# Stored paths looked up per query by the orphan sweep.
+SWEEP_BATCH = 1000
+# Report photos and their thumbnails: ``reports/<report id>/<photo id>[.thumb].jpg``.
+REPORT_FILES = FileStore(
+    "reports", ("*/*.jpg",), (col(ReportPhoto.path), col(ReportPhoto.thumbnail_path))
+)
 
 
 @dataclass(frozen=True)
@@ -356,26 +377,33 @@ async def build_thumbnail(session: AsyncSession, settings: Settings, photo_id: u
 
 
 async def sweep_orphans(
-    session: AsyncSession, settings: Settings, now: datetime, grace: timedelta
+    session: AsyncSession,
+    settings: Settings,
+    now: datetime,
+    grace: timedelta,
+    stores: Sequence[FileStore] = (REPORT_FILES,),
 ) -> int:
-    """Delete stored files no photo refers to: left by uploads whose transaction rolled back
-    and by removed photos. Files younger than ``grace`` are kept (their upload may still be
-    committing). Returns how many were deleted."""
-    store = MediaStore(settings.media_dir)
-    files = await anyio.to_thread.run_sync(store.report_files)
+    """Delete stored files of ``stores`` no row refers to: left by uploads whose transaction
+    rolled back and by removed photos or attachments. Files younger than ``grace`` are kept
+    (their upload may still be committing). Returns how many were deleted."""
+    media = MediaStore(settings.media_dir)
     cutoff = (now - grace).timestamp()
-    old = [path for path, mtime in files if mtime < cutoff]
-    if not old:
-        return 0
-    referenced: set[str] = set()
-    rows = await session.execute(
-        select(col(ReportPhoto.path), col(ReportPhoto.thumbnail_path)).where(
-            or_(col(ReportPhoto.path).in_(old), col(ReportPhoto.thumbnail_path).in_(old))
-        )
-    )
-    for path, thumbnail in rows:
-        referenced.update(p for p in (path, thumbnail) if p)
-    orphans = [path for path in old if path not in referenced]
-    for path in orphans:
-        await anyio.to_thread.run_sync(store.delete, path)
-    return len(orphans)
+    deleted = 0
+    for store in stores:
+        files = await anyio.to_thread.run_sync(media.files, store)
+        old = [path for path, mtime in files if mtime < cutoff]
+        if not old:
+            continue
+        referenced: set[str] = set()
+        for start in range(0, len(old), SWEEP_BATCH):
+            chunk = old[start : start + SWEEP_BATCH]
+            rows = await session.execute(
+                select(*store.columns).where(or_(*(column.in_(chunk) for column in store.columns)))
+            )
+            for row in rows:
+                referenced.update(path for path in row if path)
+        orphans = [path for path in old if path not in referenced]
+        for path in orphans:
+            await anyio.to_thread.run_sync(media.delete, path)
+        deleted += len(orphans)
+    return deleted

@@ -1,0 +1,214 @@
+"""A person's part of the idea bank: the ideas they proposed (with their attachments), the
+ideas they supported, the reviews they wrote as an expert and their places in expert pools.
+
+Erasure keeps the ideas (the stage counts and the committees' decisions are the city's
+record) but takes the author out of them, as for reports: their name and address redacted
+from the idea's own text and from the texts written about it (the office's comments, the
+committee's reasoning, the timeline); the attachments stay (photos were re-encoded and PDFs
+rewritten without metadata at upload). Supports stay, held by the anonymised account, so
+support counts stay true. Reviews stay with their scores (the ideas' means stay true), their
+comments redacted; a review still open is lapsed, so that the sweep hands it to another
+expert. Pool memberships are deleted: nobody assigns the erased person anything again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from service.ideas.models import (
+    Idea,
+    IdeaAttachment,
+    IdeaEvent,
+    IdeaExpert,
+    IdeaReview,
+    IdeaSupport,
+)
+from service.privacy.registry import Erasure, Person, PersonalData, redact, rows
+
+# The free-text columns of an idea and their lengths.
+IDEA_TEXTS = {
+    "title": 200,
+    "summary": 2000,
+    "problem": 4000,
+    "solution": 4000,
+    "benefit": 4000,
+    "organisation": 200,
+    "design_comment": 4000,
+    "decision_reason": 4000,
+}
+TAG_LENGTH = 40
+
+
+def _clean(text: str | None, person: Person, limit: int) -> str | None:
+    redacted = redact(text, person)
+    return redacted[:limit] if redacted is not None else None
+
+
+def _clean_details(details: dict[str, Any], person: Person) -> dict[str, Any]:
+    return {
+        key: redact(value, person) if isinstance(value, str) else value
+        for key, value in details.items()
+    }
+
+
+async def export(session: AsyncSession, person: Person) -> dict[str, Any]:
+    ideas = rows(
+        await session.execute(
+            select(
+                col(Idea.id),
+                col(Idea.area_id),
+                col(Idea.state),
+                col(Idea.organisation),
+                col(Idea.title),
+                col(Idea.summary),
+                col(Idea.problem),
+                col(Idea.solution),
+                col(Idea.benefit),
+                col(Idea.cost_band),
+                col(Idea.tags),
+                func.ST_Y(col(Idea.location)).label("lat"),
+                func.ST_X(col(Idea.location)).label("lon"),
+                col(Idea.district_id),
+                col(Idea.check_failures),
+                col(Idea.design_comment),
+                col(Idea.decision),
+                col(Idea.decision_reason),
+                col(Idea.support_count),
+                col(Idea.created_at),
+                col(Idea.submitted_at),
+                col(Idea.published_at),
+                col(Idea.decided_at),
+            )
+            .where(col(Idea.author_id) == person.id)
+            .order_by(col(Idea.created_at))
+        )
+    )
+    attachments = rows(
+        await session.execute(
+            select(
+                col(IdeaAttachment.id),
+                col(IdeaAttachment.idea_id),
+                col(IdeaAttachment.kind),
+                col(IdeaAttachment.content_type),
+                col(IdeaAttachment.size_bytes),
+                col(IdeaAttachment.width),
+                col(IdeaAttachment.height),
+                col(IdeaAttachment.pages),
+                col(IdeaAttachment.created_at),
+            )
+            .join(Idea, col(Idea.id) == col(IdeaAttachment.idea_id))
+            .where(col(Idea.author_id) == person.id)
+            .order_by(col(IdeaAttachment.created_at))
+        )
+    )
+    supported = rows(
+        await session.execute(
+            select(col(IdeaSupport.idea_id), col(IdeaSupport.created_at))
+            .where(col(IdeaSupport.user_id) == person.id)
+            .order_by(col(IdeaSupport.created_at))
+        )
+    )
+    reviews = rows(
+        await session.execute(
+            select(
+                col(IdeaReview.id),
+                col(IdeaReview.idea_id),
+                col(IdeaReview.attempt),
+                col(IdeaReview.assigned_at),
+                col(IdeaReview.due_at),
+                col(IdeaReview.submitted_at),
+                col(IdeaReview.lapsed_at),
+                col(IdeaReview.scores),
+                col(IdeaReview.score),
+                col(IdeaReview.comment),
+            )
+            .where(col(IdeaReview.expert_id) == person.id)
+            .order_by(col(IdeaReview.assigned_at))
+        )
+    )
+    pools = rows(
+        await session.execute(
+            select(
+                col(IdeaExpert.area_id),
+                col(IdeaExpert.organisation),
+                col(IdeaExpert.active),
+                col(IdeaExpert.added_at),
+            ).where(col(IdeaExpert.user_id) == person.id)
+        )
+    )
+    return {
+        "proposed": ideas,
+        "attachments": attachments,
+        "supported": supported,
+        "reviews": reviews,
+        "expert_pools": pools,
+    }
+
+
+async def erase(session: AsyncSession, person: Person, erasure: Erasure) -> int:
+    changed = 0
+    authored = list(
+        (await session.execute(select(Idea).where(col(Idea.author_id) == person.id))).scalars()
+    )
+    for idea in authored:
+        values: dict[str, Any] = {
+            name: _clean(getattr(idea, name), person, limit) for name, limit in IDEA_TEXTS.items()
+        }
+        values["tags"] = sorted({(redact(tag, person) or tag)[:TAG_LENGTH] for tag in idea.tags})
+        await session.execute(update(Idea).where(col(Idea.id) == idea.id).values(**values))
+        changed += 1
+    # The timeline of their ideas (what others wrote about them) and what they wrote elsewhere.
+    events = list(
+        await session.execute(
+            select(col(IdeaEvent.id), col(IdeaEvent.details)).where(
+                or_(
+                    col(IdeaEvent.idea_id).in_([idea.id for idea in authored]),
+                    col(IdeaEvent.actor_id) == person.id,
+                )
+            )
+        )
+    )
+    for event_id, details in events:
+        cleaned = _clean_details(details, person)
+        if cleaned != details:
+            await session.execute(
+                update(IdeaEvent).where(col(IdeaEvent.id) == event_id).values(details=cleaned)
+            )
+            changed += 1
+    reviewed = list(
+        await session.execute(
+            select(col(IdeaReview.id), col(IdeaReview.comment)).where(
+                col(IdeaReview.expert_id) == person.id, col(IdeaReview.comment).is_not(None)
+            )
+        )
+    )
+    for review_id, comment in reviewed:
+        cleaned_comment = _clean(comment, person, 4000)
+        if cleaned_comment != comment:
+            await session.execute(
+                update(IdeaReview)
+                .where(col(IdeaReview.id) == review_id)
+                .values(comment=cleaned_comment)
+            )
+            changed += 1
+    # Open reviews lapse now: the sweep assigns another expert.
+    lapsed = await session.execute(
+        update(IdeaReview)
+        .where(
+            col(IdeaReview.expert_id) == person.id,
+            col(IdeaReview.submitted_at).is_(None),
+            col(IdeaReview.lapsed_at).is_(None),
+        )
+        .values(lapsed_at=erasure.now)
+    )
+    pools = await session.execute(delete(IdeaExpert).where(col(IdeaExpert.user_id) == person.id))
+    return (
+        changed + int(getattr(lapsed, "rowcount", 0) or 0) + int(getattr(pools, "rowcount", 0) or 0)
+    )
+
+
+PERSONAL_DATA = PersonalData(section="ideas", export=export, erase=erase)
