@@ -4,8 +4,9 @@
   response gets the :data:`PROBLEM_SCHEMA`, and FastAPI's own 422 (``HTTPValidationError`` as
   ``application/json``, which the API never sends) is replaced by the problem.
 * Every operation lists the errors any request may meet, whatever the route declares: 400 for
-  a body that cannot be parsed, 413 for one over the size limit, 401 and 403 where its access
-  policy (service/auth/policy.py) asks for a caller, 422 where it takes parameters or a body.
+  a body that cannot be parsed, 413 for one over the size limit, 401 where it reads
+  credentials, 403 where its access policy (service/auth/policy.py) asks for a caller, 422
+  where it takes parameters or a body.
 * ``links`` (:data:`LINKS`) say how the ids an answer returns feed other operations: a report
   filed is fetched, changed, photographed, supported and withdrawn; a webhook, an API key, a
   programme and its sessions, a department and an Open311 request likewise. Clients and
@@ -209,11 +210,17 @@ def _complete_errors(operation: dict[str, Any], path: str, policy: Policy | None
         implied["413"] = "The body is over the size limit"
     if operation.get("parameters") or "requestBody" in operation:
         implied["422"] = "Validation error"
+    # Credentials, when sent, are checked even where a route also serves anonymous callers.
+    if operation.get("security"):
+        implied["401"] = "Authentication required"
     if policy is not None and policy.caller is not Caller.anyone:
         implied["401"] = "Authentication required"
         implied["403"] = "Forbidden"
     for status, description in implied.items():
-        responses.setdefault(status, _error(description))
+        response = responses.setdefault(status, _error(description))
+        # A route answering an error in another format (an HTML page) still answers the
+        # framework's errors (request validation, the body limit) as problems.
+        response.setdefault("content", {}).setdefault(PROBLEM_MEDIA_TYPE, _problem())
 
 
 def _operation_ids(document: dict[str, Any]) -> dict[tuple[str, str], str]:

@@ -271,3 +271,13 @@ class Known:
         """Every other example (the order is deterministic) uses existing ids."""
         if next(self.examples) % 2 == 0:
             _swap_ids(case, self.ids)
+
+
+_DOCUMENTED = schemathesis.openapi.from_path(DOCUMENT)
+
+
+def assert_documented(response: Response, method: str, path: str) -> None:
+    """``response`` (to ``method`` ``path``, the path as the document names it) conforms to
+    the committed document: status code, media type, headers and body."""
+    case = _DOCUMENTED[path][method.upper()].Case()
+    case.validate_response(response, checks=CONFORMANCE)
