@@ -1,6 +1,6 @@
 """Every operation of the API, fuzzed as a resident (verified, the owner of a report): every
-answer as documented; and workflows that follow the document's links. The anonymous run is tests/test_fuzz.py,
-the admin's tests/test_fuzz_admin.py; how all three work: tests/fuzzing.py.
+answer as documented; and workflows that follow the document's links. The anonymous run is
+tests/test_fuzz.py, the admin's tests/test_fuzz_admin.py; how all three work: tests/fuzzing.py.
 """
 
 from __future__ import annotations
