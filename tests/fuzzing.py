@@ -172,8 +172,8 @@ async def existing_rows(session: AsyncSession, settings: Settings, caller: str) 
     return Known(ids=ids, headers=headers)
 
 
-def _swap_ids(case: Case, ids: dict[str, str]) -> None:
-    for name in case.path_parameters or {}:
+def _swap_ids(case: Case, ids: dict[str, str], *, paths: bool) -> None:
+    for name in (case.path_parameters or {}) if paths else ():
         # item_id names an object type or a category, by path.
         known = ids.get(case.path if name == "item_id" else name)
         if known is not None:
@@ -244,6 +244,7 @@ def run_workflows(
             run(redis.flushdb())
 
         def call(self, case: Case, **kwargs: Any) -> schemathesis.Response:
+            known.swap_ids(case, paths=False)
             response = run(send(case, client, known.headers))
             return schemathesis.Response.from_any(response)
 
@@ -270,10 +271,11 @@ class Known:
     headers: dict[str, str]
     examples: Iterator[int] = field(default_factory=itertools.count)
 
-    def swap_ids(self, case: Case) -> None:
-        """Every other example (the order is deterministic) uses existing ids."""
+    def swap_ids(self, case: Case, *, paths: bool = True) -> None:
+        """Every other example (the order is deterministic) uses existing ids; in its path
+        too unless ``paths`` is false (a workflow's path takes the ids its links give)."""
         if next(self.examples) % 2 == 0:
-            _swap_ids(case, self.ids)
+            _swap_ids(case, self.ids, paths=paths)
 
 
 _DOCUMENTED = schemathesis.openapi.from_path(DOCUMENT)
