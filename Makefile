@@ -47,7 +47,7 @@ test: venv services ## set everything up and run the whole test suite
 fuzz: venv services ## fuzz every operation far longer than `make test` does, workflows too
 	@MEIELINN_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) MEIELINN_FUZZ_WORKFLOWS=$(FUZZ_WORKFLOWS) \
 		MEIELINN_FUZZ_SEED=$(FUZZ_SEED) $(ENV) $(VENV)/bin/pytest -n auto --dist loadfile \
-		tests/test_fuzz.py tests/test_fuzz_admin.py $(PYTEST_ARGS)
+		tests/test_fuzz.py tests/test_fuzz_resident.py tests/test_fuzz_admin.py $(PYTEST_ARGS)
 
 lint: venv ## ruff (lint and format check), mypy and pip-audit of the locked dependencies
 	@$(VENV)/bin/ruff check .

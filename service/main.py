@@ -26,6 +26,7 @@ from service.ideas.router import router as ideas_router
 from service.notifications.router import router as notifications_router
 from service.observability import RequestContextMiddleware, configure_logging
 from service.open311.router import router as open311_router
+from service.openapi import install_openapi
 from service.opendata.router import router as opendata_router
 from service.ops.router import router as ops_router
 from service.privacy.router import router as privacy_router
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ideas_router)
     app.include_router(ideas_review_router)
     app.include_router(ideas_office_router)
+    install_openapi(app)
     return app
 
 

@@ -1,22 +1,30 @@
-"""Fuzzing every operation of the API from the committed OpenAPI document with schemathesis
-(tests/test_fuzz.py as an anonymous caller, tests/test_fuzz_admin.py as an admin; two files
-so that the two runs can go to two test workers): no answer is a 5xx, and every successful
-answer conforms to the document (status code, media type, headers and body schema).
+"""Fuzzing every operation of the API from the committed OpenAPI document with schemathesis,
+as an anonymous caller (tests/test_fuzz.py), a resident (tests/test_fuzz_resident.py) and an
+admin (tests/test_fuzz_admin.py); three files so that the runs can go to three test workers.
+Every answer, errors included, must conform to the document: no 5xx, a documented status
+code, the documented media type and headers, and a body that matches the documented schema
+(error answers are problem documents, service/openapi.py).
 
 Requests go through the in-process app inside the test's transaction, like every other
 test. Ids in paths and bodies are, in about half the cases, swapped for ids of rows that
-exist (the admin's own report, a department, a calendar, a reason …), so that generated
+exist (the caller's own report, a department, a calendar, a reason …), so that generated
 bodies reach the services and the database instead of stopping at a 404.
 
+Workflows (stateful testing) follow the document's ``links``: a report filed is fetched,
+changed, photographed, supported and withdrawn; a webhook, a programme and its sessions …
+(service/openapi.py lists them), as the resident and as the admin.
+
 The run is seeded and derandomized, so a failure reproduces. ``make test`` runs a few
-examples per operation; ``make fuzz`` the same with many more (``MEIELINN_FUZZ_EXAMPLES``,
-``MEIELINN_FUZZ_SEED``).
+examples per operation and a few short workflows; ``make fuzz`` the same with many more
+(``MEIELINN_FUZZ_EXAMPLES``, ``MEIELINN_FUZZ_WORKFLOWS``, ``MEIELINN_FUZZ_SEED``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,7 +39,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis import checks
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service.auth import service as auth
 from service.auth.models import Role, RoleGrant
@@ -53,16 +61,20 @@ Case = schemathesis.Case[Any]
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = int(os.environ.get("MEIELINN_FUZZ_EXAMPLES", "4"))
 SEED = int(os.environ.get("MEIELINN_FUZZ_SEED", "20260601"))
-# Walks through operations linked by the ids they return (``make fuzz`` only).
-WORKFLOWS = int(os.environ.get("MEIELINN_FUZZ_WORKFLOWS", "0"))
+# Sequences of calls linked by the ids they return, and the calls in each.
+WORKFLOWS = int(os.environ.get("MEIELINN_FUZZ_WORKFLOWS", "3"))
+WORKFLOW_STEPS = int(os.environ.get("MEIELINN_FUZZ_WORKFLOW_STEPS", "10" if WORKFLOWS > 3 else "5"))
 
 DOCUMENT = ROOT / "openapi" / "openapi.json"
 # Operations only a signed-in caller gets past the 401 of: for the anonymous caller their
 # boundary cases (the coverage phase, most of the run's requests) would only meet the 401.
 SIGNED_IN_ONLY = r"^/v1/(admin|moderation|api-keys|me)(/|$)"
+# Likewise operations of staff only for a resident: their boundary cases would meet the 403.
+STAFF_ONLY = r"^/v1/(admin|moderation|departments|transfer-requests|extension-requests)(/|$)"
+WITHOUT_COVERAGE = {"anonymous": SIGNED_IN_ONLY, "resident": STAFF_ONLY}
 
 
-def _config(*, anonymous: bool) -> schemathesis.Config:
+def _config(caller: str) -> schemathesis.Config:
     options: dict[str, Any] = {
         "seed": SEED,
         "generation": {
@@ -72,21 +84,22 @@ def _config(*, anonymous: bool) -> schemathesis.Config:
             "database": "none",
         },
     }
-    if anonymous:
+    if caller in WITHOUT_COVERAGE:
         options["operations"] = [
-            {"include-path-regex": SIGNED_IN_ONLY, "phases": {"coverage": {"enabled": False}}}
+            {
+                "include-path-regex": WITHOUT_COVERAGE[caller],
+                "phases": {"coverage": {"enabled": False}},
+            }
         ]
     return schemathesis.Config.from_dict(options)
 
 
-def fuzz_schema(*, anonymous: bool) -> schemathesis.BaseSchema:
-    """The API's document, set up for one caller's run."""
-    return schemathesis.openapi.from_path(DOCUMENT, config=_config(anonymous=anonymous))
+def fuzz_schema(caller: str) -> schemathesis.BaseSchema:
+    """The API's document, set up for one caller's run (anonymous, resident or admin)."""
+    return schemathesis.openapi.from_path(DOCUMENT, config=_config(caller))
 
 
-# Every answer must not be a 5xx. Successful answers must match the document exactly; error
-# answers are problem documents, which the document does not describe for every operation.
-SERVER_ERRORS = [checks.not_a_server_error]
+# Every answer, successful or not, must match the document exactly.
 CONFORMANCE = [
     checks.not_a_server_error,
     checks.status_code_conformance,
@@ -100,10 +113,12 @@ CONFORMANCE = [
 SHARED_FIXTURES = hypothesis_settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-async def existing_rows(session: AsyncSession, settings: Settings) -> Known:
+async def existing_rows(session: AsyncSession, settings: Settings, caller: str) -> Known:
     """Ids of rows that exist, by the name of the path parameter or body field that takes
-    them; and the admin whose report, key and grants they are."""
+    them (the report is the caller's own, the admin's for an anonymous caller); and the
+    caller's headers."""
     admin = await make_user(session, settings, roles=((Role.admin, None),))
+    resident = await make_user(session, settings)
     other = await make_user(session, settings)
     grant = RoleGrant(user_id=other.id, role=Role.moderator)
     session.add(grant)
@@ -115,7 +130,7 @@ async def existing_rows(session: AsyncSession, settings: Settings) -> Known:
     beat = datetime.now(UTC)
     session.add(WorkerHeartbeat(worker_name="fuzz", first_beat_at=beat, last_beat_at=beat))
     reason = await reason_by_code(session, "pothole")
-    report = await file_report(session, admin)
+    report = await file_report(session, resident if caller == "resident" else admin)
     duplicate = await file_report(session, other)
     key, _ = await auth.create_api_key(
         session,
@@ -149,11 +164,16 @@ async def existing_rows(session: AsyncSession, settings: Settings) -> Known:
         "/v1/admin/catalog/categories/{item_id}": await first(Category),
         "/v1/admin/catalog/object-types/{item_id}": await first(ObjectType),
     }
-    return Known(ids=ids, admin_headers=bearer(settings, admin))
+    headers = {
+        "anonymous": {},
+        "resident": bearer(settings, resident),
+        "admin": bearer(settings, admin),
+    }[caller]
+    return Known(ids=ids, headers=headers)
 
 
-def _swap_ids(case: Case, ids: dict[str, str]) -> None:
-    for name in case.path_parameters or {}:
+def _swap_ids(case: Case, ids: dict[str, str], *, paths: bool) -> None:
+    for name in (case.path_parameters or {}) if paths else ():
         # item_id names an object type or a category, by path.
         known = ids.get(case.path if name == "item_id" else name)
         if known is not None:
@@ -190,21 +210,85 @@ async def send(case: Case, client: AsyncClient, headers: dict[str, str]) -> Resp
 
 
 def check(case: Case, response: Response | schemathesis.Response) -> None:
-    status = response.status_code
-    case.validate_response(response, checks=CONFORMANCE if 200 <= status < 300 else SERVER_ERRORS)
+    case.validate_response(
+        response, checks=[c for c in CONFORMANCE if c is not checks.not_a_server_error]
+    )
 
 
-async def exercise(case: Case, client: AsyncClient, headers: dict[str, str]) -> None:
-    check(case, await send(case, client, headers))
+async def exercise(case: Case, client: AsyncClient, known: Known) -> None:
+    known.swap_ids(case)
+    check(case, await send(case, client, known.headers))
+
+
+def run_workflows(
+    schema: schemathesis.BaseSchema,
+    client: AsyncClient,
+    known: Known,
+    connection: AsyncConnection,
+    redis: Any,
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    """Sequences of calls where one answer's ids feed the next request (the document's
+    links), as ``known``'s caller. Called from a plain test: each call runs on the loop the
+    client and the test's transaction live on, which is idle while that test runs. Each
+    sequence starts from the same data (a savepoint rolled back, Redis emptied), so that
+    Hypothesis can replay and shrink it."""
+    run = loop.run_until_complete
+
+    class Workflows(schema.as_state_machine()):  # type: ignore[misc]
+        def setup(self) -> None:
+            self.savepoint = run(connection.begin_nested())
+            # Each sequence swaps the same ids, so that Hypothesis can replay it.
+            known.examples = itertools.count()
+
+        def teardown(self) -> None:
+            run(self.savepoint.rollback())
+            run(redis.flushdb())
+
+        def call(self, case: Case, **kwargs: Any) -> schemathesis.Response:
+            known.swap_ids(case, paths=False)
+            response = run(send(case, client, known.headers))
+            return schemathesis.Response.from_any(response)
+
+        def validate_response(
+            self, response: schemathesis.Response, case: Case, *args: Any, **kwargs: Any
+        ) -> None:
+            check(case, response)
+
+    Workflows.run(
+        settings=hypothesis_settings(
+            max_examples=WORKFLOWS,
+            stateful_step_count=WORKFLOW_STEPS,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
 
 
 @dataclass
 class Known:
     ids: dict[str, str]
-    admin_headers: dict[str, str]
+    headers: dict[str, str]
     examples: Iterator[int] = field(default_factory=itertools.count)
 
-    def swap_ids(self, case: Case) -> None:
-        """Every other example (the order is deterministic) uses existing ids."""
+    def swap_ids(self, case: Case, *, paths: bool = True) -> None:
+        """Every other example (the order is deterministic) uses existing ids; in its path
+        too unless ``paths`` is false (a workflow's path takes the ids its links give)."""
         if next(self.examples) % 2 == 0:
-            _swap_ids(case, self.ids)
+            _swap_ids(case, self.ids, paths=paths)
+
+
+_DOCUMENTED = schemathesis.openapi.from_path(DOCUMENT)
+
+
+def assert_documented(response: Response, method: str, path: str) -> None:
+    """``response`` (to ``method`` ``path``, the path as the document names it) conforms to
+    the committed document: status code, media type, headers and body (a documented 5xx
+    passes)."""
+    names = re.findall(r"{(\w+)}", path)
+    case = _DOCUMENTED[path][method.upper()].Case(path_parameters=dict.fromkeys(names, "x"))
+    case.validate_response(
+        response, checks=[c for c in CONFORMANCE if c is not checks.not_a_server_error]
+    )

@@ -20,6 +20,7 @@ from service.config import Environment, Settings
 from service.notifications.models import DeliveryStatus, EmailMessage
 from tests.conftest import Mailbox, RunWorker
 from tests.factories import PASSWORD, bearer, make_user
+from tests.fuzzing import assert_documented
 
 PROBLEM = "application/problem+json"
 
@@ -386,3 +387,18 @@ def test_settings_refuse_weak_hashing_and_default_secret_outside_tests() -> None
     with pytest.raises(ValueError, match="SECRET_KEY"):
         Settings(env=Environment.production)
     Settings(env=Environment.production, secret_key="z" * 40)  # a real key is fine
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/reports", "/v1/training/programmes", "/v1/training/coverage"],
+)
+async def test_a_bad_token_on_a_public_route_is_a_documented_401(
+    client: AsyncClient, path: str
+) -> None:
+    # Public routes that show more to signed-in callers check a token when one is sent; the
+    # document did not list their 401.
+    response = await client.get(path, headers={"Authorization": "Bearer not-a-token"})
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert_documented(response, "get", path)

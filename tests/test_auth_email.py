@@ -25,6 +25,7 @@ from service.notifications.models import DeliveryStatus, EmailMessage
 from service.outbox.models import OutboxJob
 from tests.conftest import Mailbox, RunWorker
 from tests.factories import PASSWORD, bearer, client_from, make_user
+from tests.fuzzing import assert_documented
 
 SNEAKY_NAME = "Win a prize at https://evil.example"
 
@@ -395,3 +396,15 @@ async def test_password_resets_are_limited_per_account_and_per_address(
             for n in range(4)
         ]
     assert statuses == [202, 202, 202, 429]
+
+
+async def test_pages_answer_a_form_without_its_fields_with_a_documented_problem(
+    client: AsyncClient,
+) -> None:
+    # Not a browser (the pages' forms always send their hidden fields): request validation
+    # answers its problem, which the document now lists beside the page.
+    for path in ("/v1/auth/verify-email", "/v1/auth/reset-password"):
+        response = await client.post(path, data={})
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+        assert_documented(response, "post", path)

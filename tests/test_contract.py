@@ -78,3 +78,55 @@ async def test_migrations_match_the_models(connection: AsyncConnection) -> None:
 
     differences = await connection.run_sync(diff)
     assert not differences, f"models and migrations differ; add an alembic revision: {differences}"
+
+
+def _operations() -> list[tuple[str, str, dict[str, Any]]]:
+    document = json.loads(TARGET.read_text(encoding="utf-8"))
+    return [
+        (method, path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in {"get", "put", "post", "patch", "delete"}
+    ]
+
+
+def test_every_error_is_a_documented_problem() -> None:
+    for method, path, operation in _operations():
+        for status, response in operation["responses"].items():
+            content = response.get("content") or {}
+            assert "HTTPValidationError" not in json.dumps(content), f"{method} {path} {status}"
+            if status >= "400" and not path.startswith("/open311/"):
+                assert content["application/problem+json"] == {
+                    "schema": {"$ref": "#/components/schemas/Problem"}
+                }, f"{method} {path} {status}"
+        if "requestBody" in operation and not path.startswith("/open311/"):
+            assert {"400", "413", "422"} <= set(operation["responses"]), f"{method} {path}"
+        if operation.get("security") and not path.startswith("/open311/"):
+            assert "401" in operation["responses"], f"{method} {path}"
+
+
+def test_links_lead_to_operations_and_name_their_parameters() -> None:
+    operations = {
+        operation["operationId"]: (path, operation) for _, path, operation in _operations()
+    }
+    linked = set()
+    for method, path, operation in _operations():
+        for response in operation["responses"].values():
+            for name, link in response.get("links", {}).items():
+                target_path, target = operations[link["operationId"]]
+                accepted = {p["name"] for p in target.get("parameters", [])}
+                assert set(link["parameters"]) <= accepted, f"{method} {path} {name}"
+                assert set(re.findall(r"{(\w+)}", target_path)) <= set(link["parameters"])
+                linked.add(target_path)
+    # Created objects are fetched, changed and deleted.
+    assert {
+        "/v1/reports/{report_id}",
+        "/v1/reports/{report_id}/withdraw",
+        "/v1/reports/{report_id}/photos/{photo_id}",
+        "/v1/admin/webhooks/{webhook_id}",
+        "/v1/api-keys/{key_id}",
+        "/v1/training/sessions/{session_id}",
+        "/v1/training/programmes/{programme_id}/enrolments",
+        "/open311/v2/requests/{service_request_id}.{fmt}",
+        "/v1/admin/departments/{department_id}",
+    } <= linked

@@ -1,5 +1,6 @@
-"""Every operation of the API, fuzzed as an anonymous caller: no 5xx, and successful answers
-as documented. The admin's run is tests/test_fuzz_admin.py; how both work: tests/fuzzing.py.
+"""Every operation of the API, fuzzed as an anonymous caller: every answer as documented.
+The resident's and the admin's runs are tests/test_fuzz_resident.py and
+tests/test_fuzz_admin.py; how all three work: tests/fuzzing.py.
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.config import Settings
 from tests.fuzzing import SHARED_FIXTURES, Case, Known, exercise, existing_rows, fuzz_schema
 
-schema = fuzz_schema(anonymous=True)
+schema = fuzz_schema("anonymous")
 
 
 @pytest.fixture
 async def known(session: AsyncSession, settings: Settings) -> Known:
-    return await existing_rows(session, settings)
+    return await existing_rows(session, settings, "anonymous")
 
 
 # A pytest parameter gives each item its own node id (schemathesis puts the operation only
@@ -25,5 +26,4 @@ async def known(session: AsyncSession, settings: Settings) -> Known:
 @SHARED_FIXTURES
 @pytest.mark.parametrize("caller", ["anonymous"])
 async def test_anonymous(case: Case, caller: str, client: AsyncClient, known: Known) -> None:
-    known.swap_ids(case)
-    await exercise(case, client, {})
+    await exercise(case, client, known)

@@ -27,6 +27,7 @@ from service.fields import plain_text, time_zone
 from service.main import create_app
 from service.reports.models import Report
 from tests.factories import bearer, file_report, make_department, make_user, reason_by_code
+from tests.fuzzing import assert_documented
 
 NUL = "\x00"
 
@@ -500,3 +501,28 @@ async def test_a_photo_past_the_upload_limit_says_the_limit(
     )
     problem = assert_refused(response, 413)
     assert problem["detail"] == f"The body is larger than {limit} bytes (10.06 MiB)."
+
+
+# Found by the conformance checks of the fuzzing run (tests/fuzzing.py): these answers were
+# right, but the document did not list them, so clients generated from it could not read them.
+
+
+async def test_a_body_that_cannot_be_parsed_is_a_documented_400(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    admin = await make_user(session, settings, roles=((Role.admin, None),))
+    response = await client.post(
+        "/v1/admin/catalog/categories",
+        content=b"\xffv\x07",
+        headers={**bearer(settings, admin), "content-type": "application/json"},
+    )
+    assert_refused(response, 400)
+    assert_documented(response, "post", "/v1/admin/catalog/categories")
+
+
+async def test_request_validation_errors_are_documented_as_problems(client: AsyncClient) -> None:
+    # The document said application/json (the framework's HTTPValidationError) here.
+    response = await client.get("/v1/catalog/reasons/not-an-id")
+    problem = assert_refused(response)
+    assert problem["errors"][0]["loc"] == ["path", "reason_id"]
+    assert_documented(response, "get", "/v1/catalog/reasons/{reason_id}")

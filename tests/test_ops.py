@@ -17,6 +17,7 @@ from service.errors import Conflict
 from service.main import create_redis
 from service.ops.models import WorkerHeartbeat
 from tests.conftest import RunWorker
+from tests.fuzzing import assert_documented
 
 PROBLEM = "application/problem+json"
 
@@ -55,6 +56,8 @@ async def test_readyz_names_redis_when_it_is_unreachable(
     assert body["checks"]["database"]["status"] == "ok"
     assert body["checks"]["redis"]["status"] == "failed"
     assert body["type"] == "/problems/not-ready"
+    # The document named no media type for this 503.
+    assert_documented(response, "get", "/readyz")
 
 
 async def test_unknown_route_is_a_problem_document(client: AsyncClient) -> None:
@@ -259,6 +262,7 @@ async def test_workers_readiness_follows_the_heartbeat(
     stale = await client.get("/readyz/workers")
     assert stale.status_code == 503
     assert stale.json()["checks"]["workers"]["status"] == "stale"
+    assert_documented(stale, "get", "/readyz/workers")
     await redis.enqueue_job("heartbeat")  # the cron runs it at start-up and every period
     await run_worker()
     fresh = await client.get("/readyz/workers")

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.policy import CREDENTIALS, PUBLIC
 from service.db import SessionDep, utcnow
-from service.errors import Forbidden, problem_response
+from service.errors import PROBLEM, Forbidden, problem_response
 from service.observability import (
     OUTBOX_BACKLOG,
     OUTBOX_OLDEST_SECONDS,
@@ -51,7 +51,7 @@ async def _check_redis(request: Request) -> dict[str, Any]:
 @router.get(
     "/readyz",
     summary="The database, PostGIS and Redis are reachable",
-    responses={503: {"description": "A dependency failed; the body names which."}},
+    responses={503: {**PROBLEM, "description": "A dependency failed; the body names which."}},
 )
 async def readyz(request: Request) -> JSONResponse:
     timeout = request.app.state.settings.readiness_timeout_seconds
@@ -99,7 +99,7 @@ async def _workers(session: AsyncSession, settings: Any) -> dict[str, Any]:
 @router.get(
     "/readyz/workers",
     summary="A worker has beaten its heartbeat recently (deadlines are being enforced)",
-    responses={503: {"description": "No worker has beaten its heartbeat recently."}},
+    responses={503: {**PROBLEM, "description": "No worker has beaten its heartbeat recently."}},
 )
 async def workers_ready(request: Request, session: SessionDep) -> JSONResponse:
     # Apart from /readyz: the API serves without workers, but deadlines then wait.
