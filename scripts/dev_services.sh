@@ -150,7 +150,8 @@ pg_start() {
     fi
   fi
   log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-  as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 start >/dev/null
+  # The port given now wins over the one the cluster was made with (MEIELINN_PG_PORT changed).
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -o "-p $PG_PORT" -w -t 60 start >/dev/null
 }
 
 pg_sql() {
