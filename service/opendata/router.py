@@ -4,10 +4,11 @@ Anyone may download them: no personal data is in them (``service.opendata.fields
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from service.auth.policy import PUBLIC
@@ -25,19 +26,44 @@ Until = Annotated[datetime | None, Query(description="Reports filed before this 
 States = Annotated[list[ReportState] | None, Query(description="Only reports in these states.")]
 
 
-def _period(since: datetime | None, until: datetime | None, state: Any) -> service.Period:
+@dataclass(frozen=True)
+class Download:
+    """What a download asks for: the period and states, and the language of reason names."""
+
+    period: service.Period
+    language: str
+
+    def stream(self, request: Request, kind: str, media_type: str) -> StreamingResponse:
+        chunks = service.csv_chunks if kind == "csv" else service.geojson_chunks
+        start = self.period.since.date().isoformat() if self.period.since else "start"
+        end = self.period.until.date().isoformat() if self.period.until else "now"
+        filename = f"meielinn-reports-{start}-{end}.{kind}"
+        return StreamingResponse(
+            chunks(request.app.state.sessionmaker, self.period, self.language),
+            media_type=media_type,
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+
+async def download(
+    since: Since = None,
+    until: Until = None,
+    state: States = None,
+    lang: LangQuery = None,
+    accept_language: AcceptLanguage = None,
+) -> Download:
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
             raise InvalidInput(f"{name} needs a time zone offset (e.g. Z).", field=name)
     if since is not None and until is not None and until <= since:
         raise InvalidInput("until must be later than since.", field="until")
-    return service.Period(since=since, until=until, states=state)
+    return Download(
+        service.Period(since=since, until=until, states=state),
+        pick_language(lang, accept_language),
+    )
 
 
-def _filename(kind: str, period: service.Period) -> str:
-    start = period.since.date().isoformat() if period.since else "start"
-    end = period.until.date().isoformat() if period.until else "now"
-    return f'attachment; filename="meielinn-reports-{start}-{end}.{kind}"'
+DownloadDep = Annotated[Download, Depends(download)]
 
 
 @router.get(
@@ -46,22 +72,8 @@ def _filename(kind: str, period: service.Period) -> str:
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}}}, 422: PROBLEM},
 )
-async def reports_csv(
-    request: Request,
-    since: Since = None,
-    until: Until = None,
-    state: States = None,
-    lang: LangQuery = None,
-    accept_language: AcceptLanguage = None,
-) -> StreamingResponse:
-    period = _period(since, until, state)
-    return StreamingResponse(
-        service.csv_chunks(
-            request.app.state.sessionmaker, period, pick_language(lang, accept_language)
-        ),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": _filename("csv", period)},
-    )
+async def reports_csv(request: Request, wanted: DownloadDep) -> StreamingResponse:
+    return wanted.stream(request, "csv", "text/csv; charset=utf-8")
 
 
 @router.get(
@@ -70,22 +82,8 @@ async def reports_csv(
     response_class=StreamingResponse,
     responses={200: {"content": {"application/geo+json": {}}}, 422: PROBLEM},
 )
-async def reports_geojson(
-    request: Request,
-    since: Since = None,
-    until: Until = None,
-    state: States = None,
-    lang: LangQuery = None,
-    accept_language: AcceptLanguage = None,
-) -> StreamingResponse:
-    period = _period(since, until, state)
-    return StreamingResponse(
-        service.geojson_chunks(
-            request.app.state.sessionmaker, period, pick_language(lang, accept_language)
-        ),
-        media_type="application/geo+json",
-        headers={"Content-Disposition": _filename("geojson", period)},
-    )
+async def reports_geojson(request: Request, wanted: DownloadDep) -> StreamingResponse:
+    return wanted.stream(request, "geojson", "application/geo+json")
 
 
 @router.get("/dictionary", summary="What every field of the open data means")
