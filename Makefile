@@ -22,7 +22,7 @@ $(UV):
 	@test -x "$(UV)"
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	@UV_PYTHON_DOWNLOADS=never "$(UV)" sync --locked --quiet
+	@UV_PYTHON_DOWNLOADS=never "$(UV)" sync --locked --quiet --compile-bytecode
 	@touch $@
 
 venv: $(VENV)/.synced ## create the virtualenv from uv.lock

@@ -81,7 +81,7 @@ async def _run(workers: int) -> dict[str, Any]:
     try:
         env = faults._worker_env(url, redis.url, smtp.port)
         processes = [faults._start_worker(env) for _ in range(workers)]
-        await faults._wait_for_heartbeats(url, workers)
+        await faults._wait_for_heartbeats(url, workers, processes=processes)
         lead = 10.0 + REPORTS / 4000  # set-up before the first deadline
         first_due = datetime.now(UTC) + timedelta(seconds=lead)
         config = faults.FaultConfig(reports=REPORTS, spread_seconds=SPREAD_SECONDS)

@@ -317,8 +317,15 @@ def _start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
-async def _wait_for_heartbeats(url: str, workers: int, within: float = 60.0) -> None:
-    """Until every worker has beaten its heartbeat once (it runs at start-up)."""
+async def _wait_for_heartbeats(
+    url: str,
+    workers: int,
+    within: float = 180.0,
+    processes: list[subprocess.Popen[bytes]] | None = None,
+) -> None:
+    """Until every worker has beaten its heartbeat once (it runs at start-up). A cold start
+    on a busy 2-core machine (imports, the first connections) can take a minute; a worker
+    process that exits meanwhile ends the wait at once, with its exit status."""
     deadline = time.monotonic() + within
     connection = await asyncpg.connect(_dsn(url))
     try:
@@ -326,10 +333,13 @@ async def _wait_for_heartbeats(url: str, workers: int, within: float = 60.0) -> 
             beating = await connection.fetchval("SELECT count(*) FROM worker_heartbeat")
             if beating >= workers:
                 return
+            exited = [p.returncode for p in processes or () if p.poll() is not None]
+            if exited:
+                raise RuntimeError(f"a worker exited while starting (status {exited})")
             await asyncio.sleep(0.2)
     finally:
         await connection.close()
-    raise RuntimeError("the workers did not start")
+    raise RuntimeError(f"the workers did not start within {within:.0f} s")
 
 
 async def _fired_count(url: str) -> int:
@@ -372,7 +382,7 @@ async def run(config: FaultConfig) -> Figures:
         # Workers first, so deadlines fall due on running workers, not on starting ones.
         env = _worker_env(url, redis.url, smtp.port)
         workers = [_start_worker(env) for _ in range(config.workers)]
-        await _wait_for_heartbeats(url, config.workers)
+        await _wait_for_heartbeats(url, config.workers, processes=workers)
 
         async def supervise() -> None:
             while True:
