@@ -44,8 +44,13 @@ class Settings(BaseSettings):
         "postgresql+asyncpg://meielinn:meielinn@127.0.0.1:54329/meielinn",
         description="SQLAlchemy URL of the PostgreSQL + PostGIS database (asyncpg driver).",
     )
-    database_pool_size: int = Field(10, ge=1, description="Connections kept per process.")
-    database_max_overflow: int = Field(10, ge=0, description="Extra connections under load.")
+    # All connections are kept (no overflow by default): an overflow connection is closed
+    # when it is returned to a full pool, so under steady load above the pool's size every
+    # request paid for a new connection (a backend started, statements prepared anew).
+    database_pool_size: int = Field(20, ge=1, description="Connections kept per process.")
+    database_max_overflow: int = Field(
+        0, ge=0, description="Extra connections under load, closed again when returned."
+    )
     database_pool_timeout_seconds: float = Field(
         2.0,
         gt=0,
