@@ -89,7 +89,16 @@ class _RoutineJobFilter(logging.Filter):
     """The worker's periodic housekeeping (the relay every second, heartbeats, map recounts)
     is logged at DEBUG, so the log shows the work that matters; failures still show."""
 
-    ROUTINE = ("relay_outbox", "heartbeat", "refresh_map_cells", "sweep_")
+    # Every cron job of workers.main (what they change is in the database and the metrics).
+    ROUTINE = (
+        "relay_outbox",
+        "heartbeat",
+        "refresh_map_cells",
+        "sweep_",
+        "_sweep",
+        "close_rated_out",
+        "purge_idempotency_records",
+    )
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno > logging.INFO:

@@ -286,3 +286,22 @@ async def test_metrics_read_the_outbox_backlog_and_overdue_rounds(
     assert backlog and float(backlog[0].split()[1]) >= 1.0
     assert "meielinn_overdue_rounds " in body
     assert "meielinn_worker_heartbeat_age_seconds " in body
+
+
+def test_the_workers_cron_housekeeping_is_logged_at_debug() -> None:
+    """`make run` shows the work that matters: every cron job's start and end lines are
+    DEBUG, a job a request queued (an email) stays INFO."""
+    from service.observability import _RoutineJobFilter
+    from workers.main import WorkerSettings
+
+    demote = _RoutineJobFilter()
+    for job in WorkerSettings.cron_jobs:
+        record = logging.LogRecord(
+            "arq.worker", logging.INFO, __file__, 1, f"  0.02s → {job.name}()", None, None
+        )
+        demote.filter(record)
+        assert record.levelno == logging.DEBUG, job.name
+    email = logging.LogRecord(
+        "arq.worker", logging.INFO, __file__, 1, "  0.02s → 1a2b:deliver_email(…)", None, None
+    )
+    assert demote.filter(email) and email.levelno == logging.INFO
