@@ -162,6 +162,15 @@ async def similar_public(
     return [(row.id, row.title, float(row.similarity)) for row in rows]
 
 
+async def lock_area_assignments(session: AsyncSession, area_id: uuid.UUID) -> None:
+    """Hold the area's assignment lock until the transaction ends (the loads read after it
+    include every assignment committed before it was granted)."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"idea-area-assign:{area_id}"},
+    )
+
+
 async def pool(session: AsyncSession, area_id: uuid.UUID) -> list[tuple[IdeaExpert, User, int]]:
     """The area's pool members with their open reviews (all areas)."""
     load = (

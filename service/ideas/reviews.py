@@ -53,6 +53,9 @@ async def assign(
     needed = area.min_reviews - len(live)
     if needed <= 0:
         return 0
+    # One assignment of an area at a time: two ideas checked at once (the worker runs jobs
+    # side by side) would otherwise both read the same loads and pick the same experts.
+    await repository.lock_area_assignments(session, area.id)
     excluded = await repository.assigned_experts(session, idea.id, idea.attempt)
     excluded |= {idea.author_id} | await repository.colleagues_of(session, idea.author_id)
     organisations = await repository.organisations_of(session, idea.author_id)
