@@ -63,6 +63,7 @@ from service.city.routing.repository import ROUTING_SQL  # noqa: E402
 from service.config import get_settings  # noqa: E402
 from service.reports import access  # noqa: E402
 from service.reports import repository as reports_repository  # noqa: E402
+from service.reports import statements as reports_statements  # noqa: E402
 from service.reports.models import Report  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
@@ -500,8 +501,8 @@ async def _category(conn: asyncpg.Connection, reason_id: uuid.UUID) -> uuid.UUID
 
 # What the API runs since it reads a report in one statement: that statement (the report,
 # its names and its photos), and the page statement of a public list.
-READ_ONE_SQL = reports_repository.VIEW_BY_ID_SQL
-_page = reports_repository.PageQuery()
+READ_ONE_SQL = reports_statements.VIEW_BY_ID_SQL
+_page = reports_statements.PageQuery()
 _page.where(access.public_sql(_page.param))
 LIST_PAGE_SQL = _page.sql(after=None, ascending=False, limit=21)
 LIST_PAGE_ARGS = _page.args

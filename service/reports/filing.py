@@ -50,7 +50,7 @@ from service.config import Settings
 from service.db import table_of
 from service.errors import Conflict, Forbidden, InvalidInput, TooManyRequests
 from service.notifications.service import OneTimeCode, queue_email
-from service.reports import repository
+from service.reports import repository, statements
 from service.reports.lifecycle import mark_submitted, new_event
 from service.reports.models import Report
 from service.reports.schemas import ReportCreate
@@ -325,7 +325,7 @@ async def file_report(
     )
     # The report, the reporter's subscription and the event in one statement.
     for attempt in range(3):
-        if await repository.insert_filed(session, report, lon, lat, reporter_id, event):
+        if await statements.insert_filed(session, report, lon, lat, reporter_id, event):
             break
         if attempt == 2:
             raise Conflict("No free tracking code was found; please try again.")

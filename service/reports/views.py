@@ -17,7 +17,7 @@ from service.catalog.service import localized_name
 from service.city import service as city
 from service.errors import NotFound
 from service.pagination import decode_time_id_cursor, encode_cursor
-from service.reports import access, repository
+from service.reports import access, repository, statements
 from service.reports.access import PUBLIC, REPORTER, STAFF
 from service.reports.models import Report
 from service.reports.schemas import (
@@ -43,7 +43,7 @@ def overdue(
     return breached_at is not None or (due_at is not None and state in OPEN_STATES and due_at < now)
 
 
-# The columns of a report a view shows (``repository.VIEW_COLUMNS`` reads the same names).
+# The columns of a report a view shows (``statements.VIEW_COLUMNS`` reads the same names).
 _REPORT_FIELDS = (
     "id", "tracking_code", "version", "state", "reason_id", "category_id", "department_id",
     "district_id", "building_id", "address_text", "description", "attributes", "reporter_id",
@@ -67,7 +67,7 @@ def to_view(row: Any, level: int, language: str, now: datetime) -> ReportView:
 
 
 def build_view(r: Any, level: int, language: str, now: datetime) -> ReportView:
-    """A report read with ``repository.VIEW_COLUMNS`` (a record or a mapping with those
+    """A report read with ``statements.VIEW_COLUMNS`` (a record or a mapping with those
     names) as a caller of ``level`` sees it. The values come from the database as their
     columns are typed, so the view is assembled without validating them again."""
     state = ReportState(r["state"])
@@ -159,7 +159,7 @@ async def view(
     """One report as the caller may see it (404 when they may not know of it). ``level``
     overrides the caller's level (the answer to a partner that filed for a resident).
     One statement reads the report, its names and its photos."""
-    r = await repository.view_record(session, report_id=report_id, tracking_code=tracking_code)
+    r = await statements.view_record(session, report_id=report_id, tracking_code=tracking_code)
     if r is None:
         raise NotFound("No such report.")
     if level is None:
@@ -202,7 +202,7 @@ async def list_reports(
 ) -> tuple[list[ReportView], str | None]:
     """A page of reports, keyset-paginated on (created_at, id). With ``reporter_id`` the
     caller's own reports (all states); otherwise what the caller may see. One statement."""
-    query = repository.PageQuery()
+    query = statements.PageQuery()
     own = filters.reporter_id is not None
     if own:
         query.where(f"r.reporter_id = {query.param(filters.reporter_id)}")
