@@ -27,7 +27,14 @@ from service.city.models import Department
 from service.config import Settings
 from service.db import table_of
 from service.demo.accounts import DEMO_DOMAIN, refuse_in_production
-from service.ideas import areas, checks, decisions, repository, reviews, submissions
+from service.ideas import (
+    areas,
+    checks,
+    decisions,
+    expert_repository,
+    reviews,
+    submissions,
+)
 from service.ideas.models import IdeaArea
 from service.ideas.schemas import (
     AreaCreate,
@@ -101,7 +108,7 @@ async def _experts(session: AsyncSession) -> list[User]:
 
 
 async def _score_all(session: AsyncSession, idea_id: uuid.UUID, now: datetime, score: int) -> None:
-    for review in (await repository.reviews_of(session, [idea_id]))[idea_id]:
+    for review in (await expert_repository.reviews_of(session, [idea_id]))[idea_id]:
         expert = await session.get(User, review.expert_id)
         assert expert is not None
         body = ReviewSubmit(

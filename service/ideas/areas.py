@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth.models import User
 from service.city.models import Department
 from service.errors import Conflict, InvalidInput, NotFound
-from service.ideas import access, repository
+from service.ideas import access, expert_repository, repository
 from service.ideas.models import IdeaArea, IdeaExpert
 from service.ideas.schemas import (
     AreaCreate,
@@ -87,7 +87,7 @@ async def pool(session: AsyncSession, area_id: uuid.UUID) -> list[ExpertMember]:
             active=member.active,
             open_reviews=load,
         )
-        for member, user, load in await repository.pool(session, area_id)
+        for member, user, load in await expert_repository.pool(session, area_id)
     ]
 
 
@@ -97,7 +97,7 @@ async def add_expert(session: AsyncSession, area_id: uuid.UUID, body: ExpertAdd)
     user = await session.get(User, body.user_id)
     if user is None or user.contact_only or user.disabled_at is not None:
         raise InvalidInput("No such active account.", field="user_id")
-    member = await repository.expert_entry(session, area_id, body.user_id)
+    member = await expert_repository.expert_entry(session, area_id, body.user_id)
     if member is None:
         session.add(
             IdeaExpert(area_id=area_id, user_id=body.user_id, organisation=body.organisation)
@@ -110,7 +110,7 @@ async def add_expert(session: AsyncSession, area_id: uuid.UUID, body: ExpertAdd)
 
 async def remove_expert(session: AsyncSession, area_id: uuid.UUID, user_id: uuid.UUID) -> None:
     """Take a person out of the pool: no new assignments; open reviews stay theirs."""
-    member = await repository.expert_entry(session, area_id, user_id)
+    member = await expert_repository.expert_entry(session, area_id, user_id)
     if member is None or not member.active:
         raise NotFound("No such pool member.")
     member.active = False

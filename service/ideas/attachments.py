@@ -17,7 +17,7 @@ from service.auth.actor import Actor
 from service.auth.scopes import Scope
 from service.config import Settings
 from service.errors import Conflict, NotFound
-from service.ideas import access, repository
+from service.ideas import access, expert_repository, repository
 from service.ideas.documents import store_document
 from service.ideas.models import AttachmentKind, Idea, IdeaAttachment
 from service.ideas.states import EDITABLE_STATES, refuse_unless
@@ -137,7 +137,7 @@ async def _may_read(session: AsyncSession, actor: Actor | None, idea: Idea) -> b
         return True
     if actor is None or not actor.allows(Scope.ideas_write):
         return False
-    return actor.user_id == idea.author_id or await repository.is_reviewer(
+    return actor.user_id == idea.author_id or await expert_repository.is_reviewer(
         session, idea.id, actor.user_id
     )
 

@@ -13,7 +13,7 @@ from service.auth.policy import OWN
 from service.clock import NowDep
 from service.db import SessionDep
 from service.errors import ERRORS
-from service.ideas import repository, reviews, views
+from service.ideas import expert_repository, reviews, views
 from service.ideas.schemas import AssignmentPage, ReviewAssignment, ReviewSubmit
 
 router = APIRouter(tags=["ideas"])
@@ -21,7 +21,7 @@ router = APIRouter(tags=["ideas"])
 
 @router.get("/v1/me/idea-reviews", summary="Reviews assigned to me, newest first", responses=ERRORS)
 async def my_reviews(actor: PersonActor, session: SessionDep) -> AssignmentPage:
-    found = await repository.reviews_of_expert(session, actor.user_id)
+    found = await expert_repository.reviews_of_expert(session, actor.user_id)
     return AssignmentPage(items=await views.assignments(session, found))
 
 

@@ -22,7 +22,7 @@ from service.auth.actor import Actor
 from service.auth.models import Role
 from service.city import service as city
 from service.errors import Conflict, InvalidInput, NotFound
-from service.ideas import repository
+from service.ideas import expert_repository, repository
 from service.ideas.models import Idea, IdeaArea, IdeaReview, IdeaState
 from service.ideas.schemas import ReviewSubmit
 from service.ideas.states import IdeaAction, transition
@@ -46,7 +46,7 @@ async def assign(
     """Assign experts until the idea's current submission has ``min_reviews`` live reviews
     (open or in); returns how many were assigned now. The idea must be locked. When the
     pool has too few, an internal event says so (``note_short``); the sweep tries again."""
-    already = await repository.reviews_of(session, [idea.id])
+    already = await expert_repository.reviews_of(session, [idea.id])
     live = [
         r for r in already.get(idea.id, []) if r.attempt == idea.attempt and r.lapsed_at is None
     ]
@@ -55,15 +55,15 @@ async def assign(
         return 0
     # One assignment of an area at a time: two ideas checked at once (the worker runs jobs
     # side by side) would otherwise both read the same loads and pick the same experts.
-    await repository.lock_area_assignments(session, area.id)
-    excluded = await repository.assigned_experts(session, idea.id, idea.attempt)
-    excluded |= {idea.author_id} | await repository.colleagues_of(session, idea.author_id)
-    organisations = await repository.organisations_of(session, idea.author_id)
+    await expert_repository.lock_area_assignments(session, area.id)
+    excluded = await expert_repository.assigned_experts(session, idea.id, idea.attempt)
+    excluded |= {idea.author_id} | await expert_repository.colleagues_of(session, idea.author_id)
+    organisations = await expert_repository.organisations_of(session, idea.author_id)
     if idea.organisation:
         organisations.add(idea.organisation.lower())
     candidates = [
         (load, user.id, user)
-        for member, user, load in await repository.pool(session, area.id)
+        for member, user, load in await expert_repository.pool(session, area.id)
         if member.active
         and user.disabled_at is None
         and user.id not in excluded
@@ -107,7 +107,7 @@ async def assign(
 async def my_review(
     session: AsyncSession, actor: Actor, review_id: uuid.UUID, *, lock: bool = False
 ) -> IdeaReview:
-    review = await repository.get_review(session, review_id, lock=lock)
+    review = await expert_repository.get_review(session, review_id, lock=lock)
     if review is None or review.expert_id != actor.user_id:
         raise NotFound("No such review.")
     return review
@@ -159,7 +159,7 @@ async def submit_review(
 async def _close_if_complete(
     session: AsyncSession, idea: Idea, area: IdeaArea, now: datetime
 ) -> None:
-    found = await repository.reviews_of(session, [idea.id])
+    found = await expert_repository.reviews_of(session, [idea.id])
     scores = [
         r.score
         for r in found.get(idea.id, [])
@@ -196,7 +196,7 @@ class SweepResult:
 async def sweep(session: AsyncSession, now: datetime, batch: int = 100) -> SweepResult:
     """Remind experts whose review is due within a working day, lapse reviews past their
     deadline and assign replacements, and top up ideas still short of experts."""
-    reminders = await repository.claim_reminders(session, now, batch)
+    reminders = await expert_repository.claim_reminders(session, now, batch)
     for review in reminders:
         review.reminded_at = now
         idea = await repository.get_idea(session, review.idea_id)
@@ -213,7 +213,7 @@ async def sweep(session: AsyncSession, now: datetime, batch: int = 100) -> Sweep
                 title=idea.title,
                 due=local_time(review.due_at, calendar),
             )
-    lapsed = await repository.claim_lapsed(session, now, batch)
+    lapsed = await expert_repository.claim_lapsed(session, now, batch)
     replace: set[uuid.UUID] = set()
     for review in lapsed:
         review.lapsed_at = now
@@ -237,7 +237,7 @@ async def sweep(session: AsyncSession, now: datetime, batch: int = 100) -> Sweep
     assigned = 0
     # Ideas whose review lapsed now first (noted when the pool is exhausted), then any idea
     # still short of experts (a pool that grew since).
-    short = [*sorted(replace), *await repository.ideas_short_of_experts(session, batch)]
+    short = [*sorted(replace), *await expert_repository.ideas_short_of_experts(session, batch)]
     for idea_id in dict.fromkeys(short):
         # An idea another transaction holds (a score, another sweep) waits for the next run.
         idea = await repository.get_idea(session, idea_id, lock=True, skip_locked=True)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.ideas import repository
+from service.ideas import expert_repository, repository
 from service.ideas.models import Idea, IdeaArea, IdeaAttachment, IdeaReview
 from service.ideas.schemas import (
     AttachmentRef,
@@ -123,7 +123,7 @@ async def public_views(session: AsyncSession, ideas: Sequence[Idea]) -> list[Ide
 
 async def own_views(session: AsyncSession, ideas: Sequence[Idea]) -> list[IdeaOwn]:
     loaded = await Loaded.of(session, ideas)
-    reviews = await repository.reviews_of(session, [idea.id for idea in ideas])
+    reviews = await expert_repository.reviews_of(session, [idea.id for idea in ideas])
     areas = await _areas(session, ideas)
     return [
         IdeaOwn(
@@ -140,7 +140,7 @@ async def staff_views(
 ) -> list[IdeaStaff]:
     """The office's view (``with_reviewers``) or the committee's (reviews without names)."""
     loaded = await Loaded.of(session, ideas)
-    reviews = await repository.reviews_of(session, [idea.id for idea in ideas])
+    reviews = await expert_repository.reviews_of(session, [idea.id for idea in ideas])
     areas = await _areas(session, ideas)
     authors = await repository.users(session, [idea.author_id for idea in ideas])
     views = []
