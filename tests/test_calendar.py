@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.sla.calendar import (
+from service.calendar import (
     TimeUnit,
     WorkingCalendar,
     add_working_time,

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.auth.models import Role
+from service.calendar import add_working_time
 from service.catalog.models import Reason
 from service.city import service as city
 from service.config import Settings
@@ -24,7 +25,6 @@ from service.feedback.models import ReportRating
 from service.feedback.repository import nearest_supervisors
 from service.notifications.models import EmailMessage
 from service.reports.models import ReportSupport
-from service.sla.calendar import add_working_time
 from tests.factories import bearer, make_department, make_user
 from tests.feedback_setup import (
     accepted,

@@ -12,11 +12,11 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.models import Role
+from service.calendar import TimeUnit, add_working_time
 from service.city.calendars import service as calendars
 from service.city.calendars.service import load_working_calendar
 from service.city.models import CalendarVersion
 from service.config import Settings
-from service.sla.calendar import TimeUnit, add_working_time
 from tests.factories import KESKLINN, bearer, make_user, reason_by_code
 
 

@@ -21,13 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.auth.models import Role, User
+from service.calendar import add_working_time
 from service.city import service as city
 from service.config import Settings
 from service.notifications.models import EmailMessage
 from service.queues.models import ExtensionRequest, TransferRequest
 from service.reports.models import Report, ReportRound
 from service.reports.states import ReportState
-from service.sla.calendar import add_working_time
 from tests.conftest import Mailbox, RunWorker
 from tests.factories import KESKLINN, bearer, make_user, reason_by_code
 from tests.queue_factories import accepted_report, department_id, person

@@ -17,11 +17,11 @@ from service import idempotency
 from service.auth import service as auth
 from service.auth.models import Role
 from service.auth.schemas import ApiKeyCreate
+from service.calendar import TimeUnit, add_working_time
 from service.city.calendars.service import load_working_calendar
 from service.config import Settings
 from service.reports.mapview import refresh_cells
 from service.reports.models import IdempotencyRecord, Report, ReportEvent
-from service.sla.calendar import TimeUnit, add_working_time
 from tests.factories import (
     ANNELINN,
     KESKLINN,

@@ -12,10 +12,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.models import Language, Role, User
+from service.calendar import WorkingCalendar
 from service.config import Settings
 from service.reports.models import Report, ReportEvent, ReportRound
 from service.reports.states import ReportState
-from service.sla.calendar import WorkingCalendar
 from service.sla.engine import plan
 from service.sla.models import SlaTimer, TimerKind
 from tests.conftest import Mailbox, RunWorker

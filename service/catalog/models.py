@@ -10,8 +10,8 @@ from sqlalchemy import CheckConstraint, Column
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
+from service.calendar import TimeUnit
 from service.db import enum_field, timestamp, uuid_pk
-from service.sla.calendar import TimeUnit
 
 
 def _names() -> Any:

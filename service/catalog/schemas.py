@@ -16,8 +16,8 @@ from pydantic import (
     model_validator,
 )
 
+from service.calendar import TimeUnit
 from service.fields import FiniteFloat, PatchBody, PlainText, Position, Text
-from service.sla.calendar import TimeUnit
 
 LANGUAGES = ("et", "en", "ru")
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]

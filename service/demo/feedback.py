@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.auth.models import User
+from service.calendar import TimeUnit, WorkingCalendar, add_working_time, working_time_between
 from service.catalog.models import Reason
 from service.city.models import Department
 from service.db import table_of
@@ -43,7 +44,6 @@ from service.feedback.models import (
 from service.feedback.templates import placeholders_in
 from service.reports.models import ReportEvent, ReportRound
 from service.reports.states import OPEN_STATES, Action, ReportState
-from service.sla.calendar import TimeUnit, WorkingCalendar, add_working_time, working_time_between
 
 S = ReportState
 OUTCOMES = [

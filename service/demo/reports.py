@@ -28,6 +28,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from service.calendar import TimeUnit, WorkingCalendar, add_working_time
 from service.catalog.models import Reason
 from service.city import service as city
 from service.city.models import Building
@@ -38,7 +39,6 @@ from service.demo.accounts import demo_residents, refuse_in_production
 from service.demo.feedback import DemoFeedback, reporter_languages, seed_templates
 from service.reports.models import Report, ReportEvent, ReportSupport
 from service.reports.states import TRANSITIONS, Action, ReportState, Transition, transition
-from service.sla.calendar import TimeUnit, WorkingCalendar, add_working_time
 
 S = ReportState
 

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
+from service.calendar import add_working_time
 from service.catalog.models import Reason
 from service.city import service as city
 from service.config import Settings, get_settings
@@ -37,7 +38,6 @@ from service.reports.access import check_visible
 from service.reports.lifecycle import apply_transition, open_round, record_event
 from service.reports.models import Report, ReportRound
 from service.reports.states import Action, ReportState
-from service.sla.calendar import add_working_time
 
 MAX_REOPENS = 2
 RATEABLE_STATES = frozenset({ReportState.answered, ReportState.closed})

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
+from service.calendar import working_time_between
 from service.catalog.models import Reason
 from service.city import service as city
 from service.city.models import Department
@@ -36,7 +37,6 @@ from service.reports.access import STAFF, check_visible
 from service.reports.lifecycle import apply_transition, record_event
 from service.reports.models import Report, ReportRound
 from service.reports.states import Action, transition
-from service.sla.calendar import working_time_between
 
 OUTCOME_LINES: dict[Outcome, dict[str, str]] = {
     Outcome.fixed: {

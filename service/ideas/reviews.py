@@ -20,6 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
 from service.auth.models import Role
+from service.calendar import (
+    TimeUnit,
+    WorkingCalendar,
+    add_working_time,
+    subtract_working_time,
+)
 from service.city import service as city
 from service.errors import Conflict, InvalidInput, NotFound
 from service.ideas import expert_repository, repository
@@ -27,12 +33,6 @@ from service.ideas.models import Idea, IdeaArea, IdeaReview, IdeaState
 from service.ideas.schemas import ReviewSubmit
 from service.ideas.states import IdeaAction, transition
 from service.ideas.timeline import move, record_event, tell_author, tell_people
-from service.sla.calendar import (
-    TimeUnit,
-    WorkingCalendar,
-    add_working_time,
-    subtract_working_time,
-)
 
 
 def local_time(instant: datetime, calendar: WorkingCalendar) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
 from service.auth.models import User
+from service.calendar import TimeUnit, add_working_time, working_time_between
 from service.city import service as city
 from service.notifications.service import email_user
 from service.queues import repository
@@ -21,7 +22,6 @@ from service.queues.work import workable
 from service.reports.lifecycle import apply_transition, own_report, record_event
 from service.reports.models import Report, ReportRound
 from service.reports.states import Action, transition
-from service.sla.calendar import TimeUnit, add_working_time, working_time_between
 
 
 async def ensure_round(session: AsyncSession, report: Report, now: datetime) -> ReportRound:

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
+from service.calendar import add_working_time
 from service.catalog.models import Reason
 from service.city import service as city
 from service.city.models import Department
@@ -32,7 +33,6 @@ from service.reports import repository as reports
 from service.reports.lifecycle import apply_transition, record_event
 from service.reports.models import Report
 from service.reports.states import Action, transition
-from service.sla.calendar import add_working_time
 
 
 async def _target(session: AsyncSession, report: Report, department_id: uuid.UUID) -> Department:

@@ -20,6 +20,7 @@ from service.auth import repository as accounts
 from service.auth.actor import Actor
 from service.auth.models import EmailToken, EmailTokenPurpose
 from service.auth.tokens import digest
+from service.calendar import TimeUnit, add_working_time
 from service.catalog.attributes import validate_attribute_values
 from service.catalog.models import Reason
 from service.city import service as city
@@ -29,7 +30,6 @@ from service.reports.access import actor_role
 from service.reports.models import Report, ReportEvent, ReportRound
 from service.reports.schemas import ReportUpdate
 from service.reports.states import EDITABLE_STATES, Action, transition
-from service.sla.calendar import TimeUnit, add_working_time
 
 
 def touch(report: Report, now: datetime) -> None:

@@ -244,7 +244,7 @@ class ReportRound(SQLModel, table=True):
     """One round of work on a report: opened by acceptance (round 1) or by a reopen, in one
     department, with its deadline. The SLA engine keys reminders and escalations on rounds;
     KPIs aggregate them. Working-time durations are stored when the round ends, because the
-    working calendar lives in Python (``service.sla.calendar``)."""
+    working calendar lives in Python (``service.calendar``)."""
 
     __tablename__ = "report_round"
     __table_args__ = (

@@ -19,6 +19,7 @@ from sqlmodel import col
 from service.audit.service import record as audit
 from service.auth.actor import Actor
 from service.auth.models import User
+from service.calendar import add_working_time
 from service.catalog.models import Reason
 from service.city import service as city
 from service.errors import AppError, Conflict, InvalidInput
@@ -39,7 +40,6 @@ from service.reports.schemas import (
 )
 from service.reports.states import Action, ReportState, transition
 from service.reports.views import to_view
-from service.sla.calendar import add_working_time
 
 
 async def queue(

@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.models import Role, User
+from service.calendar import TimeUnit, WorkingCalendar, add_working_time, subtract_working_time
 from service.city import service as city
 from service.config import Settings
 from service.notifications.dispatch import Notice, notify, notify_many
@@ -43,7 +44,6 @@ from service.reports.access import actor_role
 from service.reports.models import Report, ReportRound
 from service.reports.states import OPEN_STATES
 from service.sla import repository
-from service.sla.calendar import TimeUnit, WorkingCalendar, add_working_time, subtract_working_time
 from service.sla.models import TimerKind
 
 FIRE_JOB = "sla_fire"

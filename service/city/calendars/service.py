@@ -9,12 +9,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.calendar import WorkingCalendar
 from service.city.calendars import repository
 from service.city.departments import repository as departments
 from service.city.models import Calendar, CalendarException, CalendarExceptionKind
 from service.city.schemas import CalendarCreate, CalendarUpdate
 from service.errors import InvalidInput, NotFound
-from service.sla.calendar import WorkingCalendar
 
 
 async def city_calendar(session: AsyncSession) -> Calendar:
