@@ -18,6 +18,7 @@ from sqlmodel import col
 
 from service.privacy.registry import Erasure, Person, PersonalData, redact, rows
 from service.reports.models import (
+    EVENT_SEQ,
     IdempotencyRecord,
     Report,
     ReportEvent,
@@ -69,7 +70,7 @@ async def export(session: AsyncSession, person: Person) -> dict[str, Any]:
                     & col(ReportEvent.type).in_(CONTACT_EVENTS)
                 )
             )
-            .order_by(col(ReportEvent.at))
+            .order_by(EVENT_SEQ)
         )
     )
     photos = rows(
