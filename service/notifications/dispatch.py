@@ -61,8 +61,12 @@ class Notice:
     template_for: dict[uuid.UUID, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.event_type not in EVENT_TYPES:
+        declared = EVENT_TYPES.get(self.event_type)
+        if declared is None:
             raise ValueError(f"Undeclared notification event type {self.event_type!r}.")
+        for template in (self.template, *self.template_for.values()):
+            if template not in declared.template_names():
+                raise ValueError(f"{self.event_type} does not declare the template {template!r}.")
 
     def template_of(self, user_id: uuid.UUID) -> str:
         return self.template_for.get(user_id, self.template)

@@ -14,9 +14,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class EventType:
+    """``templates``: the texts a notice of this type may use (``notifications.templates``);
+    by default the one named like the type."""
+
     name: str
     description: str
     legal: bool = False
+    templates: tuple[str, ...] = ()
+
+    def template_names(self) -> tuple[str, ...]:
+        return self.templates or (self.name,)
 
 
 EVENT_TYPES: dict[str, EventType] = {
@@ -29,7 +36,12 @@ EVENT_TYPES: dict[str, EventType] = {
             legal=True,
         ),
         EventType("report_duplicate", "Your report was merged into an earlier one."),
-        EventType("answer_published", "The city answered your report.", legal=True),
+        EventType(
+            "answer_published",
+            "The city answered your report.",
+            legal=True,
+            templates=("answer_published", "answer_published_reporter"),
+        ),
         EventType(
             "clarification_requested",
             "The department asks you a question about your report (its deadline waits for "
@@ -45,9 +57,17 @@ EVENT_TYPES: dict[str, EventType] = {
         ),
         EventType("report_transferred", "A report was transferred to your department."),
         EventType("transfer_requested", "Another department asks yours to take a report."),
-        EventType("transfer_decided", "Your department's transfer request was decided."),
+        EventType(
+            "transfer_decided",
+            "Your department's transfer request was decided.",
+            templates=("transfer_accepted", "transfer_declined"),
+        ),
         EventType("extension_requested", "Staff ask for a later deadline of a report."),
-        EventType("extension_decided", "Your request for a later deadline was decided."),
+        EventType(
+            "extension_decided",
+            "Your request for a later deadline was decided.",
+            templates=("extension_approved", "extension_declined"),
+        ),
         EventType("sla_reminder", "A report of your department is due soon."),
         EventType("sla_breached", "A report of your department is overdue."),
         EventType("sla_escalated", "An overdue report was escalated to you."),
