@@ -18,15 +18,19 @@ from typing import Any
 
 import asyncpg
 import pytest
+from fastapi import FastAPI, Request
 from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from service.auth.models import Role, User
 from service.config import Settings, get_settings
+from service.conflicts import RetryOnLockConflict
 from service.db import create_engine, create_sessionmaker
+from service.errors import install_error_handlers
 from service.feedback import ratings
 from service.main import create_app
 from service.reports import lifecycle
@@ -322,3 +326,36 @@ async def test_answers_ratings_reopens_referrals_transfers_and_extensions_beside
             text("SELECT count(*) FROM report_event WHERE type = 'overdue'")
         )
         assert breaches is not None and breaches <= len(referred + moved)
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+async def test_a_lock_conflict_is_retried_once_then_answered_503_never_500() -> None:
+    """The whole request runs again (with the same body) after a deadlock; a second one
+    answers 503 with Retry-After and the lock-conflict problem type."""
+    app = FastAPI()
+    install_error_handlers(app)
+    app.add_middleware(RetryOnLockConflict)
+    runs: list[bytes] = []
+
+    @app.post("/flaky/{failures}")
+    async def flaky(failures: int, request: Request) -> dict[str, int]:
+        runs.append(await request.body())
+        if len(runs) <= failures:
+            raise OperationalError("UPDATE report_round …", {}, _Deadlock())
+        return {"runs": len(runs)}
+
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://testserver") as client:
+        once = await client.post("/flaky/1", content=b"the same body")
+        assert once.status_code == 200 and once.json() == {"runs": 2}
+        assert runs == [b"the same body", b"the same body"]
+        runs.clear()
+        twice = await client.post("/flaky/2", content=b"x")
+        assert twice.status_code == 503
+        assert twice.headers["Retry-After"] == "1"
+        assert twice.headers["content-type"] == "application/problem+json"
+        assert twice.json()["type"] == "/problems/lock-conflict"
+        assert len(runs) == 2  # retried once, not more

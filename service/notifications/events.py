@@ -73,6 +73,13 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType("sla_escalated", "An overdue report was escalated to you."),
         EventType("moderation_overdue", "A report has waited too long for moderation."),
         EventType("rating_reminder", "The time to rate an answer to your report ends soon."),
+        EventType(
+            "training_programme_announced",
+            "A training programme in your building's area was announced (the mailing list).",
+        ),
+        EventType("training_session_changed", "A session of your training programme changed."),
+        EventType("training_place_given", "A place in a training programme came free for you."),
+        EventType("training_awarded", "You were awarded as your building's ambassador."),
         EventType("idea_checks_failed", "Your idea did not pass the automatic checks, and why."),
         EventType(
             "idea_checks_passed", "Your idea passed the automatic checks; experts assess it."
