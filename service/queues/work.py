@@ -122,11 +122,6 @@ async def add_note(
     """An internal note (the department, moderators and admins see it) or a public status
     note on the timeline. Notes do not change the report's version."""
     report, _ = await workable(session, actor, report_id)
-    if public and report.state not in OPEN_STATES | {ReportState.answered}:
-        raise Conflict(
-            f"A report that is {report.state} takes no more status notes.",
-            current_state=str(report.state),
-        )
     added = lifecycle.add_note(session, report, actor, now, public=public, text=text)
     await session.flush()
     return added

@@ -11,10 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
 from service.city.models import Department
+from service.errors import Conflict
 from service.reports.lifecycle import notices, rounds
 from service.reports.lifecycle.timeline import apply_transition, record_event, touch
 from service.reports.models import Report, ReportEvent
-from service.reports.states import Action
+from service.reports.states import OPEN_STATES, Action, ReportState
+
+# Where a public status note still means something: open, or answered (rating window).
+NOTABLE_STATES = OPEN_STATES | {ReportState.answered}
 
 
 def set_assignee(
@@ -88,8 +92,14 @@ def add_note(
 ) -> ReportEvent:
     """An internal note (the department, moderators and admins see it) or a public status
     note. Notes do not change the report's version; a public one is an update of the
-    report for everyone (``updated_at``), an internal one is not."""
+    report for everyone (``updated_at``), an internal one is not. A report that is over
+    (closed, rejected, merged, withdrawn) takes no more status notes (409)."""
     if public:
+        if report.state not in NOTABLE_STATES:
+            raise Conflict(
+                f"A report that is {report.state} takes no more status notes.",
+                current_state=str(report.state),
+            )
         report.updated_at = now
     return record_event(
         session, report, actor, "status_note" if public else "note", now, public=public, **data
