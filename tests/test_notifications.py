@@ -142,6 +142,13 @@ def test_every_event_type_has_a_template_in_every_language() -> None:
         "current_due": "01.12.2026 12:00",
         "justification": "j",
         "note": "",
+        # The training programme's.
+        "schedule": "1. 08.04.2027 17:00–19:00 Home expenses",
+        "link": "http://localhost:8000/v1/training/programmes/1",
+        "topic": "Home expenses",
+        "when": "08.04.2027 17:00–19:00",
+        "venue": "Annelinna raamatukogu",
+        "address": "Kaunase pst 13",
         # The idea bank's notices name the idea by its title.
         "title": "Benches on Raekoja plats",
         "reasons": "- too short",
@@ -153,7 +160,8 @@ def test_every_event_type_has_a_template_in_every_language() -> None:
     for event_type in EVENT_TYPES.values():
         for template in event_type.template_names():
             assert template in EMAILS, f"no template {template} for {event_type.name}"
-            subject_of = "Benches on Raekoja plats" if template.startswith("idea_") else "ML-"
+            named = template.startswith(("idea_", "training_"))
+            subject_of = "Benches on Raekoja plats" if named else "ML-"
             for language in Language:
                 subject, body = render(template, language, "Mari", **values)
                 assert body.startswith(GREETINGS[language][0].format(name="Mari"))
