@@ -10,7 +10,7 @@ from typing import Any
 from service.observability import JOB_OUTCOMES
 from service.training import awards_repository, outreach
 from service.training.diplomas import build_diploma
-from workers.context import outbox_job, transaction
+from workers.context import now, outbox_job, transaction
 
 # Diplomas older than this without a PDF are made by the sweep (their job was lost).
 SWEEP_AFTER = timedelta(minutes=2)
@@ -47,6 +47,6 @@ async def training_outreach(ctx: dict[str, Any], kind: str, subject_id: str) -> 
     """Queue the emails of one outreach event (a programme published, a session changed,
     a place given, an award)."""
     async with transaction(ctx) as session:
-        count = await outreach.send(session, ctx["settings"], kind, uuid.UUID(subject_id))
+        count = await outreach.send(session, ctx["settings"], kind, uuid.UUID(subject_id), now(ctx))
     JOB_OUTCOMES.labels("training_outreach", kind).inc()
     return count
