@@ -34,7 +34,7 @@ from service.auth.scopes import Scope
 from service.catalog.schemas import AcceptLanguage, LangQuery, pick_language
 from service.city.schemas import Latitude, Longitude
 from service.clock import NowDep
-from service.db import SessionDep, utcnow
+from service.db import SessionDep
 from service.errors import ERRORS, PROBLEM, InvalidInput
 from service.fields import PlainText, Text
 from service.pagination import Cursor, PageSize
@@ -228,6 +228,7 @@ def json_response(model: BaseModel, headers: dict[str, str] | None = None) -> Re
 async def list_reports(
     actor: OptionalActor,
     session: SessionDep,
+    now: NowDep,
     limit: PageSize = 50,
     cursor: Cursor = None,
     state: Annotated[list[ReportState] | None, Query()] = None,
@@ -256,7 +257,7 @@ async def list_reports(
         session,
         actor,
         filters,
-        now=utcnow(),
+        now=now,
         language=_language(actor, lang, accept_language),
         limit=min(limit, 100),
         cursor=cursor,
@@ -269,6 +270,7 @@ async def list_reports(
 async def my_reports(
     actor: Reader,
     session: SessionDep,
+    now: NowDep,
     limit: PageSize = 50,
     cursor: Cursor = None,
     state: Annotated[list[ReportState] | None, Query()] = None,
@@ -277,7 +279,7 @@ async def my_reports(
         session,
         actor,
         views.ReportFilters(states=state, reporter_id=actor.user_id),
-        now=utcnow(),
+        now=now,
         language=str(actor.language),
         limit=min(limit, 100),
         cursor=cursor,
@@ -315,6 +317,7 @@ async def nearby(
 async def report_map(
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
     bbox: Annotated[BoxText, Query(description="min_lon,min_lat,max_lon,max_lat")],
     zoom: Annotated[int, Query(ge=0, le=22)] = 13,
     state: Annotated[list[ReportState] | None, Query()] = None,
@@ -322,7 +325,7 @@ async def report_map(
     box = _bbox(bbox)
     assert box is not None
     collection = await mapview.map_features(
-        session, box, zoom, settings.map_point_budget, utcnow(), state
+        session, box, zoom, settings.map_point_budget, now, state
     )
     return Response(collection, media_type="application/geo+json")
 
@@ -335,13 +338,14 @@ async def by_code(
     response: Response,
     actor: OptionalActor,
     session: SessionDep,
+    now: NowDep,
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
 ) -> ReportView:
     result = await views.view(
         session,
         actor,
-        utcnow(),
+        now,
         _language(actor, lang, accept_language),
         tracking_code=tracking_code,
     )
@@ -356,11 +360,12 @@ async def get_report(
     report_id: uuid.UUID,
     actor: OptionalActor,
     session: SessionDep,
+    now: NowDep,
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
 ) -> Response:
     result = await views.view(
-        session, actor, utcnow(), _language(actor, lang, accept_language), report_id=report_id
+        session, actor, now, _language(actor, lang, accept_language), report_id=report_id
     )
     return json_response(result, {"ETag": etag(result)})
 
@@ -380,9 +385,9 @@ async def get_timeline(
 
 
 async def caller_view(
-    session: Any, actor: Actor, report_id: uuid.UUID, response: Response
+    session: Any, actor: Actor, report_id: uuid.UUID, response: Response, now: datetime
 ) -> ReportView:
-    """The report as the caller now sees it, with its ``ETag``."""
-    result = await views.view(session, actor, utcnow(), str(actor.language), report_id=report_id)
+    """The report as the caller sees it at ``now``, with its ``ETag``."""
+    result = await views.view(session, actor, now, str(actor.language), report_id=report_id)
     response.headers["ETag"] = etag(result)
     return result
