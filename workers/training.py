@@ -4,7 +4,7 @@ outreach emails of programmes."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from service.observability import JOB_OUTCOMES
@@ -21,24 +21,22 @@ SWEEP_BATCH = 20
 async def make_diploma(ctx: dict[str, Any], diploma_id: str) -> bool:
     """Render and store one diploma's PDF (idempotent: a second run makes nothing)."""
     async with transaction(ctx) as session:
-        made = await build_diploma(
-            session, ctx["settings"], uuid.UUID(diploma_id), datetime.now(UTC)
-        )
+        made = await build_diploma(session, ctx["settings"], uuid.UUID(diploma_id), now(ctx))
     JOB_OUTCOMES.labels("make_diploma", "made" if made else "skipped").inc()
     return made
 
 
 async def sweep_diplomas(ctx: dict[str, Any]) -> int:
     """Make the PDFs whose job was lost (Redis flushed, a worker killed mid-job)."""
-    now = datetime.now(UTC)
+    moment = now(ctx)
     async with transaction(ctx) as session:
         pending = await awards_repository.pending_diploma_ids(
-            session, now - SWEEP_AFTER, SWEEP_BATCH
+            session, moment - SWEEP_AFTER, SWEEP_BATCH
         )
     made = 0
     for diploma_id in pending:
         async with transaction(ctx) as session:
-            made += await build_diploma(session, ctx["settings"], diploma_id, now)
+            made += await build_diploma(session, ctx["settings"], diploma_id, moment)
     return made
 
 
