@@ -28,17 +28,32 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import delete
+from sqlalchemy import Column, LargeBinary, delete
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlmodel import Field, SQLModel, col
 
 from service import rawsql
 from service.auth.actor import Actor
+from service.db import timestamp
 from service.errors import Conflict, InvalidInput
-from service.reports.models import IdempotencyRecord
 
 LOCK_SECONDS = 30
 MAX_KEY_LENGTH = 255
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The stored answer to a request sent with an ``Idempotency-Key``, kept for a day."""
+
+    __tablename__ = "idempotency_record"
+
+    owner: str = Field(primary_key=True, max_length=80, description="user:<id> or key:<id>")
+    key: str = Field(primary_key=True, max_length=255)
+    fingerprint: str = Field(max_length=64)
+    status_code: int
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    location: str | None = Field(default=None, max_length=300)
+    created_at: datetime = timestamp(default_now=True)
+    expires_at: datetime = timestamp(index=True)
 
 
 class KeyReused(InvalidInput):
