@@ -279,6 +279,7 @@ async def create_request(
     settings: SettingsDep,
     limiter: RateLimiterDep,
     now: NowDep,
+    once: idempotency.IdempotentPostDep,
     idempotency_key: IdempotencyKey = None,
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
@@ -297,34 +298,29 @@ async def create_request(
             if isinstance(item, UploadFile):
                 data = await item.read(settings.photo_max_bytes + 1)
                 uploads.append(service.Upload(data, item.content_type))
-    quotas: list[Quota] = []
 
     async def work() -> idempotency.Answer:
         created = await service.create_request(
             session, settings, actor, new, uploads, now, language_of(lang, accept_language)
         )
-        quotas.append(created.quota)
-        return idempotency.Answer(201, json.dumps(created.payload).encode())
+        return idempotency.Answer(
+            201, json.dumps(created.payload).encode(), headers=_quota_headers(created.quota)
+        )
 
-    answer, replayed = await idempotency.run_once(
-        session,
-        request.app.state.redis,
-        actor=actor,
-        key=idempotency.parse_key(idempotency_key),
-        method="POST",
+    answer = await once.run(
+        actor,
+        idempotency_key,
         path="/open311/v2/requests",
         payload=new.fingerprint(uploads),
-        now=now,
-        hours=settings.idempotency_hours,
         work=work,
     )
-    headers = {"Idempotent-Replayed": "true"} if replayed else _quota_headers(quotas[0])
+    # The stored answer is the format-neutral payload, rendered in the format asked now.
     return render(
         fmt,
         "service_requests",
         json.loads(answer.body),
         status_code=answer.status_code,
-        headers=headers,
+        headers=answer.response_headers(),
     )
 
 

@@ -119,6 +119,7 @@ async def post_update(
     settings: SettingsDep,
     limiter: RateLimiterDep,
     now: NowDep,
+    once: idempotency.IdempotentPostDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     await limiter.enforce(
@@ -143,25 +144,19 @@ async def post_update(
         created = await updates.post_update(session, actor, new, now, settings)
         return idempotency.Answer(200, json.dumps(created).encode())
 
-    # A case system sends its own update_id: a second post of it is the same update.
-    key = idempotency.parse_key(idempotency_key) or (
-        f"servicerequestupdate:{new.update_id}" if new.update_id else None
-    )
-    answer, replayed = await idempotency.run_once(
-        session,
-        request.app.state.redis,
-        actor=actor,
-        key=key,
-        method="POST",
+    answer = await once.run(
+        actor,
+        idempotency_key,
         path="/open311/v2/servicerequestupdates",
         payload={k: v for k, v in vars(new).items() if v is not None},
-        now=now,
-        hours=settings.idempotency_hours,
         work=work,
+        # A case system sends its own update_id: a second post of it is the same update.
+        default_key=f"servicerequestupdate:{new.update_id}" if new.update_id else None,
     )
     return render(
         fmt,
         "service_request_updates",
         json.loads(answer.body),
-        headers={"Idempotent-Replayed": "true"} if replayed else None,
+        status_code=answer.status_code,
+        headers=answer.response_headers(),
     )

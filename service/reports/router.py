@@ -8,7 +8,6 @@ change is made by a signed-in person or by an API key holding the scope it needs
 from __future__ import annotations
 
 import html
-import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -19,7 +18,6 @@ from fastapi import (
     Header,
     Path,
     Query,
-    Request,
     Response,
     status,
 )
@@ -103,11 +101,11 @@ BBox = Annotated[BoxText | None, Query(description="min_lon,min_lat,max_lon,max_
 )
 async def file_report(
     body: ReportCreate,
-    request: Request,
     actor: Writer,
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
+    once: idempotency.IdempotentPostDep,
     idempotency_key: Annotated[
         Text | None,
         Header(
@@ -116,13 +114,8 @@ async def file_report(
         ),
     ] = None,
 ) -> Response:
-    quotas: list[filing.Quota] = []
-    versions: list[int] = []
-
     async def work() -> idempotency.Answer:
         filed = await filing.file_report(session, actor, body, now, settings=settings)
-        quotas.append(filed.quota)
-        versions.append(filed.report.version)
         # A partner filing for a resident sees the report as the public would, plus its
         # state; never the resident's account or name.
         result = await views.view(
@@ -134,32 +127,26 @@ async def file_report(
             level=PUBLIC if filed.on_behalf else max(REPORTER, level_for(actor, filed.report)),
         )
         return idempotency.Answer(
-            201, result.model_dump_json().encode(), f"/v1/reports/{filed.report.id}"
+            201,
+            result.model_dump_json().encode(),
+            location=f"/v1/reports/{filed.report.id}",
+            etag=etag(result),
+            headers=quota_headers(filed.quota),
         )
 
-    answer, replayed = await idempotency.run_once(
-        session,
-        request.app.state.redis,
-        actor=actor,
-        key=idempotency.parse_key(idempotency_key),
-        method="POST",
+    answer = await once.run(
+        actor,
+        idempotency_key,
         path="/v1/reports",
         payload=body.model_dump(mode="json"),
-        now=now,
-        hours=settings.idempotency_hours,
         work=work,
+        version_member="version",
     )
-    if replayed:
-        headers = {"Idempotent-Replayed": "true"}
-        version = json.loads(answer.body).get("version")
-    else:
-        headers, version = quota_headers(quotas[0]), versions[0]
-    if version is not None:
-        headers["ETag"] = f'"{version}"'
-    if answer.location:
-        headers["Location"] = answer.location
     return Response(
-        answer.body, status_code=answer.status_code, media_type="application/json", headers=headers
+        answer.body,
+        status_code=answer.status_code,
+        media_type="application/json",
+        headers=answer.response_headers(),
     )
 
 
