@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage as MimeMessage
 from urllib.parse import urlencode
 
@@ -108,7 +108,9 @@ def _greeted(user: User) -> str | None:
 
 
 async def queue_notification_emails(
-    session: AsyncSession, emails: list[tuple[uuid.UUID, User, str, dict[str, object]]]
+    session: AsyncSession,
+    emails: list[tuple[uuid.UUID, User, str, dict[str, object]]],
+    now: datetime,
 ) -> None:
     """Queue many notification emails in a few statements: each (delivery id, user,
     template, values) becomes one message whose id is the delivery's id, and one
@@ -116,7 +118,6 @@ async def queue_notification_emails(
     message sent again carries the same Message-ID (derived from that id)."""
     if not emails:
         return
-    now = datetime.now(UTC)
     rows = []
     for delivery_id, user, template, values in emails:
         subject, body = render(template, user.language, _greeted(user), **values)
