@@ -111,7 +111,7 @@ def webhook_public(webhook: WebhookEndpoint) -> WebhookPublic:
         disabled_reason=webhook.disabled_reason,
         last_success_at=webhook.last_success_at,
         last_failure_at=webhook.last_failure_at,
-        secret_hint=webhook.secret[:10] + "…",
+        secret_hint=webhook.secret_hint + "…",
         created_at=webhook.created_at,
         updated_at=webhook.updated_at,
     )
@@ -169,9 +169,9 @@ async def update_webhook(
     responses=ADMIN_ERRORS,
 )
 async def rotate_secret(
-    webhook_id: uuid.UUID, actor: AdminActor, session: SessionDep
+    webhook_id: uuid.UUID, actor: AdminActor, session: SessionDep, settings: SettingsDep
 ) -> WebhookCreated:
-    webhook, secret = await webhooks.rotate_secret(session, actor, webhook_id, utcnow())
+    webhook, secret = await webhooks.rotate_secret(session, actor, settings, webhook_id, utcnow())
     return WebhookCreated(**webhook_public(webhook).model_dump(), secret=secret)
 
 
