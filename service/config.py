@@ -271,6 +271,25 @@ class Settings(BaseSettings):
         description="Comma-separated private networks an Open311 media_url may point into; "
         "by default only public addresses are fetched.",
     )
+    open_data_downloads: int = Field(
+        4,
+        ge=1,
+        le=100,
+        description="Open-data downloads streamed at once by one API process, each holding a "
+        "database connection while it runs (503 with Retry-After above); keep it well below "
+        "MEIELINN_DATABASE_POOL_SIZE so that every other route keeps its connections.",
+    )
+    open_data_downloads_per_hour: int = Field(
+        30, ge=1, description="Open-data downloads one client address may start in an hour."
+    )
+    open_data_stall_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="How long a download's transaction may wait for its client to read on "
+        "(PostgreSQL's idle_in_transaction_session_timeout): a client that reads slower is "
+        "cut off and its connection freed.",
+    )
     diploma_font_dir: str = Field(
         "/usr/share/fonts/truetype/dejavu",
         description="Directory with DejaVuSans.ttf and DejaVuSans-Bold.ttf (Debian's "
