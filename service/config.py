@@ -264,7 +264,17 @@ class Settings(BaseSettings):
         60, ge=1, description="Open311 POST requests one API key may make in a minute (429 above)."
     )
     media_fetch_timeout_seconds: float = Field(
-        10.0, gt=0, le=60, description="How long fetching an Open311 media_url may take."
+        10.0,
+        gt=0,
+        le=60,
+        description="How long fetching the media_url of one Open311 request may take, all "
+        "of its URLs together.",
+    )
+    media_fetch_max_bytes: int = Field(
+        20 * 1024 * 1024,
+        ge=1024,
+        description="Bytes the media_url of one Open311 request may bring together (each "
+        "one also within MEIELINN_PHOTO_MAX_BYTES).",
     )
     media_fetch_allowed_networks: str = Field(
         "",

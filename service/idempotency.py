@@ -94,6 +94,31 @@ def _lock_name(context: IdempotencyContext) -> str:
     return f"meielinn:idempotency:{context.owner}:{digest}"
 
 
+async def stored_answer(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    key: str | None,
+    method: str,
+    path: str,
+    payload: Any,
+    now: datetime,
+) -> Answer | None:
+    """The stored answer of an earlier identical request, looked up without taking the
+    in-flight lock: for a caller that does slow work (fetching) before :func:`run_once`."""
+    if key is None:
+        return None
+    context = IdempotencyContext(
+        owner=owner_of(actor), key=key, fingerprint=fingerprint(method, path, payload)
+    )
+    row = await rawsql.fetchrow(session, LOOKUP_SQL, context.owner, context.key, now)
+    if row is None:
+        return None
+    if row["fingerprint"] != context.fingerprint:
+        raise KeyReused("This Idempotency-Key was used for a different request; use a new key.")
+    return Answer(row["status_code"], row["body"], row["location"])
+
+
 async def begin(
     session: AsyncSession, redis: Redis, context: IdempotencyContext, now: datetime
 ) -> IdempotencyRecord | None:

@@ -16,20 +16,26 @@ parsing and error format; the logic lives in service.py.)
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import StringConstraints
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import UploadFile
 
 from service import idempotency
+from service.auth.actor import Actor
 from service.auth.dependencies import SettingsDep
 from service.auth.policy import PUBLIC
 from service.catalog.schemas import AcceptLanguage, LangQuery
+from service.config import Settings
 from service.db import SessionDep, utcnow
 from service.fields import PlainText
-from service.open311 import service, updates_router
+from service.open311 import media, service, updates_router
 from service.open311.formats import (
+    Format,
     Open311NotFound,
     Open311Route,
     render,
@@ -294,29 +300,82 @@ async def create_request(
             if isinstance(item, UploadFile):
                 data = await item.read(settings.photo_max_bytes + 1)
                 uploads.append(service.Upload(data, item.content_type))
+    media.check_count(len(uploads), len(new.media_urls), settings)
     now = utcnow()
+    language = language_of(lang, accept_language)
+    key = idempotency.parse_key(idempotency_key)
+    payload = new.fingerprint(uploads)
+    filing = Filing(fmt, request, session, settings, actor, new, language, key, payload, now)
+    if not new.media_urls:
+        return await _file(filing, uploads)
+    # A repeated request answers as the first did, without fetching anything again.
+    stored = await idempotency.stored_answer(
+        session, actor=actor, key=key, method="POST", path=POST_PATH, payload=payload, now=now
+    )
+    if stored is not None:
+        return _answer(fmt, stored, {"Idempotent-Replayed": "true"})
+    await media.check_quota(session, settings, actor, new.email is not None, now)
+    # Remote servers are waited for outside any transaction: what this request did so far
+    # (the key's last use, the quota check's lock) is committed, the connection returned.
+    await session.commit()
+    async with media.fetched_media(new.media_urls, settings) as fetched:
+        for file in fetched:
+            uploads.append(service.Upload(await file.read(), file.content_type))
+    return await _file(filing, uploads)
+
+
+POST_PATH = "/open311/v2/requests"
+
+
+@dataclass(frozen=True)
+class Filing:
+    """What ``POST requests`` files, once its media are at hand."""
+
+    fmt: Format
+    request: Request
+    session: AsyncSession
+    settings: Settings
+    actor: Actor
+    new: service.NewRequest
+    language: str
+    key: str | None
+    payload: dict[str, Any]
+    now: datetime
+
+
+async def _file(filing: Filing, uploads: list[service.Upload]) -> Response:
     quotas: list[Quota] = []
 
     async def work() -> idempotency.Answer:
         created = await service.create_request(
-            session, settings, actor, new, uploads, now, language_of(lang, accept_language)
+            filing.session,
+            filing.settings,
+            filing.actor,
+            filing.new,
+            uploads,
+            filing.now,
+            filing.language,
         )
         quotas.append(created.quota)
         return idempotency.Answer(201, json.dumps(created.payload).encode())
 
     answer, replayed = await idempotency.run_once(
-        session,
-        request.app.state.redis,
-        actor=actor,
-        key=idempotency.parse_key(idempotency_key),
+        filing.session,
+        filing.request.app.state.redis,
+        actor=filing.actor,
+        key=filing.key,
         method="POST",
-        path="/open311/v2/requests",
-        payload=new.fingerprint(uploads),
-        now=now,
-        hours=settings.idempotency_hours,
+        path=POST_PATH,
+        payload=filing.payload,
+        now=filing.now,
+        hours=filing.settings.idempotency_hours,
         work=work,
     )
     headers = {"Idempotent-Replayed": "true"} if replayed else _quota_headers(quotas[0])
+    return _answer(filing.fmt, answer, headers)
+
+
+def _answer(fmt: Format, answer: idempotency.Answer, headers: dict[str, str]) -> Response:
     return render(
         fmt,
         "service_requests",
