@@ -87,6 +87,9 @@ def create_engine(settings: Settings, *, pre_ping: bool = True) -> AsyncEngine:
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_pre_ping=pre_ping,
+        # A failed statement's error would otherwise quote its parameters (emails, texts);
+        # the log formatter withholds what the driver and server quote (service/log_privacy).
+        hide_parameters=True,
         # A request waits this long for a connection, then answers 503 (service/errors.py).
         pool_timeout=settings.database_pool_timeout_seconds,
         connect_args={

@@ -254,6 +254,24 @@ class IdempotentPost:
             raise
         return answer
 
+    async def stored(
+        self, actor: Actor, header: str | None, *, path: str, payload: Any
+    ) -> Answer | None:
+        """The stored answer of an earlier identical request, looked up without taking the
+        in-flight lock: for a route that does slow work (fetching) before :meth:`run`."""
+        key = parse_key(header)
+        if key is None:
+            return None
+        context = IdempotencyContext(
+            owner=owner_of(actor), key=key, fingerprint=fingerprint("POST", path, payload)
+        )
+        row = await rawsql.fetchrow(self.session, LOOKUP_SQL, context.owner, context.key, self.now)
+        if row is None:
+            return None
+        if row["fingerprint"] != context.fingerprint:
+            raise KeyReused("This Idempotency-Key was used for a different request; use a new key.")
+        return Answer(row["status_code"], row["body"], location=row["location"], replayed=True)
+
 
 async def idempotent_post(request: Request, session: SessionDep, now: NowDep) -> IdempotentPost:
     state = request.app.state

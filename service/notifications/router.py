@@ -112,7 +112,7 @@ def webhook_public(webhook: WebhookEndpoint) -> WebhookPublic:
         disabled_reason=webhook.disabled_reason,
         last_success_at=webhook.last_success_at,
         last_failure_at=webhook.last_failure_at,
-        secret_hint=webhook.secret[:10] + "…",
+        secret_hint=webhook.secret_hint + "…",
         created_at=webhook.created_at,
         updated_at=webhook.updated_at,
     )
@@ -172,9 +172,13 @@ async def update_webhook(
     responses=ADMIN_ERRORS,
 )
 async def rotate_secret(
-    webhook_id: uuid.UUID, actor: AdminActor, session: SessionDep, now: NowDep
+    webhook_id: uuid.UUID,
+    actor: AdminActor,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> WebhookCreated:
-    webhook, secret = await webhooks.rotate_secret(session, actor, webhook_id, now)
+    webhook, secret = await webhooks.rotate_secret(session, actor, settings, webhook_id, now)
     return WebhookCreated(**webhook_public(webhook).model_dump(), secret=secret)
 
 

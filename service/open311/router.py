@@ -29,8 +29,9 @@ from service.catalog.schemas import AcceptLanguage, LangQuery
 from service.clock import NowDep
 from service.db import SessionDep
 from service.fields import PlainText
-from service.open311 import service, updates_router
+from service.open311 import media, service, updates_router
 from service.open311.formats import (
+    Format,
     Open311NotFound,
     Open311Route,
     render,
@@ -298,6 +299,21 @@ async def create_request(
             if isinstance(item, UploadFile):
                 data = await item.read(settings.photo_max_bytes + 1)
                 uploads.append(service.Upload(data, item.content_type))
+    media.check_count(len(uploads), len(new.media_urls), settings)
+    payload = new.fingerprint(uploads)
+    if new.media_urls:
+        # A repeated request answers as the first did, without fetching anything again.
+        stored = await once.stored(actor, idempotency_key, path=POST_PATH, payload=payload)
+        if stored is not None:
+            return _answer(fmt, stored)
+        await media.check_quota(session, settings, actor, new.email is not None, now)
+        # Remote servers are waited for outside any transaction: what this request did so
+        # far (the key's last use, the quota check's lock) is committed, the connection
+        # returned; filing runs in a new transaction that takes the quota lock again.
+        await session.commit()
+        async with media.fetched_media(new.media_urls, settings) as fetched:
+            for file in fetched:
+                uploads.append(service.Upload(await file.read(), file.content_type))
 
     async def work() -> idempotency.Answer:
         created = await service.create_request(
@@ -307,13 +323,14 @@ async def create_request(
             201, json.dumps(created.payload).encode(), headers=_quota_headers(created.quota)
         )
 
-    answer = await once.run(
-        actor,
-        idempotency_key,
-        path="/open311/v2/requests",
-        payload=new.fingerprint(uploads),
-        work=work,
-    )
+    answer = await once.run(actor, idempotency_key, path=POST_PATH, payload=payload, work=work)
+    return _answer(fmt, answer)
+
+
+POST_PATH = "/open311/v2/requests"
+
+
+def _answer(fmt: Format, answer: idempotency.Answer) -> Response:
     # The stored answer is the format-neutral payload, rendered in the format asked now.
     return render(
         fmt,
