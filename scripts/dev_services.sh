@@ -194,13 +194,26 @@ redis_start() {
   exit 1
 }
 
+# The address of a service given by URL this time stays as it was: a run against other
+# servers must not make the next plain `make test` forget the local ones.
+kept_line() {
+  [ -f "$ENV_FILE" ] && grep "^$1=" "$ENV_FILE" || true
+}
+
 write_env() {
   mkdir -p "$LOCAL"
   {
-    need_pg && printf 'MEIELINN_DATABASE_URL=postgresql+asyncpg://%s:%s@127.0.0.1:%s/%s\n' \
-      "$PG_USER" "$PG_PASSWORD" "$PG_PORT" "$PG_DB"
-    need_redis && printf 'MEIELINN_REDIS_URL=redis://127.0.0.1:%s/0\n' "$REDIS_PORT"
-    true
+    if need_pg; then
+      printf 'MEIELINN_DATABASE_URL=postgresql+asyncpg://%s:%s@127.0.0.1:%s/%s\n' \
+        "$PG_USER" "$PG_PASSWORD" "$PG_PORT" "$PG_DB"
+    else
+      kept_line MEIELINN_DATABASE_URL
+    fi
+    if need_redis; then
+      printf 'MEIELINN_REDIS_URL=redis://127.0.0.1:%s/0\n' "$REDIS_PORT"
+    else
+      kept_line MEIELINN_REDIS_URL
+    fi
   } >"$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 }

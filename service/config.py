@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import os
 from enum import StrEnum
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -35,6 +36,18 @@ def _is_fernet_key(text: str) -> bool:
         return False
 
 
+def _local_database_url() -> str:
+    # The same port scripts/dev_services.sh starts the local server on, so that a script run
+    # without scripts/with_env.sh still finds it.
+    port = os.environ.get("MEIELINN_PG_PORT") or "54329"
+    return f"postgresql+asyncpg://meielinn:meielinn@127.0.0.1:{port}/meielinn"
+
+
+def _local_redis_url() -> str:
+    port = os.environ.get("MEIELINN_REDIS_PORT") or "63799"
+    return f"redis://127.0.0.1:{port}/0"
+
+
 class Environment(StrEnum):
     development = "development"
     test = "test"
@@ -49,8 +62,9 @@ class Settings(BaseSettings):
         description="development, test or production; production refuses demo accounts.",
     )
     database_url: str = Field(
-        "postgresql+asyncpg://meielinn:meielinn@127.0.0.1:54329/meielinn",
-        description="SQLAlchemy URL of the PostgreSQL + PostGIS database (asyncpg driver).",
+        default_factory=_local_database_url,
+        description="SQLAlchemy URL of the PostgreSQL + PostGIS database (asyncpg driver); "
+        "by default the local server `make services` starts (MEIELINN_PG_PORT, 54329).",
     )
     # All connections are kept (no overflow by default): an overflow connection is closed
     # when it is returned to a full pool, so under steady load above the pool's size every
@@ -74,7 +88,9 @@ class Settings(BaseSettings):
         "waiting for a lock) longer is cancelled, and a request answered 503 with Retry-After.",
     )
     redis_url: str = Field(
-        "redis://127.0.0.1:63799/0", description="Redis URL for the job queue and rate limits."
+        default_factory=_local_redis_url,
+        description="Redis URL for the job queue and rate limits; by default the local server "
+        "`make services` starts (MEIELINN_REDIS_PORT, 63799).",
     )
     arq_queue_name: str = Field("meielinn:queue", description="arq queue the workers consume.")
     host: str = Field(

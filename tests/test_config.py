@@ -4,6 +4,7 @@ the image and the compose stack default to production."""
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,40 @@ def test_compose_defaults_to_production() -> None:
             "${MEIELINN_FORWARDED_ALLOW_IPS:-127.0.0.1}"
         )
     assert "--no-proxy-headers" in " ".join(services["api"]["command"])
+
+
+def test_scripts_without_the_env_file_find_the_local_servers_on_their_ports(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A script run without scripts/with_env.sh reads the same ports dev_services.sh uses.
+    monkeypatch.delenv("MEIELINN_DATABASE_URL", raising=False)
+    monkeypatch.delenv("MEIELINN_REDIS_URL", raising=False)
+    monkeypatch.setenv("MEIELINN_PG_PORT", "54999")
+    monkeypatch.setenv("MEIELINN_REDIS_PORT", "63999")
+    settings = Settings()
+    assert "@127.0.0.1:54999/meielinn" in settings.database_url
+    assert settings.redis_url == "redis://127.0.0.1:63999/0"
+
+
+def test_given_urls_keep_the_local_services_addresses(tmp_path: Path) -> None:
+    # `make run` against other servers must not empty .local/services.env.
+    (tmp_path / "scripts").mkdir()
+    script = tmp_path / "scripts" / "dev_services.sh"
+    script.write_bytes((ROOT / "scripts" / "dev_services.sh").read_bytes())
+    script.chmod(0o755)
+    local = tmp_path / ".local"
+    local.mkdir()
+    saved = (
+        "MEIELINN_DATABASE_URL=postgresql+asyncpg://meielinn:meielinn@127.0.0.1:54345/meielinn\n"
+        "MEIELINN_REDIS_URL=redis://127.0.0.1:63845/0\n"
+    )
+    (local / "services.env").write_text(saved)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "MEIELINN_DATABASE_URL": "postgresql+asyncpg://u:p@db.example:5432/other",
+        "MEIELINN_REDIS_URL": "redis://cache.example:6379/0",
+        "MEIELINN_DIPLOMA_FONT_DIR": str(tmp_path),
+    }
+    (tmp_path / "DejaVuSans.ttf").write_bytes(b"")
+    subprocess.run([str(script), "start"], env=env, check=True, timeout=60)  # noqa: S603
+    assert (local / "services.env").read_text() == saved
