@@ -103,6 +103,9 @@ async def test_resolved_closes_and_the_rating_may_be_changed_in_the_window(
     late = await _rate(client, settings, people.reporter, report.id, score=3, resolved=True)
     assert late.status_code == 409
     assert late.json()["reason"] == "rating_window_closed"
+    # People read the city's wall clock, not UTC.
+    assert "(Europe/Tallinn)" in late.json()["detail"]
+    assert not late.json()["rating_window_ends_at"].endswith("+00:00")
 
 
 async def test_who_may_rate_and_what(

@@ -66,6 +66,8 @@ async def test_check_in_only_in_the_window_once_and_with_the_code(
         early = await client.post(url, json={"code": code}, headers=mine)
         assert early.status_code == 409, early.text
         assert early.json()["type"] == "/problems/check-in-closed"
+        assert "(Europe/Tallinn)" in early.json()["detail"]
+        assert "+00:00" not in early.json()["detail"]
     # Half an hour before the start it opens; a wrong code is refused.
     clock.set(SPRING_2019 - timedelta(minutes=30))
     wrong = await client.post(
@@ -210,6 +212,8 @@ async def test_enrolment_is_for_the_pilot_area_and_its_window(
     )
     assert late.status_code == 409
     assert late.json()["type"] == "/problems/enrolment-closed"
+    assert "(Europe/Tallinn)" in late.json()["detail"]
+    assert not late.json()["closed_at"].endswith("+00:00")
     # Unverified people, strangers and API keys do not enrol.
     assert (await client.post(url, json={"building_id": str(building)})).status_code == 401
     unverified = await make_user(session, settings, verified=False)

@@ -14,6 +14,7 @@ from service.city.buildings.service import (
 from service.city.calendars.service import (
     calendar_exceptions,
     city_calendar,
+    city_timezone,
     city_working_calendar,
     get_calendar,
     load_working_calendar,
@@ -51,6 +52,7 @@ __all__ = [
     "building_public",
     "calendar_exceptions",
     "city_calendar",
+    "city_timezone",
     "city_working_calendar",
     "department_subtree",
     "dispatcher_department",

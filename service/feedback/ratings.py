@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
+from service.calendar import zoned_iso, zoned_time
+from service.city import service as city
 from service.config import Settings, get_settings
 from service.errors import Conflict, Forbidden, NotFound
 from service.feedback import repository, templates
@@ -69,10 +71,11 @@ async def _answered_round(
         )
     window_ends = rnd.answered_at + timedelta(days=settings.rating_window_days)
     if now >= window_ends:
+        zone = await city.city_timezone(session)
         raise Conflict(
-            f"The answer could be rated until {window_ends.isoformat()}.",
+            f"The answer could be rated until {zoned_time(window_ends, zone)}.",
             reason="rating_window_closed",
-            rating_window_ends_at=window_ends.isoformat(),
+            rating_window_ends_at=zoned_iso(window_ends, zone),
         )
     return rnd, window_ends
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
 from service.auth.models import User
-from service.calendar import local_time
+from service.calendar import local_time, zoned_time
 from service.city import service as city
 from service.errors import Conflict, InvalidInput, NotFound
 from service.queues import repository
@@ -38,8 +38,10 @@ async def request_extension(
     report, _ = await workable(session, actor, report_id)
     require_open(report, "extended")
     if due_at <= now or (report.due_at is not None and due_at <= report.due_at):
+        zone = await city.city_timezone(session)
+        current = f" ({zoned_time(report.due_at, zone)})" if report.due_at else ""
         raise InvalidInput(
-            "The new deadline must be later than the current one and in the future.",
+            f"The new deadline must be later than the current one{current} and in the future.",
             field="due_at",
         )
     if await repository.pending_request(session, ExtensionRequest, report.id) is not None:

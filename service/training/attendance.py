@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.audit.service import record as audit
 from service.audit.service import record_personal_data_read
 from service.auth.actor import Actor
+from service.calendar import zoned_iso, zoned_time
+from service.city import service as city
 from service.errors import Conflict, Forbidden, InvalidInput
 from service.ratelimit import RateLimiter
 from service.training import access, repository
@@ -79,10 +81,11 @@ async def check_in(
         )
     opens, closes = checkin_window(found)
     if not opens <= now <= closes:
+        zone = await city.city_timezone(session)
         raise OutsideWindow(
-            f"Check-in is open from {opens.isoformat()} to {closes.isoformat()}.",
-            opens_at=opens.isoformat(),
-            closes_at=closes.isoformat(),
+            f"Check-in is open from {zoned_time(opens, zone)} to {zoned_time(closes, zone)}.",
+            opens_at=zoned_iso(opens, zone),
+            closes_at=zoned_iso(closes, zone),
         )
     key = ("training-checkin", str(actor.user_id))
     await limiter.refuse_when_full(

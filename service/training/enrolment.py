@@ -12,6 +12,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
+from service.calendar import zoned_iso, zoned_time
+from service.city import service as city
 from service.city.models import Building
 from service.errors import Conflict, InvalidInput, NotFound
 from service.training import access, outreach, repository
@@ -24,16 +26,18 @@ class EnrolmentClosed(Conflict):
     slug, title = "enrolment-closed", "Enrolment is closed"
 
 
-def _check_window(programme: Programme, now: datetime) -> None:
+async def _check_window(session: AsyncSession, programme: Programme, now: datetime) -> None:
     if programme.enrolment_opens_at and now < programme.enrolment_opens_at:
+        zone = await city.city_timezone(session)
         raise EnrolmentClosed(
-            f"Enrolment opens at {programme.enrolment_opens_at.isoformat()}.",
-            opens_at=programme.enrolment_opens_at.isoformat(),
+            f"Enrolment opens at {zoned_time(programme.enrolment_opens_at, zone)}.",
+            opens_at=zoned_iso(programme.enrolment_opens_at, zone),
         )
     if programme.enrolment_closes_at and now >= programme.enrolment_closes_at:
+        zone = await city.city_timezone(session)
         raise EnrolmentClosed(
-            f"Enrolment closed at {programme.enrolment_closes_at.isoformat()}.",
-            closed_at=programme.enrolment_closes_at.isoformat(),
+            f"Enrolment closed at {zoned_time(programme.enrolment_closes_at, zone)}.",
+            closed_at=zoned_iso(programme.enrolment_closes_at, zone),
         )
 
 
@@ -48,7 +52,7 @@ async def enrol(
     outsiders): a place while there is one, the waiting list after."""
     programme = await access.visible_programme(session, actor, programme_id, lock=True)
     refuse_unless(programme.state, ENROLLING_STATES, "Enrolling")
-    _check_window(programme, now)
+    await _check_window(session, programme, now)
     if await session.get(Building, body.building_id) is None:
         raise InvalidInput("No such building.", field="building_id")
     if not programme.allow_outsiders and not await repository.in_pilot_area(

@@ -28,6 +28,11 @@ async def city_calendar(session: AsyncSession) -> Calendar:
     return created
 
 
+async def city_timezone(session: AsyncSession) -> str:
+    """The city's time zone: instants in messages people read are shown in it."""
+    return (await city_calendar(session)).timezone
+
+
 async def list_calendars(session: AsyncSession) -> list[Calendar]:
     return await repository.listed(session)
 
