@@ -104,6 +104,18 @@ async def test_verification_email_is_in_the_users_language(
         assert mail["Subject"].startswith(subject)
 
 
+async def test_sign_in_with_json_says_it_takes_a_form(client: AsyncClient) -> None:
+    sent = {"username": "resident@example.org", "password": "a long passphrase"}
+    answer = await client.post("/v1/auth/token", json=sent)
+    assert answer.status_code == 415, answer.text
+    assert answer.json()["type"] == "/problems/form-expected"
+    assert "application/x-www-form-urlencoded" in answer.json()["detail"]
+    assert "Field required" not in answer.text
+    # The form itself still reaches the password check.
+    wrong = await client.post("/v1/auth/token", data=sent)
+    assert wrong.status_code == 401
+
+
 @pytest.mark.parametrize(
     ("payload", "field"),
     [

@@ -41,7 +41,7 @@ from service.auth.schemas import (
 from service.auth.throttle import EmailThrottle, SignInThrottle
 from service.clock import NowDep
 from service.db import SessionDep
-from service.errors import PROBLEM
+from service.errors import PROBLEM, AppError
 from service.fields import PlainText
 from service.pagination import Cursor, PageSize, decode_cursor, encode_cursor
 from service.ratelimit import RateLimiter
@@ -168,14 +168,35 @@ async def resend_verification(
     return {"status": "sent"}
 
 
+class FormExpected(AppError):
+    status, slug, title = 415, "form-expected", "Sign-in takes a form"
+
+
+_FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
+async def require_form(request: Request) -> None:
+    """Refuse a JSON (or any other) body in words before the form's fields are read: the
+    fields would otherwise be reported missing although they were sent."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type and media_type not in _FORM_TYPES:
+        raise FormExpected(
+            f"Sign-in takes a form (application/x-www-form-urlencoded), as OAuth2 clients "
+            f"send it, not {media_type}: username=<email>&password=<password>, e.g. "
+            f"curl -d username=… -d password=….",
+            expected="application/x-www-form-urlencoded",
+        )
+
+
 @auth.post(
     "/token",
-    dependencies=[CREDENTIALS],
+    dependencies=[CREDENTIALS, Depends(require_form)],
     summary="Sign in (OAuth2 password flow)",
-    description="Attempts are counted before the password is checked: per client address, "
-    "per account and address (tight) and per account (loose; addresses the account signed "
-    "in from before are exempt).",
-    responses={401: PROBLEM, 429: PROBLEM},
+    description="Takes a form (`application/x-www-form-urlencoded`, the OAuth2 password "
+    "grant), not JSON: another body is answered 415. Attempts are counted before the "
+    "password is checked: per client address, per account and address (tight) and per "
+    "account (loose; addresses the account signed in from before are exempt).",
+    responses={401: PROBLEM, 415: PROBLEM, 429: PROBLEM},
 )
 async def token(
     form: Annotated[SignInForm, Depends()],
