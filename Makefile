@@ -38,6 +38,9 @@ migrate: venv services ## migrate the database to the newest revision
 
 bootstrap: venv services migrate
 
+seed: bootstrap ## restore the demo: the city, the demo accounts (erased ones too) and reports
+	@$(PY) scripts/seed_demo.py
+
 run: bootstrap ## set everything up and serve the API and a worker on the demo city
 	@$(ENV) scripts/run.sh
 

@@ -8,18 +8,24 @@ checks them with SQL over the whole set.
 
 from __future__ import annotations
 
+import subprocess
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.city.routing.service import route
 from service.config import Settings
+from service.demo.accounts import DEMO_DOMAIN, DEMO_PASSWORD
 from service.demo.reports import demo_paths
 from service.demo.seed import seed
 from service.feedback import stats
 from service.reports.states import Action, ReportState, legal_pairs
+
+ROOT = Path(__file__).resolve().parent.parent
 
 DEMO_REPORTS = 3000
 
@@ -338,3 +344,36 @@ def test_demo_paths_come_from_the_transition_table() -> None:
         if path[-1].action is Action.mark_duplicate
     )
     assert not demo_paths(ReportState.transferred)
+
+
+def test_make_seed_has_a_recipe() -> None:
+    dry_run = subprocess.run(
+        ["make", "-n", "seed"],  # noqa: S607
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert "scripts/seed_demo.py" in dry_run.stdout
+    assert "--if-empty" not in dry_run.stdout.splitlines()[-1]
+
+
+async def test_seeding_again_brings_back_an_erased_demo_account(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    # The README's privacy example erases the demo resident; `make seed` restores the demo.
+    now = datetime.now(UTC)
+    await seed(session, settings, now, accounts=True)
+    form = {"username": f"resident@{DEMO_DOMAIN}", "password": DEMO_PASSWORD}
+    signed_in = await client.post("/v1/auth/token", data=form)
+    assert signed_in.status_code == 200, signed_in.text
+    headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    erased = await client.request(
+        "DELETE", "/v1/me", json={"password": DEMO_PASSWORD}, headers=headers
+    )
+    assert erased.status_code in (200, 202, 204), erased.text
+    assert (await client.post("/v1/auth/token", data=form)).status_code == 401
+    again = await seed(session, settings, now, accounts=True)
+    assert f"resident@{DEMO_DOMAIN}" in again.accounts_added
+    assert (await client.post("/v1/auth/token", data=form)).status_code == 200
