@@ -23,7 +23,10 @@ from service.demo.accounts import DEMO_DOMAIN, DEMO_PASSWORD
 from service.demo.reports import demo_paths
 from service.demo.seed import seed
 from service.feedback import stats
+from service.feedback.ratings import close_expired
+from service.ideas import reviews
 from service.reports.states import Action, ReportState, legal_pairs
+from service.sla import engine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -377,3 +380,32 @@ async def test_seeding_again_brings_back_an_erased_demo_account(
     again = await seed(session, settings, now, accounts=True)
     assert f"resident@{DEMO_DOMAIN}" in again.accounts_added
     assert (await client.post("/v1/auth/token", data=form)).status_code == 200
+
+
+async def _sent(session: AsyncSession) -> dict[str, int]:
+    counts = {}
+    for table in ("email_message", "notification_delivery", "notification_event", "outbox_job"):
+        found = await session.execute(text(f"SELECT count(*) FROM {table}"))  # noqa: S608
+        counts[table] = int(found.scalar_one())
+    return counts
+
+
+async def test_the_demos_history_mails_and_notifies_nobody(
+    session: AsyncSession, settings: Settings
+) -> None:
+    # A cold `make run`: the seed, then the worker's first sweeps over half a year of history.
+    now = datetime.now(UTC)
+    await seed(session, settings, now, accounts=True, reports=600)
+    after_seed = await _sent(session)
+    await engine.sweep(session, settings, now)
+    while (await engine.fire_due(session, settings, now)).claimed >= engine.FIRE_BATCH:
+        pass
+    while await close_expired(session, now, limit=200) == 200:
+        pass
+    await reviews.sweep(session, now)
+    await session.flush()
+    after_sweeps = await _sent(session)
+    jobs = await session.execute(text("SELECT job_name, count(*) FROM outbox_job GROUP BY 1"))
+    assert after_seed["email_message"] == 0, dict(jobs.all())
+    assert after_seed["notification_delivery"] == 0
+    assert after_sweeps == after_seed, dict(jobs.all())

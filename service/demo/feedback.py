@@ -370,6 +370,19 @@ class DemoFeedback:
                 """
             )
         )
+        # And the demo's made-up answers: nobody is reminded to rate them (a new answer is).
+        await session.execute(
+            text(
+                """
+                INSERT INTO sla_timer (id, report_id, round_number, kind, level, fire_at,
+                                       fired_at)
+                SELECT gen_random_uuid(), id, round, 'rating_reminder', 1, now(), now()
+                FROM report
+                WHERE state = 'answered'
+                ON CONFLICT ON CONSTRAINT uq_sla_timer_once DO NOTHING
+                """
+            )
+        )
 
 
 # Response templates of the demo city (code, reason or department code, outcome, texts).

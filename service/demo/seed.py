@@ -16,7 +16,7 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
-from sqlalchemy import select
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -31,6 +31,10 @@ from service.demo.accounts import DEMO_DOMAIN, DEMO_PASSWORD, DemoRefused, seed_
 from service.demo.ideas import seed_ideas
 from service.demo.reports import seed_reports
 from service.demo.training import seed_training
+from service.notifications.dispatch import DELIVER_WEBHOOK_JOB
+from service.notifications.models import DeliveryStatus, EmailMessage, NotificationEvent
+from service.notifications.service import DELIVER_EMAIL_JOB
+from service.outbox.models import OutboxJob
 
 # The command line and the tests know these by this module.
 __all__ = [
@@ -257,4 +261,32 @@ async def seed(
         report.ideas_added = await seed_ideas(session, settings, now)
     if reports:
         report.reports_added = await seed_reports(session, settings, now, reports)
+    if accounts or reports:
+        await silence_history(session)
     return report
+
+
+# Rows written by the seed's transaction (it runs in one; its savepoints' ids come after its
+# own) or after it began: the history's rows carry their made-up times, so the transaction
+# id tells them, not created_at. `make seed` is meant for a quiet demo database.
+_WRITTEN_NOW = "age(xmin) <= age((txid_current() % 4294967296)::text::xid)"
+
+
+async def silence_history(session: AsyncSession) -> None:
+    """The demo's history (ideas decided, reviews assigned, ...) went through the services,
+    which told people about it: nobody is mailed or notified about made-up events. Only
+    what this transaction wrote is dropped, so a re-seed of a used database keeps the rest."""
+    await session.flush()
+    written_now = text(_WRITTEN_NOW)
+    await session.execute(
+        delete(OutboxJob).where(
+            col(OutboxJob.enqueued_at).is_(None),
+            col(OutboxJob.job_name).in_([DELIVER_EMAIL_JOB, DELIVER_WEBHOOK_JOB]),
+            written_now,
+        )
+    )
+    # Deliveries (inbox, email, webhooks) go with their events.
+    await session.execute(delete(NotificationEvent).where(written_now))
+    await session.execute(
+        delete(EmailMessage).where(col(EmailMessage.status) == DeliveryStatus.pending, written_now)
+    )
