@@ -22,6 +22,7 @@ $(UV):
 	@test -x "$(UV)"
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	@echo "[setup] environment: installing the locked dependencies into $(VENV)"
 	@UV_PYTHON_DOWNLOADS=never "$(UV)" sync --locked --quiet --compile-bytecode
 	@touch $@
 
@@ -34,7 +35,8 @@ services-stop: ## stop the local PostgreSQL and Redis
 	@scripts/dev_services.sh stop
 
 migrate: venv services ## migrate the database to the newest revision
-	@$(PY) scripts/db_state.py at-head || $(ENV) $(VENV)/bin/alembic upgrade head
+	@$(PY) scripts/db_state.py at-head || { echo "[migrate] migrations: bringing the database to the newest revision"; \
+		$(ENV) $(VENV)/bin/alembic upgrade head; }
 
 bootstrap: venv services migrate
 

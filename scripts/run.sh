@@ -10,6 +10,39 @@ export MEIELINN_HOST="$HOST"
 # Emailed links lead to this server unless a public address is configured.
 export MEIELINN_PUBLIC_BASE_URL="${MEIELINN_PUBLIC_BASE_URL:-http://$HOST:$PORT}"
 VENV="$ROOT/.venv/bin"
+# One line per request only at DEBUG: a first start is not buried in access lines.
+export MEIELINN_ACCESS_LOG_LEVEL="${MEIELINN_ACCESS_LOG_LEVEL:-DEBUG}"
+
+# Free unless something listens there (or the address cannot be bound at all).
+port_free() {
+  "$VENV/python" - "$1" "$2" <<'PY'
+import socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+with socket.socket(family, socket.SOCK_STREAM) as probe:
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        probe.bind((host.strip("[]"), port))
+    except OSError:
+        sys.exit(1)
+PY
+}
+
+if ! port_free "$HOST" "$PORT"; then
+  echo "[run] port $PORT on $HOST is taken by another program; set MEIELINN_PORT to a free" \
+    "port, e.g. MEIELINN_PORT=$((PORT + 100)) make run" >&2
+  exit 1
+fi
+if [ -z "${MEIELINN_SMTP_HOST:-}" ]; then
+  # The local mail sink sits beside the API (8000 → 8025), so two checkouts on two API
+  # ports do not share, or fight over, one sink; the app and the worker send to it.
+  export MEIELINN_SMTP_PORT="${MEIELINN_SMTP_PORT:-$((PORT + 25))}"
+  if ! port_free 127.0.0.1 "$MEIELINN_SMTP_PORT"; then
+    echo "[run] port $MEIELINN_SMTP_PORT (the local mail sink) on 127.0.0.1 is taken by another" \
+      "program; set MEIELINN_SMTP_PORT to a free port (by default MEIELINN_PORT + 25)" >&2
+    exit 1
+  fi
+fi
 
 if [ -f scripts/seed_demo.py ]; then
   "$VENV/python" scripts/seed_demo.py --if-empty
@@ -18,7 +51,7 @@ fi
 mail=""
 if [ -z "${MEIELINN_SMTP_HOST:-}" ]; then
   # No mail server configured: a local one prints every message (verification codes too).
-  "$VENV/python" -m aiosmtpd -n -l "127.0.0.1:${MEIELINN_SMTP_PORT:-8025}" \
+  "$VENV/python" -m aiosmtpd -n -l "127.0.0.1:$MEIELINN_SMTP_PORT" \
     -c aiosmtpd.handlers.Debugging stdout &
   mail=$!
 fi
@@ -41,13 +74,13 @@ trap 'stop; exit 0' INT TERM
 
 up=0
 for _ in $(seq 1 100); do
-  if curl -fsS "http://$HOST:$PORT/healthz" >/dev/null 2>&1; then up=1; break; fi
   kill -0 "$api" 2>/dev/null || break  # it stopped (refused settings, port taken): say nothing
+  if curl -fsS "http://$HOST:$PORT/healthz" >/dev/null 2>&1; then up=1; break; fi
   sleep 0.1
 done
 if [ $up -eq 1 ]; then
   echo "[run] meielinn API on http://$HOST:$PORT  (OpenAPI docs: http://$HOST:$PORT/docs, readiness: http://$HOST:$PORT/readyz)" >&2
-  [ -n "$mail" ] && echo "[run] outgoing email is printed here (local SMTP sink on port ${MEIELINN_SMTP_PORT:-8025})" >&2
+  [ -n "$mail" ] && echo "[run] outgoing email is printed here (local SMTP sink on port $MEIELINN_SMTP_PORT)" >&2
   echo "[run] one arq worker consuming '${MEIELINN_ARQ_QUEUE_NAME:-meielinn:queue}'; Ctrl-C stops both" >&2
 fi
 

@@ -49,6 +49,11 @@ async def load(args: argparse.Namespace) -> int:
     accounts = not args.no_accounts and settings.env is not Environment.production
     engine = create_engine(settings)
     started = time.perf_counter()
+    print(
+        f"[seed] demo: loading Tartu ({args.reports if accounts else 0} reports; "
+        "about half a minute the first time)",
+        file=sys.stderr,
+    )
     try:
         async with transaction(create_sessionmaker(engine)) as session:
             if args.if_empty and not await is_empty(session):

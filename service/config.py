@@ -11,6 +11,7 @@ import ipaddress
 import os
 from enum import StrEnum
 from functools import lru_cache
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
@@ -105,6 +106,11 @@ class Settings(BaseSettings):
         "X-Forwarded-For and X-Forwarded-Proto are believed; everyone else's are ignored.",
     )
     log_level: str = Field("INFO", description="Python log level of the JSON logs.")
+    access_log_level: Literal["DEBUG", "INFO"] = Field(
+        "INFO",
+        description="Level of the one log line per request: INFO, or DEBUG to show them only "
+        "with MEIELINN_LOG_LEVEL=DEBUG (`make run` sets DEBUG).",
+    )
     cors_origins: str = Field(
         "",
         description="Comma-separated origins (scheme://host[:port]) of web apps allowed to call "

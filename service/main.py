@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         upload_max_bytes=settings.photo_max_bytes + 64 * 1024,
+        access_log_level=settings.access_log_level,
     )
     # The client address (per-address rate limits, audit) is the peer's, or, when the peer is
     # a trusted reverse proxy, the one it forwards. Applied here rather than by the server

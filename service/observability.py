@@ -128,10 +128,16 @@ class RequestContextMiddleware:
     """Request id in and out, access log, latency metrics and the request body limit."""
 
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, upload_max_bytes: int | None = None
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        upload_max_bytes: int | None = None,
+        access_log_level: str = "INFO",
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.access_level = logging.getLevelNamesMapping()[access_log_level.upper()]
         # Photo uploads (POST …/photos) may be larger: the photo plus multipart framing.
         self.upload_max_bytes = max(upload_max_bytes or 0, max_body_bytes)
 
@@ -157,7 +163,7 @@ class RequestContextMiddleware:
             try:
                 await self._too_large(request_id, limit)(scope, receive, send)
             finally:
-                self._finish(scope, status_holder["status"], started)
+                self._finish(scope, status_holder["status"], started, self.access_level)
                 request_id_var.reset(token)
             return
 
@@ -219,7 +225,7 @@ class RequestContextMiddleware:
                 status_holder["status"] = 413
                 await self._too_large(request_id, limit)(scope, receive, send)
         finally:
-            self._finish(scope, status_holder["status"], started)
+            self._finish(scope, status_holder["status"], started, self.access_level)
             request_id_var.reset(token)
 
     def _too_large(self, request_id: str, limit: int) -> Response:
@@ -234,13 +240,14 @@ class RequestContextMiddleware:
         )
 
     @staticmethod
-    def _finish(scope: Scope, status: int, started: float) -> None:
+    def _finish(scope: Scope, status: int, started: float, level: int) -> None:
         elapsed = time.perf_counter() - started
         route = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
         REQUEST_LATENCY.labels(scope["method"], template, str(status)).observe(elapsed)
         REQUESTS_TOTAL.labels(scope["method"], template, str(status)).inc()
-        access_log.info(
+        access_log.log(
+            level,
             "request",
             extra={
                 "method": scope["method"],

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import Settings
 from service.errors import Conflict
-from service.main import create_redis
+from service.main import create_app, create_redis
 from service.ops.models import WorkerHeartbeat
 from tests.conftest import RunWorker
 from tests.fuzzing import assert_documented
@@ -305,3 +305,17 @@ def test_the_workers_cron_housekeeping_is_logged_at_debug() -> None:
         "arq.worker", logging.INFO, __file__, 1, "  0.02s → 1a2b:deliver_email(…)", None, None
     )
     assert demote.filter(email) and email.levelno == logging.INFO
+
+
+async def test_access_lines_can_be_kept_at_debug(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # `make run` logs them at DEBUG: a first start is not buried in request lines.
+    quiet = create_app(settings.model_copy(update={"access_log_level": "DEBUG"}))
+    transport = ASGITransport(app=quiet)
+    async with AsyncClient(transport=transport, base_url="http://test") as quiet_client:
+        with caplog.at_level(logging.DEBUG, logger="meielinn.access"):
+            await quiet_client.get("/healthz")
+    records = [r for r in caplog.records if r.name == "meielinn.access"]
+    assert records
+    assert {r.levelno for r in records} == {logging.DEBUG}
