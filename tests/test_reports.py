@@ -710,3 +710,45 @@ async def test_filing_against_a_building_reaches_its_managing_organisation(
         select(func.ST_AsText(Building.point)).where(Building.id == building.id)
     )
     assert point == f"POINT({body['location']['lon']} {body['location']['lat']})"
+
+
+async def test_list_searches_public_text_and_counts_the_matches(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    resident = await make_user(session, settings)
+    moderator = await make_user(session, settings, roles=((Role.moderator, None),))
+    word = f"zebra{uuid.uuid4().hex[:8]}"
+    shown = []
+    for index in range(3):
+        report = await file_report(
+            session, resident, description=f"A {word.upper()} crossing worn away, {index}"
+        )
+        shown.append(await accept_report(session, moderator, report))
+    other = await file_report(session, resident, description="A pothole 100% deep")
+    await accept_report(session, moderator, other)
+    # Not public yet: the public does not find it by its words.
+    waiting = await file_report(session, resident, description=f"The {word} sign fell")
+
+    found = await client.get("/v1/reports", params={"q": word, "limit": 2})
+    assert found.status_code == 200, found.text
+    assert found.json()["total"] == 3
+    assert len(found.json()["items"]) == 2
+    rest = await client.get(
+        "/v1/reports", params={"q": word, "limit": 2, "cursor": found.json()["next_cursor"]}
+    )
+    ids = {item["id"] for item in found.json()["items"] + rest.json()["items"]}
+    assert ids == {str(r.id) for r in shown}
+    assert str(waiting.id) not in ids
+    # The tracking code, in any case.
+    code = await client.get("/v1/reports", params={"q": shown[0].tracking_code.lower()})
+    assert [item["id"] for item in code.json()["items"]] == [str(shown[0].id)]
+    # LIKE's wildcards are plain characters.
+    percent = await client.get("/v1/reports", params={"q": "0% d"})
+    assert str(other.id) in {item["id"] for item in percent.json()["items"]}
+    assert all("0% d" in item["description"] for item in percent.json()["items"])
+    # Without q the page is not counted (one statement), unless asked.
+    plain = await client.get("/v1/reports", params={"limit": 1})
+    assert plain.json()["total"] is None
+    counted = await client.get("/v1/reports", params={"limit": 1, "with_total": "true"})
+    assert counted.json()["total"] >= 4
+    assert (await client.get("/v1/reports", params={"q": "x" * 101})).status_code == 422

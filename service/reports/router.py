@@ -227,6 +227,18 @@ async def list_reports(
     since: datetime | None = None,
     overdue: bool | None = None,
     sort: Annotated[str, Query(pattern="^(newest|oldest)$")] = "newest",
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="Text in the tracking code, the address or the description "
+            "(case-insensitive, anywhere in them); the answer then counts the matches (`total`).",
+        ),
+    ] = None,
+    with_total: Annotated[
+        bool, Query(description="Count the matching reports on all pages (`total`).")
+    ] = False,
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
 ) -> Response:
@@ -239,8 +251,9 @@ async def list_reports(
         bbox=_bbox(bbox),
         since=since,
         overdue=overdue,
+        text=q.strip() if q and q.strip() else None,
     )
-    items, next_cursor = await views.list_reports(
+    items, next_cursor, total = await views.search_reports(
         session,
         actor,
         filters,
@@ -249,8 +262,9 @@ async def list_reports(
         limit=min(limit, 100),
         cursor=cursor,
         oldest_first=sort == "oldest",
+        with_total=with_total or filters.text is not None,
     )
-    return json_response(ReportPage(items=items, next_cursor=next_cursor))
+    return json_response(ReportPage(items=items, next_cursor=next_cursor, total=total))
 
 
 @router.get("/v1/me/reports", summary="My reports, newest first", responses=ERRORS)

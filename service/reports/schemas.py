@@ -173,6 +173,11 @@ class ReportPrivate(BaseModel):
 class ReportPage(BaseModel):
     items: list[ReportView]
     next_cursor: str | None
+    total: int | None = Field(
+        default=None,
+        description="How many reports match on all pages: given with `q` or `with_total=true` "
+        "(a count costs a statement of its own), otherwise null.",
+    )
 
 
 class TimelineEvent(BaseModel):

@@ -159,6 +159,17 @@ class PageQuery:
             f"    ORDER BY r.created_at {direction}, r.id {direction} LIMIT {self.param(limit)}"
         )
 
+    async def total(self, session: AsyncSession) -> int:
+        """How many rows the conditions match, all pages together (call before ``rows``:
+        the page's own parameters are added there). Only the report table is read."""
+        where = f"\n    WHERE {' AND '.join(self.conditions)}" if self.conditions else ""
+        found = await rawsql.fetchrow(
+            session,
+            f"SELECT count(*) AS total FROM report r{where}",  # noqa: S608 (fixed fragments)
+            *self.args,
+        )
+        return int(found["total"])
+
     async def rows(
         self,
         session: AsyncSession,

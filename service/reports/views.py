@@ -187,6 +187,19 @@ class ReportFilters:
     overdue: bool | None = None
     reporter_id: uuid.UUID | None = None
     building_ids: list[uuid.UUID] | None = None
+    # Words in the tracking code, the address or the description (case-insensitive).
+    text: str | None = None
+
+
+# The searched text: the same expression as the department queue's trigram index.
+SEARCH_TEXT_SQL = (
+    "lower(r.tracking_code || ' ' || coalesce(r.address_text, '') || ' ' || r.description)"
+)
+
+
+def _like_pattern(words: str) -> str:
+    escaped = words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 async def list_reports(
@@ -200,8 +213,35 @@ async def list_reports(
     cursor: str | None,
     oldest_first: bool = False,
 ) -> tuple[list[ReportView], str | None]:
-    """A page of reports, keyset-paginated on (created_at, id). With ``reporter_id`` the
-    caller's own reports (all states); otherwise what the caller may see. One statement."""
+    """A page of reports (see :func:`search_reports`), without the count."""
+    items, next_cursor, _ = await search_reports(
+        session,
+        actor,
+        filters,
+        now=now,
+        language=language,
+        limit=limit,
+        cursor=cursor,
+        oldest_first=oldest_first,
+    )
+    return items, next_cursor
+
+
+async def search_reports(
+    session: AsyncSession,
+    actor: Actor | None,
+    filters: ReportFilters,
+    *,
+    now: datetime,
+    language: str,
+    limit: int,
+    cursor: str | None,
+    oldest_first: bool = False,
+    with_total: bool = False,
+) -> tuple[list[ReportView], str | None, int | None]:
+    """A page of reports, keyset-paginated on (created_at, id), and with ``with_total`` how
+    many match on all pages. With ``reporter_id`` the caller's own reports (all states);
+    otherwise what the caller may see. One statement (two with the total)."""
     query = statements.PageQuery()
     own = filters.reporter_id is not None
     if own:
@@ -232,6 +272,10 @@ async def list_reports(
             f" AND r.due_at < {query.param(now)}))"
         )
         query.where(overdue_sql if filters.overdue else f"NOT {overdue_sql}")
+    if filters.text:
+        # Only what the caller may see is searched: the conditions above come first.
+        query.where(f"{SEARCH_TEXT_SQL} LIKE {query.param(_like_pattern(filters.text))}")
+    total = await query.total(session) if with_total else None
     after = decode_time_id_cursor(cursor) if cursor is not None else None
     rows = await query.rows(session, after=after, ascending=oldest_first, limit=limit + 1)
     page, next_cursor = rows[:limit], None
@@ -250,7 +294,7 @@ async def list_reports(
         (r["id"], r["reporter_id"]) for r, level in zip(page, levels, strict=True) if level == STAFF
     ]
     await _log_staff_read(session, actor, STAFF, shown)
-    return items, next_cursor
+    return items, next_cursor, total
 
 
 async def _log_staff_read(
@@ -333,4 +377,13 @@ async def nearby(
     ]
 
 
-__all__ = ["PUBLIC", "REPORTER", "STAFF", "ReportFilters", "list_reports", "timeline", "view"]
+__all__ = [
+    "PUBLIC",
+    "REPORTER",
+    "STAFF",
+    "ReportFilters",
+    "list_reports",
+    "search_reports",
+    "timeline",
+    "view",
+]
