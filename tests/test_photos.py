@@ -184,6 +184,10 @@ async def test_a_photo_reason_waits_in_draft_for_its_photo(
     headers = bearer(settings, resident)
     report = await file_report(session, resident, reason_code="dangerous-tree")
     assert report.state == "draft"
+    # The draft says what it waits for: its photo, then to be sent.
+    waiting = await client.get(f"/v1/reports/{report.id}", headers=headers)
+    assert waiting.status_code == 200, waiting.text
+    assert waiting.json()["private"]["waiting_for"] == "photo"
     early = await client.post(f"/v1/reports/{report.id}/submit", headers=headers)
     assert early.status_code == 422
     webp = io.BytesIO()
@@ -194,6 +198,8 @@ async def test_a_photo_reason_waits_in_draft_for_its_photo(
         headers=headers,
     )
     assert uploaded.status_code == 201
+    ready = await client.get(f"/v1/reports/{report.id}", headers=headers)
+    assert ready.json()["private"]["waiting_for"] == "submit"
     heif = io.BytesIO()
     Image.new("RGB", (30, 20), (10, 20, 200)).save(heif, format="HEIF")
     from_phone = await client.post(
@@ -209,6 +215,7 @@ async def test_a_photo_reason_waits_in_draft_for_its_photo(
     assert submitted.status_code == 200
     assert submitted.json()["state"] == "submitted"
     assert submitted.json()["private"]["moderation_due_at"] is not None
+    assert submitted.json()["private"]["waiting_for"] is None
     twice = await client.post(f"/v1/reports/{report.id}/submit", headers=headers)
     assert twice.status_code == 409
 

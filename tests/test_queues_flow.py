@@ -111,6 +111,15 @@ async def test_the_pause_moves_the_deadline_by_the_working_time_it_lasted(
     ).scalar_one()
     assert "Which side of the street is it on?" in mail.body_text
     assert report.tracking_code in mail.subject
+    # The question is on the report, for the reporter and for the department.
+    for who in ("resident", "staff"):
+        shown = await client.get(f"/v1/reports/{report.id}", headers=bearer(settings, people[who]))
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["private"]["waiting_for"] == "reply"
+        assert shown.json()["private"]["question"]["text"] == "Which side of the street is it on?"
+    public = await client.get(f"/v1/reports/{report.id}")
+    assert public.status_code == 200
+    assert public.json()["private"] is None
 
     clock.now = local(3, 10)  # Wednesday 10:00
     url = f"/v1/reports/{report.id}/clarifications"

@@ -154,6 +154,11 @@ class ReportView(BaseModel):
     private: ReportPrivate | None = None
 
 
+class PendingQuestion(BaseModel):
+    text: str
+    asked_at: datetime
+
+
 class ReportPrivate(BaseModel):
     reporter: Reporter
     anonymous_public: bool
@@ -167,6 +172,18 @@ class ReportPrivate(BaseModel):
     round: int
     helped_by_id: uuid.UUID | None = Field(
         default=None, description="The building's ambassador who filed it for the reporter."
+    )
+    waiting_for: Literal["photo", "submit", "reply"] | None = Field(
+        default=None,
+        description="What the report waits for from its reporter: a draft its photo "
+        "(`POST /v1/reports/{id}/photos`), then to be sent (`POST /v1/reports/{id}/submit`); a "
+        "report awaiting information the reply to `question` "
+        "(`POST /v1/reports/{id}/clarifications`). Null when it waits for nothing of theirs.",
+    )
+    question: PendingQuestion | None = Field(
+        default=None,
+        description="The department's question waiting for the reporter's reply (on the "
+        "report's own view; null in lists).",
     )
 
 

@@ -131,6 +131,16 @@ async def view_record(
     return await rawsql.fetchrow(session, VIEW_BY_CODE_SQL, (tracking_code or "").upper())
 
 
+async def pending_question(session: AsyncSession, report_id: uuid.UUID) -> Any:
+    """The newest question asked of the reporter (``question``, ``at``), or None."""
+    return await rawsql.fetchrow(
+        session,
+        "SELECT data->>'question' AS question, at FROM report_event"
+        " WHERE report_id = $1 AND type = 'ask_info' ORDER BY at DESC LIMIT 1",
+        report_id,
+    )
+
+
 class PageQuery:
     """A page of :data:`VIEW_COLUMNS` rows built from conditions with ``$n`` parameters:
     only fixed SQL fragments are added, every value is a parameter."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,7 @@ from service.reports.schemas import (
     Location,
     Named,
     NearbyReport,
+    PendingQuestion,
     PhotoRef,
     Reporter,
     ReportPrivate,
@@ -66,6 +67,17 @@ def to_view(row: Any, level: int, language: str, now: datetime) -> ReportView:
     return build_view(fields, level, language, now)
 
 
+def _waiting_for(
+    state: ReportState, photo_count: int
+) -> Literal["photo", "submit", "reply"] | None:
+    """What the report waits for from its reporter (a draft is one waiting for its photo)."""
+    if state == ReportState.draft:
+        return "photo" if not photo_count else "submit"
+    if state == ReportState.awaiting_info:
+        return "reply"
+    return None
+
+
 def build_view(r: Any, level: int, language: str, now: datetime) -> ReportView:
     """A report read with ``statements.VIEW_COLUMNS`` (a record or a mapping with those
     names) as a caller of ``level`` sees it. The values come from the database as their
@@ -87,6 +99,8 @@ def build_view(r: Any, level: int, language: str, now: datetime) -> ReportView:
             reject_text=r["reject_text"],
             round=r["round"],
             helped_by_id=r["helped_by_id"],
+            waiting_for=_waiting_for(state, r["photo_count"]),
+            question=None,
         )
     district_id, building_id = r["district_id"], r["building_id"]
     return ReportView.model_construct(
@@ -170,6 +184,12 @@ async def view(
             raise NotFound("No such report.")
         await _log_staff_read(session, actor, level, [(r["id"], r["reporter_id"])])
     result = build_view(r, level, language, now)
+    if result.private is not None and result.private.waiting_for == "reply":
+        asked = await statements.pending_question(session, r["id"])
+        if asked is not None:
+            result.private.question = PendingQuestion.model_construct(
+                text=asked["question"], asked_at=asked["at"]
+            )
     photos = r["photos"]
     result.photos = [_photo(r["id"], photo) for photo in photos] if photos else []
     return result
