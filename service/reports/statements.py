@@ -178,7 +178,7 @@ class PageQuery:
             f"SELECT count(*) AS total FROM report r{where}",  # noqa: S608 (fixed fragments)
             *self.args,
         )
-        return int(found["total"])
+        return int(found["total"]) if found is not None else 0
 
     async def rows(
         self,
