@@ -72,8 +72,10 @@ stop() {
 }
 trap 'stop; exit 0' INT TERM
 
+echo "[run] starting the API on http://$HOST:$PORT and one worker" >&2
 up=0
-for _ in $(seq 1 100); do
+# Importing the app takes seconds, more on a busy machine: wait up to a minute.
+for _ in $(seq 1 600); do
   kill -0 "$api" 2>/dev/null || break  # it stopped (refused settings, port taken): say nothing
   if curl -fsS "http://$HOST:$PORT/healthz" >/dev/null 2>&1; then up=1; break; fi
   sleep 0.1
