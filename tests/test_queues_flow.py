@@ -500,6 +500,9 @@ async def test_an_approved_extension_is_public_with_its_justification(
         {"justification": "No date"},
     ):
         assert (await client.post(url, json=invalid, headers=staff)).status_code == 422, invalid
+    # The refusal names the current deadline on the city's clock.
+    early = await client.post(url, json={**body, "due_at": local(5, 10).isoformat()}, headers=staff)
+    assert "(Europe/Tallinn)" in early.json()["detail"], early.text
     assert (
         await client.post(url, json=body, headers=bearer(settings, people["greenery_staff"]))
     ).status_code == 404
