@@ -752,3 +752,4 @@ async def test_list_searches_public_text_and_counts_the_matches(
     counted = await client.get("/v1/reports", params={"limit": 1, "with_total": "true"})
     assert counted.json()["total"] >= 4
     assert (await client.get("/v1/reports", params={"q": "x" * 101})).status_code == 422
+    assert (await client.get("/v1/reports", params={"q": "a\x00b"})).status_code == 422

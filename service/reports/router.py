@@ -228,7 +228,7 @@ async def list_reports(
     overdue: bool | None = None,
     sort: Annotated[str, Query(pattern="^(newest|oldest)$")] = "newest",
     q: Annotated[
-        str | None,
+        Text | None,
         Query(
             min_length=1,
             max_length=100,
