@@ -16,6 +16,7 @@ from sqlmodel import col
 from service.audit.models import AuditEvent
 from service.audit.service import PERSONAL_DATA_READ
 from service.auth import service as auth
+from service.auth.contacts import contact_reporter
 from service.auth.models import Role, RoleGrant, User
 from service.auth.schemas import ApiKeyCreate
 from service.auth.scopes import Scope
@@ -23,7 +24,6 @@ from service.config import Settings
 from service.feedback.models import ReportRating
 from service.ideas.models import Idea, IdeaExpert, IdeaReview, IdeaState
 from service.notifications.models import EmailMessage
-from service.reports.filing import contact_reporter
 from service.reports.lifecycle import record_event
 from service.reports.models import Report, ReportEvent, ReportSupport
 from service.reports.photos import MediaStore

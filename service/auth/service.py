@@ -26,14 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.service import record as audit
 from service.audit.service import record_personal_data_read
-from service.auth import repository, sessions
+from service.auth import email_tokens, repository, sessions
 from service.auth.actor import Actor
 from service.auth.models import (
     BUILDING_ROLES,
     DEPARTMENT_ROLES,
     EMAIL_TOKEN_PAGES,
     ApiKey,
-    EmailToken,
     EmailTokenPurpose,
     Role,
     RoleGrant,
@@ -157,16 +156,8 @@ async def _email_link(
     """Email a one-time code for ``purpose`` and its link (template: the purpose's own,
     unless another is named).
 
-    The token row starts with the hash of a throwaway value: the real secret is minted at
-    delivery, so it is never stored (see ``notifications.service``)."""
-    token = EmailToken(
-        user_id=user.id,
-        purpose=purpose,
-        token_hash=digest(new_secret()),
-        expires_at=expires_at,
-    )
-    session.add(token)
-    await session.flush()
+    The secret is minted at delivery, so it is never stored (see ``email_tokens``)."""
+    token = await email_tokens.issue(session, user.id, purpose, expires_at)
     page = f"{EMAIL_TOKEN_PAGES[purpose]}?lang={user.language}"
     await email_user_code(
         session,
@@ -189,10 +180,10 @@ async def send_verification(
 async def _use_email_token(
     session: AsyncSession, secret: str, purpose: EmailTokenPurpose, now: datetime
 ) -> User:
-    token = await repository.email_token(session, digest(secret), purpose)
-    if token is None or token.used_at is not None or token.expires_at <= now:
+    token = await email_tokens.redeemable(session, secret, purpose, now)
+    if token is None:
         raise InvalidInput("The code is unknown, used or expired.", field="token")
-    token.used_at = now
+    email_tokens.spend(token, now)
     user = await repository.user_by_id(session, token.user_id)
     if user is None or user.disabled_at is not None:
         raise InvalidInput("The code is unknown, used or expired.", field="token")
