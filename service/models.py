@@ -21,8 +21,8 @@ from service.ideas.models import (
     IdeaReview,
     IdeaSupport,
 )
+from service.mail.models import EmailMessage
 from service.notifications.models import (
-    EmailMessage,
     NotificationDelivery,
     NotificationEvent,
     NotificationPreference,

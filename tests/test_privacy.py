@@ -23,7 +23,7 @@ from service.auth.scopes import Scope
 from service.config import Settings
 from service.feedback.models import ReportRating
 from service.ideas.models import Idea, IdeaExpert, IdeaReview, IdeaState
-from service.notifications.models import EmailMessage
+from service.mail.models import EmailMessage
 from service.reports.lifecycle import record_event
 from service.reports.models import Report, ReportEvent, ReportSupport
 from service.reports.photos import MediaStore

@@ -10,9 +10,10 @@ from fastapi import Form
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from service.auth.models import Language, Role
+from service.auth.models import Role
 from service.auth.scopes import Scope
 from service.fields import PatchBody, PlainText, Text
+from service.languages import Language
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 128

@@ -14,6 +14,11 @@ Security decisions:
   (``notifications.service``); only their SHA-256 is ever stored.
 * A password reset ends every session (``sessions.end_all_sessions``).
 * API keys carry only scopes and may expire; what they may do is in ``service.auth.scopes``.
+
+Identity is the layer below the notifications (whose routers, like every package's, take
+this package's dependencies), so it does not import them: account emails are queued
+through ``service.mail``, the mail primitive under the notifications, where the texts and
+the ``email_message`` table live; the notifications deliver them.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from service.auth.tokens import digest, new_secret
 from service.city.models import Building, Department
 from service.config import Settings
 from service.errors import Conflict, InvalidInput, NotFound
-from service.notifications.service import OneTimeCode, email_user, email_user_code
+from service.mail.service import OneTimeCode, email_user, email_user_code
 
 API_KEY_PREFIX = "mk_"
 

@@ -26,13 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.audit.service import record as audit
 from service.auth import repository
 from service.auth.actor import Actor
-from service.auth.models import ApiKey, Language, RefreshToken, Role, User
+from service.auth.models import ApiKey, RefreshToken, Role, User
 from service.auth.passwords import hash_password, needs_rehash, verify_password
 from service.auth.schemas import PasswordChange, TokenPair
 from service.auth.tokens import decode_access_token, digest, issue_access_token, new_secret
 from service.city import service as city
 from service.config import Settings
 from service.errors import Forbidden, NotFound, Unauthorized
+from service.languages import Language
 
 BAD_CREDENTIALS = "The email address or the password is wrong."
 

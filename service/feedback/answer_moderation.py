@@ -19,7 +19,7 @@ from service.feedback import repository
 from service.feedback.models import ReportResponse, ResponseState
 from service.feedback.responses import publish, response_view
 from service.feedback.schemas import AnswerQueueItem, ReturnRequest
-from service.notifications.service import email_user
+from service.mail.service import email_user
 from service.pagination import keyset_page
 from service.reports import repository as reports
 from service.reports.access import STAFF

@@ -31,7 +31,7 @@ from service.errors import Conflict, Forbidden, NotFound
 from service.feedback import repository, templates
 from service.feedback.models import ReportRating
 from service.feedback.schemas import RatingCreate, RatingView, ReferralClose
-from service.notifications.service import email_user
+from service.mail.service import email_user
 from service.queues.access import Power, require_power
 from service.reports import repository as reports
 from service.reports.access import check_visible

@@ -30,7 +30,7 @@ from service.feedback.schemas import (
     ResponseView,
     RoundRating,
 )
-from service.notifications.service import email_user
+from service.mail.service import email_user
 from service.queues.access import require_power
 from service.reports import repository as reports
 from service.reports.access import STAFF, check_visible

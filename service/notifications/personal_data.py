@@ -10,9 +10,9 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from service.mail.models import EmailMessage
 from service.notifications.models import (
     Channel,
-    EmailMessage,
     NotificationDelivery,
     NotificationEvent,
     NotificationPreference,

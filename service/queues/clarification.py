@@ -16,7 +16,7 @@ from service.auth.actor import Actor
 from service.auth.models import User
 from service.calendar import TimeUnit, add_working_time, working_time_between
 from service.city import service as city
-from service.notifications.service import email_user
+from service.mail.service import email_user
 from service.queues import repository
 from service.queues.work import workable
 from service.reports.lifecycle import apply_transition, own_report, record_event

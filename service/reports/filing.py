@@ -47,7 +47,7 @@ from service.city import service as city
 from service.city.models import Building
 from service.config import Settings
 from service.errors import Conflict, Forbidden, InvalidInput, TooManyRequests
-from service.notifications.service import OneTimeCode, queue_email
+from service.mail.service import OneTimeCode, queue_email
 from service.reports import repository, statements
 from service.reports.lifecycle import mark_submitted, new_event
 from service.reports.models import Report

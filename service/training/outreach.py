@@ -16,7 +16,7 @@ from service.city import service as city
 from service.city.models import Building
 from service.config import Settings
 from service.errors import InvalidInput, NotFound
-from service.notifications.service import email_user
+from service.mail.service import email_user
 from service.outbox.service import add_job
 from service.training import awards_repository, repository
 from service.training.diplomas import verify_url
