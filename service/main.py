@@ -11,7 +11,8 @@ from fastapi_offline import FastAPIOffline
 from redis.asyncio import ConnectionPool
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-import service.models  # noqa: F401  (every table on the metadata, for foreign keys across packages)
+import service.models  # every table on the metadata, for foreign keys across packages
+import service.wiring  # noqa: F401  (what the lower layers look up, installed)
 from service import __version__
 from service.auth.router import router as auth_router
 from service.catalog.router import router as catalog_router

@@ -15,10 +15,15 @@ Security decisions:
 * A password reset ends every session (``sessions.end_all_sessions``).
 * API keys carry only scopes and may expire; what they may do is in ``service.auth.scopes``.
 
-Identity is the layer below the notifications (whose routers, like every package's, take
-this package's dependencies), so it does not import them: account emails are queued
-through ``service.mail``, the mail primitive under the notifications, where the texts and
-the ``email_message`` table live; the notifications deliver them.
+Identity is the layer below the city and the notifications (whose routers, like every
+package's, take this package's dependencies), so it imports neither:
+
+* account emails are queued through ``service.mail``, the mail primitive under the
+  notifications, where the texts and the ``email_message`` table live; the notifications
+  deliver them;
+* a grant's department or building is checked by the database's foreign key when the grant
+  is written, not by reading the city's tables (:func:`grant_role`); a supervisor's reach
+  down the department tree is the city's lookup, installed at start-up (``supervision``).
 """
 
 from __future__ import annotations
@@ -46,9 +51,8 @@ from service.auth.models import (
 from service.auth.passwords import hash_password
 from service.auth.schemas import ApiKeyCreate, RegisterRequest, RoleGrantCreate, UserUpdate
 from service.auth.tokens import digest, new_secret
-from service.city.models import Building, Department
 from service.config import Settings
-from service.errors import Conflict, InvalidInput, NotFound
+from service.errors import FOREIGN_KEY_VIOLATION, Conflict, InvalidInput, NotFound, sqlstate
 from service.mail.service import OneTimeCode, email_user, email_user_code
 
 API_KEY_PREFIX = "mk_"
@@ -342,13 +346,6 @@ async def grant_role(
             raise InvalidInput(f"The {request.role} role needs a {field}.", field=field)
         if request.role not in roles and scope is not None:
             raise InvalidInput(f"The {request.role} role is not scoped to a {noun}.", field=field)
-    if (
-        request.department_id is not None
-        and await session.get(Department, request.department_id) is None
-    ):
-        raise InvalidInput("No such department.", field="department_id")
-    if request.building_id is not None and await session.get(Building, request.building_id) is None:
-        raise InvalidInput("No such building.", field="building_id")
     grant = RoleGrant(
         user_id=user.id,
         role=request.role,
@@ -360,6 +357,12 @@ async def grant_role(
         async with session.begin_nested():
             session.add(grant)
     except IntegrityError as exc:
+        # The grant's department or building (at most one is given) is not there: its
+        # foreign key says so, as the city's tables are not read from here.
+        if sqlstate(exc) == FOREIGN_KEY_VIOLATION and request.department_id is not None:
+            raise InvalidInput("No such department.", field="department_id") from exc
+        if sqlstate(exc) == FOREIGN_KEY_VIOLATION:
+            raise InvalidInput("No such building.", field="building_id") from exc
         raise Conflict("The user holds this role already.") from exc
     await audit(
         session,
