@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from importlib import import_module
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -13,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+import service.wiring  # the registrations every entry point makes
 from service.audit.models import AuditEvent
 from service.audit.service import PERSONAL_DATA_READ
 from service.auth import service as auth
@@ -24,6 +27,7 @@ from service.config import Settings
 from service.feedback.models import ReportRating
 from service.ideas.models import Idea, IdeaExpert, IdeaReview, IdeaState
 from service.mail.models import EmailMessage
+from service.privacy import registry
 from service.reports.lifecycle import record_event
 from service.reports.models import Report, ReportEvent, ReportSupport
 from service.reports.photos import MediaStore
@@ -502,3 +506,22 @@ async def test_coordinators_reading_rosters_and_participants_are_audited(
     )
     assert roster.status_code == 200 and "Tiit Õppija" in roster.text
     assert await read_subjects() == [[str(learner.id)]] * 3
+
+
+def test_every_package_with_personal_data_is_registered_and_the_account_is_erased_last() -> None:
+    """``service.wiring``, which the app, the worker and the command line import, registers
+    every ``service/<package>/personal_data.py``: a package left out would be neither
+    exported nor erased."""
+    root = Path(service.wiring.__file__).parent
+    declared = {
+        path.parent.name: import_module(f"service.{path.parent.name}.personal_data").PERSONAL_DATA
+        for path in root.glob("*/personal_data.py")
+    }
+    assert set(declared) >= {"auth", "reports", "feedback", "training", "ideas", "notifications"}
+    steps = registry.steps()
+    unregistered = [name for name, part in declared.items() if all(s is not part for s in steps)]
+    assert unregistered == []
+    assert len(steps) == len(declared)
+    # The account's step blanks the name and address the others redact with.
+    assert [step.section for step in steps if step.erased_last] == ["account"]
+    assert steps[-1] is declared["auth"]

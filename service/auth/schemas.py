@@ -172,3 +172,11 @@ class ApiKeyPublic(BaseModel):
 
 class ApiKeyCreated(ApiKeyPublic):
     key: str = Field(description="The key itself. Shown once; only its hash is stored.")
+
+
+class ErasureRequest(BaseModel):
+    """Erasing an account is confirmed with its password."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128), PlainText]

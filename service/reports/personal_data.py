@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from service.privacy.registry import Erasure, Person, PersonalData, redact, rows
+from service.privacy.registry import Erasure, Export, Owned, Person, PersonalData, redact, rows
 from service.reports.models import (
     IdempotencyRecord,
     Report,
@@ -32,28 +32,9 @@ CONTACT_EVENTS = ("contact_details",)
 TEXT_FIELDS = ("answer", "text", "comment", "note")
 
 
-async def export(session: AsyncSession, person: Person) -> dict[str, Any]:
-    reports = rows(
-        await session.execute(
-            select(
-                col(Report.id),
-                col(Report.tracking_code),
-                col(Report.state),
-                col(Report.created_at),
-                col(Report.closed_at),
-                col(Report.address_text),
-                col(Report.description),
-                col(Report.attributes),
-                col(Report.anonymous_public),
-                col(Report.text_in_open_data),
-                func.ST_Y(col(Report.location)).label("lat"),
-                func.ST_X(col(Report.location)).label("lon"),
-            )
-            .where(col(Report.reporter_id) == person.id)
-            .order_by(col(Report.created_at))
-        )
-    )
-    events = rows(
+async def _own_events(session: AsyncSession, person: Person) -> list[dict[str, Any]]:
+    """What the person did on any report, and the contact details sent with their own."""
+    return rows(
         await session.execute(
             select(
                 col(ReportEvent.report_id),
@@ -72,37 +53,37 @@ async def export(session: AsyncSession, person: Person) -> dict[str, Any]:
             .order_by(col(ReportEvent.at))
         )
     )
-    photos = rows(
-        await session.execute(
-            select(
-                col(ReportPhoto.id),
-                col(ReportPhoto.report_id),
-                col(ReportPhoto.content_type),
-                col(ReportPhoto.created_at),
-            ).where(col(ReportPhoto.uploader_id) == person.id)
-        )
-    )
-    supported = rows(
-        await session.execute(
-            select(col(ReportSupport.report_id), col(ReportSupport.created_at)).where(
-                col(ReportSupport.user_id) == person.id
-            )
-        )
-    )
-    followed = rows(
-        await session.execute(
-            select(col(ReportSubscription.report_id), col(ReportSubscription.created_at)).where(
-                col(ReportSubscription.user_id) == person.id
-            )
-        )
-    )
-    return {
-        "filed": reports,
-        "own_events": events,
-        "photos": photos,
-        "supported": supported,
-        "subscriptions": followed,
-    }
+
+
+EXPORT: dict[str, Owned | Export] = {
+    "filed": Owned(
+        Report,
+        owner="reporter_id",
+        columns=(
+            "id",
+            "tracking_code",
+            "state",
+            "created_at",
+            "closed_at",
+            "address_text",
+            "description",
+            "attributes",
+            "anonymous_public",
+            "text_in_open_data",
+            func.ST_Y(col(Report.location)).label("lat"),
+            func.ST_X(col(Report.location)).label("lon"),
+        ),
+        order_by="created_at",
+    ),
+    "own_events": _own_events,
+    "photos": Owned(
+        ReportPhoto, owner="uploader_id", columns=("id", "report_id", "content_type", "created_at")
+    ),
+    "supported": Owned(ReportSupport, owner="user_id", columns=("report_id", "created_at")),
+    "subscriptions": Owned(
+        ReportSubscription, owner="user_id", columns=("report_id", "created_at")
+    ),
+}
 
 
 def _redacted_data(data: dict[str, Any], person: Person) -> dict[str, Any]:
@@ -185,4 +166,4 @@ async def erase(session: AsyncSession, person: Person, erasure: Erasure) -> int:
     return changed + int(getattr(stored, "rowcount", 0) or 0)
 
 
-PERSONAL_DATA = PersonalData(section="reports", export=export, erase=erase)
+PERSONAL_DATA = PersonalData(section="reports", export=EXPORT, erase=erase)
