@@ -199,3 +199,8 @@ def subtract_working_time(
             return stop - remaining
         remaining -= available
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def local_time(instant: datetime, calendar: WorkingCalendar) -> str:
+    """An instant as people in the city read it: the city's wall clock, day first."""
+    return instant.astimezone(calendar.zone).strftime("%d.%m.%Y %H:%M")

@@ -20,6 +20,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.conflicts import LOCK_CONFLICT_SQLSTATES, mark_for_retry
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 # OpenAPI ``responses`` entries for endpoints: a problem document, and the usual set of them.
 PROBLEM: dict[str, Any] = {"content": {PROBLEM_MEDIA_TYPE: {}}}
@@ -266,6 +268,21 @@ async def _pool_timeout(request: Request, exc: Exception) -> JSONResponse:
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
+    if sqlstate(exc) in LOCK_CONFLICT_SQLSTATES:
+        # Retried once by RetryOnLockConflict; this answer goes out when the retry fails too.
+        log.warning("lock conflict", extra={"path": request.url.path, "sqlstate": sqlstate(exc)})
+        mark_for_retry(request.scope)
+        return problem_response(
+            503,
+            slug="lock-conflict",
+            title="Conflicting change",
+            detail="Another change to the same data was being made at the same moment; "
+            "nothing was changed. Try again.",
+            instance=request.url.path,
+            headers={"Retry-After": "1"},
+            reason="lock_conflict",
+            request_id=_request_id(request),
+        )
     if exc.connection_invalidated or sqlstate(exc) in _BUSY_SQLSTATES:
         log.warning("database busy", extra={"path": request.url.path, "sqlstate": sqlstate(exc)})
         return _database_busy(request, "database_busy")

@@ -19,6 +19,7 @@ from service.auth.router import router as auth_router
 from service.catalog.router import router as catalog_router
 from service.city.router import router as city_router
 from service.config import Settings, get_settings, settings_or_exit
+from service.conflicts import RetryOnLockConflict
 from service.db import create_engine, create_sessionmaker
 from service.errors import install_error_handlers
 from service.feedback.router import router as feedback_router
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.redis = create_redis(settings)
     app.state.rate_limiter = RateLimiter(settings.redis_url)
     install_error_handlers(app)
+    # Inside the request context (one request id, one access line for both runs).
+    app.add_middleware(RetryOnLockConflict)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -17,7 +17,7 @@ from service.config import Settings
 from service.feedback import responses
 from service.feedback.schemas import ResponseCreate
 from service.reports import moderation
-from service.reports.models import Report, ReportEvent, ReportRound
+from service.reports.models import EVENT_SEQ, Report, ReportEvent, ReportRound
 from service.reports.schemas import AcceptRequest
 from tests.factories import actor_of, file_report, make_user
 
@@ -107,9 +107,7 @@ async def rounds_of(session: AsyncSession, report_id: uuid.UUID) -> list[ReportR
 
 async def events_of(session: AsyncSession, report_id: uuid.UUID) -> list[ReportEvent]:
     rows = await session.execute(
-        select(ReportEvent)
-        .where(col(ReportEvent.report_id) == report_id)
-        .order_by(col(ReportEvent.at), col(ReportEvent.id))
+        select(ReportEvent).where(col(ReportEvent.report_id) == report_id).order_by(EVENT_SEQ)
     )
     return list(rows.scalars())
 

@@ -129,6 +129,15 @@ def test_every_event_type_has_a_template_in_every_language() -> None:
         "outcome": "Fixed",
         "text": "t",
         "until": "2026-12-01",
+        **{f"outcome_{language}": "Fixed" for language in Language},
+        **{f"until_{language}": "1.12.2026" for language in Language},
+        "question": "q",
+        "round": 2,
+        "rounds": 3,
+        "from_department": "Roads",
+        "current_due": "01.12.2026 12:00",
+        "justification": "j",
+        "note": "",
         # The idea bank's notices name the idea by its title.
         "title": "Benches on Raekoja plats",
         "reasons": "- too short",
@@ -137,13 +146,14 @@ def test_every_event_type_has_a_template_in_every_language() -> None:
         "reasoning": "r",
         "score": 4.2,
     }
-    for event_type in EVENT_TYPES:
-        assert event_type in EMAILS, f"no template for {event_type}"
-        subject_of = "Benches on Raekoja plats" if event_type.startswith("idea_") else "ML-"
-        for language in Language:
-            subject, body = render(event_type, language, "Mari", **values)
-            assert body.startswith(GREETINGS[language][0].format(name="Mari"))
-            assert subject_of in subject + body
+    for event_type in EVENT_TYPES.values():
+        for template in event_type.template_names():
+            assert template in EMAILS, f"no template {template} for {event_type.name}"
+            subject_of = "Benches on Raekoja plats" if template.startswith("idea_") else "ML-"
+            for language in Language:
+                subject, body = render(template, language, "Mari", **values)
+                assert body.startswith(GREETINGS[language][0].format(name="Mari"))
+                assert subject_of in subject + body
     # The SLA engine's placeholders all show.
     _, body = render("sla_escalated", Language.en, None, **SLA_VALUES)
     assert body.startswith("Hello,")

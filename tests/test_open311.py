@@ -965,9 +965,13 @@ async def test_answers_close_and_wait_for_answer_moderation_where_asked(
 
     assert (await client.post(url, data=update("FIXED"))).status_code == 400  # no answer text
     assert (await client.post(url, data=update("FIXED", "Patched."))).status_code == 200
-    assert (await client.post(url, data=update("CLOSED"))).status_code == 200
+    # The reporter keeps the rating window (and with it the reopen): the case system cannot
+    # close an answered report before it ends.
+    refused = await client.post(url, data=update("CLOSED"))
+    assert refused.status_code == 400
+    assert "rating window" in refused.json()[0]["description"]
     await session.refresh(report)
-    assert report.state == ReportState.closed
+    assert report.state == ReportState.answered and report.closed_at is None
     response = (
         await session.execute(select(ReportResponse).where(ReportResponse.report_id == report.id))
     ).scalar_one()
@@ -978,6 +982,11 @@ async def test_answers_close_and_wait_for_answer_moderation_where_asked(
     assert current.answered_at is not None and current.on_time is True
     (request,) = (await client.get(f"{BASE}/requests/{report.tracking_code}.json")).json()
     assert (request["status"], request["status_notes"]) == ("closed", "Patched.")
+    # The answer's text is on the public timeline, as the update's description.
+    updates = (await client.get(f"{BASE}/servicerequestupdates.json")).json()
+    assert [u["description"] for u in updates if u["service_request_id"] == report.tracking_code][
+        -1
+    ] == "Patched."
 
     moderated = await public_report(session, settings)
     reason = await session.get(Reason, moderated.reason_id)
@@ -1022,3 +1031,26 @@ async def test_open311_posts_are_rate_limited_per_key(
     assert errors_of(limited)[0]["code"] == 429
     other = await writer_key(session, settings)
     assert (await client.post(f"{BASE}/requests.json", data=pothole_form(other))).status_code == 201
+
+
+async def test_closed_from_a_case_system_closes_an_unanswered_question_as_the_life_cycle_does(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """CLOSED on a report whose question waits for the reporter closes it as every close
+    does: closed_at set, the round ended, the close on the timeline after the question."""
+    crm = await api_key(session, await make_user(session, settings), "open311:updates")
+    url = f"{BASE}/servicerequestupdates.json"
+    report = await public_report(session, settings)
+    report.state = ReportState.awaiting_info
+    await session.flush()
+    closed = await client.post(
+        url,
+        data={"api_key": crm, "service_request_id": report.tracking_code, "status": "CLOSED"},
+    )
+    assert closed.status_code == 200, closed.text
+    await session.refresh(report)
+    assert report.state == ReportState.closed and report.closed_at is not None
+    current = (
+        await session.execute(select(ReportRound).where(ReportRound.report_id == report.id))
+    ).scalar_one()
+    assert current.ended_at == report.closed_at

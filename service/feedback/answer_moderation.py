@@ -1,6 +1,6 @@
 """Answer moderation: answers of reasons that need it wait in a queue, oldest first, until a
 moderator approves them (they are published, :func:`service.feedback.responses.publish`)
-or returns them to the department with a comment (the author is emailed and may answer
+or returns them to the department with a comment (the author is told and may answer
 again)."""
 
 from __future__ import annotations
@@ -19,11 +19,10 @@ from service.feedback import repository
 from service.feedback.models import ReportResponse, ResponseState
 from service.feedback.responses import publish, response_view
 from service.feedback.schemas import AnswerQueueItem, ReturnRequest
-from service.mail.service import email_user
 from service.pagination import keyset_page
-from service.reports import repository as reports
+from service.reports import lifecycle
 from service.reports.access import STAFF
-from service.reports.lifecycle import record_event
+from service.reports.lifecycle import notices
 from service.reports.models import Report
 from service.reports.views import to_view
 
@@ -65,7 +64,7 @@ async def _waiting(session: AsyncSession, response_id: uuid.UUID) -> tuple[Repor
     response = await repository.get_response(session, response_id)
     if response is None:
         raise NotFound("No such answer.")
-    report = await reports.lock(session, response.report_id)
+    report = await lifecycle.lock(session, response.report_id)
     await session.refresh(response)
     if response.state != ResponseState.pending_moderation:
         raise Conflict(
@@ -108,7 +107,7 @@ async def return_answer(
     response.moderated_by_id = actor.user_id
     response.moderated_at = now
     response.moderation_comment = body.comment
-    record_event(
+    lifecycle.record_event(
         session,
         report,
         actor,
@@ -119,9 +118,14 @@ async def return_answer(
         comment=body.comment,
     )
     author = await session.get(User, response.author_id) if response.author_id else None
-    if author is not None and author.disabled_at is None:
-        await email_user(
-            session, author, "answer_returned", code=report.tracking_code, comment=body.comment
-        )
+    await notices.tell(
+        session,
+        report,
+        "answer_returned",
+        str(response.id),
+        [author] if author is not None else [],
+        now=now,
+        comment=body.comment,
+    )
     await session.flush()
     return response

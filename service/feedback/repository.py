@@ -1,27 +1,21 @@
-"""SQL of the feedback package: templates, responses, ratings, the people an answer is sent
-to, and the answered reports whose rating window has passed. No rules live here; the KPI
-queries are in ``kpi_repository.py``."""
+"""SQL of the feedback package: templates, responses and ratings. No rules live here; the
+KPI queries are in ``kpi_repository.py``."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, literal, or_, select, text, union
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from service.auth.models import Role, User
 from service.feedback.models import ReportRating, ReportResponse, ResponseState, ResponseTemplate
 from service.reports import repository as reports
 from service.reports.models import (
     Report,
-    ReportRound,
-    ReportSubscription,
     ReportSupport,
 )
-from service.reports.states import ReportState
 
 # --- templates ------------------------------------------------------------------------------
 
@@ -152,15 +146,6 @@ def answer_queue_select() -> Select[Any]:
 # --- rounds and ratings ---------------------------------------------------------------------
 
 
-async def round_of(session: AsyncSession, report_id: uuid.UUID, number: int) -> ReportRound | None:
-    rows = await session.execute(
-        select(ReportRound).where(
-            col(ReportRound.report_id) == report_id, col(ReportRound.number) == number
-        )
-    )
-    return rows.scalars().first()
-
-
 async def rating_of(
     session: AsyncSession, report_id: uuid.UUID, round_number: int, user_id: uuid.UUID
 ) -> ReportRating | None:
@@ -202,104 +187,3 @@ async def is_supporter(session: AsyncSession, report_id: uuid.UUID, user_id: uui
             )
         )
     )
-
-
-async def referred(session: AsyncSession, report_id: uuid.UUID, round_number: int) -> bool:
-    """Whether the reporter said "not resolved" in this round (in the last round allowed,
-    that refers the report to the supervisor instead of reopening it)."""
-    return bool(
-        await session.scalar(
-            select(
-                exists().where(
-                    col(ReportRating.report_id) == report_id,
-                    col(ReportRating.round_number) == round_number,
-                    col(ReportRating.by_reporter),
-                    ~col(ReportRating.resolved),
-                )
-            )
-        )
-    )
-
-
-# --- people ---------------------------------------------------------------------------------
-
-
-async def audience(session: AsyncSession, report: Report) -> list[User]:
-    """The reporter, supporters and subscribers of a report, once each, who can get mail."""
-    people = union(
-        select(literal(report.reporter_id).label("user_id")),
-        select(col(ReportSupport.user_id)).where(col(ReportSupport.report_id) == report.id),
-        select(col(ReportSubscription.user_id)).where(
-            col(ReportSubscription.report_id) == report.id
-        ),
-    ).subquery()
-    rows = await session.execute(
-        select(User)
-        .join(people, people.c.user_id == User.id)
-        .where(col(User.disabled_at).is_(None))
-        .order_by(col(User.id))
-    )
-    return list(rows.scalars())
-
-
-async def nearest_supervisors(session: AsyncSession, department_id: uuid.UUID) -> list[User]:
-    """The supervisors of the department, or of the nearest department above it that has
-    any (a supervisor heads the subtree)."""
-    rows = await session.execute(
-        text(
-            """
-            WITH RECURSIVE up(id, parent_id, depth) AS (
-                SELECT id, parent_id, 0 FROM department WHERE id = :department
-                UNION ALL
-                SELECT d.id, d.parent_id, up.depth + 1
-                FROM department d JOIN up ON d.id = up.parent_id
-            ),
-            heads AS (
-                SELECT g.user_id, up.depth FROM up
-                JOIN role_grant g ON g.department_id = up.id AND g.role = :role
-                JOIN user_account u ON u.id = g.user_id AND u.disabled_at IS NULL
-            )
-            SELECT DISTINCT user_id FROM heads WHERE depth = (SELECT min(depth) FROM heads)
-            """
-        ),
-        {"department": department_id, "role": Role.supervisor.value},
-    )
-    ids = [row[0] for row in rows]
-    if not ids:
-        return []
-    users = await session.execute(select(User).where(col(User.id).in_(ids)).order_by(col(User.id)))
-    return list(users.scalars())
-
-
-# --- closing after the rating window --------------------------------------------------------
-
-
-async def lock_expired_answers(
-    session: AsyncSession, answered_before: datetime, limit: int
-) -> list[Report]:
-    """Answered reports whose round was answered before ``answered_before``, not referred
-    to the supervisor, locked (others' locked rows are skipped: another worker has them)."""
-    current = and_(col(ReportRound.report_id) == Report.id, col(ReportRound.number) == Report.round)
-    referred_round = (
-        select(literal(1))
-        .where(
-            col(ReportRating.report_id) == Report.id,
-            col(ReportRating.round_number) == Report.round,
-            col(ReportRating.by_reporter),
-            ~col(ReportRating.resolved),
-        )
-        .exists()
-    )
-    rows = await session.execute(
-        select(Report)
-        .join(ReportRound, current)
-        .where(
-            col(Report.state) == ReportState.answered,
-            col(ReportRound.answered_at) < answered_before,
-            ~referred_round,
-        )
-        .order_by(col(ReportRound.answered_at))
-        .limit(limit)
-        .with_for_update(of=Report, skip_locked=True)
-    )
-    return list(rows.scalars())

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
-from service.calendar import working_time_between
 from service.catalog.models import Reason
 from service.city import service as city
 from service.city.models import Department
@@ -30,12 +30,12 @@ from service.feedback.schemas import (
     ResponseView,
     RoundRating,
 )
-from service.mail.service import email_user
+from service.languages import Language
 from service.queues.access import require_power
+from service.reports import lifecycle
 from service.reports import repository as reports
 from service.reports.access import STAFF, check_visible
-from service.reports.lifecycle import apply_transition, record_event
-from service.reports.models import Report, ReportRound
+from service.reports.models import Report, ReportEvent
 from service.reports.states import Action, transition
 
 OUTCOME_LINES: dict[Outcome, dict[str, str]] = {
@@ -148,12 +148,14 @@ async def answer(
     settings: Settings,
     *,
     access_checked: bool = False,
-) -> ReportResponse:
+    event_data: dict[str, Any] | None = None,
+) -> tuple[ReportResponse, ReportEvent]:
     """The department's answer to the report's current round: published at once, or
-    waiting for a moderator when the reason needs answer moderation. ``access_checked``:
-    the caller holds a city-wide right already checked (the city's case system through
-    Open311 ``servicerequestupdates``), not a department's staff."""
-    report = await reports.lock(session, report_id)
+    waiting for a moderator when the reason needs answer moderation; returns it with the
+    timeline event it wrote (``event_data`` joins that event). ``access_checked``: the
+    caller holds a city-wide right already checked (the city's case system through Open311
+    ``servicerequestupdates``), not a department's staff."""
+    report = await lifecycle.lock(session, report_id)
     if not access_checked:
         await require_power(session, actor, report.department_id)
     transition(report.state, Action.answer)
@@ -178,7 +180,7 @@ async def answer(
     )
     session.add(response)
     if reason.needs_answer_moderation:
-        record_event(
+        event = lifecycle.record_event(
             session,
             report,
             actor,
@@ -187,32 +189,14 @@ async def answer(
             public=False,
             response_id=str(response.id),
             outcome=outcome.value,
+            **(event_data or {}),
         )
     else:
-        await publish(session, report, response, actor, now, settings)
+        event = await publish(
+            session, report, response, actor, now, settings, event_data=event_data
+        )
     await session.flush()
-    return response
-
-
-async def _current_round(session: AsyncSession, report: Report) -> ReportRound:
-    """The report's current round; a report accepted before rounds were kept gets its
-    round now, from its acceptance and deadline."""
-    found = await repository.round_of(session, report.id, report.round)
-    if found is not None:
-        return found
-    opened = report.accepted_at or report.updated_at
-    due = report.due_at or opened
-    created = ReportRound(
-        report_id=report.id,
-        number=report.round,
-        department_id=report.department_id,
-        opened_at=opened,
-        due_at=due,
-        initial_due_at=due,
-    )
-    session.add(created)
-    await session.flush()
-    return created
+    return response, event
 
 
 async def publish(
@@ -222,31 +206,46 @@ async def publish(
     actor: Actor | None,
     now: datetime,
     settings: Settings,
-) -> None:
-    """Publish ``response``: the report is answered, the round records when and how fast,
-    the audience is emailed, and the rating window opens."""
-    apply_transition(
-        session,
-        report,
-        Action.answer,
-        actor,
-        now,
-        response_id=str(response.id),
-        round=report.round,
-        outcome=str(response.outcome),
-        **({"scheduled_for": response.scheduled_for.isoformat()} if response.scheduled_for else {}),
-    )
+    *,
+    event_data: dict[str, Any] | None = None,
+) -> ReportEvent:
+    """Publish ``response`` through the life cycle (the report is answered, the round
+    records when and how fast, the audience is told, the rating window opens), then post the
+    state's automatic status note."""
     response.state = ResponseState.published
     response.published_at = now
-    rnd = await _current_round(session, report)
-    calendar = await city.load_working_calendar(session, rnd.department_id)
-    worked = working_time_between(rnd.opened_at, now, calendar).total_seconds()
-    rnd.answered_at = now
-    rnd.answer_working_seconds = max(0, int(worked) - rnd.paused_working_seconds)
-    rnd.on_time = now <= rnd.due_at
-    report.answered_at = now
-    await _notify_audience(session, report, response, settings)
+    department = await session.get(Department, report.department_id)
+    assert department is not None
+    calendar = await city.load_working_calendar(session, report.department_id)
+    until = (now + timedelta(days=settings.rating_window_days)).astimezone(calendar.zone).date()
+    event = await lifecycle.publish_answer(
+        session,
+        report,
+        actor,
+        now,
+        # The published answer's text is public on the timeline (Open311's update
+        # description); an answer waiting for moderation is not public yet.
+        event_data={
+            "response_id": str(response.id),
+            "outcome": str(response.outcome),
+            "text": response.text,
+            **(
+                {"scheduled_for": response.scheduled_for.isoformat()}
+                if response.scheduled_for
+                else {}
+            ),
+            **(event_data or {}),
+        },
+        notice_key=str(response.id),
+        notice_values={
+            "department": department.name,
+            "text": response.text,
+            **{f"outcome_{language}": outcome_line(response, language) for language in Language},
+            **{f"until_{language}": templates.local_date(until, language) for language in Language},
+        },
+    )
     await templates.on_state_entered(session, report, now, scheduled_for=response.scheduled_for)
+    return event
 
 
 def outcome_line(response: ReportResponse, language: str) -> str:
@@ -257,30 +256,6 @@ def outcome_line(response: ReportResponse, language: str) -> str:
         date=templates.local_date(scheduled, language) if scheduled else "",
         justification=response.justification or "",
     )
-
-
-async def _notify_audience(
-    session: AsyncSession, report: Report, response: ReportResponse, settings: Settings
-) -> None:
-    """Email the reporter (who may rate) and every supporter and subscriber, once each."""
-    department = await session.get(Department, report.department_id)
-    assert department is not None
-    assert response.published_at is not None
-    until = response.published_at + timedelta(days=settings.rating_window_days)
-    calendar = await city.load_working_calendar(session, report.department_id)
-    for person in await repository.audience(session, report):
-        language = str(person.language)
-        is_reporter = person.id == report.reporter_id
-        await email_user(
-            session,
-            person,
-            "answer_published_reporter" if is_reporter else "answer_published",
-            code=report.tracking_code,
-            department=department.name,
-            outcome=outcome_line(response, language),
-            text=response.text,
-            until=templates.local_date(until.astimezone(calendar.zone).date(), language),
-        )
 
 
 # --- reading --------------------------------------------------------------------------------

@@ -101,7 +101,7 @@ async def answer_report(
     settings: SettingsDep,
     now: NowDep,
 ) -> ResponseView:
-    created = await responses.answer(session, actor, report_id, body, now, settings)
+    created, _ = await responses.answer(session, actor, report_id, body, now, settings)
     response.headers["Location"] = f"/v1/reports/{report_id}/responses"
     return responses.response_view(created, settings, staff=True)
 

@@ -22,8 +22,8 @@ from service.auth.actor import Actor
 from service.auth.models import Role
 from service.calendar import (
     TimeUnit,
-    WorkingCalendar,
     add_working_time,
+    local_time,
     subtract_working_time,
 )
 from service.city import service as city
@@ -33,11 +33,6 @@ from service.ideas.models import Idea, IdeaArea, IdeaReview, IdeaState
 from service.ideas.schemas import ReviewSubmit
 from service.ideas.states import IdeaAction, transition
 from service.ideas.timeline import move, record_event, tell_author, tell_people
-
-
-def local_time(instant: datetime, calendar: WorkingCalendar) -> str:
-    """A deadline as people in the city read it."""
-    return instant.astimezone(calendar.zone).strftime("%d.%m.%Y %H:%M")
 
 
 async def assign(

@@ -18,6 +18,7 @@ than whoever registered it, so nothing the registrant typed (the display name) g
 from __future__ import annotations
 
 from service.languages import Language
+from service.mail.department_templates import DEPARTMENT_EMAILS
 from service.mail.idea_templates import IDEA_EMAILS
 
 GREETINGS: dict[Language, tuple[str, str]] = {
@@ -155,42 +156,44 @@ EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
         ),
     },
     # An official answer is published: to the reporter, who may rate it, and to supporters
-    # and subscribers. The answer's text is the department's, never a resident's.
+    # and subscribers. The answer's text is the department's, never a resident's. One event
+    # for all of them carries the outcome line and the date in each language
+    # (``outcome_et``, ``until_en``, …): each reader's template takes its own.
     "answer_published_reporter": {
         Language.et: (
             "Teie teatele {code} vastati",
-            "{greeting}\n\n{department} vastas teie teatele {code}.\n\n{outcome}\n\n{text}\n\n"
-            "Kas mure on lahendatud? Hinnake vastust kuni {until}. Kui mure ei ole "
+            "{greeting}\n\n{department} vastas teie teatele {code}.\n\n{outcome_et}\n\n{text}\n\n"
+            "Kas mure on lahendatud? Hinnake vastust kuni {until_et}. Kui mure ei ole "
             "lahendatud, öelge seda ja teade avatakse uuesti.",
         ),
         Language.en: (
             "Your report {code} was answered",
-            "{greeting}\n\n{department} answered your report {code}.\n\n{outcome}\n\n{text}\n\n"
-            "Is the problem solved? Rate the answer until {until}. If it is not solved, say "
+            "{greeting}\n\n{department} answered your report {code}.\n\n{outcome_en}\n\n{text}\n\n"
+            "Is the problem solved? Rate the answer until {until_en}. If it is not solved, say "
             "so and the report is reopened.",
         ),
         Language.ru: (
             "На ваше сообщение {code} дан ответ",
-            "{greeting}\n\n{department} ответил(а) на ваше сообщение {code}.\n\n{outcome}\n\n"
-            "{text}\n\nРешена ли проблема? Оцените ответ до {until}. Если проблема не "
+            "{greeting}\n\n{department} ответил(а) на ваше сообщение {code}.\n\n{outcome_ru}\n\n"
+            "{text}\n\nРешена ли проблема? Оцените ответ до {until_ru}. Если проблема не "
             "решена, сообщите об этом, и сообщение будет открыто снова.",
         ),
     },
     "answer_published": {
         Language.et: (
             "Teatele {code} vastati",
-            "{greeting}\n\n{department} vastas teatele {code}, mida jälgite.\n\n{outcome}\n\n"
+            "{greeting}\n\n{department} vastas teatele {code}, mida jälgite.\n\n{outcome_et}\n\n"
             "{text}",
         ),
         Language.en: (
             "The report {code} was answered",
-            "{greeting}\n\n{department} answered the report {code} you follow.\n\n{outcome}"
+            "{greeting}\n\n{department} answered the report {code} you follow.\n\n{outcome_en}"
             "\n\n{text}",
         ),
         Language.ru: (
             "На сообщение {code} дан ответ",
             "{greeting}\n\n{department} ответил(а) на сообщение {code}, за которым вы "
-            "следите.\n\n{outcome}\n\n{text}",
+            "следите.\n\n{outcome_ru}\n\n{text}",
         ),
     },
     "answer_returned": {
@@ -452,6 +455,7 @@ EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
             "дома ({address}). Код проверки вашего диплома — {code}:\n{link}",
         ),
     },
+    **DEPARTMENT_EMAILS,
     **IDEA_EMAILS,
 }
 

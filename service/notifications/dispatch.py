@@ -35,7 +35,7 @@ from service.db import utcnow
 from service.mail.models import DeliveryStatus
 from service.mail.service import queue_notification_emails
 from service.notifications import repository
-from service.notifications.events import is_legal
+from service.notifications.events import EVENT_TYPES, is_legal
 from service.notifications.models import PERSONAL_CHANNELS, Channel
 from service.outbox import service as outbox
 
@@ -57,6 +57,21 @@ class Notice:
     values: dict[str, object] = field(default_factory=dict)
     report_id: uuid.UUID | None = None
     legal: bool = False
+    # The template a recipient reads instead of ``template`` (by user id): the reporter's
+    # answer notice invites a rating, a follower's does not. One event all the same: one
+    # webhook delivery, one inbox entry each.
+    template_for: dict[uuid.UUID, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        declared = EVENT_TYPES.get(self.event_type)
+        if declared is None:
+            raise ValueError(f"Undeclared notification event type {self.event_type!r}.")
+        for template in (self.template, *self.template_for.values()):
+            if template not in declared.template_names():
+                raise ValueError(f"{self.event_type} does not declare the template {template!r}.")
+
+    def template_of(self, user_id: uuid.UUID) -> str:
+        return self.template_for.get(user_id, self.template)
 
 
 async def notify(
@@ -125,7 +140,16 @@ async def notify_many(
                 if channel is Channel.inbox and person.contact_only:
                     continue
                 off = not legal and (person.id, notice.event_type, channel) in turned_off
-                rows.append(_delivery(event_id, channel, when, user_id=person.id, off=off))
+                rows.append(
+                    _delivery(
+                        event_id,
+                        channel,
+                        when,
+                        user_id=person.id,
+                        off=off,
+                        template=notice.template_for.get(person.id),
+                    )
+                )
         rows += [
             _delivery(event_id, Channel.webhook, when, webhook_id=webhook_id)
             for webhook_id in webhooks.get(notice.event_type, [])
@@ -138,7 +162,7 @@ async def notify_many(
             continue
         if row.channel == Channel.email:
             notice, person, values = wanted[(row.event_id, row.user_id)]
-            emails.append((row.id, person, notice.template, values))
+            emails.append((row.id, person, notice.template_of(person.id), values))
         elif row.channel == Channel.webhook:
             webhook_jobs.append((str(row.id), [str(row.id)]))
         if row.user_id is not None:
@@ -166,6 +190,7 @@ def _delivery(
     user_id: uuid.UUID | None = None,
     webhook_id: uuid.UUID | None = None,
     off: bool = False,
+    template: str | None = None,
 ) -> dict[str, Any]:
     # The inbox entry is delivered by being written; email and webhooks wait for a worker.
     if off:
@@ -180,6 +205,7 @@ def _delivery(
         "channel": channel,
         "user_id": user_id,
         "webhook_id": webhook_id,
+        "template": template,
         "status": status,
         "attempts": 0,
         "last_error": TURNED_OFF if off else None,

@@ -14,9 +14,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class EventType:
+    """``templates``: the texts a notice of this type may use (``mail.templates``);
+    by default the one named like the type."""
+
     name: str
     description: str
     legal: bool = False
+    templates: tuple[str, ...] = ()
+
+    def template_names(self) -> tuple[str, ...]:
+        return self.templates or (self.name,)
 
 
 EVENT_TYPES: dict[str, EventType] = {
@@ -29,12 +36,50 @@ EVENT_TYPES: dict[str, EventType] = {
             legal=True,
         ),
         EventType("report_duplicate", "Your report was merged into an earlier one."),
-        EventType("answer_published", "The city answered your report.", legal=True),
+        EventType(
+            "answer_published",
+            "The city answered your report.",
+            legal=True,
+            templates=("answer_published", "answer_published_reporter"),
+        ),
+        EventType(
+            "clarification_requested",
+            "The department asks you a question about your report (its deadline waits for "
+            "your answer; without one the report may be closed).",
+            legal=True,
+        ),
+        EventType("clarification_answered", "The reporter answered your department's question."),
+        EventType("answer_returned", "A moderator returned your answer, with a comment."),
+        EventType("report_reopened", "A report your department answered was reopened."),
+        EventType(
+            "report_referred",
+            "A report is still not resolved after its last round: it comes to you to decide.",
+        ),
+        EventType("report_transferred", "A report was transferred to your department."),
+        EventType("transfer_requested", "Another department asks yours to take a report."),
+        EventType(
+            "transfer_decided",
+            "Your department's transfer request was decided.",
+            templates=("transfer_accepted", "transfer_declined"),
+        ),
+        EventType("extension_requested", "Staff ask for a later deadline of a report."),
+        EventType(
+            "extension_decided",
+            "Your request for a later deadline was decided.",
+            templates=("extension_approved", "extension_declined"),
+        ),
         EventType("sla_reminder", "A report of your department is due soon."),
         EventType("sla_breached", "A report of your department is overdue."),
         EventType("sla_escalated", "An overdue report was escalated to you."),
         EventType("moderation_overdue", "A report has waited too long for moderation."),
         EventType("rating_reminder", "The time to rate an answer to your report ends soon."),
+        EventType(
+            "training_programme_announced",
+            "A training programme in your building's area was announced (the mailing list).",
+        ),
+        EventType("training_session_changed", "A session of your training programme changed."),
+        EventType("training_place_given", "A place in a training programme came free for you."),
+        EventType("training_awarded", "You were awarded as your building's ambassador."),
         EventType("idea_checks_failed", "Your idea did not pass the automatic checks, and why."),
         EventType(
             "idea_checks_passed", "Your idea passed the automatic checks; experts assess it."

@@ -20,9 +20,11 @@ from service.notifications.models import NotificationDelivery, NotificationEvent
 from service.notifications.schemas import NotificationPage, NotificationPublic
 
 
-def _rendered(event: NotificationEvent, language: Language) -> tuple[str, str]:
+def _rendered(
+    event: NotificationEvent, language: Language, template: str | None = None
+) -> tuple[str, str]:
     try:
-        return render_without_greeting(event.template, language, **event.values)
+        return render_without_greeting(template or event.template, language, **event.values)
     except (KeyError, IndexError, ValueError):
         # A template renamed or changed since the event: still show that something happened.
         return event.event_type.replace("_", " ").capitalize(), ""
@@ -31,7 +33,7 @@ def _rendered(event: NotificationEvent, language: Language) -> tuple[str, str]:
 def _entry(
     delivery: NotificationDelivery, event: NotificationEvent, actor: Actor
 ) -> NotificationPublic:
-    subject, body = _rendered(event, actor.language)
+    subject, body = _rendered(event, actor.language, delivery.template)
     return NotificationPublic(
         id=delivery.id,
         event_type=event.event_type,

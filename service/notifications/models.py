@@ -94,6 +94,9 @@ class NotificationDelivery(SQLModel, table=True):
     )
     status: DeliveryStatus = enum_field(DeliveryStatus.pending, length=16)
     attempts: int = Field(default=0)
+    # The template this recipient reads, where it is not the event's (the reporter's answer
+    # notice invites a rating, a follower's does not).
+    template: str | None = Field(default=None, max_length=64)
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = timestamp(default_now=True)
     updated_at: datetime = timestamp(default_now=True)

@@ -115,14 +115,14 @@ async def insert_deliveries(
     result = await session.execute(
         text(
             "INSERT INTO notification_delivery (id, event_id, channel, user_id, webhook_id, "
-            "status, attempts, last_error, created_at, updated_at, sent_at) "
-            "SELECT d.id, d.event_id, d.channel, d.user_id, d.webhook_id, d.status, 0, "
-            "d.last_error, d.created_at, d.created_at, d.sent_at "
+            "template, status, attempts, last_error, created_at, updated_at, sent_at) "
+            "SELECT d.id, d.event_id, d.channel, d.user_id, d.webhook_id, d.template, "
+            "d.status, 0, d.last_error, d.created_at, d.created_at, d.sent_at "
             "FROM unnest(CAST(:ids AS uuid[]), CAST(:events AS uuid[]), "
             "CAST(:channels AS text[]), CAST(:users AS uuid[]), CAST(:webhooks AS uuid[]), "
-            "CAST(:statuses AS text[]), CAST(:errors AS text[]), "
+            "CAST(:templates AS text[]), CAST(:statuses AS text[]), CAST(:errors AS text[]), "
             "CAST(:created AS timestamptz[]), CAST(:sent AS timestamptz[])) "
-            "AS d (id, event_id, channel, user_id, webhook_id, status, last_error, "
+            "AS d (id, event_id, channel, user_id, webhook_id, template, status, last_error, "
             "created_at, sent_at) "
             "ON CONFLICT ON CONSTRAINT uq_notification_delivery_recipient_channel DO NOTHING "
             "RETURNING id, event_id, channel, user_id, status"
@@ -133,6 +133,7 @@ async def insert_deliveries(
             "channels": [str(row["channel"]) for row in rows],
             "users": [row["user_id"] for row in rows],
             "webhooks": [row["webhook_id"] for row in rows],
+            "templates": [row.get("template") for row in rows],
             "statuses": [str(row["status"]) for row in rows],
             "errors": [row["last_error"] for row in rows],
             "created": [row["created_at"] for row in rows],

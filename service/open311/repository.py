@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select, true, union_all
+from sqlalchemy import BigInteger, Select, and_, func, inspect, literal, select, true, union_all
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -21,7 +21,7 @@ from service.feedback.models import ReportResponse, ResponseState
 from service.queues.models import ResponsePriority
 from service.reports import repository as reports
 from service.reports.access import public_condition
-from service.reports.models import Report, ReportEvent, ReportPhoto
+from service.reports.models import EVENT_SEQ, Report, ReportEvent, ReportPhoto
 from service.reports.states import ReportState
 
 
@@ -151,6 +151,7 @@ async def latest_notes(session: AsyncSession, report_ids: list[uuid.UUID]) -> di
         col(ReportEvent.report_id).label("report_id"),
         ReportEvent.data["text"].astext.label("text"),
         col(ReportEvent.at).label("at"),
+        EVENT_SEQ.label("seq"),
     ).where(
         col(ReportEvent.report_id).in_(report_ids),
         col(ReportEvent.public),
@@ -160,6 +161,7 @@ async def latest_notes(session: AsyncSession, report_ids: list[uuid.UUID]) -> di
         col(ReportResponse.report_id).label("report_id"),
         col(ReportResponse.text).label("text"),
         col(ReportResponse.published_at).label("at"),
+        literal(None, BigInteger).label("seq"),
     ).where(
         col(ReportResponse.report_id).in_(report_ids),
         col(ReportResponse.state) == ResponseState.published,
@@ -168,7 +170,9 @@ async def latest_notes(session: AsyncSession, report_ids: list[uuid.UUID]) -> di
     rows = await session.execute(
         select(notes.c.report_id, notes.c.text)
         .ext(distinct_on(notes.c.report_id))
-        .order_by(notes.c.report_id, notes.c.at.desc().nulls_last())
+        .order_by(
+            notes.c.report_id, notes.c.at.desc().nulls_last(), notes.c.seq.desc().nulls_last()
+        )
     )
     return {row.report_id: row.text for row in rows}
 
@@ -197,6 +201,7 @@ async def updates(
     first, each with the report's tracking code and the state (and answer outcome) the
     report was in after it: the newest change of state up to the event."""
     before = aliased(ReportEvent)
+    before_seq = inspect(before).selectable.c.seq
     state_then = (
         select(
             col(before.to_state).label("state"),
@@ -205,9 +210,9 @@ async def updates(
         .where(
             col(before.report_id) == ReportEvent.report_id,
             col(before.to_state).is_not(None),
-            func.row(before.at, before.id) <= func.row(ReportEvent.at, ReportEvent.id),
+            before_seq <= EVENT_SEQ,
         )
-        .order_by(col(before.at).desc(), col(before.id).desc())
+        .order_by(before_seq.desc())
         .limit(1)
         .lateral("state_then")
     )
@@ -225,7 +230,7 @@ async def updates(
             col(ReportEvent.public),
             and_(col(ReportEvent.at) >= start, col(ReportEvent.at) <= end),
         )
-        .order_by(col(ReportEvent.at), col(ReportEvent.id))
+        .order_by(EVENT_SEQ)
         .offset(offset)
         .limit(limit)
     )

@@ -20,8 +20,10 @@ FIXED, NOT_COUNCILS_RESPONSIBILITY, the department's answer with that outcome (f
 NO_FURTHER_ACTION                   not_ours, no_action) and ``description`` as its text:
                                     an official response, published at once, or waiting
                                     for answer moderation where the reason asks for it
-CLOSED                              closes an answered report (or one whose question went
-                                    unanswered)
+CLOSED                              closes a report whose question went unanswered; an
+                                    answered report is refused while its reporter may
+                                    still rate (and reopen) it: it closes when the rating
+                                    window ends, through the same life cycle as any other
 DUPLICATE, INTERNAL_REFERRAL        refused (400): merging names the original and a
                                     transfer the department, which this extension cannot
 ==================================  =====================================================
@@ -38,9 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
 
 from service.auth.actor import Actor
 from service.config import Settings
@@ -50,10 +50,9 @@ from service.feedback.schemas import ResponseCreate
 from service.open311 import repository
 from service.open311.formats import Open311Error, Open311NotFound, w3c
 from service.open311.schemas import RequestUpdate, UpdateCreated, UpdateStatus, update_status
-from service.reports import repository as reports
-from service.reports.lifecycle import apply_transition, record_event
+from service.reports import lifecycle
 from service.reports.models import Report, ReportEvent
-from service.reports.states import TRANSITIONS, Action
+from service.reports.states import TRANSITIONS, Action, ReportState
 
 U = UpdateStatus
 ACTIONS: dict[UpdateStatus, Action | None] = {
@@ -138,22 +137,9 @@ async def _answer(
         text=text,
         justification=text if outcome == Outcome.no_action else None,
     )
-    await responses.answer(session, actor, report.id, body, now, settings, access_checked=True)
-    await session.flush()
-    event = (
-        await session.execute(
-            select(ReportEvent)
-            .where(
-                col(ReportEvent.report_id) == report.id,
-                col(ReportEvent.type).in_(("answer", "answer_submitted")),
-            )
-            .order_by(col(ReportEvent.at).desc())
-            .limit(1)
-        )
-    ).scalar_one()
-    # The published answer's text is public on the timeline, as the update's description.
-    shown = {"text": text} if event.type == "answer" else {}
-    event.data = {**event.data, **data, **shown}
+    _, event = await responses.answer(
+        session, actor, report.id, body, now, settings, access_checked=True, event_data=data
+    )
     return event
 
 
@@ -173,7 +159,7 @@ async def post_update(
     report_id = await repository.report_for_update(session, new.service_request_id)
     if report_id is None:
         raise Open311NotFound(f"service_request_id {new.service_request_id} was not found.")
-    report = await reports.lock(session, report_id)
+    report = await lifecycle.lock(session, report_id)
     data: dict[str, Any] = {"source": "open311"}
     if new.update_id is not None:
         data["external_update_id"] = new.update_id
@@ -193,9 +179,15 @@ async def post_update(
     elif action is None or TARGETS[action] == report.state:
         if new.description is None:
             raise Open311Error("description: required when the status does not change.")
-        event = record_event(session, report, actor, "status_note", now, public=True, **data)
-        report.updated_at = now
+        event = lifecycle.add_note(session, report, actor, now, public=True, **data)
+    elif action is Action.close:
+        if report.state == ReportState.answered:
+            raise Open311Error(
+                "status: an answered report closes when its reporter says it is solved or "
+                "when the rating window ends; until then the reporter may reopen it."
+            )
+        event = await lifecycle.close(session, report, actor, now, **data)
     else:
-        event = apply_transition(session, report, action, actor, now, **data)
+        event = lifecycle.apply_transition(session, report, action, actor, now, **data)
     await session.flush()
     return [UpdateCreated(update_id=str(event.id)).model_dump(mode="json")]

@@ -12,16 +12,18 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
+from service.auth.models import User
+from service.calendar import local_time
+from service.city import service as city
 from service.errors import Conflict, InvalidInput, NotFound
 from service.queues import repository
 from service.queues.access import Power, require_power
-from service.queues.clarification import ensure_round
 from service.queues.models import ExtensionRequest, RequestState
 from service.queues.queue import queue_departments
 from service.queues.schemas import ExtensionRequestView
 from service.queues.work import require_open, workable
-from service.reports import repository as reports
-from service.reports.lifecycle import record_event, touch
+from service.reports import lifecycle
+from service.reports.lifecycle import notices
 from service.reports.models import Report
 
 
@@ -52,7 +54,7 @@ async def request_extension(
     )
     session.add(request)
     await session.flush()
-    record_event(
+    lifecycle.record_event(
         session,
         report,
         actor,
@@ -63,8 +65,43 @@ async def request_extension(
         due_at=due_at.isoformat(),
         justification=justification,
     )
+    calendar = await city.load_working_calendar(session, report.department_id)
+    await notices.tell(
+        session,
+        report,
+        "extension_requested",
+        str(request.id),
+        await notices.department_heads(session, report.department_id),
+        now=now,
+        due=local_time(due_at, calendar),
+        current_due=local_time(report.due_at, calendar) if report.due_at else "",
+        justification=justification,
+    )
     await session.flush()
     return request
+
+
+async def _tell_requester(
+    session: AsyncSession,
+    report: Report,
+    request: ExtensionRequest,
+    template: str,
+    note: str | None,
+    now: datetime,
+) -> None:
+    """The staff member who asked is told the decision."""
+    requester = await session.get(User, request.requested_by_id)
+    await notices.tell(
+        session,
+        report,
+        "extension_decided",
+        str(request.id),
+        [requester] if requester is not None else [],
+        now=now,
+        template=template,
+        due=await lifecycle.local_due(session, report),
+        note=f"\n\n{note}" if note else "",
+    )
 
 
 async def _locked(
@@ -75,7 +112,7 @@ async def _locked(
     found = await session.get(ExtensionRequest, request_id)
     if found is None:
         raise NotFound("No such extension request.")
-    report = await reports.lock(session, found.report_id)
+    report = await lifecycle.lock(session, found.report_id)
     try:
         await require_power(session, actor, report.department_id, at_least=Power.supervisor)
     except NotFound:
@@ -99,26 +136,12 @@ async def approve(
             "The deadline is at or after the one asked for already; decline the request.",
             current_due_at=report.due_at.isoformat(),
         )
-    rnd = await ensure_round(session, report, now)
-    previous = report.due_at
-    report.due_at = rnd.due_at = request.requested_due_at
-    rnd.extensions += 1
-    if report.due_at > now:
-        report.breached_at = None
-    touch(report, now)
+    await lifecycle.extend(
+        session, report, actor, request.requested_due_at, request.justification, now
+    )
     request.state = RequestState.accepted
     request.decided_by_id, request.decided_at, request.decision_note = actor.user_id, now, note
-    record_event(
-        session,
-        report,
-        actor,
-        "extension",
-        now,
-        public=True,
-        due_at=request.requested_due_at.isoformat(),
-        previous_due_at=previous.isoformat() if previous else None,
-        justification=request.justification,
-    )
+    await _tell_requester(session, report, request, "extension_approved", note, now)
     await session.flush()
     return request
 
@@ -129,7 +152,7 @@ async def decline(
     request, report = await _locked(session, actor, request_id)
     request.state = RequestState.declined
     request.decided_by_id, request.decided_at, request.decision_note = actor.user_id, now, note
-    record_event(
+    lifecycle.record_event(
         session,
         report,
         actor,
@@ -139,6 +162,7 @@ async def decline(
         request_id=str(request.id),
         note=note,
     )
+    await _tell_requester(session, report, request, "extension_declined", note, now)
     await session.flush()
     return request
 

@@ -28,7 +28,7 @@ from service.queues.models import (
     TransferRequest,
 )
 from service.reports import repository as reports
-from service.reports.models import Report, ReportRound
+from service.reports.models import Report
 from service.reports.states import ReportState
 
 Assignee = aliased(User, name="assignee")
@@ -199,16 +199,6 @@ async def queue_counts(
 
 
 # --- rounds and people ---------------------------------------------------------------------
-
-
-async def current_round(session: AsyncSession, report: Report) -> ReportRound | None:
-    return (
-        await session.execute(
-            select(ReportRound).where(
-                col(ReportRound.report_id) == report.id, col(ReportRound.number) == report.round
-            )
-        )
-    ).scalar_one_or_none()
 
 
 async def ancestors(session: AsyncSession, department_id: uuid.UUID) -> list[uuid.UUID]:

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
+from service.auth.models import User
 from service.calendar import add_working_time
 from service.catalog.models import Reason
 from service.city import service as city
@@ -25,12 +26,11 @@ from service.city.models import Department
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.queues import repository
 from service.queues.access import Power, power_in, require_power
-from service.queues.clarification import ensure_round
 from service.queues.models import ExtensionRequest, RequestState, TransferRequest
 from service.queues.schemas import TransferRequestView
 from service.queues.work import workable
-from service.reports import repository as reports
-from service.reports.lifecycle import apply_transition, record_event
+from service.reports import lifecycle
+from service.reports.lifecycle import notices
 from service.reports.models import Report
 from service.reports.states import Action, transition
 
@@ -82,35 +82,22 @@ async def move(
     await _cancel_pending(
         session, report, actor, now, "The report moved to another department.", keep=request_id
     )
-    moved = {
-        "from_department": source.code,
-        "to_department": target.code,
-        "reason": reason,
-        **({"request_id": str(request_id)} if request_id else {}),
-    }
-    apply_transition(session, report, Action.transfer, actor, now, **moved)
-    rnd = await ensure_round(session, report, now)
-    report.department_id = target.id
-    rnd.department_id = target.id
-    # Who works on it and how urgent it is were the old department's.
-    report.assignee_id = None
-    report.priority_id = None
+    reset_due_at = None
     if reset_clock:
         found = await session.get(Reason, report.reason_id)
         assert found is not None
         calendar = await city.load_working_calendar(session, target.id)
-        due_at = add_working_time(now, found.sla_amount, found.sla_unit, calendar)
-        report.due_at = rnd.due_at = rnd.initial_due_at = due_at
-        report.breached_at = None
-    apply_transition(
+        reset_due_at = add_working_time(now, found.sla_amount, found.sla_unit, calendar)
+    await lifecycle.move(
         session,
         report,
-        Action.receive_transfer,
         actor,
+        source,
+        target,
+        reason,
         now,
-        department=target.code,
-        due_at=report.due_at.isoformat() if report.due_at else None,
-        clock_reset=reset_clock,
+        reset_due_at=reset_due_at,
+        request_id=request_id,
     )
 
 
@@ -156,7 +143,7 @@ async def request_transfer(
     )
     session.add(request)
     await session.flush()
-    record_event(
+    lifecycle.record_event(
         session,
         report,
         actor,
@@ -165,6 +152,20 @@ async def request_transfer(
         public=False,
         request_id=str(request.id),
         to_department=target.code,
+        reason=reason,
+    )
+    source = await city.get_department(session, report.department_id)
+    deciders = await notices.department_heads(session, target.id)
+    deciders += await notices.department_staff(session, target.id)
+    await notices.tell(
+        session,
+        report,
+        "transfer_requested",
+        str(request.id),
+        deciders,
+        now=now,
+        from_department=source.name,
+        department=target.name,
         reason=reason,
     )
     await session.flush()
@@ -191,7 +192,7 @@ async def _pending_request(
     found = await session.get(TransferRequest, request_id)
     if found is None:
         raise NotFound("No such transfer request.")
-    report = await reports.lock(session, found.report_id)
+    report = await lifecycle.lock(session, found.report_id)
     request = await repository.lock_request(session, TransferRequest, request_id)
     assert request is not None  # requests go only with their report, which is locked
     return request, report
@@ -248,7 +249,7 @@ async def decide(
         )
     else:
         request.state = RequestState.declined
-        record_event(
+        lifecycle.record_event(
             session,
             report,
             actor,
@@ -258,6 +259,19 @@ async def decide(
             request_id=str(request.id),
             note=note,
         )
+    target = await city.get_department(session, request.to_department_id)
+    requester = await session.get(User, request.requested_by_id)
+    await notices.tell(
+        session,
+        report,
+        "transfer_decided",
+        str(request.id),
+        [requester] if requester is not None else [],
+        now=now,
+        template="transfer_accepted" if accept else "transfer_declined",
+        department=target.name,
+        note=f"\n\n{note}" if note else "",
+    )
     await session.flush()
     return request
 
@@ -275,7 +289,7 @@ async def cancel(
     request.state = RequestState.cancelled
     request.decided_by_id = actor.user_id
     request.decided_at = now
-    record_event(
+    lifecycle.record_event(
         session,
         report,
         actor,

@@ -17,10 +17,9 @@ from service.auth.actor import Actor
 from service.errors import Conflict, InvalidInput
 from service.queues import repository
 from service.queues.access import Power, require_power
-from service.reports import repository as reports
-from service.reports.lifecycle import apply_transition, record_event, touch
+from service.reports import lifecycle
 from service.reports.models import Report, ReportEvent
-from service.reports.states import OPEN_STATES, Action, ReportState
+from service.reports.states import OPEN_STATES, ReportState
 
 # States the department may start work from (claiming starts it too).
 STARTABLE = frozenset({ReportState.accepted, ReportState.reopened})
@@ -30,7 +29,7 @@ async def workable(
     session: AsyncSession, actor: Actor, report_id: uuid.UUID, *, at_least: Power = Power.staff
 ) -> tuple[Report, Power]:
     """The report, locked, with the caller's power over its department."""
-    report = await reports.lock(session, report_id)
+    report = await lifecycle.lock(session, report_id)
     power = await require_power(session, actor, report.department_id, at_least=at_least)
     return report, power
 
@@ -62,24 +61,7 @@ async def _set_assignee(
             )
         person = await repository.user(session, user_id)
         name = person.display_name if person else None
-    previous = report.assignee_id
-    report.assignee_id = user_id
-    touch(report, now)
-    record_event(
-        session,
-        report,
-        actor,
-        event,
-        now,
-        public=False,
-        assignee_id=str(user_id) if user_id else None,
-        assignee_name=name,
-        previous_assignee_id=str(previous) if previous else None,
-    )
-
-
-def _start(session: AsyncSession, actor: Actor, report: Report, now: datetime) -> None:
-    apply_transition(session, report, Action.start_work, actor, now)
+    lifecycle.set_assignee(session, report, actor, user_id, name, event, now)
 
 
 async def claim(session: AsyncSession, actor: Actor, report_id: uuid.UUID, now: datetime) -> Report:
@@ -95,7 +77,7 @@ async def claim(session: AsyncSession, actor: Actor, report_id: uuid.UUID, now: 
         )
     await _set_assignee(session, actor, report, actor.user_id, now, "claimed")
     if report.state in STARTABLE:
-        _start(session, actor, report, now)
+        lifecycle.start_work(session, report, actor, now)
     await session.flush()
     return report
 
@@ -124,7 +106,7 @@ async def unassign(
 async def start(session: AsyncSession, actor: Actor, report_id: uuid.UUID, now: datetime) -> Report:
     """accepted or reopened → in_progress (409 from any other state)."""
     report, _ = await workable(session, actor, report_id)
-    _start(session, actor, report, now)
+    lifecycle.start_work(session, report, actor, now)
     await session.flush()
     return report
 
@@ -140,18 +122,7 @@ async def add_note(
     """An internal note (the department, moderators and admins see it) or a public status
     note on the timeline. Notes do not change the report's version."""
     report, _ = await workable(session, actor, report_id)
-    if public and report.state not in OPEN_STATES | {ReportState.answered}:
-        raise Conflict(
-            f"A report that is {report.state} takes no more status notes.",
-            current_state=str(report.state),
-        )
-    event_type = "status_note" if public else "note"
-    record_event(session, report, actor, event_type, now, public=public, text=text)
-    added = next(
-        obj
-        for obj in session.new
-        if isinstance(obj, ReportEvent) and obj.report_id == report.id and obj.type == event_type
-    )
+    added = lifecycle.add_note(session, report, actor, now, public=public, text=text)
     await session.flush()
     return added
 
@@ -174,18 +145,6 @@ async def set_priority(
                 "Not an active priority of the report's department.", field="priority_id"
             )
         code = found.code
-    if report.priority_id != priority_id:
-        report.priority_id = priority_id
-        touch(report, now)
-        record_event(
-            session,
-            report,
-            actor,
-            "priority",
-            now,
-            public=False,
-            priority_id=str(priority_id) if priority_id else None,
-            code=code,
-        )
+    lifecycle.set_priority(session, report, actor, priority_id, code, now)
     await session.flush()
     return report

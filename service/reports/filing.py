@@ -30,10 +30,8 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
-from sqlmodel import col
 
 from service.auth import email_tokens
 from service.auth.actor import Actor
@@ -41,7 +39,7 @@ from service.auth.contacts import contact_reporter
 from service.auth.models import EMAIL_TOKEN_PAGES, ApiKey, EmailTokenPurpose, User
 from service.auth.scopes import Scope
 from service.catalog.attributes import validate_attribute_values
-from service.catalog.models import Category, Reason
+from service.catalog.models import Reason
 from service.catalog.service import in_season
 from service.city import service as city
 from service.city.models import Building
@@ -193,20 +191,6 @@ def check_reason(reason: Reason | None, category_active: bool, today: date) -> R
             reason="out_of_season",
         )
     return reason
-
-
-async def usable_reason(session: AsyncSession, reason_id: uuid.UUID, today: date) -> Reason:
-    """A reason that is active, in an active category and in season; 422 otherwise."""
-    row: Any = (
-        await session.execute(
-            select(Reason, col(Category.active).label("category_active"))
-            .join(Category, col(Category.id) == Reason.category_id)
-            .where(col(Reason.id) == reason_id)
-        )
-    ).one_or_none()
-    if row is None:
-        return check_reason(None, False, today)
-    return check_reason(row.Reason, bool(row.category_active), today)
 
 
 async def file_report(

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
-from service.db import enum_field, timestamp, uuid_pk
+from service.db import enum_field, table_of, timestamp, uuid_pk
 from service.reports.states import ReportState
 
 DESCRIPTION_MAX = 4000
@@ -163,8 +163,9 @@ class ReportEvent(SQLModel, table=True):
     """One append-only timeline entry: who did what, from which state to which."""
 
     __tablename__ = "report_event"
+    # ``seq`` is the table's (EVENT_SEQ below), never the model's: the database numbers it.
+    __mapper_args__ = {"exclude_properties": ["seq"]}
     __table_args__ = (
-        Index("ix_report_event_report_at", "report_id", "at"),
         # Open311 servicerequestupdates: the public timeline of the whole city by time.
         Index("ix_report_event_public_at", "at", "id", postgresql_where=text("public")),
     )
@@ -183,6 +184,17 @@ class ReportEvent(SQLModel, table=True):
     data: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}")
     )
+
+
+# Given by the database at insert: the order events were written in, also among the events
+# of one transaction, which share one instant (a rating before the reopen it causes). Every
+# view of a timeline orders by it. A column of the table, not of the model: the ORM never
+# sends it, so the database always numbers the event.
+EVENT_SEQ = Column("seq", BigInteger, Identity(always=False), nullable=False)
+table_of(ReportEvent).append_column(EVENT_SEQ)
+# A report's timeline in causal order.
+Index("ix_report_event_report_seq", table_of(ReportEvent).c.report_id, EVENT_SEQ)
+Index("uq_report_event_seq", EVENT_SEQ, unique=True)
 
 
 class ReportPhoto(SQLModel, table=True):
@@ -275,6 +287,9 @@ class ReportRound(SQLModel, table=True):
     answer_working_seconds: int | None = Field(default=None)
     on_time: bool | None = Field(default=None)
     breached_at: datetime | None = timestamp(nullable=True)
+    # When the reporter's "not resolved" on the last round allowed sent the report to the
+    # supervisor, who closes it (the rating window does not).
+    referred_at: datetime | None = timestamp(nullable=True)
     ended_at: datetime | None = timestamp(nullable=True)
     # The due time the round's SLA timers were planned for (service.sla.engine); differs
     # from due_at while they need planning again.

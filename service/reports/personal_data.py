@@ -18,6 +18,7 @@ from sqlmodel import col
 
 from service.privacy.registry import Erasure, Export, Owned, Person, PersonalData, redact, rows
 from service.reports.models import (
+    EVENT_SEQ,
     IdempotencyRecord,
     Report,
     ReportEvent,
@@ -50,7 +51,7 @@ async def _own_events(session: AsyncSession, person: Person) -> list[dict[str, A
                     & col(ReportEvent.type).in_(CONTACT_EVENTS)
                 )
             )
-            .order_by(col(ReportEvent.at))
+            .order_by(EVENT_SEQ)
         )
     )
 

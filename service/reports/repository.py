@@ -19,6 +19,7 @@ from service.city.models import Building, CalendarVersion, Department, District
 from service.db import table_of
 from service.errors import NotFound
 from service.reports.models import (
+    EVENT_SEQ,
     Report,
     ReportEvent,
     ReportPhoto,
@@ -132,7 +133,7 @@ async def events(session: AsyncSession, report_id: uuid.UUID, condition: Any) ->
     query = select(ReportEvent).where(col(ReportEvent.report_id) == report_id)
     if condition is not None:
         query = query.where(condition)
-    rows = await session.execute(query.order_by(col(ReportEvent.at), col(ReportEvent.id)))
+    rows = await session.execute(query.order_by(EVENT_SEQ))
     return list(rows.scalars())
 
 

@@ -21,7 +21,8 @@ from service.reports.models import Report, ReportEvent
 _REPORT_COLUMNS = [
     column.name for column in table_of(Report).columns if column.name not in ("location",)
 ]
-_EVENT_COLUMNS = [column.name for column in table_of(ReportEvent).columns]
+# ``seq`` is the database's to give (report_event.seq).
+_EVENT_COLUMNS = [column.name for column in table_of(ReportEvent).columns if column.name != "seq"]
 _JSON_COLUMNS = frozenset({"attributes", "data"})
 
 
@@ -42,6 +43,7 @@ _EVENT_VALUES = [
     if column.name == "report_id"
     else f"CAST(${next(_event_args)} AS {column.type.compile(dialect=_DIALECT)})"
     for column in table_of(ReportEvent).columns
+    if column.name != "seq"
 ]
 # The filed report, the reporter's subscription and the first timeline event in one
 # statement; nothing is inserted when the tracking code is taken (the caller draws another).

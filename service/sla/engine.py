@@ -34,13 +34,20 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.models import Role, User
-from service.calendar import TimeUnit, WorkingCalendar, add_working_time, subtract_working_time
+from service.calendar import (
+    TimeUnit,
+    WorkingCalendar,
+    add_working_time,
+    local_time,
+    subtract_working_time,
+)
 from service.city import service as city
 from service.config import Settings
 from service.notifications.dispatch import Notice, notify, notify_many
 from service.observability import SLA_LAG
 from service.outbox.service import add_job, mark_keys_done
-from service.reports.access import actor_role
+from service.reports import lifecycle
+from service.reports.lifecycle.repository import holders
 from service.reports.models import Report, ReportRound
 from service.reports.states import OPEN_STATES
 from service.sla import repository
@@ -93,7 +100,7 @@ async def plan_round(
             pending += 1
             key = f"{timer_id}:{int(timer.fire_at.timestamp())}"
             await add_job(session, FIRE_JOB, key, str(timer_id), run_at=timer.fire_at)
-    rnd.timers_for_due = rnd.due_at
+    lifecycle.mark_planned(rnd)
     return pending
 
 
@@ -118,19 +125,19 @@ async def sweep(
     """One pass of the safety net: plan what is unplanned, tell moderators about reports
     past their moderation deadline, fire one batch of what is due. Safe with many workers
     at once; the worker fires further batches (:func:`fire_due`) while they come full."""
-    unplanned = await repository.rounds_to_plan(session, batch)
+    unplanned = await lifecycle.lock_unplanned_rounds(session, batch)
     for report, rnd in unplanned:
         await plan_round(session, settings, report, rnd)
     overdue = await repository.claim_moderation_overdue(session, now, batch)
     for report_id in overdue:
-        await _moderation_overdue(session, report_id)
+        await _moderation_overdue(session, report_id, now)
     fired = await fire_due(session, settings, now, batch)
     window = timedelta(days=settings.rating_window_days)
     reminders = await repository.claim_rating_reminders(
         session, now, now - window + RATING_REMINDER_BEFORE_END, batch
     )
     for report_id, number in reminders:
-        await _rating_reminder(session, settings, report_id, number)
+        await _rating_reminder(session, settings, report_id, number, now)
     return SweepResult(
         planned=len(unplanned),
         fired=fired.fired,
@@ -145,7 +152,7 @@ RATING_REMINDER_BEFORE_END = timedelta(days=2)
 
 
 async def _rating_reminder(
-    session: AsyncSession, settings: Settings, report_id: uuid.UUID, number: int
+    session: AsyncSession, settings: Settings, report_id: uuid.UUID, number: int, now: datetime
 ) -> None:
     report = await session.get(Report, report_id)
     if report is None or report.answered_at is None:
@@ -154,16 +161,18 @@ async def _rating_reminder(
     if reporter is None:
         return
     until = report.answered_at + timedelta(days=settings.rating_window_days)
+    calendar = await city.load_working_calendar(session, report.department_id)
     await notify(
         session,
         Notice(
             "rating_reminder",
             f"rating_reminder:{report.id}:{number}",
             "rating_reminder",
-            {"code": report.tracking_code, "until": until.date().isoformat()},
+            {"code": report.tracking_code, "until": local_time(until, calendar)},
             report.id,
         ),
         [reporter],
+        now=now,
     )
 
 
@@ -218,8 +227,10 @@ async def fire_due(
             firing.append(timer)
     await repository.mark_cancelled(session, [timer.id for timer in cancelled], now)
     for report_id, number in sorted(moved):
-        report, rnd = await repository.report_and_round(session, report_id, number)
-        if report is not None and rnd is not None:
+        # The report is held since the claim; its round is changed under that lock.
+        report = await lifecycle.lock(session, report_id)
+        rnd = await lifecycle.round_of(session, report_id, number)
+        if rnd is not None:
             await plan_round(session, settings, report, rnd)
     if firing:
         await repository.mark_fired(session, firing, now)
@@ -253,7 +264,7 @@ class _Recipients:
     ) -> list[User]:
         key = (roles, department_id)
         if key not in self.cache:
-            self.cache[key] = await repository.people(self.session, roles, department_id)
+            self.cache[key] = await holders(self.session, roles, department_id)
         return self.cache[key]
 
     async def department(self, timer: repository.Claimed) -> list[User]:
@@ -275,14 +286,15 @@ async def _act(session: AsyncSession, timers: list[repository.Claimed], now: dat
     )
     recipients = _Recipients(session, assignees)
     breached: list[tuple[uuid.UUID, int]] = []
-    events: list[dict[str, object]] = []
+    events: list[lifecycle.SystemEvent] = []
     notices: list[tuple[Notice, list[User]]] = []
     for timer in timers:
         assert timer.round_due_at is not None  # a timer without its round is cancelled
         due = timer.round_due_at.isoformat()
+        calendar = await city.load_working_calendar(session, timer.department_id)
         values: dict[str, object] = {
             "code": timer.tracking_code,
-            "due": due,
+            "due": local_time(timer.round_due_at, calendar),
             "department": timer.department_name or "",
             "level": timer.level,
         }
@@ -324,42 +336,33 @@ async def _act(session: AsyncSession, timers: list[repository.Claimed], now: dat
         notices.append(
             (Notice("sla_escalated", key, "sla_escalated", values, timer.report_id), told)
         )
-    await repository.mark_breached(session, breached, now)
-    await repository.insert_events(session, events)
-    await notify_many(session, notices)
+    await lifecycle.mark_breached(session, breached, now)
+    await lifecycle.add_system_events(session, events)
+    await notify_many(session, notices, now=now)
 
 
 def _event(
     timer: repository.Claimed, event_type: str, now: datetime, *, public: bool, **data: object
-) -> dict[str, object]:
-    """A timeline event of the system, as ``lifecycle.record_event`` writes it."""
-    return {
-        "id": uuid.uuid4(),
-        "report_id": timer.report_id,
-        "at": now,
-        "actor_id": None,
-        "actor_role": actor_role(None),
-        "type": event_type,
-        "from_state": None,
-        "to_state": None,
-        "public": public,
-        "data": data,
-    }
+) -> lifecycle.SystemEvent:
+    return lifecycle.SystemEvent(timer.report_id, event_type, now, public, dict(data))
 
 
-async def _moderation_overdue(session: AsyncSession, report_id: uuid.UUID) -> None:
+async def _moderation_overdue(session: AsyncSession, report_id: uuid.UUID, now: datetime) -> None:
     report = await session.get(Report, report_id)
     if report is None:
         return
-    moderators = await repository.people(session, (Role.moderator,))
+    moderators = await holders(session, (Role.moderator,))
+    calendar = await city.load_working_calendar(session)
+    due = local_time(report.moderation_due_at, calendar) if report.moderation_due_at else ""
     await notify(
         session,
         Notice(
             "moderation_overdue",
             f"moderation:{report.id}",
             "moderation_overdue",
-            {"code": report.tracking_code, "due": str(report.moderation_due_at), "level": 1},
+            {"code": report.tracking_code, "due": due, "level": 1},
             report.id,
         ),
         moderators,
+        now=now,
     )

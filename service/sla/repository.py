@@ -2,40 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, and_, func, literal, select, text, update
+from sqlalchemy import DateTime, and_, func, literal, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from service.auth.models import Role, RoleGrant, User
-from service.city.models import Department
+from service.auth.models import User
 from service.db import table_of
 from service.feedback.models import ReportRating
-from service.reports.models import Report, ReportRound
+from service.reports.models import Report
 from service.reports.states import ReportState
 from service.sla.models import SlaTimer, TimerKind
-
-
-async def rounds_to_plan(session: AsyncSession, batch: int) -> list[tuple[Report, ReportRound]]:
-    """Open rounds whose timers are missing or were planned for another due time, locked."""
-    rows = await session.execute(
-        select(Report, ReportRound)
-        .join(ReportRound, col(ReportRound.report_id) == Report.id)
-        .where(
-            col(ReportRound.ended_at).is_(None),
-            col(ReportRound.timers_for_due).is_distinct_from(col(ReportRound.due_at)),
-            col(ReportRound.number) == Report.round,
-        )
-        .limit(batch)
-        .with_for_update(of=ReportRound, skip_locked=True)
-    )
-    return [(row.Report, row.ReportRound) for row in rows]
 
 
 async def upsert_timer(
@@ -149,89 +131,11 @@ async def mark_cancelled(session: AsyncSession, timer_ids: list[uuid.UUID], now:
         )
 
 
-async def mark_breached(
-    session: AsyncSession, rounds: list[tuple[uuid.UUID, int]], now: datetime
-) -> None:
-    """Mark these (report, round) overdue: the round and the report."""
-    if rounds:
-        params = {
-            "now": now,
-            "reports": [report_id for report_id, _ in rounds],
-            "numbers": [number for _, number in rounds],
-        }
-        await session.execute(
-            text(
-                "UPDATE report_round rr SET breached_at = :now "
-                "FROM unnest(CAST(:reports AS uuid[]), CAST(:numbers AS integer[])) "
-                "AS b (report_id, number) "
-                "WHERE rr.report_id = b.report_id AND rr.number = b.number"
-            ),
-            params,
-        )
-        await session.execute(
-            text("UPDATE report SET breached_at = :now WHERE id = ANY(:reports)"),
-            {"now": now, "reports": params["reports"]},
-        )
-
-
-async def insert_events(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Timeline events of many reports in one statement (``lifecycle.record_event``'s rows)."""
-    if rows:
-        await session.execute(
-            text(
-                "INSERT INTO report_event (id, report_id, at, actor_id, actor_role, type, "
-                "from_state, to_state, public, data) "
-                "SELECT gen_random_uuid(), e.report_id, e.at, NULL, e.role, e.type, NULL, NULL, "
-                "e.public, CAST(e.data AS jsonb) "
-                "FROM unnest(CAST(:reports AS uuid[]), CAST(:ats AS timestamptz[]), "
-                "CAST(:roles AS text[]), CAST(:types AS text[]), CAST(:publics AS boolean[]), "
-                "CAST(:datas AS text[])) AS e (report_id, at, role, type, public, data)"
-            ),
-            {
-                "reports": [row["report_id"] for row in rows],
-                "ats": [row["at"] for row in rows],
-                "roles": [row["actor_role"] for row in rows],
-                "types": [row["type"] for row in rows],
-                "publics": [row["public"] for row in rows],
-                "datas": [json.dumps(row["data"]) for row in rows],
-            },
-        )
-
-
 async def users(session: AsyncSession, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, User]:
     if not user_ids:
         return {}
     found = await session.execute(select(User).where(col(User.id).in_(user_ids)))
     return {user.id: user for user in found.scalars()}
-
-
-async def report_and_round(
-    session: AsyncSession, report_id: uuid.UUID, number: int
-) -> tuple[Report | None, ReportRound | None]:
-    report = await session.get(Report, report_id, with_for_update=True)
-    found = (
-        await session.execute(
-            select(ReportRound).where(
-                col(ReportRound.report_id) == report_id, col(ReportRound.number) == number
-            )
-        )
-    ).scalar_one_or_none()
-    return report, found
-
-
-async def cancel_round_timers(
-    session: AsyncSession, report_id: uuid.UUID, round_number: int, now: datetime
-) -> None:
-    await session.execute(
-        update(SlaTimer)
-        .where(
-            col(SlaTimer.report_id) == report_id,
-            col(SlaTimer.round_number) == round_number,
-            col(SlaTimer.fired_at).is_(None),
-            col(SlaTimer.cancelled_at).is_(None),
-        )
-        .values(cancelled_at=now)
-    )
 
 
 async def claim_moderation_overdue(
@@ -265,27 +169,6 @@ async def claim_moderation_overdue(
         .limit(batch)
     )
     return [report_id for report_id, _ in await _claim(session, waiting)]
-
-
-async def people(
-    session: AsyncSession, roles: tuple[Role, ...], department_id: uuid.UUID | None = None
-) -> list[User]:
-    """Active users holding any of ``roles`` (in ``department_id``, when given)."""
-    query = (
-        select(User)
-        .join(RoleGrant, col(RoleGrant.user_id) == User.id)
-        .where(col(RoleGrant.role).in_(roles), col(User.disabled_at).is_(None))
-        .distinct()
-    )
-    if department_id is not None:
-        query = query.where(col(RoleGrant.department_id) == department_id)
-    return list((await session.execute(query)).scalars())
-
-
-async def parent_of(session: AsyncSession, department_id: uuid.UUID) -> uuid.UUID | None:
-    return await session.scalar(
-        select(col(Department.parent_id)).where(col(Department.id) == department_id)
-    )
 
 
 async def claim_rating_reminders(

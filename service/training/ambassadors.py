@@ -15,9 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth.actor import Actor
 from service.db import table_of
 from service.errors import Conflict, Forbidden, NotFound
-from service.reports import repository as reports
-from service.reports import views
-from service.reports.lifecycle import record_event
+from service.reports import lifecycle, views
 from service.reports.schemas import ReportView
 from service.reports.states import OPEN_STATES, is_public
 from service.training import awards_repository
@@ -30,7 +28,7 @@ async def confirm(
 ) -> Confirmation:
     """Confirm an open public report about one of the caller's buildings; 409 the second
     time."""
-    report = await reports.lock(session, report_id)
+    report = await lifecycle.lock(session, report_id)
     if not is_public(report.state, report.accepted_at):
         raise NotFound("No such report.")
     if not actor.ambassador_of(report.building_id):
@@ -55,8 +53,7 @@ async def confirm(
     )
     if inserted.first() is None:
         raise Conflict("You confirmed this report already.", reason="already_confirmed")
-    report.ambassador_confirmations += 1
-    record_event(session, report, actor, "ambassador_confirmed", now, public=True)
+    lifecycle.confirm_by_ambassador(session, report, actor, now)
     await session.flush()
     return Confirmation(
         report_id=report.id,

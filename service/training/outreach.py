@@ -1,7 +1,8 @@
 """Outreach: the pilot area's mailing list (residents who opted in with their building),
 announcements of new programmes to it, and messages to participants (a session changed, a
-place came free, an award). Requests only write an outbox job; the job renders one email
-per recipient through the notifications outbox, in each recipient's language."""
+place came free, an award). Requests only write an outbox job; the job tells the people
+through ``notify`` (inbox, email in each recipient's language, webhooks, preferences), once
+per event."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from service.city import service as city
 from service.city.models import Building
 from service.config import Settings
 from service.errors import InvalidInput, NotFound
-from service.mail.service import email_user
+from service.notifications.dispatch import Notice, notify
 from service.outbox.service import add_job
 from service.training import awards_repository, repository
 from service.training.diplomas import verify_url
@@ -141,16 +142,21 @@ async def _programme_published(
         f"{i}. {_when(s.starts_at, s.ends_at, zone)} {s.topic}" for i, s in enumerate(sessions, 1)
     )
     recipients = await awards_repository.mailing_list_of(session, programme)
-    for user in recipients:
-        await email_user(
-            session,
-            user,
+    values: dict[str, object] = {
+        "title": programme.title,
+        "schedule": schedule,
+        "link": _programme_link(settings, programme.id),
+    }
+    return await notify(
+        session,
+        Notice(
             "training_programme_announced",
-            title=programme.title,
-            schedule=schedule,
-            link=_programme_link(settings, programme.id),
-        )
-    return len(recipients)
+            f"training_programme_announced:{programme.id}",
+            "training_programme_announced",
+            values,
+        ),
+        recipients,
+    )
 
 
 async def _session_changed(session: AsyncSession, settings: Settings, session_id: uuid.UUID) -> int:
@@ -160,18 +166,23 @@ async def _session_changed(session: AsyncSession, settings: Settings, session_id
         return 0
     zone = (await city.load_working_calendar(session)).zone
     people = await awards_repository.participants_to_tell(session, programme.id)
-    for user in people:
-        await email_user(
-            session,
-            user,
+    values: dict[str, object] = {
+        "title": programme.title,
+        "topic": found.topic,
+        "when": _when(found.starts_at, found.ends_at, zone),
+        "venue": found.venue or "–",
+        "link": _programme_link(settings, programme.id),
+    }
+    return await notify(
+        session,
+        Notice(
             "training_session_changed",
-            title=programme.title,
-            topic=found.topic,
-            when=_when(found.starts_at, found.ends_at, zone),
-            venue=found.venue or "–",
-            link=_programme_link(settings, programme.id),
-        )
-    return len(people)
+            f"training_session_changed:{found.id}:{found.version}",
+            "training_session_changed",
+            values,
+        ),
+        people,
+    )
 
 
 async def _place_given(session: AsyncSession, settings: Settings, enrolment_id: uuid.UUID) -> int:
@@ -182,14 +193,17 @@ async def _place_given(session: AsyncSession, settings: Settings, enrolment_id: 
     user = await session.get(User, enrolment.user_id)
     if programme is None or user is None:
         return 0
-    await email_user(
+    assert enrolment.enrolled_at is not None
+    return await notify(
         session,
-        user,
-        "training_place_given",
-        title=programme.title,
-        link=_programme_link(settings, programme.id),
+        Notice(
+            "training_place_given",
+            f"training_place_given:{enrolment.id}:{enrolment.enrolled_at.timestamp()}",
+            "training_place_given",
+            {"title": programme.title, "link": _programme_link(settings, programme.id)},
+        ),
+        [user],
     )
-    return 1
 
 
 async def _awarded(session: AsyncSession, settings: Settings, diploma_id: uuid.UUID) -> int:
@@ -200,13 +214,18 @@ async def _awarded(session: AsyncSession, settings: Settings, diploma_id: uuid.U
     user = await session.get(User, ambassador.user_id) if ambassador else None
     if user is None:
         return 0
-    await email_user(
+    return await notify(
         session,
-        user,
-        "training_awarded",
-        title=diploma.programme_title,
-        address=diploma.building_address,
-        code=diploma.code,
-        link=verify_url(settings, diploma.code),
+        Notice(
+            "training_awarded",
+            f"training_awarded:{diploma.id}",
+            "training_awarded",
+            {
+                "title": diploma.programme_title,
+                "address": diploma.building_address,
+                "code": diploma.code,
+                "link": verify_url(settings, diploma.code),
+            },
+        ),
+        [user],
     )
-    return 1

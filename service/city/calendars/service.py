@@ -60,10 +60,33 @@ def working_calendar(calendar: Calendar, exceptions: list[CalendarException]) ->
     )
 
 
+# Where a session keeps the working calendars it loaded: one request (one transaction) loads
+# each department's calendar once, however many services ask for it.
+_SESSION_CALENDARS = "working_calendars"
+
+
+def forget_working_calendars(session: AsyncSession) -> None:
+    """Drop the calendars this session loaded (a calendar changed in it)."""
+    session.info.pop(_SESSION_CALENDARS, None)
+
+
 async def load_working_calendar(
     session: AsyncSession, department_id: uuid.UUID | None = None
 ) -> WorkingCalendar:
-    """The calendar a department works by: its own, or the city's."""
+    """The calendar a department works by: its own, or the city's; loaded once per
+    session (a request's transaction)."""
+    loaded: dict[uuid.UUID | None, WorkingCalendar] = session.info.setdefault(
+        _SESSION_CALENDARS, {}
+    )
+    found = loaded.get(department_id)
+    if found is None:
+        found = loaded[department_id] = await _load_working_calendar(session, department_id)
+    return found
+
+
+async def _load_working_calendar(
+    session: AsyncSession, department_id: uuid.UUID | None
+) -> WorkingCalendar:
     calendar: Calendar | None = None
     if department_id is not None:
         department = await departments.get(session, department_id)
@@ -111,6 +134,7 @@ def _check_hours(timezone: str, start: Any, end: Any) -> None:
 
 async def create_calendar(session: AsyncSession, body: CalendarCreate) -> Calendar:
     _check_hours(body.timezone, body.work_start, body.work_end)
+    forget_working_calendars(session)
     return await repository.add(session, Calendar(**body.model_dump()))
 
 
@@ -126,6 +150,7 @@ async def update_calendar(
     _check_hours(merged["timezone"], merged["work_start"], merged["work_end"])
     for name, value in changes.items():
         setattr(calendar, name, value)
+    forget_working_calendars(session)
     await session.flush()
     return calendar
 
@@ -137,9 +162,11 @@ async def put_calendar_exception(
     kind: CalendarExceptionKind,
     note: str,
 ) -> CalendarException:
+    forget_working_calendars(session)
     return await repository.put_exception(session, calendar.id, day, kind, note)
 
 
 async def delete_calendar_exception(session: AsyncSession, calendar: Calendar, day: date) -> None:
+    forget_working_calendars(session)
     if not await repository.delete_exception(session, calendar.id, day):
         raise NotFound(f"No exception on {day.isoformat()}.")

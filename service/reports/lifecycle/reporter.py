@@ -1,150 +1,35 @@
-"""The life cycle of a report: timeline events, state transitions through the table in
-``states.py``, versions, and the reporter's own changes (edit, send a draft, withdraw,
-disown a report filed for them).
-
-Every change that a moderator or the department acts on (state, description, attributes,
-place, photos) raises the report's ``version``; moderation takes the version the moderator
-saw and refuses with 412 when the report changed since, so no edit slips past moderation.
-Counters (supporters, subscribers) do not change the version.
+"""The reporter's own changes: edit until acceptance, send a draft, withdraw, and disown a
+report filed for them. Every change a moderator or the department acts on raises the
+report's ``version``; moderation takes the version the moderator saw and refuses with 412
+when the report changed since, so no edit slips past moderation. Counters (supporters,
+subscribers) do not change the version.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import email_tokens
 from service.auth.actor import Actor
 from service.auth.models import EmailToken, EmailTokenPurpose
-from service.calendar import TimeUnit, add_working_time
+from service.calendar import TimeUnit, WorkingCalendar, add_working_time
 from service.catalog.attributes import validate_attribute_values
 from service.catalog.models import Reason
 from service.city import service as city
-from service.errors import AppError, Conflict, InvalidInput, NotFound, PreconditionFailed
+from service.errors import AppError, Conflict, InvalidInput, NotFound
 from service.reports import repository
-from service.reports.access import actor_role
-from service.reports.models import Report, ReportEvent, ReportRound
+from service.reports.lifecycle.timeline import apply_transition, lock, record_event, touch
+from service.reports.models import Report
 from service.reports.schemas import ReportUpdate
 from service.reports.states import EDITABLE_STATES, Action, transition
 
 
-def touch(report: Report, now: datetime) -> None:
-    """Mark a change the department or a moderator must see: a new version."""
-    report.updated_at = now
-    report.version += 1
-
-
-def check_version(report: Report, seen: int | None) -> None:
-    """412 when the caller saw another version than the current one (None: not checked)."""
-    if seen is not None and seen != report.version:
-        raise PreconditionFailed(
-            f"The report changed since you read it (you saw version {seen}, it is now "
-            f"{report.version}); read it again.",
-            current_version=report.version,
-        )
-
-
-def record_event(
-    session: AsyncSession,
-    report: Report,
-    actor: Actor | None,
-    event_type: str,
-    now: datetime,
-    *,
-    from_state: str | None = None,
-    to_state: str | None = None,
-    public: bool = True,
-    **data: Any,
-) -> ReportEvent:
-    """Append one timeline event (``public``: shown to everyone who may see the report)."""
-    event = new_event(
-        report,
-        actor,
-        event_type,
-        now,
-        from_state=from_state,
-        to_state=to_state,
-        public=public,
-        **data,
-    )
-    session.add(event)
-    return event
-
-
-def new_event(
-    report: Report,
-    actor: Actor | None,
-    event_type: str,
-    now: datetime,
-    *,
-    from_state: str | None = None,
-    to_state: str | None = None,
-    public: bool = True,
-    **data: Any,
-) -> ReportEvent:
-    """A timeline event of ``report``, not yet stored."""
-    return ReportEvent(
-        id=uuid.uuid4(),
-        report_id=report.id,
-        at=now,
-        actor_id=actor.user_id if actor else None,
-        actor_role=actor_role(actor),
-        type=event_type,
-        from_state=from_state,
-        to_state=to_state,
-        public=public,
-        data=data,
-    )
-
-
-def apply_transition(
-    session: AsyncSession,
-    report: Report,
-    action: Action,
-    actor: Actor | None,
-    now: datetime,
-    **data: Any,
-) -> ReportEvent:
-    """Move ``report`` by ``action`` (409 when illegal) and write the timeline event."""
-    rule = transition(report.state, action)
-    before = report.state
-    report.state = rule.target
-    touch(report, now)
-    return record_event(
-        session,
-        report,
-        actor,
-        action.value,
-        now,
-        from_state=str(before),
-        to_state=str(rule.target),
-        public=rule.public,
-        **data,
-    )
-
-
-def open_round(
-    session: AsyncSession, report: Report, now: datetime, due_at: datetime
-) -> ReportRound:
-    """Start round ``report.round`` in the report's department, due at ``due_at``."""
-    report.due_at = due_at
-    report.breached_at = None
-    rnd = ReportRound(
-        report_id=report.id,
-        number=report.round,
-        department_id=report.department_id,
-        opened_at=now,
-        due_at=due_at,
-        initial_due_at=due_at,
-    )
-    session.add(rnd)
-    return rnd
-
-
-def mark_submitted(report: Report, reason: Reason, calendar: Any, now: datetime) -> None:
+def mark_submitted(
+    report: Report, reason: Reason, calendar: WorkingCalendar, now: datetime
+) -> None:
     """Start the moderation clock."""
     report.submitted_at = now
     report.moderation_due_at = add_working_time(
@@ -154,7 +39,7 @@ def mark_submitted(report: Report, reason: Reason, calendar: Any, now: datetime)
 
 async def own_report(session: AsyncSession, actor: Actor, report_id: uuid.UUID) -> Report:
     """The caller's own report, locked; anyone else's answers 404 as if it did not exist."""
-    report = await repository.lock(session, report_id)
+    report = await lock(session, report_id)
     if report.reporter_id != actor.user_id:
         raise NotFound("No such report.")
     return report
@@ -245,7 +130,7 @@ async def disown(session: AsyncSession, report_id: uuid.UUID, secret: str, now: 
     """The resident a report was filed for says it is not theirs: it is withdrawn. The
     emailed one-time link is the credential; it works once."""
     report, token = await _disown_token(session, report_id, secret, now)
-    report = await repository.lock(session, report.id)
+    report = await lock(session, report.id)
     apply_transition(session, report, Action.withdraw, None, now, disowned=True)
     email_tokens.spend(token, now)
     await session.flush()

@@ -1,0 +1,69 @@
+"""Lock conflicts between transactions: retried once, then answered 503, never 500.
+
+The life cycle keeps one lock order (``service.reports.lifecycle``), so deadlocks between the
+API and the worker should not happen; a deadlock or serialization failure that happens
+anyway (a new code path, an operator's statement, ``SERIALIZABLE`` work) is not the caller's
+fault. The error handler (``service.errors``) marks the request and answers 503 with
+``Retry-After``; :class:`RetryOnLockConflict` sees the mark before the answer leaves and runs
+the whole request once more, in a new transaction, with the same body. When the second run
+conflicts too, its 503 goes out.
+
+What the first run did outside the database (a rate-limit counter in Redis) is not undone:
+a retried request may count twice against a throttle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# deadlock_detected, serialization_failure
+LOCK_CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
+# Set in the request's scope by the error handler of a lock conflict.
+RETRY_MARK = "meielinn.lock_conflict"
+
+
+def mark_for_retry(scope: MutableMapping[str, Any]) -> None:
+    scope[RETRY_MARK] = True
+
+
+class RetryOnLockConflict:
+    """Runs a request a second time when its first run ended in a lock conflict."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = dict(scope.get("state", {}))
+        first: Scope = {**scope, "state": dict(state)}
+        received: list[Message] = []
+        held = False
+
+        async def recording_receive() -> Message:
+            message = await receive()
+            received.append(message)
+            return message
+
+        async def holding_send(message: Message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start" and first.get(RETRY_MARK):
+                held = True
+            if not held:
+                await send(message)
+
+        await self.app(first, recording_receive, holding_send)
+        if not held:
+            return
+        replay = iter(received)
+
+        async def replaying_receive() -> Message:
+            for message in replay:
+                return message
+            return await receive()
+
+        await self.app({**scope, "state": dict(state)}, replaying_receive, send)
