@@ -141,7 +141,7 @@ async def test_the_citys_answer_and_every_step_reach_the_inbox_and_the_webhooks(
     assert list(hooked) == ["answer_published", "answer_published"]
 
 
-async def _admin(session: AsyncSession, settings: Settings):  # type: ignore[no-untyped-def]
+async def _admin(session: AsyncSession, settings: Settings):
     from service.auth.models import Role
     from tests.factories import make_user
 
@@ -284,7 +284,7 @@ def test_only_the_reports_package_writes_reports_rounds_and_timelines() -> None:
                             "ambassador_confirmations",
                         }
                     ):
-                        offences.append(f"{relative}:{node.lineno}: {ast.unparse(target)} =")
+                        offences.append(f"{relative}:{target.lineno}: {ast.unparse(target)} =")
     allowed = {
         # Erasure blanks the personal fields of a person's reports (service/privacy is the
         # only owner of the rule "what is personal"); it does not change a report's life.
