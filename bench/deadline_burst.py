@@ -26,7 +26,7 @@ import os
 import signal
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import faults  # noqa: E402
+from service.clock import system_clock  # noqa: E402
 from service.config import get_settings  # noqa: E402
 
 REPORTS = int(os.environ.get("DEADLINE_REPORTS", "100000"))
@@ -83,7 +84,7 @@ async def _run(workers: int) -> dict[str, Any]:
         processes = [faults._start_worker(env) for _ in range(workers)]
         await faults._wait_for_heartbeats(url, workers, processes=processes)
         lead = 10.0 + REPORTS / 4000  # set-up before the first deadline
-        first_due = datetime.now(UTC) + timedelta(seconds=lead)
+        first_due = system_clock() + timedelta(seconds=lead)
         config = faults.FaultConfig(reports=REPORTS, spread_seconds=SPREAD_SECONDS)
         staff, supervisor = await faults._setup(url, config, first_due)
         connection = await asyncpg.connect(dsn)
@@ -94,9 +95,9 @@ async def _run(workers: int) -> dict[str, Any]:
             async with connection.transaction():
                 await connection.execute("LOCK TABLE report_round IN EXCLUSIVE MODE")
                 await connection.execute(PLAN_SQL)
-            figures["setup_left_s"] = round((first_due - datetime.now(UTC)).total_seconds(), 1)
+            figures["setup_left_s"] = round((first_due - system_clock()).total_seconds(), 1)
             last_due = first_due + timedelta(seconds=SPREAD_SECONDS)
-            stop_at = time.monotonic() + (last_due - datetime.now(UTC)).total_seconds()
+            stop_at = time.monotonic() + (last_due - system_clock()).total_seconds()
             stop_at += LIMIT_SECONDS
             fired = 0
             while time.monotonic() < stop_at:
@@ -106,7 +107,7 @@ async def _run(workers: int) -> dict[str, Any]:
                 if fired >= REPORTS:
                     break
                 await asyncio.sleep(1.0)
-            done_at = datetime.now(UTC)
+            done_at = system_clock()
             await asyncio.sleep(2.0)  # anything duplicated would show now
             row = await connection.fetchrow(
                 """

@@ -40,7 +40,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ from sqlalchemy.pool import NullPool
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from service.clock import system_clock  # noqa: E402
 from service.config import get_settings  # noqa: E402
 from service.sla import engine  # noqa: E402
 
@@ -281,7 +282,7 @@ async def _plan_all(url: str) -> None:
     try:
         while True:
             async with AsyncSession(engine_, expire_on_commit=False) as session:
-                planned = await engine.sweep(session, settings, datetime.now(UTC), 500)
+                planned = await engine.sweep(session, settings, system_clock(), 500)
                 await session.commit()
             if planned.planned == 0:
                 return
@@ -394,13 +395,13 @@ async def run(config: FaultConfig) -> Figures:
 
         supervisor_task = asyncio.create_task(supervise())
         lead = 3.0 + config.reports / 300  # set-up and planning before the first deadline
-        first_due = datetime.now(UTC) + timedelta(seconds=lead)
+        first_due = system_clock() + timedelta(seconds=lead)
         staff, supervisor = await _setup(url, config, first_due)
         await _plan_all(url)
         # Faults at random moments while the deadlines pass.
         rng = random.Random(1789)
         span = config.spread_seconds
-        base = max(0.0, (first_due - datetime.now(UTC)).total_seconds())
+        base = max(0.0, (first_due - system_clock()).total_seconds())
         events = (
             [("kill", base + rng.uniform(0, span)) for _ in range(config.kills)]
             + [("redis", base + rng.uniform(0, span)) for _ in range(config.redis_restarts)]
@@ -433,7 +434,7 @@ async def run(config: FaultConfig) -> Figures:
                 figures.db_terminations += 1
         # Wait for every breach and its two mails.
         last_due = first_due + timedelta(seconds=span)
-        deadline = time.monotonic() + max(0.0, (last_due - datetime.now(UTC)).total_seconds())
+        deadline = time.monotonic() + max(0.0, (last_due - system_clock()).total_seconds())
         deadline += config.deadline_seconds
         while time.monotonic() < deadline:
             fired = await _fired_count(url)

@@ -47,7 +47,7 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,7 @@ sys.path.insert(0, str(ROOT))
 
 from service.auth.tokens import issue_access_token  # noqa: E402
 from service.city.routing.repository import ROUTING_SQL  # noqa: E402
+from service.clock import system_clock  # noqa: E402
 from service.config import get_settings  # noqa: E402
 from service.reports import access  # noqa: E402
 from service.reports import repository as reports_repository  # noqa: E402
@@ -150,7 +151,7 @@ class Fixture:
 async def make_fixture(dsn: str) -> Fixture:
     settings = get_settings()
     fixture = Fixture()
-    now = datetime.now(UTC)
+    now = system_clock()
     conn = await asyncpg.connect(dsn)
     try:
         for n in range(RESIDENTS):
@@ -440,7 +441,7 @@ def filing_work(
     async def work(conn: asyncpg.Connection, n: int) -> None:
         user_id = fixture.residents[n % len(fixture.residents)]
         lat, lon = points[n % len(points)]
-        now = datetime.now(UTC)
+        now = system_clock()
         owner, key = f"user:{user_id}", str(uuid.uuid4())
         async with conn.transaction():
             await conn.fetchrow(FILING_SQL["user"], user_id)
@@ -626,7 +627,7 @@ async def main() -> int:
     machine = {
         "nproc": os.cpu_count(),
         "cpu": _cpu_model(),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "date": system_clock().strftime("%Y-%m-%d"),
         "connections": CONNECTIONS,
         "seconds": SECONDS,
         "rounds": REPEATS,

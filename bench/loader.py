@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -349,9 +349,11 @@ async def city(suffix: str, reports: int) -> City:
 
 
 async def _build(base_url: str, name: str, reports: int, marker: str) -> None:
+    from service.clock import system_clock
+
     started = time.perf_counter()
     await _create(base_url, name)
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = system_clock().replace(microsecond=0)
     connection = await asyncpg.connect(dsn(base_url, name))
     try:
         async with connection.transaction():

@@ -19,7 +19,6 @@ import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 
 from bench import loader  # noqa: E402
+from service.clock import system_clock  # noqa: E402
 from service.reports import mapview  # noqa: E402
 from service.reports import views as reports  # noqa: E402
 
@@ -64,7 +64,7 @@ async def median_seconds(run: Callable[[], Awaitable[Any]]) -> float:
 
 async def measure(url: str) -> dict[str, Any]:
     engine = create_async_engine(url, pool_size=1)
-    now = datetime.now(UTC)
+    now = system_clock()
     async with AsyncSession(engine) as session:
         some_id = await session.scalar(text("SELECT id FROM report LIMIT 1"))
         reason_id = await session.scalar(

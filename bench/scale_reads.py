@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench import loader  # noqa: E402
 from service.auth.tokens import issue_access_token  # noqa: E402
+from service.clock import system_clock  # noqa: E402
 from service.config import get_settings  # noqa: E402
 from service.reports.mapview import (  # noqa: E402
     BASE_ZOOM,
@@ -329,7 +330,7 @@ async def measure_reads(city: loader.City) -> list[dict[str, Any]]:
     )
     busy = (float(here["lat"]), float(here["lon"]))
     staff = city.staff_ids[1]
-    token = issue_access_token(settings, staff, datetime.now(UTC))
+    token = issue_access_token(settings, staff, system_clock())
     auth = {"Authorization": f"Bearer {token}"}
     port = _free_port()
     api = start_api(city.url, port)
@@ -342,7 +343,7 @@ async def measure_reads(city: loader.City) -> list[dict[str, Any]]:
                 await c.fetch(ACTOR_SQL, staff)
                 page = await c.fetch(QUEUE_PAGE_SQL, roads)
                 await c.fetch(WORK_SQL, [row["id"] for row in page[:50]])
-                await c.fetch(QUEUE_COUNTS_SQL, roads, datetime.now(UTC))
+                await c.fetch(QUEUE_COUNTS_SQL, roads, system_clock())
 
             lines.append(
                 await figure(
@@ -427,7 +428,7 @@ async def measure_reads(city: loader.City) -> list[dict[str, Any]]:
                 statement = REQUESTS_SQL.format(extra=extra)
 
                 async def run(c: asyncpg.Connection) -> None:
-                    now = datetime.now(UTC)
+                    now = system_clock()
                     # By code: any time; a list: the last 90 days (the Open311 default).
                     start = datetime(2000, 1, 1, tzinfo=UTC) if by_code else now - _90_DAYS
                     args: list[Any] = [MAP, start, now, limit]

@@ -40,6 +40,7 @@ def main(argv: list[str]) -> int:
 
 async def load(args: argparse.Namespace) -> int:
     # Imported here: loading the app's modules takes seconds, the check above milliseconds.
+    from service.clock import system_clock
     from service.config import Environment, settings_or_exit
     from service.db import create_engine, create_sessionmaker, transaction
     from service.demo.seed import DEMO_DOMAIN, DEMO_PASSWORD, is_empty, seed
@@ -54,7 +55,11 @@ async def load(args: argparse.Namespace) -> int:
                 print(ALREADY_SEEDED, file=sys.stderr)
                 return 0
             report = await seed(
-                session, settings, accounts=accounts, reports=args.reports if accounts else 0
+                session,
+                settings,
+                system_clock(),
+                accounts=accounts,
+                reports=args.reports if accounts else 0,
             )
     finally:
         await engine.dispose()

@@ -15,7 +15,7 @@ import os
 import sys
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,6 +28,7 @@ from service.auth.models import Role, RoleGrant
 from service.auth.schemas import ApiKeyCreate, RegisterRequest, RoleGrantCreate
 from service.auth.scopes import Scope
 from service.city.models import Department
+from service.clock import Clock, system_clock
 from service.config import Settings, get_settings
 from service.db import create_engine, create_sessionmaker, transaction
 from service.errors import AppError
@@ -100,11 +101,14 @@ async def _department_id(session: AsyncSession, code: str | None) -> uuid.UUID |
 
 
 async def run(
-    argv: Sequence[str], sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
+    argv: Sequence[str],
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    clock: Clock = system_clock,
 ) -> str:
     """Execute one command in one transaction; returns what to print."""
     args = _parser().parse_args(argv)
-    now = datetime.now(UTC)
+    now = clock()
     async with transaction(sessionmaker) as session:
         if args.command == "create-admin":
             user = await auth.create_account(

@@ -1,6 +1,8 @@
 """The clock, as a dependency: routers take ``now: NowDep`` instead of reading the system
-time, so tests move time by setting ``app.state.clock`` and the worker passes its own
-(``ctx["clock"]``). Deadlines and SLA arithmetic never read the system time directly."""
+time, jobs read ``now(ctx)`` (``workers/context.py``) and services take ``now`` as an
+argument, so tests move time by setting ``app.state.clock`` (a worker's: ``ctx["clock"]``).
+Nothing else reads the system time: ruff's banned-api rule (TID251, pyproject.toml) refuses
+``datetime.now``, ``datetime.utcnow``, ``date.today`` and ``time.time`` outside this module."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ The README's configuration table lists them; ``tests/test_contract.py`` checks t
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from enum import StrEnum
 from functools import lru_cache
@@ -24,6 +25,13 @@ def is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
+        return False
+
+
+def _is_fernet_key(text: str) -> bool:
+    try:
+        return len(base64.urlsafe_b64decode(text.encode("ascii"))) == 32 and len(text) == 44
+    except (ValueError, UnicodeError):
         return False
 
 
@@ -108,6 +116,12 @@ class Settings(BaseSettings):
     secret_key: SecretStr = Field(
         SecretStr(DEVELOPMENT_SECRET),
         description="Key for signing tokens; must be set to a long random value in production.",
+    )
+    encryption_keys: SecretStr | None = Field(
+        None,
+        description="Fernet keys (comma-separated; the first encrypts, every one decrypts) for "
+        "the secrets stored to be read back: webhook signing secrets. Required in production; "
+        "elsewhere derived from MEIELINN_SECRET_KEY when unset.",
     )
     public_base_url: str = Field(
         "http://127.0.0.1:8000",
@@ -250,12 +264,41 @@ class Settings(BaseSettings):
         60, ge=1, description="Open311 POST requests one API key may make in a minute (429 above)."
     )
     media_fetch_timeout_seconds: float = Field(
-        10.0, gt=0, le=60, description="How long fetching an Open311 media_url may take."
+        10.0,
+        gt=0,
+        le=60,
+        description="How long fetching the media_url of one Open311 request may take, all "
+        "of its URLs together.",
+    )
+    media_fetch_max_bytes: int = Field(
+        20 * 1024 * 1024,
+        ge=1024,
+        description="Bytes the media_url of one Open311 request may bring together (each "
+        "one also within MEIELINN_PHOTO_MAX_BYTES).",
     )
     media_fetch_allowed_networks: str = Field(
         "",
         description="Comma-separated private networks an Open311 media_url may point into; "
         "by default only public addresses are fetched.",
+    )
+    open_data_downloads: int = Field(
+        4,
+        ge=1,
+        le=100,
+        description="Open-data downloads streamed at once by one API process, each holding a "
+        "database connection while it runs (503 with Retry-After above); keep it well below "
+        "MEIELINN_DATABASE_POOL_SIZE so that every other route keeps its connections.",
+    )
+    open_data_downloads_per_hour: int = Field(
+        30, ge=1, description="Open-data downloads one client address may start in an hour."
+    )
+    open_data_stall_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="How long a download's transaction may wait for its client to read on "
+        "(PostgreSQL's idle_in_transaction_session_timeout): a client that reads slower is "
+        "cut off and its connection freed.",
     )
     diploma_font_dir: str = Field(
         "/usr/share/fonts/truetype/dejavu",
@@ -322,6 +365,18 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _refuse_malformed_encryption_keys(self) -> Settings:
+        if self.encryption_keys is None:
+            return self
+        parts = [p.strip() for p in self.encryption_keys.get_secret_value().split(",")]
+        if not all(parts) or not all(_is_fernet_key(part) for part in parts):
+            raise ValueError(
+                "MEIELINN_ENCRYPTION_KEYS: each key (comma-separated) is 32 random bytes in "
+                "URL-safe base64, 44 characters"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_weak_production_settings(self) -> Settings:
         if self.env is not Environment.test and (
             self.argon2_memory_kib < 19456 or self.argon2_time_cost < 2
@@ -336,6 +391,12 @@ class Settings(BaseSettings):
                 raise ValueError(
                     "MEIELINN_ENV=production needs MEIELINN_SECRET_KEY set to a random value "
                     "of 32+ characters (the published development key is refused)"
+                )
+            if self.encryption_keys is None:
+                raise ValueError(
+                    "MEIELINN_ENV=production needs MEIELINN_ENCRYPTION_KEYS set to a Fernet key "
+                    "(32 random bytes, URL-safe base64): webhook secrets are stored encrypted "
+                    "with it"
                 )
         elif key == DEVELOPMENT_SECRET and not is_loopback(self.host):
             # Anyone can sign tokens with the published key: only this machine may reach it.

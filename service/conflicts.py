@@ -39,8 +39,9 @@ class RetryOnLockConflict:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        state = dict(scope.get("state", {}))
-        first: Scope = {**scope, "state": dict(state)}
+        # The first run works on the request's own scope (the route it matched is logged
+        # from there); a second run gets the scope as it came in.
+        pristine = {**scope, "state": dict(scope.get("state", {}))}
         received: list[Message] = []
         held = False
 
@@ -51,12 +52,12 @@ class RetryOnLockConflict:
 
         async def holding_send(message: Message) -> None:
             nonlocal held
-            if message["type"] == "http.response.start" and first.get(RETRY_MARK):
+            if message["type"] == "http.response.start" and scope.get(RETRY_MARK):
                 held = True
             if not held:
                 await send(message)
 
-        await self.app(first, recording_receive, holding_send)
+        await self.app(scope, recording_receive, holding_send)
         if not held:
             return
         replay = iter(received)
@@ -66,4 +67,9 @@ class RetryOnLockConflict:
                 return message
             return await receive()
 
-        await self.app({**scope, "state": dict(state)}, replaying_receive, send)
+        second: Scope = {**pristine, "state": dict(pristine["state"])}
+        try:
+            await self.app(second, replaying_receive, send)
+        finally:
+            scope.clear()
+            scope.update(second)

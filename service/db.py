@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -22,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlmodel import Field, SQLModel
 
+from service.clock import system_clock
 from service.config import Settings
 from service.errors import AppError
 
@@ -37,15 +37,12 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata: MetaData = SQLModel.metadata
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def timestamp(*, nullable: bool = False, default_now: bool = False, index: bool = False) -> Any:
-    """A ``timestamptz`` field (UTC instants); ``default_now`` fills it at insert."""
+    """A ``timestamptz`` field (UTC instants); ``default_now`` fills it at insert with the
+    system time, for rows whose service does not stamp them with its own ``now``."""
     if default_now:
         return Field(
-            default_factory=utcnow,
+            default_factory=system_clock,
             sa_type=DateTime(timezone=True),
             nullable=nullable,
             index=index,
@@ -90,6 +87,9 @@ def create_engine(settings: Settings, *, pre_ping: bool = True) -> AsyncEngine:
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_pre_ping=pre_ping,
+        # A failed statement's error would otherwise quote its parameters (emails, texts);
+        # the log formatter withholds what the driver and server quote (service/log_privacy).
+        hide_parameters=True,
         # A request waits this long for a connection, then answers 503 (service/errors.py).
         pool_timeout=settings.database_pool_timeout_seconds,
         connect_args={

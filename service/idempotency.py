@@ -13,32 +13,53 @@ when the request fails (nothing was committed, so a retry may do the work) and o
 simply expires, by which time the committed record answers the retries.
 Only successful responses are stored: after an error the client may try again.
 
-Routers use :func:`run_once` (``POST /v1/reports``, Open311 ``POST requests``): it replays a
-stored answer or runs the work and stores its answer, and leaves building the HTTP response
-to the router.
+A route takes :data:`IdempotentPostDep` and hands its work to :meth:`IdempotentPost.run`
+(``POST /v1/reports``, Open311 ``POST requests`` and ``POST servicerequestupdates``): the
+stored answer is replayed with its status, ``Location`` and ``ETag`` (recovered from the
+stored body's version, the only place it is kept), or the work runs and its answer is
+stored. The route renders the :class:`Answer`'s body with
+:meth:`Answer.response_headers`. A key costs one lookup and one upsert on the request's
+connection and one Redis ``SET``; a request without a key costs nothing more.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, Request
 from redis.asyncio import Redis
-from sqlalchemy import delete
+from sqlalchemy import Column, LargeBinary, delete
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlmodel import Field, SQLModel, col
 
 from service import rawsql
 from service.auth.actor import Actor
+from service.clock import NowDep
+from service.db import SessionDep, timestamp
 from service.errors import Conflict, InvalidInput
-from service.reports.models import IdempotencyRecord
 
 LOCK_SECONDS = 30
 MAX_KEY_LENGTH = 255
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The stored answer to a request sent with an ``Idempotency-Key``, kept for a day."""
+
+    __tablename__ = "idempotency_record"
+
+    owner: str = Field(primary_key=True, max_length=80, description="user:<id> or key:<id>")
+    key: str = Field(primary_key=True, max_length=255)
+    fingerprint: str = Field(max_length=64)
+    status_code: int
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    location: str | None = Field(default=None, max_length=300)
+    created_at: datetime = timestamp(default_now=True)
+    expires_at: datetime = timestamp(index=True)
 
 
 class KeyReused(InvalidInput):
@@ -141,11 +162,24 @@ async def release(redis: Redis, context: IdempotencyContext) -> None:
 
 @dataclass(frozen=True)
 class Answer:
-    """What a request answered: status, body and the ``Location`` of what it created."""
+    """What a request answered: status and body, the ``Location`` of what it created and the
+    ``ETag`` of its version. ``headers`` belong to the first answer only (a quota's fields
+    describe that moment); a replay carries ``Idempotent-Replayed`` instead."""
 
     status_code: int
     body: bytes
     location: str | None = None
+    etag: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    replayed: bool = False
+
+    def response_headers(self) -> dict[str, str]:
+        headers = {"Idempotent-Replayed": "true"} if self.replayed else dict(self.headers)
+        if self.etag is not None:
+            headers["ETag"] = self.etag
+        if self.location:
+            headers["Location"] = self.location
+        return headers
 
 
 def owner_of(actor: Actor) -> str:
@@ -153,46 +187,98 @@ def owner_of(actor: Actor) -> str:
     return f"key:{actor.api_key_id}" if actor.api_key_id else f"user:{actor.user_id}"
 
 
-async def run_once(
-    session: AsyncSession,
-    redis: Redis,
-    *,
-    actor: Actor,
-    key: str | None,
-    method: str,
-    path: str,
-    payload: Any,
-    now: datetime,
-    hours: int,
-    work: Callable[[], Awaitable[Answer]],
-) -> tuple[Answer, bool]:
-    """``work``'s answer, or with ``key`` the stored answer of an earlier identical request.
+def _stored_etag(body: bytes, version_member: str | None) -> str | None:
+    """The ``ETag`` of a stored answer: its body's version, quoted as every route quotes it."""
+    if version_member is None:
+        return None
+    version = json.loads(body).get(version_member)
+    return None if version is None else f'"{version}"'
 
-    Returns ``(answer, replayed)``. The answer is stored in the caller's transaction, so it
-    is committed with the work or not at all."""
-    if key is None:
-        return await work(), False
-    context = IdempotencyContext(
-        owner=owner_of(actor), key=key, fingerprint=fingerprint(method, path, payload)
-    )
-    stored = await begin(session, redis, context, now)
-    if stored is not None:
-        return Answer(stored.status_code, stored.body, stored.location), True
-    try:
-        answer = await work()
-        await remember(
-            session,
-            context,
-            status_code=answer.status_code,
-            body=answer.body,
-            location=answer.location,
-            now=now,
-            hours=hours,
+
+@dataclass(frozen=True)
+class IdempotentPost:
+    """A POST done at most once per ``Idempotency-Key`` and caller, in the request's
+    transaction at the request's ``now`` (a route takes it as :data:`IdempotentPostDep`)."""
+
+    session: AsyncSession
+    redis: Redis
+    now: datetime
+    hours: int
+
+    async def run(
+        self,
+        actor: Actor,
+        header: str | None,
+        *,
+        path: str,
+        payload: Any,
+        work: Callable[[], Awaitable[Answer]],
+        default_key: str | None = None,
+        version_member: str | None = None,
+    ) -> Answer:
+        """``work``'s answer, or the stored answer of an earlier identical request with the
+        same key (the ``Idempotency-Key`` ``header``, else ``default_key``; without either
+        the work just runs). ``payload`` is what the request asks for, compared by digest;
+        ``version_member`` names the body's member the replayed ``ETag`` quotes.
+
+        The answer is stored in the caller's transaction, so it is committed with the work
+        or not at all; when the work fails the key is free again at once."""
+        key = parse_key(header) or default_key
+        if key is None:
+            return await work()
+        context = IdempotencyContext(
+            owner=owner_of(actor), key=key, fingerprint=fingerprint("POST", path, payload)
         )
-    except BaseException:
-        await release(redis, context)
-        raise
-    return answer, False
+        stored = await begin(self.session, self.redis, context, self.now)
+        if stored is not None:
+            return Answer(
+                stored.status_code,
+                stored.body,
+                location=stored.location,
+                etag=_stored_etag(stored.body, version_member),
+                replayed=True,
+            )
+        try:
+            answer = await work()
+            await remember(
+                self.session,
+                context,
+                status_code=answer.status_code,
+                body=answer.body,
+                location=answer.location,
+                now=self.now,
+                hours=self.hours,
+            )
+        except BaseException:
+            await release(self.redis, context)
+            raise
+        return answer
+
+    async def stored(
+        self, actor: Actor, header: str | None, *, path: str, payload: Any
+    ) -> Answer | None:
+        """The stored answer of an earlier identical request, looked up without taking the
+        in-flight lock: for a route that does slow work (fetching) before :meth:`run`."""
+        key = parse_key(header)
+        if key is None:
+            return None
+        context = IdempotencyContext(
+            owner=owner_of(actor), key=key, fingerprint=fingerprint("POST", path, payload)
+        )
+        row = await rawsql.fetchrow(self.session, LOOKUP_SQL, context.owner, context.key, self.now)
+        if row is None:
+            return None
+        if row["fingerprint"] != context.fingerprint:
+            raise KeyReused("This Idempotency-Key was used for a different request; use a new key.")
+        return Answer(row["status_code"], row["body"], location=row["location"], replayed=True)
+
+
+async def idempotent_post(request: Request, session: SessionDep, now: NowDep) -> IdempotentPost:
+    state = request.app.state
+    return IdempotentPost(session, state.redis, now, state.settings.idempotency_hours)
+
+
+IdempotentPostDep = Annotated[IdempotentPost, Depends(idempotent_post)]
 
 
 async def purge_expired(session: AsyncSession, now: datetime) -> int:

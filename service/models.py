@@ -21,6 +21,7 @@ from service.ideas.models import (
     IdeaReview,
     IdeaSupport,
 )
+from service.idempotency import IdempotencyRecord
 from service.mail.models import EmailMessage
 from service.notifications.models import (
     NotificationDelivery,
@@ -32,7 +33,6 @@ from service.ops.models import WorkerHeartbeat
 from service.outbox.models import OutboxJob
 from service.queues.models import ExtensionRequest, ResponsePriority, TransferRequest
 from service.reports.models import (
-    IdempotencyRecord,
     Report,
     ReportEvent,
     ReportPhoto,

@@ -12,14 +12,15 @@ import sys
 import time
 import uuid
 from contextvars import ContextVar
+from typing import TextIO
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
-from pythonjsonlogger.json import JsonFormatter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import PayloadTooLarge, problem_response
+from service.log_privacy import PrivateJsonFormatter
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -61,17 +62,24 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """JSON logs on stderr, each line with the current request id (if any)."""
-    handler = logging.StreamHandler(sys.stderr)
+def log_handler(stream: TextIO) -> logging.Handler:
+    """JSON lines on ``stream``, each with the current request id (if any); database errors
+    are described without the values they quote (``service.log_privacy``)."""
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(
-        JsonFormatter(
+        PrivateJsonFormatter(
             "{asctime}{levelname}{name}{message}",
             style="{",
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         )
     )
     handler.addFilter(_RequestIdFilter())
+    return handler
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """JSON logs on stderr (:func:`log_handler`)."""
+    handler = log_handler(sys.stderr)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

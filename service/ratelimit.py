@@ -40,10 +40,11 @@ class RateLimiter:
 
     async def state(self, item: RateLimitItem, *key: str) -> WindowState:
         stats = await self._limiter.get_window_stats(item, *key)
+        # The library stamps its windows with the system time, not the request's clock, so
+        # the time left is measured on the library's clock.
+        left = stats.reset_time - time.time()  # noqa: TID251
         return WindowState(
-            limit=item.amount,
-            remaining=stats.remaining,
-            reset_in=max(1, int(stats.reset_time - time.time()) + 1),
+            limit=item.amount, remaining=stats.remaining, reset_in=max(1, int(left) + 1)
         )
 
     async def enforce(self, item: RateLimitItem, *key: str, detail: str) -> WindowState:

@@ -386,7 +386,11 @@ def test_settings_refuse_weak_hashing_and_default_secret_outside_tests() -> None
         Settings(env=Environment.development, argon2_memory_kib=1024)
     with pytest.raises(ValueError, match="SECRET_KEY"):
         Settings(env=Environment.production)
-    Settings(env=Environment.production, secret_key="z" * 40)  # a real key is fine
+    Settings(  # a real key is fine
+        env=Environment.production,
+        secret_key="z" * 40,
+        encryption_keys="a2V5LWZvci10aGUtdGVzdHMtb2YtdGhlLXNldHRpbmc=",
+    )
 
 
 @pytest.mark.parametrize(

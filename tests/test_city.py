@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -412,7 +413,7 @@ async def test_calendar_admin_and_public_view(
     ).status_code == 403
 
 
-async def test_seed_is_idempotent(session: AsyncSession, settings: Settings) -> None:
+async def test_seed_is_idempotent(session: AsyncSession, settings: Settings, now: datetime) -> None:
     from service.demo.accounts import DEMO_ACCOUNTS
     from service.demo.seed import seed
 
@@ -420,7 +421,7 @@ async def test_seed_is_idempotent(session: AsyncSession, settings: Settings) -> 
         await session.scalar(select(func.count()).select_from(model))
         for model in (District, Department, Building)
     ]
-    report = await seed(session, settings, reports=120)
+    report = await seed(session, settings, now, reports=120)
     assert report.buildings_added == 0
     assert len(report.accounts_added) == len(DEMO_ACCOUNTS)
     assert report.reports_added == 120
@@ -429,7 +430,7 @@ async def test_seed_is_idempotent(session: AsyncSession, settings: Settings) -> 
         for model in (District, Department, Building)
     ]
     assert counts_after == counts_before
-    again = await seed(session, settings, reports=120)
+    again = await seed(session, settings, now, reports=120)
     assert again.accounts_added == []
     assert again.reports_added == 0
 
@@ -468,7 +469,7 @@ async def test_seed_is_idempotent(session: AsyncSession, settings: Settings) -> 
 
 
 async def test_demo_accounts_are_refused_in_production(
-    session: AsyncSession, settings: Settings
+    session: AsyncSession, settings: Settings, now: datetime
 ) -> None:
     from service.config import Environment
     from service.demo.seed import DemoRefused, seed_accounts
@@ -476,7 +477,7 @@ async def test_demo_accounts_are_refused_in_production(
     production = copy.copy(settings)
     object.__setattr__(production, "env", Environment.production)
     with pytest.raises(DemoRefused):
-        await seed_accounts(session, production)
+        await seed_accounts(session, production, now)
 
 
 async def test_the_sample_district_file_imports(

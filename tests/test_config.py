@@ -14,6 +14,7 @@ from service.config import DEVELOPMENT_SECRET, Environment, Settings, get_settin
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_KEY = "k" * 48
+ENCRYPTION_KEY = "a2V5LWZvci10aGUtdGVzdHMtb2YtdGhlLXNldHRpbmc="  # 32 bytes, URL-safe base64
 EVERY_INTERFACE = "0.0.0.0"  # noqa: S104
 
 
@@ -38,7 +39,12 @@ def test_a_real_secret_may_listen_anywhere() -> None:
 def test_production_always_refuses_the_development_secret(host: str) -> None:
     with pytest.raises(ValidationError, match="published development key is refused"):
         Settings(env=Environment.production, host=host, secret_key=DEVELOPMENT_SECRET)
-    assert Settings(env=Environment.production, host=host, secret_key=REAL_KEY)
+    assert Settings(
+        env=Environment.production,
+        host=host,
+        secret_key=REAL_KEY,
+        encryption_keys=ENCRYPTION_KEY,
+    )
 
 
 def test_entry_points_state_the_refusal_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:

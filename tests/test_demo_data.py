@@ -210,7 +210,7 @@ INVARIANTS: dict[str, str] = {
 
 
 async def _seed(session: AsyncSession, settings: Settings, count: int) -> None:
-    report = await seed(session, settings, accounts=False, reports=count)
+    report = await seed(session, settings, datetime.now(UTC), accounts=False, reports=count)
     assert report.reports_added == count
 
 

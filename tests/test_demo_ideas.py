@@ -4,6 +4,8 @@ a review); the README tour builds on these."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,9 +16,9 @@ from tests.factories import bearer
 
 
 async def test_the_demo_ideas(
-    client: AsyncClient, session: AsyncSession, settings: Settings
+    client: AsyncClient, session: AsyncSession, settings: Settings, now: datetime
 ) -> None:
-    report = await seed(session, settings, reports=0)
+    report = await seed(session, settings, now, reports=0)
     assert report.ideas_added
     areas = {a["code"]: a for a in (await client.get("/v1/idea-areas")).json()}
     assert set(areas) == {"transport", "ecology", "city-centre"}
@@ -40,5 +42,5 @@ async def test_the_demo_ideas(
     ]
     mine = await client.get("/v1/me/ideas", headers=bearer(settings, people["resident"]))
     assert len(mine.json()["items"]) == 3
-    again = await seed(session, settings, reports=0)
+    again = await seed(session, settings, now, reports=0)
     assert not again.ideas_added

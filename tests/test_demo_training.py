@@ -3,6 +3,8 @@ participants, the 8 who attended at least 4 awarded as ambassadors on 29 May."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from httpx import AsyncClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,9 +19,9 @@ from tests.factories import bearer
 
 
 async def test_the_demo_programme(
-    client: AsyncClient, session: AsyncSession, settings: Settings
+    client: AsyncClient, session: AsyncSession, settings: Settings, now: datetime
 ) -> None:
-    report = await seed(session, settings, reports=0)
+    report = await seed(session, settings, now, reports=0)
     assert report.training_added
     programme_id = await session.scalar(
         select(Programme.id).where(Programme.code == PROGRAMME_CODE)
@@ -75,6 +77,6 @@ async def test_the_demo_programme(
     assert "training_outreach" not in jobs
     assert jobs.count("make_diploma") == 8
 
-    again = await seed(session, settings, reports=0)
+    again = await seed(session, settings, now, reports=0)
     assert not again.training_added
     assert await session.scalar(select(func.count()).select_from(Ambassador)) == 8

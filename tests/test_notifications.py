@@ -69,14 +69,18 @@ async def _api_key(session: AsyncSession, settings: Settings, owner: User) -> di
 
 
 async def test_a_repeated_notify_delivers_nothing_twice(
-    session: AsyncSession, settings: Settings, mailbox: Mailbox, run_worker: RunWorker
+    session: AsyncSession,
+    settings: Settings,
+    mailbox: Mailbox,
+    run_worker: RunWorker,
+    now: datetime,
 ) -> None:
     mari = await make_user(session, settings, name="Mari")
     jaan = await make_user(session, settings, name="Jaan")
 
-    assert await notify(session, _breach(), [mari, jaan, mari]) == 2
+    assert await notify(session, _breach(), [mari, jaan, mari], now=now) == 2
     # The same event again (a retried job, a second worker): nothing new at all.
-    assert await notify(session, _breach(), [jaan, mari]) == 0
+    assert await notify(session, _breach(), [jaan, mari], now=now) == 0
     assert (
         await _count(session, NotificationEvent, NotificationEvent.event_key == "breach:r1:1:1")
         == 1
@@ -101,14 +105,14 @@ async def test_a_repeated_notify_delivers_nothing_twice(
 
     # Someone new told of the same event gets it; those told before do not, again.
     kati = await make_user(session, settings)
-    assert await notify(session, _breach(), [mari, kati]) == 1
+    assert await notify(session, _breach(), [mari, kati], now=now) == 1
     await run_worker()
     assert len(mailbox.to(kati.email)) == 1
     assert len(mailbox.to(mari.email)) == 1
 
 
 async def test_disabled_accounts_get_nothing_and_contact_addresses_only_email(
-    session: AsyncSession, settings: Settings
+    session: AsyncSession, settings: Settings, now: datetime
 ) -> None:
     gone = await make_user(session, settings)
     gone.disabled_at = datetime.now(UTC)
@@ -116,7 +120,7 @@ async def test_disabled_accounts_get_nothing_and_contact_addresses_only_email(
     contact.contact_only = True
     await session.flush()
 
-    assert await notify(session, _breach(), [gone, contact]) == 1
+    assert await notify(session, _breach(), [gone, contact], now=now) == 1
     assert await _deliveries(session, gone) == []
     assert [d.channel for d in await _deliveries(session, contact)] == [Channel.email]
 
@@ -138,6 +142,13 @@ def test_every_event_type_has_a_template_in_every_language() -> None:
         "current_due": "01.12.2026 12:00",
         "justification": "j",
         "note": "",
+        # The training programme's.
+        "schedule": "1. 08.04.2027 17:00–19:00 Home expenses",
+        "link": "http://localhost:8000/v1/training/programmes/1",
+        "topic": "Home expenses",
+        "when": "08.04.2027 17:00–19:00",
+        "venue": "Annelinna raamatukogu",
+        "address": "Kaunase pst 13",
         # The idea bank's notices name the idea by its title.
         "title": "Benches on Raekoja plats",
         "reasons": "- too short",
@@ -149,7 +160,8 @@ def test_every_event_type_has_a_template_in_every_language() -> None:
     for event_type in EVENT_TYPES.values():
         for template in event_type.template_names():
             assert template in EMAILS, f"no template {template} for {event_type.name}"
-            subject_of = "Benches on Raekoja plats" if template.startswith("idea_") else "ML-"
+            named = template.startswith(("idea_", "training_"))
+            subject_of = "Benches on Raekoja plats" if named else "ML-"
             for language in Language:
                 subject, body = render(template, language, "Mari", **values)
                 assert body.startswith(GREETINGS[language][0].format(name="Mari"))
@@ -205,11 +217,11 @@ async def test_the_inbox_pages_counts_and_marks_read(
 
 
 async def test_another_persons_notification_is_not_found_and_api_keys_are_refused(
-    client: AsyncClient, session: AsyncSession, settings: Settings
+    client: AsyncClient, session: AsyncSession, settings: Settings, now: datetime
 ) -> None:
     mari = await make_user(session, settings)
     jaan = await make_user(session, settings)
-    await notify(session, _breach(), [mari])
+    await notify(session, _breach(), [mari], now=now)
     mine = (await client.get("/v1/me/notifications", headers=bearer(settings, mari))).json()
     notification_id = mine["items"][0]["id"]
 
@@ -251,6 +263,7 @@ async def test_preferences_turn_channels_off_but_not_legal_notices(
     settings: Settings,
     mailbox: Mailbox,
     run_worker: RunWorker,
+    now: datetime,
 ) -> None:
     mari = await make_user(session, settings)
     headers = bearer(settings, mari)
@@ -297,13 +310,13 @@ async def test_preferences_turn_channels_off_but_not_legal_notices(
     assert reminder["inbox"] is True
 
     # An ordinary notice: email skipped (and logged so), the inbox still gets it.
-    await notify(session, _breach("breach:a"), [mari])
+    await notify(session, _breach("breach:a"), [mari], now=now)
     email, inbox = await _deliveries(session, mari)
     assert (email.status, email.email_message_id) == (DeliveryStatus.skipped, None)
     assert "preferences" in (email.last_error or "")
     assert inbox.status == DeliveryStatus.sent
     # The same type sent as a legal notice ignores the preference.
-    await notify(session, _breach("breach:b", legal=True), [mari])
+    await notify(session, _breach("breach:b", legal=True), [mari], now=now)
     await run_worker()
     assert len(mailbox.to(mari.email)) == 1
     assert (await client.get("/v1/me/notifications", headers=headers)).json()["unread_count"] == 2
@@ -342,11 +355,15 @@ async def test_a_rejected_report_reaches_the_reporters_inbox_and_mailbox_once(
 
 @pytest.mark.parametrize("language", list(Language))
 async def test_inbox_entries_are_rendered_in_the_readers_language(
-    client: AsyncClient, session: AsyncSession, settings: Settings, language: Language
+    client: AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    language: Language,
+    now: datetime,
 ) -> None:
     reader = await make_user(session, settings)
     reader.language = language
-    await notify(session, _breach(), [reader])
+    await notify(session, _breach(), [reader], now=now)
     item = (await client.get("/v1/me/notifications", headers=bearer(settings, reader))).json()[
         "items"
     ][0]

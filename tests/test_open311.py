@@ -440,6 +440,7 @@ async def test_an_idempotency_key_replays_the_first_answer(
     again = await client.post(f"{BASE}/requests.xml", data=form, headers=headers)
     assert first.status_code == again.status_code == 201
     assert again.headers["Idempotent-Replayed"] == "true"
+    assert "ETag" not in again.headers and "Location" not in again.headers
     assert xml(again)[0].findtext("token") == first.json()[0]["token"]
     count = await session.scalar(
         select(func.count())

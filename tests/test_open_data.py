@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from geojson_pydantic import FeatureCollection
 from httpx import AsyncClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import ClientDisconnect
+from starlette.types import Message
 
 from service.config import Settings
 from service.opendata import service as opendata
 from service.opendata.fields import NAMES
+from service.opendata.router import DownloadResponse
 from service.reports.models import Report
 from tests.factories import accept_report, file_report, make_user
 from tests.feedback_setup import cast
@@ -129,3 +134,103 @@ async def test_a_big_set_is_streamed_in_batches(
     ]
     assert len(chunks) == copies // opendata.BATCH + 1
     assert max(len(chunk) for chunk in chunks) < len(response.content) / 4
+
+
+async def test_unknown_filters_are_refused_and_plain_dates_are_taken(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    march = await _public(session, settings, "March", consent=True, when=WHEN)
+    for params in ({"district": "annelinn"}, {"since": "2026-03-01", "sort": "-created_at"}):
+        refused = await client.get("/v1/open-data/reports.csv", params=params)
+        assert refused.status_code == 422, params
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["known"] == ["since", "until", "state", "lang"]
+        assert next(iter(set(params) - {"since"})) in refused.json()["detail"]
+    # Dates as Open311 takes them: a date is its midnight in Tallinn (UTC+2 in March).
+    for since, until, found in (
+        ("2026-03-10", "2026-03-11", True),
+        ("2026-03-10T00:00:00+02:00", "2026-03-10", False),  # an empty period is refused
+        ("2026-03-11", None, False),
+        ("2026-03-09", "2026-03-10T11:00:00+02:00", False),  # filed at 11:00 Tallinn time
+        ("2026-03-09", "2026-03-10T11:00:01+02:00", True),
+    ):
+        params = {"since": since, **({"until": until} if until else {})}
+        response = await client.get("/v1/open-data/reports.csv", params=params)
+        if since == "2026-03-10T00:00:00+02:00":
+            assert response.status_code == 422
+            continue
+        assert response.status_code == 200, (params, response.text)
+        ids = {row["id"] for row in _rows(response.text)}
+        assert (str(march.id) in ids) is found, params
+
+
+async def test_downloads_are_bounded_per_process_and_per_address(
+    app: Any, client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    await _public(session, settings, "Bounded", consent=True, when=WHEN)
+    app.state.settings = settings.model_copy(
+        update={"open_data_downloads": 2, "open_data_downloads_per_hour": 4}
+    )
+    url = "/v1/open-data/reports.csv"
+    assert (await client.get(url)).status_code == 200
+    slots = app.state.open_data_slots
+    assert (slots.size, slots.taken) == (2, 0)  # given back when the download ended
+    # Two downloads streaming (their clients still reading): a third waits.
+    assert slots.take() and slots.take()
+    busy = await client.get("/v1/open-data/reports.geojson")
+    assert busy.status_code == 503
+    assert busy.headers["retry-after"] == "60"
+    assert busy.json()["reason"] == "downloads_busy"
+    slots.give_back()
+    assert (await client.get(url)).status_code == 200
+    slots.give_back()
+    # One address: four an hour (the busy one counted too).
+    assert (await client.get(url)).status_code == 200
+    limited = await client.get(url)
+    assert limited.status_code == 429
+    assert "retry-after" in limited.headers
+    assert slots.taken == 0
+
+
+async def test_the_export_transaction_ends_when_its_client_stops_reading(
+    session: AsyncSession,
+) -> None:
+    export = await session.begin_nested()  # the export's transaction, in the test's
+    await opendata.limit_idle_time(session, 1.5)
+    applied = await session.execute(
+        text("SELECT current_setting('idle_in_transaction_session_timeout')")
+    )
+    assert applied.scalar_one() == "1500ms"
+    await export.rollback()  # as the export ends
+    # For that transaction only.
+    after = await session.execute(
+        text("SELECT current_setting('idle_in_transaction_session_timeout')")
+    )
+    assert after.scalar_one() == "0"
+
+
+@pytest.mark.parametrize("gone_at", ["http.response.start", "http.response.body"])
+async def test_an_abandoned_download_gives_its_slot_back(gone_at: str) -> None:
+    closed: list[bool] = []
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            yield b"id,state\r\n"
+            yield b"1,accepted\r\n"
+        finally:
+            closed.append(True)  # the export's session is closed here
+
+    async def send(message: Message) -> None:
+        if message["type"] == gone_at:
+            raise OSError("the client went away")
+
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    slots = opendata.DownloadSlots(1)
+    assert slots.take()
+    response = DownloadResponse(body(), slots.give_back, media_type="text/csv")
+    with pytest.raises((ClientDisconnect, OSError)):
+        await response({"type": "http", "asgi": {"spec_version": "2.4"}}, receive, send)
+    assert slots.taken == 0
+    assert closed == ([True] if gone_at == "http.response.body" else [])

@@ -21,7 +21,7 @@ from service.calendar import TimeUnit, add_working_time
 from service.city.calendars.service import load_working_calendar
 from service.config import Settings
 from service.reports.mapview import refresh_cells
-from service.reports.models import IdempotencyRecord, Report, ReportEvent
+from service.reports.models import Report, ReportEvent
 from tests.factories import (
     ANNELINN,
     KESKLINN,
@@ -254,6 +254,10 @@ async def test_idempotency_key_replays_refuses_and_blocks(
     assert again.json() == first.json()
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.headers["Location"] == first.headers["Location"]
+    assert again.headers["ETag"] == first.headers["ETag"] == f'"{first.json()["version"]}"'
+    # The quota's fields described the first answer's moment: a replay does not repeat them.
+    assert "RateLimit-Remaining" in first.headers
+    assert "RateLimit-Remaining" not in again.headers
     count = await session.scalar(
         select(func.count()).select_from(Report).where(Report.reporter_id == resident.id)
     )
@@ -290,7 +294,7 @@ async def test_idempotency_key_replays_refuses_and_blocks(
 
     # After 24 hours the key is forgotten: the same key files a new report.
     await session.execute(
-        update(IdempotencyRecord).values(expires_at=func.now() - timedelta(seconds=1))
+        update(idempotency.IdempotencyRecord).values(expires_at=func.now() - timedelta(seconds=1))
     )
     await redis.flushdb()
     fresh = await client.post("/v1/reports", json=body, headers=headers)

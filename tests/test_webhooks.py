@@ -152,6 +152,7 @@ async def test_an_event_is_posted_signed_and_retried_after_a_500(
     settings: Settings,
     receiver: Receiver,
     run_worker: RunWorker,
+    now: datetime,
 ) -> None:
     headers = await _admin_headers(session, settings)
     created = await _create(client, headers, receiver.url, ["sla_breached"])
@@ -160,8 +161,8 @@ async def test_an_event_is_posted_signed_and_retried_after_a_500(
     receiver.statuses = [500]
     staff = await make_user(session, settings)
 
-    await notify(session, _breach(), [staff])
-    await notify(session, _breach(), [staff])  # the same event again: one delivery
+    await notify(session, _breach(), [staff], now=now)
+    await notify(session, _breach(), [staff], now=now)  # the same event again: one delivery
     await run_worker()
 
     assert [r.path for r in receiver.requests] == ["/hooks/meielinn", "/hooks/meielinn"]
@@ -213,7 +214,10 @@ async def test_an_event_is_posted_signed_and_retried_after_a_500(
 
 
 async def test_failures_in_a_row_disable_the_endpoint(
-    client: AsyncClient, session: AsyncSession, settings: Settings, receiver: Receiver
+    client: AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    receiver: Receiver,
 ) -> None:
     headers = await _admin_headers(session, settings)
     created = await _create(client, headers, receiver.url, ["sla_breached"])
@@ -222,10 +226,10 @@ async def test_failures_in_a_row_disable_the_endpoint(
     strict = settings.model_copy(
         update={"webhook_disable_after_failures": 3, "webhook_max_attempts": 10}
     )
-    await notify(session, _breach(), [])
+    now = datetime.now(UTC)
+    await notify(session, _breach(), [], now=now)
     delivery = await _delivery(session, created["id"])
 
-    now = datetime.now(UTC)
     for attempt in range(1, 4):
         outcome = await webhook_delivery.deliver(session, strict, delivery.id, now)
         await session.refresh(delivery)
@@ -251,7 +255,7 @@ async def test_failures_in_a_row_disable_the_endpoint(
     assert "3 consecutive" in (endpoint.disabled_reason or "")
 
     # A disabled endpoint gets no new deliveries.
-    await notify(session, _breach("breach:r2:1:1"), [])
+    await notify(session, _breach("breach:r2:1:1"), [], now=now)
     deliveries = (
         await session.execute(
             select(NotificationDelivery).where(NotificationDelivery.webhook_id == endpoint.id)
@@ -268,13 +272,17 @@ async def test_failures_in_a_row_disable_the_endpoint(
 
 
 async def test_a_delivery_is_given_up_after_its_attempts_and_skipped_once_disabled(
-    client: AsyncClient, session: AsyncSession, settings: Settings, receiver: Receiver
+    client: AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    receiver: Receiver,
+    now: datetime,
 ) -> None:
     headers = await _admin_headers(session, settings)
     created = await _create(client, headers, receiver.url, ["sla_breached"])
     receiver.statuses = [500, 500]
     limited = settings.model_copy(update={"webhook_max_attempts": 2})
-    await notify(session, _breach(), [])
+    await notify(session, _breach(), [], now=now)
     delivery = await _delivery(session, created["id"])
     later = datetime.now(UTC) + timedelta(hours=1)  # past any backoff
     assert (await webhook_delivery.deliver(session, limited, delivery.id, later)).retry_in
@@ -285,7 +293,7 @@ async def test_a_delivery_is_given_up_after_its_attempts_and_skipped_once_disabl
     assert (await _endpoint(session, created["id"])).active is True  # 2 < 10 in a row
 
     # Pending deliveries of an endpoint the admin disables are skipped, not sent.
-    await notify(session, _breach("breach:r2:1:1"), [])
+    await notify(session, _breach("breach:r2:1:1"), [], now=now)
     pending = (
         await session.execute(
             select(NotificationDelivery).where(
@@ -383,12 +391,16 @@ async def test_public_addresses_pass_the_guard(
 
 
 async def test_the_guard_runs_again_at_delivery(
-    client: AsyncClient, session: AsyncSession, settings: Settings, receiver: Receiver
+    client: AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    receiver: Receiver,
+    now: datetime,
 ) -> None:
     headers = await _admin_headers(session, settings)
     # Saved while private targets were allowed (as if DNS had pointed elsewhere then) …
     created = await _create(client, headers, receiver.url, ["sla_breached"])
-    await notify(session, _breach(), [])
+    await notify(session, _breach(), [], now=now)
     delivery = await _delivery(session, created["id"])
     # … and delivered when they are not: nothing leaves, the attempt is a failure.
     strict = settings.model_copy(update={"webhook_allow_private": False})

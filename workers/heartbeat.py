@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from service.observability import JOB_OUTCOMES
 from service.ops.service import record_heartbeat
-from workers.context import transaction
+from workers.context import now, transaction
 
 
 async def heartbeat(ctx: dict[str, Any]) -> int:
     """Record that this worker is alive; returns its beat count."""
     async with transaction(ctx) as session:
-        beats = await record_heartbeat(session, ctx["worker_name"], datetime.now(UTC))
+        beats = await record_heartbeat(session, ctx["worker_name"], now(ctx))
     JOB_OUTCOMES.labels("heartbeat", "ok").inc()
     return beats

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from service import idempotency
@@ -11,7 +11,7 @@ from service.ideas.attachments import IDEA_FILES
 from service.observability import JOB_OUTCOMES
 from service.reports import mapview
 from service.reports.photos import REPORT_FILES, build_thumbnail, sweep_orphans
-from workers.context import outbox_job, transaction
+from workers.context import now, outbox_job, transaction
 
 # Every store of uploaded files, swept in one pass.
 MEDIA_STORES = (REPORT_FILES, IDEA_FILES)
@@ -28,7 +28,7 @@ async def make_thumbnail(ctx: dict[str, Any], photo_id: str) -> bool:
 
 async def purge_idempotency_records(ctx: dict[str, Any]) -> int:
     async with transaction(ctx) as session:
-        return await idempotency.purge_expired(session, datetime.now(UTC))
+        return await idempotency.purge_expired(session, now(ctx))
 
 
 async def refresh_map_cells(ctx: dict[str, Any]) -> int:
@@ -42,5 +42,5 @@ async def sweep_media(ctx: dict[str, Any]) -> int:
     """Delete report photos and idea attachments no row refers to any more (hourly)."""
     async with transaction(ctx) as session:
         return await sweep_orphans(
-            session, ctx["settings"], datetime.now(UTC), timedelta(hours=1), MEDIA_STORES
+            session, ctx["settings"], now(ctx), timedelta(hours=1), MEDIA_STORES
         )

@@ -15,7 +15,6 @@ out (a test enumerates the routes against the access table in the README).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -26,6 +25,7 @@ from service.auth.actor import Actor
 from service.auth.models import Role
 from service.auth.policy import Caller, Policy, declare
 from service.auth.scopes import Scope
+from service.clock import NowDep
 from service.config import Settings
 from service.db import SessionDep
 from service.errors import Forbidden, Unauthorized
@@ -50,6 +50,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 async def optional_actor(
     request: Request,
     session: SessionDep,
+    now: NowDep,
     token: Annotated[str | None, Security(bearer_scheme)],
     api_key: Annotated[str | None, Security(api_key_scheme)],
 ) -> Actor | None:
@@ -58,7 +59,7 @@ async def optional_actor(
     if token:
         return await sessions.actor_from_access_token(session, settings, token, ip)
     if api_key:
-        return await sessions.actor_from_api_key(session, api_key, datetime.now(UTC), ip)
+        return await sessions.actor_from_api_key(session, api_key, now, ip)
     return None
 
 

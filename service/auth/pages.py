@@ -28,7 +28,8 @@ from service.auth.dependencies import SettingsDep, client_ip
 from service.auth.models import EMAIL_TOKEN_PAGES, EmailTokenPurpose
 from service.auth.policy import CREDENTIALS
 from service.auth.schemas import PASSWORD_MAX, PASSWORD_MIN
-from service.db import SessionDep, utcnow
+from service.clock import NowDep
+from service.db import SessionDep
 from service.errors import InvalidInput
 from service.fields import PlainText
 from service.languages import Language
@@ -144,10 +145,14 @@ async def verify_page(token: Token, lang: Lang = Language.et) -> HTMLResponse:
     responses={422: {"content": {"text/html": {}}}},
 )
 async def verify_page_submit(
-    token: FormToken, request: Request, session: SessionDep, lang: FormLang = Language.et
+    token: FormToken,
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    lang: FormLang = Language.et,
 ) -> HTMLResponse:
     try:
-        await service.verify_email(session, token, utcnow(), client_ip(request))
+        await service.verify_email(session, token, now, client_ip(request))
     except InvalidInput:
         return _message(lang, "verify_title", "bad_code", status.HTTP_422_UNPROCESSABLE_CONTENT)
     return _message(lang, "verify_title", "verified", status.HTTP_200_OK)
@@ -186,6 +191,7 @@ async def reset_page_submit(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
     lang: FormLang = Language.et,
 ) -> HTMLResponse:
     if not PASSWORD_MIN <= len(new_password) <= PASSWORD_MAX:
@@ -193,7 +199,7 @@ async def reset_page_submit(
         return _page(lang, "reset_title", form, status.HTTP_422_UNPROCESSABLE_CONTENT)
     try:
         await service.confirm_password_reset(
-            session, settings, token, new_password, utcnow(), client_ip(request)
+            session, settings, token, new_password, now, client_ip(request)
         )
     except InvalidInput:
         return _message(lang, "reset_title", "bad_code", status.HTTP_422_UNPROCESSABLE_CONTENT)

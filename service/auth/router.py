@@ -39,7 +39,8 @@ from service.auth.schemas import (
     VerifyRequest,
 )
 from service.auth.throttle import EmailThrottle, SignInThrottle
-from service.db import SessionDep, utcnow
+from service.clock import NowDep
+from service.db import SessionDep
 from service.errors import PROBLEM
 from service.fields import PlainText
 from service.pagination import Cursor, PageSize, decode_cursor, encode_cursor
@@ -124,11 +125,12 @@ async def register(
     session: SessionDep,
     settings: SettingsDep,
     emails: EmailThrottleDep,
+    now: NowDep,
 ) -> RegistrationAccepted:
     ip = client_ip(request) or "unknown"
     await emails.admit_request("register", ip)
     may_email = await emails.may_mail(body.email)
-    await service.register(session, settings, body, utcnow(), ip, may_email_owner=may_email)
+    await service.register(session, settings, body, now, ip, may_email_owner=may_email)
     return RegistrationAccepted()
 
 
@@ -138,8 +140,10 @@ async def register(
     summary="Verify an email address with the emailed code",
     responses={422: PROBLEM},
 )
-async def verify(body: VerifyRequest, request: Request, session: SessionDep) -> UserPrivate:
-    user = await service.verify_email(session, body.token, utcnow(), client_ip(request))
+async def verify(
+    body: VerifyRequest, request: Request, session: SessionDep, now: NowDep
+) -> UserPrivate:
+    user = await service.verify_email(session, body.token, now, client_ip(request))
     _, grants = await service.user_with_grants(session, user.id)
     return user_private(user, grants)
 
@@ -156,10 +160,11 @@ async def resend_verification(
     session: SessionDep,
     settings: SettingsDep,
     emails: EmailThrottleDep,
+    now: NowDep,
 ) -> dict[str, str]:
     await emails.admit_request("verify-resend", client_ip(request) or "unknown")
     await emails.admit_recipient(actor.email)
-    await service.resend_verification(session, settings, actor, utcnow())
+    await service.resend_verification(session, settings, actor, now)
     return {"status": "sent"}
 
 
@@ -178,11 +183,12 @@ async def token(
     throttle: SignInThrottleDep,
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
 ) -> TokenPair:
     ip = client_ip(request) or "unknown"
     account = form.username.strip().lower()
     await throttle.admit(account, ip)
-    pair = await sessions.login(session, settings, account, form.password, utcnow(), ip)
+    pair = await sessions.login(session, settings, account, form.password, now, ip)
     await throttle.succeeded(account, ip)
     return pair
 
@@ -194,11 +200,13 @@ async def token(
     responses={401: PROBLEM},
 )
 async def refresh(
-    body: RefreshRequest, request: Request, session: SessionDep, settings: SettingsDep
+    body: RefreshRequest,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> TokenPair:
-    return await sessions.refresh(
-        session, settings, body.refresh_token, utcnow(), client_ip(request)
-    )
+    return await sessions.refresh(session, settings, body.refresh_token, now, client_ip(request))
 
 
 @auth.post(
@@ -207,8 +215,8 @@ async def refresh(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Revoke this sign-in's refresh tokens",
 )
-async def logout(body: RefreshRequest, session: SessionDep) -> Response:
-    await sessions.logout(session, body.refresh_token, utcnow())
+async def logout(body: RefreshRequest, session: SessionDep, now: NowDep) -> Response:
+    await sessions.logout(session, body.refresh_token, now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -218,8 +226,8 @@ async def logout(body: RefreshRequest, session: SessionDep) -> Response:
     summary="Sign out everywhere: every refresh token revoked, every access token refused",
     responses={401: PROBLEM, 403: PROBLEM},
 )
-async def logout_all(actor: PersonActor, session: SessionDep) -> Response:
-    await sessions.logout_everywhere(session, actor, utcnow())
+async def logout_all(actor: PersonActor, session: SessionDep, now: NowDep) -> Response:
+    await sessions.logout_everywhere(session, actor, now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -236,12 +244,13 @@ async def password_reset(
     session: SessionDep,
     settings: SettingsDep,
     emails: EmailThrottleDep,
+    now: NowDep,
 ) -> dict[str, str]:
     ip = client_ip(request) or "unknown"
     await emails.admit_request("password-reset", ip)
     # Counted whether or not the address has an account, so a 429 reveals nothing.
     await emails.admit_recipient(body.email)
-    await service.request_password_reset(session, settings, body.email, utcnow(), ip)
+    await service.request_password_reset(session, settings, body.email, now, ip)
     return {"status": "accepted"}
 
 
@@ -253,10 +262,14 @@ async def password_reset(
     responses={422: PROBLEM},
 )
 async def password_reset_confirm(
-    body: PasswordResetConfirm, request: Request, session: SessionDep, settings: SettingsDep
+    body: PasswordResetConfirm,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> Response:
     await service.confirm_password_reset(
-        session, settings, body.token, body.new_password, utcnow(), client_ip(request)
+        session, settings, body.token, body.new_password, now, client_ip(request)
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -288,11 +301,12 @@ async def change_password(
     throttle: SignInThrottleDep,
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
 ) -> TokenPair:
     # Checking the current password is a sign-in attempt: a stolen access token must not
     # become a way to guess it.
     await throttle.admit(actor.email, client_ip(request) or "unknown")
-    return await sessions.change_password(session, settings, actor, body, utcnow())
+    return await sessions.change_password(session, settings, actor, body, now)
 
 
 # --- /v1/admin/users ---------------------------------------------------------------------
@@ -365,13 +379,17 @@ async def delete_role(
 @admin.post(
     "/{user_id}/disable", summary="Disable an account", responses={**ADMIN_ERRORS, 409: PROBLEM}
 )
-async def disable_user(user_id: uuid.UUID, actor: AdminActor, session: SessionDep) -> UserPrivate:
-    return user_private(*await service.set_disabled(session, actor, user_id, True, utcnow()))
+async def disable_user(
+    user_id: uuid.UUID, actor: AdminActor, session: SessionDep, now: NowDep
+) -> UserPrivate:
+    return user_private(*await service.set_disabled(session, actor, user_id, True, now))
 
 
 @admin.post("/{user_id}/enable", summary="Enable a disabled account", responses=ADMIN_ERRORS)
-async def enable_user(user_id: uuid.UUID, actor: AdminActor, session: SessionDep) -> UserPrivate:
-    return user_private(*await service.set_disabled(session, actor, user_id, False, utcnow()))
+async def enable_user(
+    user_id: uuid.UUID, actor: AdminActor, session: SessionDep, now: NowDep
+) -> UserPrivate:
+    return user_private(*await service.set_disabled(session, actor, user_id, False, now))
 
 
 # --- /v1/api-keys ------------------------------------------------------------------------
@@ -385,8 +403,10 @@ keys = APIRouter(prefix="/v1/api-keys", tags=["admin"])
     summary="Create an API key (the key is in this response only)",
     responses={**ADMIN_ERRORS, 422: PROBLEM},
 )
-async def create_key(body: ApiKeyCreate, actor: AdminActor, session: SessionDep) -> ApiKeyCreated:
-    key, secret = await service.create_api_key(session, actor, body, utcnow())
+async def create_key(
+    body: ApiKeyCreate, actor: AdminActor, session: SessionDep, now: NowDep
+) -> ApiKeyCreated:
+    key, secret = await service.create_api_key(session, actor, body, now)
     return ApiKeyCreated(**api_key_public(key).model_dump(), key=secret)
 
 
@@ -396,8 +416,10 @@ async def list_keys(actor: AdminActor, session: SessionDep) -> list[ApiKeyPublic
 
 
 @keys.delete("/{key_id}", summary="Revoke an API key", responses=ADMIN_ERRORS)
-async def revoke_key(key_id: uuid.UUID, actor: AdminActor, session: SessionDep) -> ApiKeyPublic:
-    return api_key_public(await service.revoke_api_key(session, actor, key_id, utcnow()))
+async def revoke_key(
+    key_id: uuid.UUID, actor: AdminActor, session: SessionDep, now: NowDep
+) -> ApiKeyPublic:
+    return api_key_public(await service.revoke_api_key(session, actor, key_id, now))
 
 
 for sub in (auth, pages.router, me, admin, keys):

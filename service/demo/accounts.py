@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -46,13 +46,12 @@ def refuse_in_production(settings: Settings, what: str) -> None:
         raise DemoRefused(f"{what} are refused when MEIELINN_ENV=production")
 
 
-async def seed_accounts(session: AsyncSession, settings: Settings) -> list[str]:
+async def seed_accounts(session: AsyncSession, settings: Settings, now: datetime) -> list[str]:
     """One verified account per role; returns the emails created now."""
     refuse_in_production(settings, "demo accounts")
     rows = await session.execute(select(col(Department.code), col(Department.id)))
     departments: dict[str, uuid.UUID] = dict(rows.all())
     created = []
-    now = datetime.now(UTC)
     for role, local, name, department in DEMO_ACCOUNTS:
         email = f"{local}@{DEMO_DOMAIN}"
         user = await repository.user_by_email(session, email)
@@ -79,7 +78,7 @@ async def seed_accounts(session: AsyncSession, settings: Settings) -> list[str]:
     return created
 
 
-async def demo_residents(session: AsyncSession, count: int) -> list[uuid.UUID]:
+async def demo_residents(session: AsyncSession, count: int, now: datetime) -> list[uuid.UUID]:
     """Residents who file the demo reports. They cannot sign in (no password)."""
     table = table_of(User)
     rows = [
@@ -89,7 +88,7 @@ async def demo_residents(session: AsyncSession, count: int) -> list[uuid.UUID]:
             "display_name": f"{rng_name(number)}",
             "language": "et" if number % 4 else "ru",
             "password_hash": "!",  # matches no password
-            "email_verified_at": datetime.now(UTC),
+            "email_verified_at": now,
         }
         for number in range(1, count + 1)
     ]

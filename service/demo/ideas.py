@@ -13,7 +13,7 @@ Skipped when the areas exist, so a second seed changes nothing.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -88,7 +88,7 @@ IDEAS = [
 ]
 
 
-async def _experts(session: AsyncSession) -> list[User]:
+async def _experts(session: AsyncSession, now: datetime) -> list[User]:
     rows = [
         {
             "id": uuid.uuid4(),
@@ -96,7 +96,7 @@ async def _experts(session: AsyncSession) -> list[User]:
             "display_name": name,
             "language": "ru" if any("а" <= c <= "я" for c in name.lower()) else "et",
             "password_hash": "!",  # matches no password
-            "email_verified_at": datetime.now(UTC),
+            "email_verified_at": now,
         }
         for number, name in enumerate(EXPERTS, start=1)
     ]
@@ -118,7 +118,7 @@ async def _score_all(session: AsyncSession, idea_id: uuid.UUID, now: datetime, s
         await reviews.submit_review(session, Actor.for_user(expert), review.id, body, now)
 
 
-async def seed_ideas(session: AsyncSession, settings: Settings) -> bool:
+async def seed_ideas(session: AsyncSession, settings: Settings, now: datetime) -> bool:
     """The demo areas, pools and ideas; False when they are there already."""
     refuse_in_production(settings, "demo ideas")
     if (await session.execute(select(col(IdeaArea.id)).limit(1))).first() is not None:
@@ -131,7 +131,7 @@ async def seed_ideas(session: AsyncSession, settings: Settings) -> bool:
     assert expert is not None
     assert office is not None
     assert supervisor is not None
-    colleagues = sorted(await _experts(session), key=lambda user: user.email)
+    colleagues = sorted(await _experts(session, now), key=lambda user: user.email)
     departments = dict(
         (await session.execute(select(col(Department.code), col(Department.id)))).all()
     )
@@ -146,7 +146,6 @@ async def seed_ideas(session: AsyncSession, settings: Settings) -> bool:
         pool = colleagues[:2] if code == "ecology" else colleagues
         for member in (expert, *pool):
             await areas.add_expert(session, area.id, ExpertAdd(user_id=member.id))
-    now = datetime.now(UTC)
     author = Actor.for_user(resident)
     for code, title, summary, lat, lon, stage in IDEAS:
         idea = await submissions.create_idea(

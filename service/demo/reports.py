@@ -17,7 +17,7 @@ import math
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -117,10 +117,10 @@ class DemoReport:
     reason: Reason
     reporter: uuid.UUID
     state: ReportState
+    created: datetime
     lat: float = 0.0
     lon: float = 0.0
     building_id: uuid.UUID | None = None
-    created: datetime = field(default_factory=lambda: datetime.now(UTC))
     steps: list[tuple[Transition, datetime]] = field(default_factory=list)
     duplicate_of: DemoReport | None = None
 
@@ -157,7 +157,9 @@ def _offset(lat: float, lon: float, metres: float, rng: random.Random) -> tuple[
     )
 
 
-async def seed_reports(session: AsyncSession, settings: Settings, count: int = 3000) -> int:
+async def seed_reports(
+    session: AsyncSession, settings: Settings, now: datetime, count: int = 3000
+) -> int:
     """``count`` reports over the last half year, with timelines, rounds, answers, ratings
     and some supporters, and the demo's response templates. The reports are skipped when
     the database holds reports already."""
@@ -168,8 +170,7 @@ async def seed_reports(session: AsyncSession, settings: Settings, count: int = 3
     if (await session.execute(select(col(Report.id)).limit(1))).first() is not None:
         return 0
     rng = random.Random(1789)
-    now = datetime.now(UTC)
-    residents = await demo_residents(session, 60)
+    residents = await demo_residents(session, 60, now)
     reasons = list((await session.execute(select(Reason).order_by(col(Reason.code)))).scalars())
     buildings = (
         await session.execute(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from geoalchemy2.shape import from_shape
@@ -240,15 +241,20 @@ async def is_empty(session: AsyncSession) -> bool:
 
 
 async def seed(
-    session: AsyncSession, settings: Settings, *, accounts: bool = True, reports: int = 0
+    session: AsyncSession,
+    settings: Settings,
+    now: datetime,
+    *,
+    accounts: bool = True,
+    reports: int = 0,
 ) -> SeedReport:
     """The city, and optionally the demo accounts with the 2019 training programme, and
-    ``reports`` demo reports."""
+    ``reports`` demo reports over the half year before ``now``."""
     report = await seed_city(session)
     if accounts:
-        report.accounts_added = await seed_accounts(session, settings)
+        report.accounts_added = await seed_accounts(session, settings, now)
         report.training_added = await seed_training(session, settings)
-        report.ideas_added = await seed_ideas(session, settings)
+        report.ideas_added = await seed_ideas(session, settings, now)
     if reports:
-        report.reports_added = await seed_reports(session, settings, reports)
+        report.reports_added = await seed_reports(session, settings, now, reports)
     return report

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import text
@@ -108,7 +108,9 @@ def _greeted(user: Recipient) -> str | None:
 
 
 async def queue_notification_emails(
-    session: AsyncSession, emails: Sequence[tuple[uuid.UUID, Recipient, str, dict[str, object]]]
+    session: AsyncSession,
+    emails: Sequence[tuple[uuid.UUID, Recipient, str, dict[str, object]]],
+    now: datetime,
 ) -> None:
     """Queue many notification emails in a few statements: each (delivery id, user,
     template, values) becomes one message whose id is the delivery's id, and one
@@ -116,7 +118,6 @@ async def queue_notification_emails(
     message sent again carries the same Message-ID (derived from that id)."""
     if not emails:
         return
-    now = datetime.now(UTC)
     rows = []
     for delivery_id, user, template, values in emails:
         subject, body = render(template, user.language, _greeted(user), **values)

@@ -31,7 +31,6 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.models import User
-from service.db import utcnow
 from service.mail.models import DeliveryStatus
 from service.mail.service import queue_notification_emails
 from service.notifications import repository
@@ -79,7 +78,7 @@ async def notify(
     notice: Notice,
     recipients: Iterable[User],
     *,
-    now: datetime | None = None,
+    now: datetime,
 ) -> int:
     """Tell ``recipients`` (and the webhooks subscribed to the event type) about ``notice``,
     once per recipient and channel however often it is called for the same ``event_key``.
@@ -93,13 +92,12 @@ async def notify_many(
     session: AsyncSession,
     notices: Sequence[tuple[Notice, Iterable[User]]],
     *,
-    now: datetime | None = None,
+    now: datetime,
 ) -> int:
     """:func:`notify` for many notices at once, in a fixed number of statements whatever
     their number (events, preferences, webhooks, deliveries, emails and their jobs: one
     or a few multi-row statements each). Returns how many (notice, person) pairs got at
     least one new delivery."""
-    when = now or utcnow()
     await session.flush()  # the caller's pending changes (a person's language) count
     # The first notice of each event key counts; a repeat in the same call adds nothing.
     items: dict[str, tuple[Notice, dict[uuid.UUID, User], dict[str, Any], bool]] = {}
@@ -120,7 +118,7 @@ async def notify_many(
                 "values": values,
                 "report_id": notice.report_id,
                 "legal": legal,
-                "created_at": when,
+                "created_at": now,
             }
             for key, (notice, _, values, legal) in items.items()
         ],
@@ -144,14 +142,14 @@ async def notify_many(
                     _delivery(
                         event_id,
                         channel,
-                        when,
+                        now,
                         user_id=person.id,
                         off=off,
                         template=notice.template_for.get(person.id),
                     )
                 )
         rows += [
-            _delivery(event_id, Channel.webhook, when, webhook_id=webhook_id)
+            _delivery(event_id, Channel.webhook, now, webhook_id=webhook_id)
             for webhook_id in webhooks.get(notice.event_type, [])
         ]
     reached: set[tuple[uuid.UUID, uuid.UUID]] = set()
@@ -168,7 +166,7 @@ async def notify_many(
         if row.user_id is not None:
             reached.add((row.event_id, row.user_id))
     # The message's id is the delivery's: one message per (event, recipient, channel).
-    await queue_notification_emails(session, emails)
+    await queue_notification_emails(session, emails, now)
     await repository.link_emails(session, [delivery_id for delivery_id, *_ in emails])
     await outbox.add_jobs(session, DELIVER_WEBHOOK_JOB, webhook_jobs)
     return len(reached)

@@ -121,8 +121,9 @@ class NotificationPreference(SQLModel, table=True):
 class WebhookEndpoint(SQLModel, table=True):
     """An integrator's URL that receives the events it subscribed to, signed with its secret.
 
-    The secret must be at hand to sign every delivery, so it is stored; the API shows it
-    once, when it is made (or rotated)."""
+    The secret must be at hand to sign every delivery, so it is stored, encrypted
+    (``service.encryption``); the API shows it once, when it is made (or rotated), and then
+    only its first characters (``secret_hint``)."""
 
     __tablename__ = "webhook_endpoint"
 
@@ -130,7 +131,8 @@ class WebhookEndpoint(SQLModel, table=True):
     url: str = Field(max_length=2000)
     description: str = Field(default="", max_length=200)
     event_types: list[str] = Field(sa_column=Column(ARRAY(String(64)), nullable=False))
-    secret: str = Field(max_length=100)
+    secret_encrypted: str = Field(max_length=500)
+    secret_hint: str = Field(max_length=16)
     active: bool = Field(default=True)
     consecutive_failures: int = Field(default=0)
     disabled_at: datetime | None = timestamp(nullable=True)

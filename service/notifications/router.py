@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query, Response, status
 
 from service.auth.dependencies import AdminActor, PersonActor, SettingsDep
 from service.auth.policy import OWN
-from service.db import SessionDep, utcnow
+from service.clock import NowDep
+from service.db import SessionDep
 from service.errors import ERRORS, PROBLEM
 from service.notifications import inbox, preferences
 from service.notifications.models import WebhookEndpoint
@@ -51,8 +52,8 @@ async def list_notifications(
 @me.post(
     "/notifications/read-all", summary="Mark all my notifications read", responses=PERSON_ERRORS
 )
-async def mark_all_read(actor: PersonActor, session: SessionDep) -> MarkedRead:
-    marked, unread = await inbox.mark_all_read(session, actor, utcnow())
+async def mark_all_read(actor: PersonActor, session: SessionDep, now: NowDep) -> MarkedRead:
+    marked, unread = await inbox.mark_all_read(session, actor, now)
     return MarkedRead(marked=marked, unread_count=unread)
 
 
@@ -63,9 +64,9 @@ async def mark_all_read(actor: PersonActor, session: SessionDep) -> MarkedRead:
     responses=ERRORS,
 )
 async def mark_read(
-    notification_id: uuid.UUID, actor: PersonActor, session: SessionDep
+    notification_id: uuid.UUID, actor: PersonActor, session: SessionDep, now: NowDep
 ) -> NotificationPublic:
-    return await inbox.mark_read(session, actor, notification_id, utcnow())
+    return await inbox.mark_read(session, actor, notification_id, now)
 
 
 @me.get(
@@ -83,9 +84,9 @@ async def get_preferences(actor: PersonActor, session: SessionDep) -> Preference
     responses=PERSON_ERRORS,
 )
 async def set_preferences(
-    body: PreferencesUpdate, actor: PersonActor, session: SessionDep
+    body: PreferencesUpdate, actor: PersonActor, session: SessionDep, now: NowDep
 ) -> Preferences:
-    return await preferences.set_preferences(session, actor, body.items, utcnow())
+    return await preferences.set_preferences(session, actor, body.items, now)
 
 
 # --- /v1/admin/webhooks ------------------------------------------------------------------
@@ -111,7 +112,7 @@ def webhook_public(webhook: WebhookEndpoint) -> WebhookPublic:
         disabled_reason=webhook.disabled_reason,
         last_success_at=webhook.last_success_at,
         last_failure_at=webhook.last_failure_at,
-        secret_hint=webhook.secret[:10] + "…",
+        secret_hint=webhook.secret_hint + "…",
         created_at=webhook.created_at,
         updated_at=webhook.updated_at,
     )
@@ -129,8 +130,9 @@ async def create_webhook(
     session: SessionDep,
     settings: SettingsDep,
     response: Response,
+    now: NowDep,
 ) -> WebhookCreated:
-    webhook, secret = await webhooks.create_webhook(session, actor, settings, body, utcnow())
+    webhook, secret = await webhooks.create_webhook(session, actor, settings, body, now)
     response.headers["Location"] = f"/v1/admin/webhooks/{webhook.id}"
     return WebhookCreated(**webhook_public(webhook).model_dump(), secret=secret)
 
@@ -158,8 +160,9 @@ async def update_webhook(
     actor: AdminActor,
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
 ) -> WebhookPublic:
-    webhook = await webhooks.update_webhook(session, actor, settings, webhook_id, body, utcnow())
+    webhook = await webhooks.update_webhook(session, actor, settings, webhook_id, body, now)
     return webhook_public(webhook)
 
 
@@ -169,9 +172,13 @@ async def update_webhook(
     responses=ADMIN_ERRORS,
 )
 async def rotate_secret(
-    webhook_id: uuid.UUID, actor: AdminActor, session: SessionDep
+    webhook_id: uuid.UUID,
+    actor: AdminActor,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
 ) -> WebhookCreated:
-    webhook, secret = await webhooks.rotate_secret(session, actor, webhook_id, utcnow())
+    webhook, secret = await webhooks.rotate_secret(session, actor, settings, webhook_id, now)
     return WebhookCreated(**webhook_public(webhook).model_dump(), secret=secret)
 
 

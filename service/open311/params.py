@@ -20,7 +20,8 @@ from service.auth.policy import Caller, Policy, declare
 from service.auth.scopes import Scope
 from service.catalog.schemas import pick_language
 from service.city import service as city
-from service.db import SessionDep, utcnow
+from service.clock import NowDep
+from service.db import SessionDep
 from service.errors import Forbidden
 from service.fields import PlainText
 from service.open311.formats import (
@@ -133,6 +134,7 @@ def open311_key(scope: Scope) -> Callable[..., Awaitable[Actor]]:
     async def dependency(
         request: Request,
         session: SessionDep,
+        now: NowDep,
         form_key: Annotated[
             Annotated[str, StringConstraints(max_length=200), PlainText] | None,
             Form(alias="api_key"),
@@ -146,7 +148,7 @@ def open311_key(scope: Scope) -> Callable[..., Awaitable[Actor]]:
         key = optional(form_key) or optional(query_key) or optional(header_key)
         if key is None:
             raise Forbidden("api_key: required.")
-        actor = await auth.actor_from_api_key(session, key, utcnow(), client_ip(request))
+        actor = await auth.actor_from_api_key(session, key, now, client_ip(request))
         if not actor.holds_scope(scope):
             raise Forbidden(f"api_key: the key lacks the scope {scope}.")
         return actor

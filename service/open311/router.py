@@ -26,10 +26,12 @@ from service import idempotency
 from service.auth.dependencies import SettingsDep
 from service.auth.policy import PUBLIC
 from service.catalog.schemas import AcceptLanguage, LangQuery
-from service.db import SessionDep, utcnow
+from service.clock import NowDep
+from service.db import SessionDep
 from service.fields import PlainText
-from service.open311 import service, updates_router
+from service.open311 import media, service, updates_router
 from service.open311.formats import (
+    Format,
     Open311NotFound,
     Open311Route,
     render,
@@ -140,6 +142,7 @@ async def list_requests(
     fmt: Fmt,
     request: Request,
     session: SessionDep,
+    now: NowDep,
     service_request_id: Text = None,
     service_code: Text = None,
     start_date: Text = None,
@@ -165,7 +168,6 @@ async def list_requests(
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
 ) -> Response:
-    now = utcnow()
     zone = await city_zone(session)
     size = integer("page_size", page_size, MAX_REQUESTS, 1, MAX_REQUESTS)
     number = integer("page", page, 1, 1, 100_000)
@@ -207,6 +209,7 @@ async def get_request(
     fmt: Fmt,
     request: Request,
     session: SessionDep,
+    now: NowDep,
     extensions: Annotated[
         Annotated[str, StringConstraints(max_length=5), PlainText] | None, Query()
     ] = None,
@@ -218,7 +221,7 @@ async def get_request(
         language=language_of(lang, accept_language),
         base_url=base_url(request),
         zone=await city_zone(session),
-        now=utcnow(),
+        now=now,
         extensions=(optional(extensions) or "").lower() == "true",
     )
     found = await service.get_request(session, service_request_id, context)
@@ -276,6 +279,8 @@ async def create_request(
     session: SessionDep,
     settings: SettingsDep,
     limiter: RateLimiterDep,
+    now: NowDep,
+    once: idempotency.IdempotentPostDep,
     idempotency_key: IdempotencyKey = None,
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
@@ -294,35 +299,45 @@ async def create_request(
             if isinstance(item, UploadFile):
                 data = await item.read(settings.photo_max_bytes + 1)
                 uploads.append(service.Upload(data, item.content_type))
-    now = utcnow()
-    quotas: list[Quota] = []
+    media.check_count(len(uploads), len(new.media_urls), settings)
+    payload = new.fingerprint(uploads)
+    if new.media_urls:
+        # A repeated request answers as the first did, without fetching anything again.
+        stored = await once.stored(actor, idempotency_key, path=POST_PATH, payload=payload)
+        if stored is not None:
+            return _answer(fmt, stored)
+        await media.check_quota(session, settings, actor, new.email is not None, now)
+        # Remote servers are waited for outside any transaction: what this request did so
+        # far (the key's last use, the quota check's lock) is committed, the connection
+        # returned; filing runs in a new transaction that takes the quota lock again.
+        await session.commit()
+        async with media.fetched_media(new.media_urls, settings) as fetched:
+            for file in fetched:
+                uploads.append(service.Upload(await file.read(), file.content_type))
 
     async def work() -> idempotency.Answer:
         created = await service.create_request(
             session, settings, actor, new, uploads, now, language_of(lang, accept_language)
         )
-        quotas.append(created.quota)
-        return idempotency.Answer(201, json.dumps(created.payload).encode())
+        return idempotency.Answer(
+            201, json.dumps(created.payload).encode(), headers=_quota_headers(created.quota)
+        )
 
-    answer, replayed = await idempotency.run_once(
-        session,
-        request.app.state.redis,
-        actor=actor,
-        key=idempotency.parse_key(idempotency_key),
-        method="POST",
-        path="/open311/v2/requests",
-        payload=new.fingerprint(uploads),
-        now=now,
-        hours=settings.idempotency_hours,
-        work=work,
-    )
-    headers = {"Idempotent-Replayed": "true"} if replayed else _quota_headers(quotas[0])
+    answer = await once.run(actor, idempotency_key, path=POST_PATH, payload=payload, work=work)
+    return _answer(fmt, answer)
+
+
+POST_PATH = "/open311/v2/requests"
+
+
+def _answer(fmt: Format, answer: idempotency.Answer) -> Response:
+    # The stored answer is the format-neutral payload, rendered in the format asked now.
     return render(
         fmt,
         "service_requests",
         json.loads(answer.body),
         status_code=answer.status_code,
-        headers=headers,
+        headers=answer.response_headers(),
     )
 
 

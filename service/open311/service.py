@@ -37,7 +37,6 @@ from service.city import service as city
 from service.config import Environment, Settings
 from service.open311 import repository
 from service.open311.formats import Open311Error, Open311NotFound, w3c
-from service.open311.media import fetch_media
 from service.open311.repository import RequestFilter
 from service.open311.schemas import (
     CHANGESET,
@@ -444,19 +443,10 @@ async def create_request(
         )
     except ValidationError as exc:
         raise _invalid(exc) from None
-    # Fetched before filing: the quota's lock is not held while a remote server answers.
-    media = list(uploads)
-    for url in new.media_urls:
-        fetched = await fetch_media(
-            url,
-            max_bytes=settings.photo_max_bytes,
-            time_limit=settings.media_fetch_timeout_seconds,
-            allowed=settings.media_fetch_allowed_networks,
-        )
-        media.append(Upload(fetched.data, fetched.content_type))
     filed = await filing.file_report(session, actor, body, now, settings, open311=True)
     report = filed.report
-    for upload in media:
+    # The files sent, then what media_url brought (fetched by the router, service.open311.media).
+    for upload in uploads:
         await photos.attach_photo(
             session, settings, actor, report, upload.data, upload.content_type, now
         )

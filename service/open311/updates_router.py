@@ -14,7 +14,8 @@ from pydantic import StringConstraints
 from service import idempotency
 from service.auth.dependencies import SettingsDep
 from service.auth.policy import PUBLIC
-from service.db import SessionDep, utcnow
+from service.clock import NowDep
+from service.db import SessionDep
 from service.fields import PlainText
 from service.open311 import service, updates
 from service.open311.formats import (
@@ -57,6 +58,7 @@ router = APIRouter(route_class=Open311Route, dependencies=[PUBLIC])
 async def list_updates(
     fmt: Fmt,
     session: SessionDep,
+    now: NowDep,
     start_date: Text = None,
     end_date: Text = None,
     page: Annotated[
@@ -69,7 +71,7 @@ async def list_updates(
 ) -> Response:
     zone = await city_zone(session)
     start, end = service.date_window(
-        date_param("start_date", start_date, zone), date_param("end_date", end_date, zone), utcnow()
+        date_param("start_date", start_date, zone), date_param("end_date", end_date, zone), now
     )
     size = integer("page_size", page_size, MAX_REQUESTS, 1, MAX_REQUESTS)
     number = integer("page", page, 1, 1, 100_000)
@@ -116,6 +118,8 @@ async def post_update(
     session: SessionDep,
     settings: SettingsDep,
     limiter: RateLimiterDep,
+    now: NowDep,
+    once: idempotency.IdempotentPostDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     await limiter.enforce(
@@ -135,31 +139,24 @@ async def post_update(
             "updated_datetime", first_value(parameters, "updated_datetime"), zone
         ),
     )
-    now = utcnow()
 
     async def work() -> idempotency.Answer:
         created = await updates.post_update(session, actor, new, now, settings)
         return idempotency.Answer(200, json.dumps(created).encode())
 
-    # A case system sends its own update_id: a second post of it is the same update.
-    key = idempotency.parse_key(idempotency_key) or (
-        f"servicerequestupdate:{new.update_id}" if new.update_id else None
-    )
-    answer, replayed = await idempotency.run_once(
-        session,
-        request.app.state.redis,
-        actor=actor,
-        key=key,
-        method="POST",
+    answer = await once.run(
+        actor,
+        idempotency_key,
         path="/open311/v2/servicerequestupdates",
         payload={k: v for k, v in vars(new).items() if v is not None},
-        now=now,
-        hours=settings.idempotency_hours,
         work=work,
+        # A case system sends its own update_id: a second post of it is the same update.
+        default_key=f"servicerequestupdate:{new.update_id}" if new.update_id else None,
     )
     return render(
         fmt,
         "service_request_updates",
         json.loads(answer.body),
-        headers={"Idempotent-Replayed": "true"} if replayed else None,
+        status_code=answer.status_code,
+        headers=answer.response_headers(),
     )

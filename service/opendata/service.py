@@ -1,8 +1,28 @@
 """Open data: public reports as CSV or GeoJSON, streamed from a server-side cursor.
 
-The rows are read in batches from a cursor (``yield_per``) in a read-only transaction of the
-export's own and written out as they come, so a download of a million reports holds one batch
-in memory, not the whole set.
+The rows are read in batches from a cursor (``yield_per``) in a transaction of the export's
+own and written out as they come, so a download of a million reports holds one batch in
+memory, not the whole set.
+
+A download is anonymous and holds a pooled database connection, in a transaction, for as
+long as its client takes to read it; at a city's size (a million reports, a few hundred MB
+of CSV) that is minutes for a good client and forever for one that stops reading. Bounded
+three ways, so that downloads can never take the connections every other route needs:
+
+* at most ``MEIELINN_OPEN_DATA_DOWNLOADS`` downloads stream at once per API process (4 of the
+  20 pooled connections by default); one more answers 503 with ``Retry-After`` before it
+  touches the database (:class:`DownloadSlots`);
+* the export's transaction may sit idle waiting for its client at most
+  ``MEIELINN_OPEN_DATA_STALL_SECONDS`` (PostgreSQL's ``idle_in_transaction_session_timeout``,
+  set for this transaction only): a client that stops reading, or reads a batch slower than
+  that, is cut off and its connection freed; each statement is bounded as everywhere by
+  ``MEIELINN_DATABASE_STATEMENT_TIMEOUT_SECONDS``;
+* one client address starts at most ``MEIELINN_OPEN_DATA_DOWNLOADS_PER_HOUR`` downloads
+  (Redis, ``service.ratelimit``), so one client cannot keep taking every slot.
+
+A file the worker writes would free the database entirely, but it would be as old as its
+last run: a withdrawn consent to publish one's words, or an erasure, must show in the next
+download, so the export is read live.
 """
 
 from __future__ import annotations
@@ -15,7 +35,7 @@ from datetime import datetime
 from typing import Any
 
 from geojson_pydantic import Feature, Point
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -91,10 +111,41 @@ def _record(row: Any, language: str) -> dict[str, Any]:
     return {name: values[name] for name in NAMES}
 
 
+class DownloadSlots:
+    """The downloads one process streams at once (the event loop is one thread: a count)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.taken = 0
+
+    def take(self) -> bool:
+        """One slot, or False when all are taken."""
+        if self.taken >= self.size:
+            return False
+        self.taken += 1
+        return True
+
+    def give_back(self) -> None:
+        self.taken = max(0, self.taken - 1)
+
+
+async def limit_idle_time(session: AsyncSession, seconds: float) -> None:
+    """Let PostgreSQL end this transaction's session when it waits for its client longer than
+    ``seconds`` between two statements (this transaction only)."""
+    await session.execute(
+        text("SELECT set_config('idle_in_transaction_session_timeout', :ms, true)"),
+        {"ms": str(max(1, round(seconds * 1000)))},
+    )
+
+
 async def _rows(
-    sessionmaker: async_sessionmaker[AsyncSession], period: Period, language: str
+    sessionmaker: async_sessionmaker[AsyncSession],
+    period: Period,
+    language: str,
+    stall_seconds: float,
 ) -> AsyncIterator[dict[str, Any]]:
     async with sessionmaker() as session:
+        await limit_idle_time(session, stall_seconds)
         result = await session.stream(_query(period).execution_options(yield_per=BATCH))
         async for partition in result.partitions():
             for row in partition:
@@ -111,14 +162,17 @@ def _csv_value(value: Any) -> Any:
 
 
 async def csv_chunks(
-    sessionmaker: async_sessionmaker[AsyncSession], period: Period, language: str
+    sessionmaker: async_sessionmaker[AsyncSession],
+    period: Period,
+    language: str,
+    stall_seconds: float = 30.0,
 ) -> AsyncIterator[bytes]:
     """The CSV (RFC 4180, UTF-8, a header row), a batch of rows per chunk."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(NAMES)
     count = 0
-    async for record in _rows(sessionmaker, period, language):
+    async for record in _rows(sessionmaker, period, language, stall_seconds):
         writer.writerow([_csv_value(record[name]) for name in NAMES])
         count += 1
         if count % BATCH == 0:
@@ -145,13 +199,16 @@ def _feature(record: dict[str, Any]) -> bytes:
 
 
 async def geojson_chunks(
-    sessionmaker: async_sessionmaker[AsyncSession], period: Period, language: str
+    sessionmaker: async_sessionmaker[AsyncSession],
+    period: Period,
+    language: str,
+    stall_seconds: float = 30.0,
 ) -> AsyncIterator[bytes]:
     """A GeoJSON FeatureCollection (RFC 7946), one Feature per report, a batch per chunk."""
     yield b'{"type":"FeatureCollection","features":['
     parts: list[bytes] = []
     first = True
-    async for record in _rows(sessionmaker, period, language):
+    async for record in _rows(sessionmaker, period, language, stall_seconds):
         parts.append(_feature(record) if first else b"," + _feature(record))
         first = False
         if len(parts) >= BATCH:

@@ -12,7 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.policy import CREDENTIALS, PUBLIC
-from service.db import SessionDep, utcnow
+from service.clock import NowDep
+from service.db import SessionDep
 from service.errors import PROBLEM, Forbidden, problem_response
 from service.observability import (
     OUTBOX_BACKLOG,
@@ -139,14 +140,13 @@ def _may_scrape(request: Request) -> bool:
 
 
 @router.get("/metrics", include_in_schema=False, dependencies=[CREDENTIALS])
-async def metrics(request: Request, session: SessionDep) -> Response:
+async def metrics(request: Request, session: SessionDep, now: NowDep) -> Response:
     """Prometheus metrics (queue depths and deadlines are the city's operations, not public
     figures: see :func:`_may_scrape`). Jobs run in the workers, so what the deadlines depend on (the
     outbox backlog, overdue rounds, the workers' heartbeat) is read from the database at
     each scrape; the request latencies are this process's own."""
     if not _may_scrape(request):
         raise Forbidden("Metrics are for the city's monitoring: present the scrape token.")
-    now = utcnow()
     count, oldest = await backlog(session, now)
     OUTBOX_BACKLOG.set(count)
     OUTBOX_OLDEST_SECONDS.set(oldest)

@@ -1,5 +1,5 @@
-"""Report tables: the report, its timeline, photos, supporters, subscribers, and the
-Idempotency-Key records of filing requests."""
+"""Report tables: the report, its timeline, rounds, photos, supporters, subscribers and map
+cells."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from sqlalchemy import (
     Double,
     Identity,
     Index,
-    LargeBinary,
     SmallInteger,
     String,
     UniqueConstraint,
@@ -235,21 +234,6 @@ class ReportSubscription(SQLModel, table=True):
         foreign_key="user_account.id", primary_key=True, index=True, ondelete="CASCADE"
     )
     created_at: datetime = timestamp(default_now=True)
-
-
-class IdempotencyRecord(SQLModel, table=True):
-    """The stored answer to a request sent with an ``Idempotency-Key``, kept for a day."""
-
-    __tablename__ = "idempotency_record"
-
-    owner: str = Field(primary_key=True, max_length=80, description="user:<id> or key:<id>")
-    key: str = Field(primary_key=True, max_length=255)
-    fingerprint: str = Field(max_length=64)
-    status_code: int
-    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    location: str | None = Field(default=None, max_length=300)
-    created_at: datetime = timestamp(default_now=True)
-    expires_at: datetime = timestamp(index=True)
 
 
 class ReportRound(SQLModel, table=True):

@@ -96,7 +96,7 @@ async def accept_report(
     body = body or AcceptRequest()
     version = seen_version(if_match, body.version)
     await moderation.accept(session, actor, report_id, body, now, version=version)
-    return await caller_view(session, actor, report_id, response)
+    return await caller_view(session, actor, report_id, response, now)
 
 
 @router.post(
@@ -115,7 +115,7 @@ async def reject_report(
 ) -> ReportView:
     version = seen_version(if_match, body.version)
     await moderation.reject(session, actor, report_id, body, now, version=version)
-    return await caller_view(session, actor, report_id, response)
+    return await caller_view(session, actor, report_id, response, now)
 
 
 @router.post(
@@ -134,7 +134,7 @@ async def duplicate_report(
 ) -> ReportView:
     version = seen_version(if_match, body.version)
     await moderation.mark_duplicate(session, actor, report_id, body, now, version=version)
-    return await caller_view(session, actor, report_id, response)
+    return await caller_view(session, actor, report_id, response, now)
 
 
 @router.post(

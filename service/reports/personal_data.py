@@ -16,10 +16,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from service.idempotency import IdempotencyRecord
 from service.privacy.registry import Erasure, Export, Owned, Person, PersonalData, redact, rows
 from service.reports.models import (
     EVENT_SEQ,
-    IdempotencyRecord,
     Report,
     ReportEvent,
     ReportPhoto,

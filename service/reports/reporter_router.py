@@ -12,7 +12,8 @@ from fastapi.responses import FileResponse
 
 from service.auth.dependencies import OptionalActor, SettingsDep
 from service.auth.policy import OWN
-from service.db import SessionDep, utcnow
+from service.clock import NowDep
+from service.db import SessionDep
 from service.errors import ERRORS, PROBLEM
 from service.ratelimit import RateLimiterDep, RateLimitItemPerHour
 from service.reports import engagement, lifecycle, photos
@@ -30,10 +31,15 @@ router = APIRouter(tags=["reports"])
     responses=ERRORS,
 )
 async def update_report(
-    report_id: uuid.UUID, body: ReportUpdate, response: Response, actor: Writer, session: SessionDep
+    report_id: uuid.UUID,
+    body: ReportUpdate,
+    response: Response,
+    actor: Writer,
+    session: SessionDep,
+    now: NowDep,
 ) -> ReportView:
-    await lifecycle.update_report(session, actor, report_id, body, utcnow())
-    return await caller_view(session, actor, report_id, response)
+    await lifecycle.update_report(session, actor, report_id, body, now)
+    return await caller_view(session, actor, report_id, response, now)
 
 
 @router.post(
@@ -43,10 +49,10 @@ async def update_report(
     responses=ERRORS,
 )
 async def submit_report(
-    report_id: uuid.UUID, response: Response, actor: Writer, session: SessionDep
+    report_id: uuid.UUID, response: Response, actor: Writer, session: SessionDep, now: NowDep
 ) -> ReportView:
-    await lifecycle.submit_draft(session, actor, report_id, utcnow())
-    return await caller_view(session, actor, report_id, response)
+    await lifecycle.submit_draft(session, actor, report_id, now)
+    return await caller_view(session, actor, report_id, response, now)
 
 
 @router.post(
@@ -56,10 +62,10 @@ async def submit_report(
     responses=ERRORS,
 )
 async def withdraw_report(
-    report_id: uuid.UUID, response: Response, actor: Writer, session: SessionDep
+    report_id: uuid.UUID, response: Response, actor: Writer, session: SessionDep, now: NowDep
 ) -> ReportView:
-    await lifecycle.withdraw(session, actor, report_id, utcnow())
-    return await caller_view(session, actor, report_id, response)
+    await lifecycle.withdraw(session, actor, report_id, now)
+    return await caller_view(session, actor, report_id, response, now)
 
 
 @router.post(
@@ -76,6 +82,7 @@ async def upload_photo(
     session: SessionDep,
     settings: SettingsDep,
     limiter: RateLimiterDep,
+    now: NowDep,
 ) -> PhotoRef:
     await limiter.enforce(
         RateLimitItemPerHour(settings.photo_uploads_per_hour),
@@ -84,9 +91,7 @@ async def upload_photo(
         detail=f"At most {settings.photo_uploads_per_hour} photo uploads an hour.",
     )
     raw = await file.read(settings.photo_max_bytes + 1)
-    photo = await photos.add_photo(
-        session, settings, actor, report_id, raw, file.content_type, utcnow()
-    )
+    photo = await photos.add_photo(session, settings, actor, report_id, raw, file.content_type, now)
     return PhotoRef.of(photo)
 
 
@@ -125,8 +130,9 @@ async def delete_photo(
     actor: Writer,
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
 ) -> None:
-    await photos.remove_photo(session, settings, actor, report_id, photo_id, utcnow())
+    await photos.remove_photo(session, settings, actor, report_id, photo_id, now)
 
 
 # --- support and subscriptions ------------------------------------------------------------
@@ -139,6 +145,7 @@ def _engagement_route(kind: type[ReportSupport] | type[ReportSubscription], on: 
         session: SessionDep,
         settings: SettingsDep,
         limiter: RateLimiterDep,
+        now: NowDep,
     ) -> Engagement:
         # Each change notifies and recounts: a script toggling support must not flood that.
         await limiter.enforce(
@@ -148,7 +155,7 @@ def _engagement_route(kind: type[ReportSupport] | type[ReportSubscription], on: 
             detail=f"At most {settings.engagement_changes_per_hour} support or subscription "
             "changes an hour.",
         )
-        return await engagement.set_engagement(session, actor, report_id, kind, on, utcnow())
+        return await engagement.set_engagement(session, actor, report_id, kind, on, now)
 
     return endpoint
 

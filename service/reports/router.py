@@ -8,7 +8,6 @@ change is made by a signed-in person or by an API key holding the scope it needs
 from __future__ import annotations
 
 import html
-import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -19,7 +18,6 @@ from fastapi import (
     Header,
     Path,
     Query,
-    Request,
     Response,
     status,
 )
@@ -34,7 +32,7 @@ from service.auth.scopes import Scope
 from service.catalog.schemas import AcceptLanguage, LangQuery, pick_language
 from service.city.schemas import Latitude, Longitude
 from service.clock import NowDep
-from service.db import SessionDep, utcnow
+from service.db import SessionDep
 from service.errors import ERRORS, PROBLEM, InvalidInput
 from service.fields import PlainText, Text
 from service.pagination import Cursor, PageSize
@@ -103,11 +101,11 @@ BBox = Annotated[BoxText | None, Query(description="min_lon,min_lat,max_lon,max_
 )
 async def file_report(
     body: ReportCreate,
-    request: Request,
     actor: Writer,
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
+    once: idempotency.IdempotentPostDep,
     idempotency_key: Annotated[
         Text | None,
         Header(
@@ -116,13 +114,8 @@ async def file_report(
         ),
     ] = None,
 ) -> Response:
-    quotas: list[filing.Quota] = []
-    versions: list[int] = []
-
     async def work() -> idempotency.Answer:
         filed = await filing.file_report(session, actor, body, now, settings=settings)
-        quotas.append(filed.quota)
-        versions.append(filed.report.version)
         # A partner filing for a resident sees the report as the public would, plus its
         # state; never the resident's account or name.
         result = await views.view(
@@ -134,32 +127,26 @@ async def file_report(
             level=PUBLIC if filed.on_behalf else max(REPORTER, level_for(actor, filed.report)),
         )
         return idempotency.Answer(
-            201, result.model_dump_json().encode(), f"/v1/reports/{filed.report.id}"
+            201,
+            result.model_dump_json().encode(),
+            location=f"/v1/reports/{filed.report.id}",
+            etag=etag(result),
+            headers=quota_headers(filed.quota),
         )
 
-    answer, replayed = await idempotency.run_once(
-        session,
-        request.app.state.redis,
-        actor=actor,
-        key=idempotency.parse_key(idempotency_key),
-        method="POST",
+    answer = await once.run(
+        actor,
+        idempotency_key,
         path="/v1/reports",
         payload=body.model_dump(mode="json"),
-        now=now,
-        hours=settings.idempotency_hours,
         work=work,
+        version_member="version",
     )
-    if replayed:
-        headers = {"Idempotent-Replayed": "true"}
-        version = json.loads(answer.body).get("version")
-    else:
-        headers, version = quota_headers(quotas[0]), versions[0]
-    if version is not None:
-        headers["ETag"] = f'"{version}"'
-    if answer.location:
-        headers["Location"] = answer.location
     return Response(
-        answer.body, status_code=answer.status_code, media_type="application/json", headers=headers
+        answer.body,
+        status_code=answer.status_code,
+        media_type="application/json",
+        headers=answer.response_headers(),
     )
 
 
@@ -228,6 +215,7 @@ def json_response(model: BaseModel, headers: dict[str, str] | None = None) -> Re
 async def list_reports(
     actor: OptionalActor,
     session: SessionDep,
+    now: NowDep,
     limit: PageSize = 50,
     cursor: Cursor = None,
     state: Annotated[list[ReportState] | None, Query()] = None,
@@ -256,7 +244,7 @@ async def list_reports(
         session,
         actor,
         filters,
-        now=utcnow(),
+        now=now,
         language=_language(actor, lang, accept_language),
         limit=min(limit, 100),
         cursor=cursor,
@@ -269,6 +257,7 @@ async def list_reports(
 async def my_reports(
     actor: Reader,
     session: SessionDep,
+    now: NowDep,
     limit: PageSize = 50,
     cursor: Cursor = None,
     state: Annotated[list[ReportState] | None, Query()] = None,
@@ -277,7 +266,7 @@ async def my_reports(
         session,
         actor,
         views.ReportFilters(states=state, reporter_id=actor.user_id),
-        now=utcnow(),
+        now=now,
         language=str(actor.language),
         limit=min(limit, 100),
         cursor=cursor,
@@ -315,6 +304,7 @@ async def nearby(
 async def report_map(
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
     bbox: Annotated[BoxText, Query(description="min_lon,min_lat,max_lon,max_lat")],
     zoom: Annotated[int, Query(ge=0, le=22)] = 13,
     state: Annotated[list[ReportState] | None, Query()] = None,
@@ -322,7 +312,7 @@ async def report_map(
     box = _bbox(bbox)
     assert box is not None
     collection = await mapview.map_features(
-        session, box, zoom, settings.map_point_budget, utcnow(), state
+        session, box, zoom, settings.map_point_budget, now, state
     )
     return Response(collection, media_type="application/geo+json")
 
@@ -335,13 +325,14 @@ async def by_code(
     response: Response,
     actor: OptionalActor,
     session: SessionDep,
+    now: NowDep,
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
 ) -> ReportView:
     result = await views.view(
         session,
         actor,
-        utcnow(),
+        now,
         _language(actor, lang, accept_language),
         tracking_code=tracking_code,
     )
@@ -356,11 +347,12 @@ async def get_report(
     report_id: uuid.UUID,
     actor: OptionalActor,
     session: SessionDep,
+    now: NowDep,
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
 ) -> Response:
     result = await views.view(
-        session, actor, utcnow(), _language(actor, lang, accept_language), report_id=report_id
+        session, actor, now, _language(actor, lang, accept_language), report_id=report_id
     )
     return json_response(result, {"ETag": etag(result)})
 
@@ -380,9 +372,9 @@ async def get_timeline(
 
 
 async def caller_view(
-    session: Any, actor: Actor, report_id: uuid.UUID, response: Response
+    session: Any, actor: Actor, report_id: uuid.UUID, response: Response, now: datetime
 ) -> ReportView:
-    """The report as the caller now sees it, with its ``ETag``."""
-    result = await views.view(session, actor, utcnow(), str(actor.language), report_id=report_id)
+    """The report as the caller sees it at ``now``, with its ``ETag``."""
+    result = await views.view(session, actor, now, str(actor.language), report_id=report_id)
     response.headers["ETag"] = etag(result)
     return result

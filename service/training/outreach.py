@@ -116,9 +116,11 @@ def _programme_link(settings: Settings, programme_id: uuid.UUID) -> str:
     return f"{settings.public_base_url.rstrip('/')}/v1/training/programmes/{programme_id}"
 
 
-async def send(session: AsyncSession, settings: Settings, kind: str, subject_id: uuid.UUID) -> int:
-    """Queue the emails of one outreach event; returns how many. Run once per event (the
-    outbox job's key), in one transaction: all of them or none."""
+async def send(
+    session: AsyncSession, settings: Settings, kind: str, subject_id: uuid.UUID, now: datetime
+) -> int:
+    """Queue the emails of one outreach event at ``now``; returns how many. Run once per
+    event (the outbox job's key), in one transaction: all of them or none."""
     senders = {
         PROGRAMME_PUBLISHED: _programme_published,
         SESSION_CHANGED: _session_changed,
@@ -127,11 +129,11 @@ async def send(session: AsyncSession, settings: Settings, kind: str, subject_id:
     }
     if kind not in senders:
         raise ValueError(f"unknown outreach {kind!r}")
-    return await senders[kind](session, settings, subject_id)
+    return await senders[kind](session, settings, subject_id, now)
 
 
 async def _programme_published(
-    session: AsyncSession, settings: Settings, programme_id: uuid.UUID
+    session: AsyncSession, settings: Settings, programme_id: uuid.UUID, now: datetime
 ) -> int:
     programme = await repository.programme(session, programme_id)
     if programme is None:
@@ -156,10 +158,13 @@ async def _programme_published(
             values,
         ),
         recipients,
+        now=now,
     )
 
 
-async def _session_changed(session: AsyncSession, settings: Settings, session_id: uuid.UUID) -> int:
+async def _session_changed(
+    session: AsyncSession, settings: Settings, session_id: uuid.UUID, now: datetime
+) -> int:
     found = await repository.training_session(session, session_id)
     programme = await repository.programme(session, found.programme_id) if found else None
     if found is None or programme is None:
@@ -182,10 +187,13 @@ async def _session_changed(session: AsyncSession, settings: Settings, session_id
             values,
         ),
         people,
+        now=now,
     )
 
 
-async def _place_given(session: AsyncSession, settings: Settings, enrolment_id: uuid.UUID) -> int:
+async def _place_given(
+    session: AsyncSession, settings: Settings, enrolment_id: uuid.UUID, now: datetime
+) -> int:
     enrolment = await session.get(Enrolment, enrolment_id)
     if enrolment is None or enrolment.status != EnrolmentStatus.enrolled:
         return 0
@@ -203,10 +211,13 @@ async def _place_given(session: AsyncSession, settings: Settings, enrolment_id: 
             {"title": programme.title, "link": _programme_link(settings, programme.id)},
         ),
         [user],
+        now=now,
     )
 
 
-async def _awarded(session: AsyncSession, settings: Settings, diploma_id: uuid.UUID) -> int:
+async def _awarded(
+    session: AsyncSession, settings: Settings, diploma_id: uuid.UUID, now: datetime
+) -> int:
     diploma = await session.get(Diploma, diploma_id)
     if diploma is None or diploma.revoked_at is not None:
         return 0
@@ -228,4 +239,5 @@ async def _awarded(session: AsyncSession, settings: Settings, diploma_id: uuid.U
             },
         ),
         [user],
+        now=now,
     )

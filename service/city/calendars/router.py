@@ -24,7 +24,8 @@ from service.city.schemas import (
     CalendarYear,
     Holiday,
 )
-from service.db import SessionDep, utcnow
+from service.clock import NowDep
+from service.db import SessionDep
 from service.errors import ERRORS, PROBLEM
 
 public = APIRouter(prefix="/v1", tags=["city"], dependencies=[PUBLIC])
@@ -56,6 +57,7 @@ async def _calendar_public(
 )
 async def get_calendar(
     session: SessionDep,
+    now: NowDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     department_id: uuid.UUID | None = None,
 ) -> CalendarYear:
@@ -64,7 +66,7 @@ async def get_calendar(
         department = await get_department(session, department_id)
         if department.calendar_id is not None:
             calendar = await service.get_calendar(session, department.calendar_id)
-    year = year or utcnow().year
+    year = year or now.year
     exceptions = await service.calendar_exceptions(session, calendar.id)
     base = await _calendar_public(session, calendar, exceptions)
     working = service.working_calendar(calendar, exceptions)

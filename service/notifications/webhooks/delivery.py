@@ -29,6 +29,7 @@ from sqlmodel import col
 
 from service import __version__
 from service.config import Settings
+from service.encryption import UndecryptableSecret, decrypt
 from service.mail.models import DeliveryStatus
 from service.notifications.models import NotificationDelivery, NotificationEvent, WebhookEndpoint
 from service.notifications.webhooks.signing import SIGNATURE_HEADER, signature_header
@@ -162,13 +163,17 @@ async def _attempt(
 ) -> str | None:
     """Post once; None on success, else what went wrong."""
     body = body_of(event)
+    try:
+        secret = decrypt(settings, webhook.secret_encrypted)
+    except UndecryptableSecret as exc:
+        return f"not signed: {exc}"
     headers = {
         "Content-Type": "application/json",
         "User-Agent": f"meielinn-webhooks/{__version__}",
         "Meielinn-Event-Type": event.event_type,
         "Meielinn-Delivery": str(delivery.id),
         "Meielinn-Attempt": str(delivery.attempts),
-        SIGNATURE_HEADER: signature_header(webhook.secret, int(now.timestamp()), body),
+        SIGNATURE_HEADER: signature_header(secret, int(now.timestamp()), body),
     }
     time_limit = settings.webhook_timeout_seconds
     try:

@@ -14,6 +14,7 @@ from sqlmodel import col
 from service.audit.service import record as audit
 from service.auth.actor import Actor
 from service.config import Settings
+from service.encryption import encrypt
 from service.errors import InvalidInput, NotFound
 from service.notifications.events import EVENT_TYPES
 from service.notifications.models import (
@@ -23,7 +24,7 @@ from service.notifications.models import (
     WebhookEndpoint,
 )
 from service.notifications.schemas import WebhookCreate, WebhookUpdate
-from service.notifications.webhooks.signing import new_secret
+from service.notifications.webhooks.signing import hint_of, new_secret
 from service.notifications.webhooks.targets import RefusedTarget, resolve
 from service.pagination import keyset_page
 
@@ -77,7 +78,8 @@ async def create_webhook(
         url=body.url,
         description=body.description,
         event_types=event_types,
-        secret=secret,
+        secret_encrypted=encrypt(settings, secret),
+        secret_hint=hint_of(secret),
         active=body.active,
         disabled_at=None if body.active else now,
         disabled_reason=None if body.active else "created disabled",
@@ -121,14 +123,16 @@ async def update_webhook(
 
 
 async def rotate_secret(
-    session: AsyncSession, actor: Actor, webhook_id: uuid.UUID, now: datetime
+    session: AsyncSession, actor: Actor, settings: Settings, webhook_id: uuid.UUID, now: datetime
 ) -> tuple[WebhookEndpoint, str]:
     """A new signing secret; deliveries from now on are signed with it."""
     webhook = await get_webhook(session, webhook_id)
-    webhook.secret = new_secret()
+    secret = new_secret()
+    webhook.secret_encrypted = encrypt(settings, secret)
+    webhook.secret_hint = hint_of(secret)
     webhook.updated_at = now
     await _audit(session, actor, "webhook.secret_rotated", webhook)
-    return webhook, webhook.secret
+    return webhook, secret
 
 
 async def delete_webhook(session: AsyncSession, actor: Actor, webhook_id: uuid.UUID) -> None:

@@ -24,6 +24,11 @@ def new_secret() -> str:
     return SECRET_PREFIX + secrets.token_urlsafe(32)
 
 
+def hint_of(secret: str) -> str:
+    """What admins are shown of a secret to tell it apart: its prefix and four characters."""
+    return secret[: len(SECRET_PREFIX) + 4]
+
+
 def signature(secret: str, timestamp: int, body: bytes) -> str:
     """The hex HMAC-SHA256 of ``f"{timestamp}.{body}"`` under ``secret``."""
     signed = f"{timestamp}.".encode() + body

@@ -3,8 +3,9 @@
 An admin account (or whoever took it over) must not be able to make the worker send
 requests into the network it runs in: the metadata service at 169.254.169.254, the
 database, Redis, an intranet. So a webhook URL is refused when its host resolves to any
-address that is not public — private, loopback, link-local, multicast, reserved,
-unspecified — unless ``MEIELINN_WEBHOOK_ALLOW_PRIVATE`` says otherwise.
+address that is not public (``service.outbound``, the guard Open311's ``media_url`` uses
+too: private, loopback, link-local, multicast, reserved, unspecified, site-local, and IPv6
+that carries such an IPv4 address) unless ``MEIELINN_WEBHOOK_ALLOW_PRIVATE`` says otherwise.
 
 The check runs when the URL is saved and again at every delivery, because DNS can change
 in between. At delivery the host is resolved once and the request is sent to that very
@@ -15,23 +16,15 @@ original host), so a second lookup cannot swap in another address after the chec
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+from service.outbound import IPAddress, parse_address, refusal
+
+__all__ = ["RefusedTarget", "Target", "parse", "refusal", "resolve"]
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
-NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-# Checked in this order; the first that holds names the refusal.
-NON_PUBLIC = (
-    ("is_unspecified", "an unspecified"),
-    ("is_loopback", "a loopback"),
-    ("is_link_local", "a link-local"),
-    ("is_multicast", "a multicast"),
-    ("is_private", "a private"),
-    ("is_reserved", "a reserved"),
-)
 
 
 class RefusedTarget(ValueError):
@@ -59,24 +52,6 @@ class Target:
     def host_header(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return host if self.port == DEFAULT_PORTS[self.scheme] else f"{host}:{self.port}"
-
-
-def refusal(address: IPAddress) -> str | None:
-    """Why ``address`` may not receive webhooks, or None when it is a public address."""
-    if isinstance(address, ipaddress.IPv6Address):
-        # IPv4 carried in IPv6 (mapped, 6to4, NAT64) reaches that IPv4 address.
-        embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is None and address in NAT64:
-            embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-        if embedded is not None:
-            why = refusal(embedded)
-            return f"{address} embeds {why}" if why else None
-    for attribute, label in NON_PUBLIC:
-        if getattr(address, attribute):
-            return f"{address} is {label} address"
-    if not address.is_global:
-        return f"{address} is not a public address"
-    return None
 
 
 def parse(url: str) -> tuple[str, str, int]:
@@ -107,8 +82,7 @@ async def resolve(url: str, *, allow_private: bool, time_limit: float) -> Target
             )
     except (OSError, TimeoutError) as exc:
         raise RefusedTarget(f"the host {host} does not resolve ({exc})") from exc
-    # A link-local IPv6 address comes with its zone (fe80::1%eth0): the zone is no address.
-    addresses = [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in infos]
+    addresses = [parse_address(str(info[4][0])) for info in infos]
     if not addresses:
         raise RefusedTarget(f"the host {host} does not resolve")
     if not allow_private:
