@@ -4,11 +4,12 @@ ideas they supported, the reviews they wrote as an expert and their places in ex
 Erasure keeps the ideas (the stage counts and the committees' decisions are the city's
 record) but takes the author out of them, as for reports: their name and address redacted
 from the idea's own text and from the texts written about it (the office's comments, the
-committee's reasoning, the timeline); the attachments stay (photos were re-encoded and PDFs
-rewritten without metadata at upload). Supports stay, held by the anonymised account, so
-support counts stay true. Reviews stay with their scores (the ideas' means stay true), their
-comments redacted; a review still open is lapsed, so that the sweep hands it to another
-expert. Pool memberships are deleted: nobody assigns the erased person anything again.
+committee's reasoning, the timeline); their attachments are deleted (the rows at once, the
+files by the worker's media sweep within the hour): a photo or a plan may show their home,
+and nothing in the city's record of the idea needs it. Supports stay, held by the
+anonymised account, so support counts stay true. Reviews stay with their scores (the
+ideas' means stay true), their comments redacted; a review still open is lapsed, so that
+the sweep hands it to another expert. Pool memberships are deleted: nobody assigns the erased person anything again.
 """
 
 from __future__ import annotations
@@ -144,8 +145,13 @@ async def erase(session: AsyncSession, person: Person, erasure: Erasure) -> int:
             name: _clean(getattr(idea, name), person, limit) for name, limit in IDEA_TEXTS.items()
         }
         values["tags"] = sorted({(redact(tag, person) or tag)[:TAG_LENGTH] for tag in idea.tags})
+        values["attachment_count"] = 0
         await session.execute(update(Idea).where(col(Idea.id) == idea.id).values(**values))
         changed += 1
+    attachments = await session.execute(
+        delete(IdeaAttachment).where(col(IdeaAttachment.idea_id).in_([i.id for i in authored]))
+    )
+    changed += int(getattr(attachments, "rowcount", 0) or 0)
     # The timeline of their ideas (what others wrote about them) and what they wrote elsewhere.
     events = list(
         await session.execute(

@@ -1,11 +1,14 @@
 """A person's part of the reports: what they filed, supported, followed and wrote.
 
 Erasure keeps the reports (the city's statistics count them) but takes the person out of
-them: their name and address redacted from the report's own text, the contact details an
-Open311 client sent removed, their own words in the timeline redacted, their subscriptions
-(which only serve to notify them) deleted, their stored answers to Idempotency-Keys deleted.
-Supports stay, held by the anonymised account, so "me too" counts stay true. Photos were
-re-encoded without metadata at upload (``photos.py``), so no EXIF is left to strip.
+them: their name and address redacted from the report's own text, their consent to publish
+that text in the open data withdrawn (it may hold a phone or flat number they typed), the
+photos they uploaded deleted (the rows at once, the files by the worker's media sweep
+within the hour: deleting files before the transaction commits could lose them to a
+rollback), the contact details an Open311 client sent removed, their own words in the
+timeline redacted, their subscriptions (which only serve to notify them) deleted, their
+stored answers to Idempotency-Keys deleted. Supports stay, held by the anonymised account,
+so "me too" counts stay true.
 """
 
 from __future__ import annotations
@@ -129,9 +132,24 @@ async def erase(session: AsyncSession, person: Person, erasure: Erasure) -> int:
                 description=redact(description, person) or description,
                 address_text=redact(address_text, person),
                 anonymous_public=True,
+                text_in_open_data=False,
             )
         )
         changed += 1
+    photos = list(
+        await session.execute(
+            delete(ReportPhoto)
+            .where(col(ReportPhoto.uploader_id) == person.id)
+            .returning(col(ReportPhoto.report_id))
+        )
+    )
+    for (report_id,) in photos:
+        await session.execute(
+            update(Report)
+            .where(col(Report.id) == report_id)
+            .values(photo_count=func.greatest(col(Report.photo_count) - 1, 0))
+        )
+    changed += len(photos)
     changed += await remove_contact_details(session, [r[0] for r in filed], erasure)
     own = list(
         await session.execute(
