@@ -9,7 +9,8 @@ files by the worker's media sweep within the hour): a photo or a plan may show t
 and nothing in the city's record of the idea needs it. Supports stay, held by the
 anonymised account, so support counts stay true. Reviews stay with their scores (the
 ideas' means stay true), their comments redacted; a review still open is lapsed, so that
-the sweep hands it to another expert. Pool memberships are deleted: nobody assigns the erased person anything again.
+the sweep hands it to another expert. Pool memberships are deleted: nobody assigns the
+erased person anything again.
 """
 
 from __future__ import annotations
