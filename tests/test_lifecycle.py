@@ -292,6 +292,7 @@ def test_only_the_reports_package_writes_reports_rounds_and_timelines() -> None:
 _NOTICE_WRAPPERS = {
     "Notice": 0,
     "tell": 2,
+    "tell_user": 2,
     "tell_author": 2,
     "tell_people": 2,
     "_notify_reporter": 2,
