@@ -31,9 +31,10 @@ from service.demo.accounts import DEMO_DOMAIN, DEMO_PASSWORD, DemoRefused, seed_
 from service.demo.ideas import seed_ideas
 from service.demo.reports import seed_reports
 from service.demo.training import seed_training
+from service.mail.models import DeliveryStatus, EmailMessage
+from service.mail.service import DELIVER_EMAIL_JOB
 from service.notifications.dispatch import DELIVER_WEBHOOK_JOB
-from service.notifications.models import DeliveryStatus, EmailMessage, NotificationEvent
-from service.notifications.service import DELIVER_EMAIL_JOB
+from service.notifications.models import NotificationEvent
 from service.outbox.models import OutboxJob
 
 # The command line and the tests know these by this module.
