@@ -50,7 +50,7 @@ async def answer_queue(
     items = [
         AnswerQueueItem(
             response=response_view(row.ReportResponse, settings, staff=True),
-            report=to_view(row, STAFF, language, now),
+            report=to_view(row, STAFF, language, now, contact=False),
             waiting_since=row.ReportResponse.created_at,
         )
         for row in rows
