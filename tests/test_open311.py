@@ -35,6 +35,7 @@ from service.open311.schemas import (
     ServiceRequest,
     TokenAnswer,
 )
+from service.queues.models import ResponsePriority
 from service.reports.models import Report, ReportEvent, ReportRound
 from service.reports.states import ReportState
 from tests.conftest import Mailbox, RunWorker
@@ -729,6 +730,30 @@ async def test_extensions_add_what_meielinn_knows(
     assert element is not None
     assert element.findtext("department_code") == attributes["department_code"]
     assert children(root[0])[-1] == "extended_attributes"
+
+
+async def test_extensions_never_show_the_departments_internal_priority(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """The native API hides a report's priority below staff level; Open311 reads are public."""
+    report = await public_report(session, settings)
+    priority = ResponsePriority(
+        department_id=report.department_id, code="vip-urgent", name="Mayor's street"
+    )
+    session.add(priority)
+    await session.flush()
+    report.priority_id = priority.id
+    await session.flush()
+    for fmt in ("json", "xml"):
+        answer = await client.get(
+            f"{BASE}/requests/{report.tracking_code}.{fmt}", params={"extensions": "true"}
+        )
+        assert answer.status_code == 200
+        assert "extended_attributes" in answer.text
+        assert "vip-urgent" not in answer.text and "Mayor" not in answer.text
+        assert "priority" not in answer.text
+    native = await client.get(f"/v1/reports/{report.id}")
+    assert native.status_code == 200 and "vip-urgent" not in native.text
 
 
 # --- tokens and the round trip ------------------------------------------------------------
