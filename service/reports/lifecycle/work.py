@@ -4,6 +4,7 @@ a move to another department, and an ambassador's confirmation."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,23 @@ from service.reports.states import OPEN_STATES, Action, ReportState
 
 # Where a public status note still means something: open, or answered (rating window).
 NOTABLE_STATES = OPEN_STATES | {ReportState.answered}
+
+# What a transfer does to what a domain above the reports keeps of the old department's work
+# on the report (feedback: an answer waiting for moderation is withdrawn). Those domains
+# import the life cycle, never the other way round, so they register a function here;
+# :func:`move` calls each under the report's lock, after the move, with
+# (session, report, actor, source, target, now).
+TransferHook = Callable[
+    [AsyncSession, Report, Actor, Department, Department, datetime], Awaitable[None]
+]
+TRANSFER_HOOKS: list[TransferHook] = []
+
+
+def on_transfer(hook: TransferHook) -> TransferHook:
+    """Register ``hook`` to run in every transfer (once, however often it is imported)."""
+    if hook not in TRANSFER_HOOKS:
+        TRANSFER_HOOKS.append(hook)
+    return hook
 
 
 def set_assignee(
@@ -120,7 +138,8 @@ async def move(
 ) -> None:
     """transfer + receive_transfer: the report and its round now belong to ``target``;
     the deadline is kept unless ``reset_due_at`` gives a fresh one. Who works on it and
-    how urgent it is were the old department's. The new department is told."""
+    how urgent it is were the old department's, and so is what the ``TRANSFER_HOOKS``
+    withdraw (an answer waiting for moderation). The new department is told."""
     moved = {
         "from_department": source.code,
         "to_department": target.code,
@@ -145,6 +164,8 @@ async def move(
         due_at=report.due_at.isoformat() if report.due_at else None,
         clock_reset=reset_due_at is not None,
     )
+    for hook in TRANSFER_HOOKS:
+        await hook(session, report, actor, source, target, now)
     people = await notices.department_people(session, report)
     people += await notices.department_heads(session, target.id)
     await notices.tell(
