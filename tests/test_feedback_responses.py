@@ -402,7 +402,9 @@ async def test_a_transfer_withdraws_the_answer_waiting_for_moderation(
     people = await cast(session, settings)
     report, staff = await _moderated_report(session, settings, people)
     greenery = await department_id(session, "greenery")
-    supervisor = await make_user(session, settings, roles=((Role.supervisor, report.department_id),))
+    supervisor = await make_user(
+        session, settings, roles=((Role.supervisor, report.department_id),)
+    )
     _clock(app, AT + timedelta(hours=1))
     waiting = await _answer(client, settings, staff, report.id, outcome="fixed", text="Removed.")
     assert waiting.json()["state"] == "pending_moderation"
@@ -425,9 +427,7 @@ async def test_a_transfer_withdraws_the_answer_waiting_for_moderation(
     queue = await client.get("/v1/moderation/answers", headers=moderator)
     assert queue.status_code == 200
     assert waiting.json()["id"] not in queue.text
-    approved = await client.post(
-        f"/v1/moderation/answers/{stored.id}/approve", headers=moderator
-    )
+    approved = await client.post(f"/v1/moderation/answers/{stored.id}/approve", headers=moderator)
     assert approved.status_code == 409
     assert approved.headers["content-type"].startswith("application/problem+json")
     assert (await client.get(f"/v1/reports/{report.id}")).json()["state"] != "answered"

@@ -77,6 +77,7 @@ from service.reports.lifecycle.work import (
     confirm_by_ambassador,
     move,
     on_transfer,
+    refuse_unmoderated_text,
     set_assignee,
     set_priority,
     start_work,
@@ -84,9 +85,9 @@ from service.reports.lifecycle.work import (
 
 __all__ = [
     "MAX_REOPENS",
+    "TRANSFER_HOOKS",
     "Consequence",
     "SystemEvent",
-    "TRANSFER_HOOKS",
     "TransferHook",
     "add_note",
     "add_system_events",
@@ -115,6 +116,7 @@ __all__ = [
     "own_report",
     "publish_answer",
     "record_event",
+    "refuse_unmoderated_text",
     "reporter_verdict",
     "round_of",
     "send_draft",

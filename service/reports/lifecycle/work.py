@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
+from service.catalog.models import Reason
 from service.city.models import Department
 from service.errors import Conflict
 from service.reports.lifecycle import notices, rounds
@@ -99,7 +100,20 @@ def start_work(
     return apply_transition(session, report, Action.start_work, actor, now, **data)
 
 
-def add_note(
+async def refuse_unmoderated_text(session: AsyncSession, report: Report) -> None:
+    """409 when the report's reason moderates its answers: the department's public texts on
+    it go through answer moderation (an answer), never straight out as a status note."""
+    reason = await session.get(Reason, report.reason_id)
+    if reason is not None and reason.needs_answer_moderation:
+        raise Conflict(
+            "The public texts of this reason are moderated: answer the report (a moderator "
+            "publishes the answer) or write an internal note; a public status note would "
+            "bypass the moderation.",
+            reason="public_texts_moderated",
+        )
+
+
+async def add_note(
     session: AsyncSession,
     report: Report,
     actor: Actor | None,
@@ -111,13 +125,15 @@ def add_note(
     """An internal note (the department, moderators and admins see it) or a public status
     note. Notes do not change the report's version; a public one is an update of the
     report for everyone (``updated_at``), an internal one is not. A report that is over
-    (closed, rejected, merged, withdrawn) takes no more status notes (409)."""
+    (closed, rejected, merged, withdrawn) takes no more status notes (409), nor does one
+    whose reason moderates answers (409, ``public_texts_moderated``)."""
     if public:
         if report.state not in NOTABLE_STATES:
             raise Conflict(
                 f"A report that is {report.state} takes no more status notes.",
                 current_state=str(report.state),
             )
+        await refuse_unmoderated_text(session, report)
         report.updated_at = now
     return record_event(
         session, report, actor, "status_note" if public else "note", now, public=public, **data
