@@ -41,7 +41,8 @@ bootstrap: venv services migrate
 run: bootstrap ## set everything up and serve the API and a worker on the demo city
 	@$(ENV) scripts/run.sh
 
-test: venv services ## set everything up and run the whole test suite
+test: venv services ## check the layering, then run the whole test suite
+	@$(VENV)/bin/lint-imports --no-cache --no-logo
 	@$(ENV) $(VENV)/bin/pytest -n auto --dist loadfile $(PYTEST_ARGS)
 
 fuzz: venv services ## fuzz every operation far longer than `make test` does, workflows too
@@ -49,7 +50,8 @@ fuzz: venv services ## fuzz every operation far longer than `make test` does, wo
 		MEIELINN_FUZZ_SEED=$(FUZZ_SEED) $(ENV) $(VENV)/bin/pytest -n auto --dist loadfile \
 		tests/test_fuzz.py tests/test_fuzz_resident.py tests/test_fuzz_admin.py $(PYTEST_ARGS)
 
-lint: venv ## ruff (lint and format check), mypy and pip-audit of the locked dependencies
+lint: venv ## the layering (import-linter), ruff, mypy and pip-audit of the locked dependencies
+	@$(VENV)/bin/lint-imports --no-cache --no-logo
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy service workers scripts tests bench

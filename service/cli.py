@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+import service.wiring  # noqa: F401  (what the lower layers look up, installed)
 from service.auth import repository
 from service.auth import service as auth
 from service.auth.models import Role, RoleGrant

@@ -233,7 +233,12 @@ _BUSY_SQLSTATES = frozenset({"57014", "55P03", "53300", "57P01", "57P02", "57P03
 DATABASE_RETRY_AFTER = 2
 
 
-def _sqlstate(exc: DBAPIError) -> str | None:
+# A row points at one that does not exist.
+FOREIGN_KEY_VIOLATION = "23503"
+
+
+def sqlstate(exc: DBAPIError) -> str | None:
+    """The PostgreSQL SQLSTATE of a database error, when it carries one."""
     original = exc.orig
     # asyncpg's error (SQLAlchemy's adapter keeps it as the cause) carries the SQLSTATE.
     for candidate in (original, getattr(original, "__cause__", None)):
@@ -263,9 +268,9 @@ async def _pool_timeout(request: Request, exc: Exception) -> JSONResponse:
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
-    if _sqlstate(exc) in LOCK_CONFLICT_SQLSTATES:
+    if sqlstate(exc) in LOCK_CONFLICT_SQLSTATES:
         # Retried once by RetryOnLockConflict; this answer goes out when the retry fails too.
-        log.warning("lock conflict", extra={"path": request.url.path, "sqlstate": _sqlstate(exc)})
+        log.warning("lock conflict", extra={"path": request.url.path, "sqlstate": sqlstate(exc)})
         mark_for_retry(request.scope)
         return problem_response(
             503,
@@ -278,8 +283,8 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
             reason="lock_conflict",
             request_id=_request_id(request),
         )
-    if exc.connection_invalidated or _sqlstate(exc) in _BUSY_SQLSTATES:
-        log.warning("database busy", extra={"path": request.url.path, "sqlstate": _sqlstate(exc)})
+    if exc.connection_invalidated or sqlstate(exc) in _BUSY_SQLSTATES:
+        log.warning("database busy", extra={"path": request.url.path, "sqlstate": sqlstate(exc)})
         return _database_busy(request, "database_busy")
     return await _unexpected_error(request, exc)
 

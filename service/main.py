@@ -11,8 +11,10 @@ from fastapi_offline import FastAPIOffline
 from redis.asyncio import ConnectionPool
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-import service.models  # noqa: F401  (every table on the metadata, for foreign keys across packages)
+import service.models  # every table on the metadata, for foreign keys across packages
+import service.wiring  # noqa: F401  (what the lower layers look up, installed)
 from service import __version__
+from service.auth.own_data_router import router as own_data_router
 from service.auth.router import router as auth_router
 from service.catalog.router import router as catalog_router
 from service.city.router import router as city_router
@@ -30,7 +32,6 @@ from service.open311.router import router as open311_router
 from service.openapi import install_openapi
 from service.opendata.router import router as opendata_router
 from service.ops.router import router as ops_router
-from service.privacy.router import router as privacy_router
 from service.queues.priorities_router import router as priorities_router
 from service.queues.requests_router import router as work_requests_router
 from service.queues.router import router as queues_router
@@ -109,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(training_router)
     app.include_router(training_resident_router)
     app.include_router(diploma_router)
-    app.include_router(privacy_router)
+    app.include_router(own_data_router)
     app.include_router(opendata_router)
     app.include_router(ideas_router)
     app.include_router(ideas_review_router)

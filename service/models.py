@@ -22,8 +22,8 @@ from service.ideas.models import (
     IdeaSupport,
 )
 from service.idempotency import IdempotencyRecord
+from service.mail.models import EmailMessage
 from service.notifications.models import (
-    EmailMessage,
     NotificationDelivery,
     NotificationEvent,
     NotificationPreference,

@@ -57,6 +57,12 @@ async def test_grant_list_and_revoke_roles(
         url, json={"role": "staff", "department_id": str(uuid.uuid4())}, headers=headers
     )
     assert unknown_department.status_code == 422
+    assert unknown_department.json()["field"] == "department_id"
+    unknown_building = await client.post(
+        url, json={"role": "ambassador", "building_id": str(uuid.uuid4())}, headers=headers
+    )
+    assert unknown_building.status_code == 422
+    assert unknown_building.json()["field"] == "building_id"
     bad_role = await client.post(url, json={"role": "emperor"}, headers=headers)
     assert bad_role.status_code == 422
 

@@ -17,7 +17,7 @@ from service.audit.models import AuditEvent
 from service.auth.models import User
 from service.auth.passwords import hash_password, verify_password
 from service.config import Environment, Settings
-from service.notifications.models import DeliveryStatus, EmailMessage
+from service.mail.models import DeliveryStatus, EmailMessage
 from tests.conftest import Mailbox, RunWorker
 from tests.factories import PASSWORD, bearer, make_user
 from tests.fuzzing import assert_documented

@@ -18,10 +18,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.models import AuditEvent
-from service.auth.models import EmailToken, Language, User
+from service.auth.models import EmailToken, User
 from service.auth.tokens import digest
 from service.config import Settings
-from service.notifications.models import DeliveryStatus, EmailMessage
+from service.languages import Language
+from service.mail.models import DeliveryStatus, EmailMessage
 from service.outbox.models import OutboxJob
 from tests.conftest import Mailbox, RunWorker
 from tests.factories import PASSWORD, bearer, client_from, make_user

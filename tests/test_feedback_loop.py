@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import Settings
-from service.notifications.models import EmailMessage
+from service.mail.models import EmailMessage
 from tests.conftest import Mailbox, RunWorker
 from tests.factories import KESKLINN, bearer, reason_by_code
 from tests.feedback_setup import cast, rounds_of

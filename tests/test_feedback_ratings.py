@@ -22,7 +22,7 @@ from service.city import service as city
 from service.config import Settings
 from service.feedback import ratings
 from service.feedback.models import ReportRating
-from service.notifications.models import EmailMessage
+from service.mail.models import EmailMessage
 from service.reports.lifecycle.repository import nearest_supervisors
 from service.reports.models import ReportSupport
 from tests.factories import bearer, make_department, make_user

@@ -18,7 +18,7 @@ from sqlmodel import col
 from service.auth.models import Role
 from service.config import Settings
 from service.feedback.models import ReportResponse
-from service.notifications.models import EmailMessage
+from service.mail.models import EmailMessage
 from service.reports import lifecycle
 from tests.conftest import Mailbox, RunWorker
 from tests.factories import actor_of, bearer, make_user

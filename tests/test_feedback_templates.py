@@ -14,10 +14,11 @@ from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth.models import Language, Role
+from service.auth.models import Role
 from service.config import Settings
 from service.errors import InvalidInput
 from service.feedback.templates import PLACEHOLDERS, placeholders_in, render
+from service.languages import Language
 from tests.factories import bearer, make_user, reason_by_code
 from tests.feedback_setup import accepted, cast, events_of
 

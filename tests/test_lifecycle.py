@@ -231,8 +231,8 @@ def _python_files_outside_reports() -> list[Path]:
 
 def test_only_the_reports_package_writes_reports_rounds_and_timelines() -> None:
     """No SQL statement, model construction or attribute assignment on a report, a round or
-    a timeline event outside ``service/reports`` (the privacy package's erasure of personal
-    data is the one exception, and it only blanks personal fields)."""
+    a timeline event outside ``service/reports`` (erasure and retention of a person's part
+    of the reports are the reports package's own steps)."""
     offences: list[str] = []
     for path in _python_files_outside_reports():
         source = path.read_text()
@@ -285,20 +285,14 @@ def test_only_the_reports_package_writes_reports_rounds_and_timelines() -> None:
                         }
                     ):
                         offences.append(f"{relative}:{target.lineno}: {ast.unparse(target)} =")
-    allowed = {
-        # Erasure blanks the personal fields of a person's reports (service/privacy is the
-        # only owner of the rule "what is personal"); it does not change a report's life.
-        line
-        for line in offences
-        if line.startswith("service/privacy/")
-    }
-    assert sorted(set(offences) - allowed) == []
+    assert sorted(set(offences)) == []
 
 
 # Functions that pass their event-type argument on to ``Notice``: (name, argument index).
 _NOTICE_WRAPPERS = {
     "Notice": 0,
     "tell": 2,
+    "tell_user": 2,
     "tell_author": 2,
     "tell_people": 2,
     "_notify_reporter": 2,

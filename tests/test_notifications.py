@@ -11,21 +11,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import service as auth
-from service.auth.models import Language, Role, User
+from service.auth.models import Role, User
 from service.auth.schemas import ApiKeyCreate
 from service.auth.scopes import Scope
 from service.config import Settings
+from service.languages import Language
+from service.mail.models import DeliveryStatus, EmailMessage
+from service.mail.templates import EMAILS, GREETINGS, render
 from service.notifications import repository
 from service.notifications.dispatch import Notice, notify
 from service.notifications.events import EVENT_TYPES
-from service.notifications.models import (
-    Channel,
-    DeliveryStatus,
-    EmailMessage,
-    NotificationDelivery,
-    NotificationEvent,
-)
-from service.notifications.templates import EMAILS, GREETINGS, render
+from service.notifications.models import Channel, NotificationDelivery, NotificationEvent
 from tests.conftest import Mailbox, RunWorker
 from tests.factories import bearer, file_report, make_user
 

@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth.models import Language
 from service.config import Settings
-from service.notifications.models import DeliveryStatus
-from service.notifications.service import deliver, queue_email
+from service.languages import Language
+from service.mail.models import DeliveryStatus
+from service.mail.service import queue_email
+from service.notifications.service import deliver
 from service.outbox.models import OutboxJob
 from service.outbox.service import LEASE, add_job, relay
 from tests.conftest import Mailbox, RunWorker

@@ -5,27 +5,38 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from importlib import import_module
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from httpx import AsyncClient
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+import service.wiring  # the registrations every entry point makes
 from service.audit.models import AuditEvent
 from service.audit.service import PERSONAL_DATA_READ
 from service.auth import service as auth
+from service.auth.contacts import contact_reporter
 from service.auth.models import Role, RoleGrant, User
 from service.auth.schemas import ApiKeyCreate
 from service.auth.scopes import Scope
 from service.config import Settings
 from service.feedback.models import ReportRating
-from service.ideas.models import Idea, IdeaExpert, IdeaReview, IdeaState
-from service.notifications.models import EmailMessage
-from service.reports.filing import contact_reporter
+from service.ideas.models import (
+    Idea,
+    IdeaArea,
+    IdeaAttachment,
+    IdeaExpert,
+    IdeaReview,
+    IdeaState,
+)
+from service.mail.models import EmailMessage
+from service.privacy import registry
 from service.reports.lifecycle import record_event
-from service.reports.models import Report, ReportEvent, ReportSupport
+from service.reports.models import Report, ReportEvent, ReportPhoto, ReportSupport
 from service.reports.photos import MediaStore
 from service.reports.states import ReportState
 from service.training.models import Ambassador, Diploma
@@ -168,9 +179,9 @@ async def test_erasure_removes_the_person_from_every_view_and_keeps_the_figures(
         (f"/v1/departments/{people.roads}/queue", {}, bearer(settings, people.supervisor)),
         ("/open311/v2/requests.json", {"service_request_id": str(report.id)}, {}),
         ("/v1/admin/users", {"q": "Mari"}, admin),
-        (f"/v1/admin/users/{reporter.id}", {}, admin),
         ("/v1/open-data/reports.csv", {}, {}),
     ]
+    assert (await client.get(f"/v1/admin/users/{reporter.id}", headers=admin)).status_code == 200
     area_id, idea_id, reviewed_id = await _ideas(client, session, settings, people, admin)
     office = bearer(settings, await make_user(session, settings, roles=((Role.idea_office, None),)))
     idea_calls: list[tuple[str, dict[str, Any], dict[str, str]]] = [
@@ -198,6 +209,9 @@ async def test_erasure_removes_the_person_from_every_view_and_keeps_the_figures(
 
     after = await _seen(client, calls)
     assert email not in after.lower() and email.lower() not in after.lower()
+    assert str(reporter.id) not in after
+    # The account's old id leads nowhere, not even for an admin.
+    assert (await client.get(f"/v1/admin/users/{reporter.id}", headers=admin)).status_code == 404
     assert NAME not in after and "Mari" not in after
     assert await _figures(client) == stats_before
     assert (await client.get("/v1/ideas/stats")).json() == idea_stats_before
@@ -212,9 +226,12 @@ async def test_erasure_removes_the_person_from_every_view_and_keeps_the_figures(
     )
     assert review is not None and review.score == 4.0 and review.scores["impact"] == 4
     assert review.comment is not None and "[removed]" in review.comment
-    assert review.expert_id == reporter.id  # the tombstone: the idea's mean stays true
+    # Held by the tombstone, under a new id: the idea's mean stays true.
+    assert review.expert_id != reporter.id
+    holder = await session.get(User, review.expert_id, populate_existing=True)
+    assert holder is not None and holder.erased_at is not None
     pooled = await session.scalar(
-        select(func.count()).where(col(IdeaExpert.user_id) == reporter.id)
+        select(func.count()).where(col(IdeaExpert.user_id) == review.expert_id)
     )
     assert pooled == 0
     # The report stays, anonymised; the score stays, the comment goes.
@@ -232,7 +249,9 @@ async def test_erasure_removes_the_person_from_every_view_and_keeps_the_figures(
     assert (await client.get("/v1/me", headers=me)).status_code == 401
     signin = await client.post("/v1/auth/token", data={"username": email, "password": PASSWORD})
     assert signin.status_code in (400, 401)
-    tombstone = await session.get(User, reporter.id, populate_existing=True)
+    # The old id leads nowhere: the tombstone has a new one.
+    assert await session.get(User, reporter.id, populate_existing=True) is None
+    tombstone = await session.get(User, review.expert_id, populate_existing=True)
     assert tombstone is not None and tombstone.erased_at is not None
     assert tombstone.display_name == "" and tombstone.password_hash == ""
     mail = await session.scalar(
@@ -420,7 +439,15 @@ async def test_retention_removes_contact_data_of_closed_reports_after_the_period
     await sweep_at(closed_at + period + timedelta(hours=1))
     await session.refresh(details)
     assert details.data == {"removed": True}
-    erased = await session.get(User, contact.id, populate_existing=True)
+    # The contact's account is a tombstone under a new id; the old id leads nowhere.
+    assert await session.get(User, contact.id, populate_existing=True) is None
+    filed_by = await session.scalar(
+        select(col(Report.reporter_id))
+        .where(col(Report.id) == report.id)
+        .execution_options(populate_existing=True)
+    )
+    assert filed_by is not None and filed_by != contact.id
+    erased = await session.get(User, filed_by, populate_existing=True)
     assert erased is not None and erased.erased_at is not None
     assert "neighbour-contact" not in erased.email
     # A resident with an account keeps their account and their report.
@@ -502,3 +529,151 @@ async def test_coordinators_reading_rosters_and_participants_are_audited(
     )
     assert roster.status_code == 200 and "Tiit Õppija" in roster.text
     assert await read_subjects() == [[str(learner.id)]] * 3
+
+
+def test_every_package_with_personal_data_is_registered_and_the_account_is_erased_last() -> None:
+    """``service.wiring``, which the app, the worker and the command line import, registers
+    every ``service/<package>/personal_data.py``: a package left out would be neither
+    exported nor erased."""
+    root = Path(service.wiring.__file__).parent
+    declared = {
+        path.parent.name: import_module(f"service.{path.parent.name}.personal_data").PERSONAL_DATA
+        for path in root.glob("*/personal_data.py")
+    }
+    assert set(declared) >= {"auth", "reports", "feedback", "training", "ideas", "notifications"}
+    steps = registry.steps()
+    unregistered = [name for name, part in declared.items() if all(s is not part for s in steps)]
+    assert unregistered == []
+    assert len(steps) == len(declared)
+    # The account's step blanks the name and address the others redact with.
+    assert [step.section for step in steps if step.erased_last] == ["account"]
+    assert steps[-1] is declared["auth"]
+
+
+async def _tables_naming(session: AsyncSession, value: str) -> list[str]:
+    """Every table and column (uuid or text) that holds ``value``, the audit log apart."""
+    columns = (
+        await session.execute(
+            text(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'public' AND data_type IN ('uuid', 'text', "
+                "'character varying', 'jsonb') AND table_name NOT IN ('audit_event', "
+                "'alembic_version')"
+            )
+        )
+    ).all()
+    found = []
+    for table, column, data_type in columns:
+        condition = (
+            f'"{column}" = CAST(:value AS uuid)'
+            if data_type == "uuid"
+            else f'CAST("{column}" AS text) LIKE :pattern'
+        )
+        hits = await session.scalar(
+            text(f'SELECT count(*) FROM "{table}" WHERE {condition}'),  # noqa: S608
+            {"value": value, "pattern": f"%{value}%"},
+        )
+        if hits:
+            found.append(f"{table}.{column}")
+    return found
+
+
+async def test_erasure_withdraws_consent_deletes_photos_and_attachments_and_breaks_the_id(
+    client: AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    run_worker: RunWorker,
+) -> None:
+    """A resident files with a photo, lets the open data show the text, proposes an idea
+    with an attachment, then erases the account: the text leaves the open data, the photo
+    and the attachment are gone (rows at once, files by the media sweep), and the old id is
+    found in no table but the append-only audit log."""
+    from tests.test_photos import jpeg_with_gps
+
+    people = await cast(session, settings)
+    reporter = people.reporter
+    me = bearer(settings, reporter)
+    old_id = str(reporter.id)
+    report = await file_report(
+        session, reporter, description="Broken step, call 5551 2345, flat 12."
+    )
+    uploaded = await client.post(
+        f"/v1/reports/{report.id}/photos",
+        files={"file": ("step.jpg", jpeg_with_gps(), "image/jpeg")},
+        headers=me,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    consent = await client.patch(
+        f"/v1/reports/{report.id}", json={"text_in_open_data": True}, headers=me
+    )
+    assert consent.status_code == 200, consent.text
+    moderator = actor_of(people.moderator, (Role.moderator, None))
+    from service.reports import moderation
+    from service.reports.schemas import AcceptRequest
+
+    await moderation.accept(
+        session, moderator, report.id, AcceptRequest(), datetime.now(UTC), version=None
+    )
+    area = IdeaArea(
+        code="erasure-benches",
+        name="Benches",
+        department_id=people.roads,
+        min_reviews=1,
+        criteria=["relevance", "feasibility", "impact"],
+    )
+    session.add(area)
+    await session.flush()
+    idea = Idea(
+        area_id=area.id,
+        author_id=reporter.id,
+        title="Benches by the river",
+        state=IdeaState.draft,
+        attempt=1,
+        round=2027,
+    )
+    session.add(idea)
+    await session.flush()
+    media = MediaStore(settings.media_dir)
+    attachment_path = f"ideas/{idea.id}/plan.jpg"
+    media.write(attachment_path, jpeg_with_gps())
+    session.add(
+        IdeaAttachment(
+            idea_id=idea.id,
+            kind="photo",
+            content_type="image/jpeg",
+            size_bytes=10,
+            sha256="0" * 64,
+            path=attachment_path,
+        )
+    )
+    await session.flush()
+    photo = await session.scalar(select(ReportPhoto).where(col(ReportPhoto.report_id) == report.id))
+    assert photo is not None and media.path(photo.path).exists()
+    opened = await client.get("/v1/open-data/reports.csv")
+    assert opened.status_code == 200 and "5551 2345" in opened.text
+
+    erased = await _erase(client, me)
+    assert erased.status_code == 204, erased.text
+
+    opened = await client.get("/v1/open-data/reports.csv")
+    assert opened.status_code == 200 and "5551 2345" not in opened.text
+    kept = await fresh(session, report)
+    assert kept.text_in_open_data is False and kept.photo_count == 0
+    photos_left = select(func.count()).where(col(ReportPhoto.report_id) == report.id)
+    assert await session.scalar(photos_left) == 0
+    assert (
+        await session.scalar(select(func.count()).where(col(IdeaAttachment.idea_id) == idea.id))
+        == 0
+    )
+    shown = await client.get(f"/v1/reports/{report.id}", headers=bearer(settings, people.staff))
+    assert shown.status_code == 200 and shown.json()["photos"] == []
+    assert await _tables_naming(session, old_id) == []
+    # The media sweep deletes the files no row refers to any more.
+    from service.reports.photos import sweep_orphans
+    from workers.reports import MEDIA_STORES
+
+    removed = await sweep_orphans(
+        session, settings, datetime.now(UTC) + timedelta(hours=2), timedelta(hours=1), MEDIA_STORES
+    )
+    assert removed >= 2
+    assert not media.path(photo.path).exists() and not media.path(attachment_path).exists()

@@ -24,7 +24,7 @@ from service.auth.models import Role, User
 from service.calendar import add_working_time
 from service.city import service as city
 from service.config import Settings
-from service.notifications.models import EmailMessage
+from service.mail.models import EmailMessage
 from service.queues.models import ExtensionRequest, TransferRequest
 from service.reports.models import Report, ReportRound
 from service.reports.states import ReportState

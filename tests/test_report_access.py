@@ -21,7 +21,7 @@ from service.auth.models import Role, RoleGrant, User
 from service.auth.schemas import ApiKeyCreate
 from service.config import Settings
 from service.errors import PayloadTooLarge
-from service.notifications.models import EmailMessage
+from service.mail.models import EmailMessage
 from service.reports.mapview import refresh_cells
 from service.reports.models import Report, ReportEvent
 from service.reports.photos import clean_image

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth.models import Language, Role, User
+from service.auth.models import Role, User
 from service.calendar import WorkingCalendar
 from service.config import Settings
+from service.languages import Language
 from service.reports.models import Report, ReportEvent, ReportRound
 from service.reports.states import ReportState
 from service.sla.engine import plan

@@ -27,10 +27,10 @@ from service.auth.models import Role, User
 from service.auth.schemas import ApiKeyCreate
 from service.auth.scopes import Scope
 from service.config import Settings
+from service.mail.models import DeliveryStatus
 from service.notifications.dispatch import Notice, notify
 from service.notifications.models import (
     Channel,
-    DeliveryStatus,
     NotificationDelivery,
     NotificationEvent,
     WebhookEndpoint,

@@ -14,7 +14,8 @@ from arq import cron, func
 from arq.connections import RedisSettings
 from arq.typing import WorkerCoroutine
 
-import service.models  # noqa: F401  (every table on the metadata)
+import service.models  # every table on the metadata
+import service.wiring  # noqa: F401  (what the lower layers look up, installed)
 from service.config import get_settings, settings_or_exit
 from service.db import create_engine, create_sessionmaker
 from service.observability import configure_logging

@@ -7,7 +7,7 @@ from typing import Any
 
 from arq import Retry
 
-from service.notifications.models import DeliveryStatus
+from service.mail.models import DeliveryStatus
 from service.notifications.service import Outgoing, claim_for_sending, record_send, send
 from service.notifications.webhooks import delivery as webhook_delivery
 from service.observability import JOB_OUTCOMES

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.observability import JOB_OUTCOMES
-from service.privacy.retention import remove_expired_contact_data
+from service.reports.retention import remove_expired_contact_data
 from workers.context import now, transaction
 
 

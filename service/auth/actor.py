@@ -10,7 +10,8 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from service.auth.models import Language, Role, User
+from service.auth.models import Role, User
+from service.languages import Language
 
 
 @dataclass(frozen=True)

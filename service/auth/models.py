@@ -10,12 +10,7 @@ from sqlalchemy import ARRAY, Index, String, UniqueConstraint, text
 from sqlmodel import Column, Field, SQLModel
 
 from service.db import enum_field, timestamp, uuid_pk
-
-
-class Language(StrEnum):
-    et = "et"
-    en = "en"
-    ru = "ru"
+from service.languages import Language
 
 
 class Role(StrEnum):

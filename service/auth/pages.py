@@ -25,13 +25,14 @@ from fastapi.responses import HTMLResponse
 
 from service.auth import service
 from service.auth.dependencies import SettingsDep, client_ip
-from service.auth.models import EMAIL_TOKEN_PAGES, EmailTokenPurpose, Language
+from service.auth.models import EMAIL_TOKEN_PAGES, EmailTokenPurpose
 from service.auth.policy import CREDENTIALS
 from service.auth.schemas import PASSWORD_MAX, PASSWORD_MIN
 from service.clock import NowDep
 from service.db import SessionDep
 from service.errors import InvalidInput
 from service.fields import PlainText
+from service.languages import Language
 
 router = APIRouter(prefix="", tags=["auth pages"], dependencies=[CREDENTIALS])
 

@@ -10,9 +10,10 @@ from fastapi import Form
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from service.auth.models import Language, Role
+from service.auth.models import Role
 from service.auth.scopes import Scope
 from service.fields import PatchBody, PlainText, Text
+from service.languages import Language
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 128
@@ -173,3 +174,11 @@ class ApiKeyPublic(BaseModel):
 
 class ApiKeyCreated(ApiKeyPublic):
     key: str = Field(description="The key itself. Shown once; only its hash is stored.")
+
+
+class ErasureRequest(BaseModel):
+    """Erasing an account is confirmed with its password."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: Annotated[str, StringConstraints(min_length=1, max_length=128), PlainText]

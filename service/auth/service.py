@@ -14,6 +14,16 @@ Security decisions:
   (``notifications.service``); only their SHA-256 is ever stored.
 * A password reset ends every session (``sessions.end_all_sessions``).
 * API keys carry only scopes and may expire; what they may do is in ``service.auth.scopes``.
+
+Identity is the layer below the city and the notifications (whose routers, like every
+package's, take this package's dependencies), so it imports neither:
+
+* account emails are queued through ``service.mail``, the mail primitive under the
+  notifications, where the texts and the ``email_message`` table live; the notifications
+  deliver them;
+* a grant's department or building is checked by the database's foreign key when the grant
+  is written, not by reading the city's tables (:func:`grant_role`); a supervisor's reach
+  down the department tree is the city's lookup, installed at start-up (``supervision``).
 """
 
 from __future__ import annotations
@@ -26,14 +36,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.service import record as audit
 from service.audit.service import record_personal_data_read
-from service.auth import repository, sessions
+from service.auth import email_tokens, repository, sessions
 from service.auth.actor import Actor
 from service.auth.models import (
     BUILDING_ROLES,
     DEPARTMENT_ROLES,
     EMAIL_TOKEN_PAGES,
     ApiKey,
-    EmailToken,
     EmailTokenPurpose,
     Role,
     RoleGrant,
@@ -42,10 +51,9 @@ from service.auth.models import (
 from service.auth.passwords import hash_password
 from service.auth.schemas import ApiKeyCreate, RegisterRequest, RoleGrantCreate, UserUpdate
 from service.auth.tokens import digest, new_secret
-from service.city.models import Building, Department
 from service.config import Settings
-from service.errors import Conflict, InvalidInput, NotFound
-from service.notifications.service import OneTimeCode, email_user, email_user_code
+from service.errors import FOREIGN_KEY_VIOLATION, Conflict, InvalidInput, NotFound, sqlstate
+from service.mail.service import OneTimeCode, email_user, email_user_code
 
 API_KEY_PREFIX = "mk_"
 
@@ -157,16 +165,8 @@ async def _email_link(
     """Email a one-time code for ``purpose`` and its link (template: the purpose's own,
     unless another is named).
 
-    The token row starts with the hash of a throwaway value: the real secret is minted at
-    delivery, so it is never stored (see ``notifications.service``)."""
-    token = EmailToken(
-        user_id=user.id,
-        purpose=purpose,
-        token_hash=digest(new_secret()),
-        expires_at=expires_at,
-    )
-    session.add(token)
-    await session.flush()
+    The secret is minted at delivery, so it is never stored (see ``email_tokens``)."""
+    token = await email_tokens.issue(session, user.id, purpose, expires_at)
     page = f"{EMAIL_TOKEN_PAGES[purpose]}?lang={user.language}"
     await email_user_code(
         session,
@@ -189,10 +189,10 @@ async def send_verification(
 async def _use_email_token(
     session: AsyncSession, secret: str, purpose: EmailTokenPurpose, now: datetime
 ) -> User:
-    token = await repository.email_token(session, digest(secret), purpose)
-    if token is None or token.used_at is not None or token.expires_at <= now:
+    token = await email_tokens.redeemable(session, secret, purpose, now)
+    if token is None:
         raise InvalidInput("The code is unknown, used or expired.", field="token")
-    token.used_at = now
+    email_tokens.spend(token, now)
     user = await repository.user_by_id(session, token.user_id)
     if user is None or user.disabled_at is not None:
         raise InvalidInput("The code is unknown, used or expired.", field="token")
@@ -346,13 +346,6 @@ async def grant_role(
             raise InvalidInput(f"The {request.role} role needs a {field}.", field=field)
         if request.role not in roles and scope is not None:
             raise InvalidInput(f"The {request.role} role is not scoped to a {noun}.", field=field)
-    if (
-        request.department_id is not None
-        and await session.get(Department, request.department_id) is None
-    ):
-        raise InvalidInput("No such department.", field="department_id")
-    if request.building_id is not None and await session.get(Building, request.building_id) is None:
-        raise InvalidInput("No such building.", field="building_id")
     grant = RoleGrant(
         user_id=user.id,
         role=request.role,
@@ -364,6 +357,12 @@ async def grant_role(
         async with session.begin_nested():
             session.add(grant)
     except IntegrityError as exc:
+        # The grant's department or building (at most one is given) is not there: its
+        # foreign key says so, as the city's tables are not read from here.
+        if sqlstate(exc) == FOREIGN_KEY_VIOLATION and request.department_id is not None:
+            raise InvalidInput("No such department.", field="department_id") from exc
+        if sqlstate(exc) == FOREIGN_KEY_VIOLATION:
+            raise InvalidInput("No such building.", field="building_id") from exc
         raise Conflict("The user holds this role already.") from exc
     await audit(
         session,

@@ -24,15 +24,15 @@ import jwt
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.service import record as audit
-from service.auth import repository
+from service.auth import repository, supervision
 from service.auth.actor import Actor
-from service.auth.models import ApiKey, Language, RefreshToken, Role, User
+from service.auth.models import ApiKey, RefreshToken, Role, User
 from service.auth.passwords import hash_password, needs_rehash, verify_password
 from service.auth.schemas import PasswordChange, TokenPair
 from service.auth.tokens import decode_access_token, digest, issue_access_token, new_secret
-from service.city import service as city
 from service.config import Settings
 from service.errors import Forbidden, NotFound, Unauthorized
+from service.languages import Language
 
 BAD_CREDENTIALS = "The email address or the password is wrong."
 
@@ -203,11 +203,16 @@ async def _actor_for(session: AsyncSession, credentials: _Credentials, ip: str |
     user = credentials.user
     grants = await repository.grants_of(session, user.id)
     key = credentials.api_key
-    supervised: set[uuid.UUID] = set()
+    supervised: frozenset[uuid.UUID] = frozenset()
     if key is None:
-        for grant in grants:
-            if grant.role == Role.supervisor and grant.department_id is not None:
-                supervised.update(await city.department_subtree(session, grant.department_id))
+        supervised = await supervision.supervised_departments(
+            session,
+            (
+                grant.department_id
+                for grant in grants
+                if grant.role == Role.supervisor and grant.department_id is not None
+            ),
+        )
     return Actor.for_user(
         user,
         ((grant.role, grant.department_id) for grant in grants),
@@ -235,10 +240,14 @@ async def actor_from_access_token(
     if ended is not None and claims.issued_at < ended:
         raise Unauthorized("The access token is not valid or has expired.")
     grants = list(zip(row["roles"], row["departments"], row["buildings"], strict=True))
-    supervised: set[uuid.UUID] = set()
-    for role, department_id, _ in grants:
-        if role == Role.supervisor and department_id is not None:
-            supervised.update(await city.department_subtree(session, department_id))
+    supervised = await supervision.supervised_departments(
+        session,
+        (
+            department_id
+            for role, department_id, _ in grants
+            if role == Role.supervisor and department_id is not None
+        ),
+    )
     return Actor(
         user_id=row["id"],
         email=row["email"],
@@ -248,7 +257,7 @@ async def actor_from_access_token(
         grants=frozenset((Role(role), department) for role, department, _ in grants),
         buildings=frozenset(building for _, _, building in grants if building is not None),
         ip=ip,
-        supervised_departments=frozenset(supervised),
+        supervised_departments=supervised,
     )
 
 

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.auth.actor import Actor
-from service.auth.models import User
 from service.city.models import Department
 from service.config import Settings
 from service.errors import Conflict, NotFound
@@ -118,13 +117,12 @@ async def return_answer(
         response_id=str(response.id),
         comment=body.comment,
     )
-    author = await session.get(User, response.author_id) if response.author_id else None
-    await notices.tell(
+    await notices.tell_user(
         session,
         report,
         "answer_returned",
         str(response.id),
-        [author] if author is not None else [],
+        response.author_id,
         now=now,
         comment=body.comment,
     )

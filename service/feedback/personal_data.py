@@ -4,32 +4,27 @@ the person's own words."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.feedback.models import ReportRating
-from service.privacy.registry import Erasure, Person, PersonalData, rows
+from service.privacy.registry import Erasure, Owned, Person, PersonalData
 
-
-async def export(session: AsyncSession, person: Person) -> list[dict[str, Any]]:
-    return rows(
-        await session.execute(
-            select(
-                col(ReportRating.report_id),
-                col(ReportRating.round_number),
-                col(ReportRating.score),
-                col(ReportRating.resolved),
-                col(ReportRating.comment),
-                col(ReportRating.created_at),
-                col(ReportRating.updated_at),
-            )
-            .where(col(ReportRating.user_id) == person.id)
-            .order_by(col(ReportRating.created_at))
-        )
-    )
+EXPORT = Owned(
+    ReportRating,
+    owner="user_id",
+    columns=(
+        "report_id",
+        "round_number",
+        "score",
+        "resolved",
+        "comment",
+        "created_at",
+        "updated_at",
+    ),
+    order_by="created_at",
+)
 
 
 async def erase(session: AsyncSession, person: Person, erasure: Erasure) -> int:
@@ -42,4 +37,4 @@ async def erase(session: AsyncSession, person: Person, erasure: Erasure) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-PERSONAL_DATA = PersonalData(section="ratings", export=export, erase=erase)
+PERSONAL_DATA = PersonalData(section="ratings", export=EXPORT, erase=erase)

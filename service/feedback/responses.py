@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
-from service.auth.models import Language
 from service.catalog.models import Reason
 from service.city import service as city
 from service.city.models import Department
@@ -31,6 +30,7 @@ from service.feedback.schemas import (
     ResponseView,
     RoundRating,
 )
+from service.languages import Language
 from service.queues.access import require_power
 from service.reports import lifecycle
 from service.reports import repository as reports

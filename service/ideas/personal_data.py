@@ -4,11 +4,13 @@ ideas they supported, the reviews they wrote as an expert and their places in ex
 Erasure keeps the ideas (the stage counts and the committees' decisions are the city's
 record) but takes the author out of them, as for reports: their name and address redacted
 from the idea's own text and from the texts written about it (the office's comments, the
-committee's reasoning, the timeline); the attachments stay (photos were re-encoded and PDFs
-rewritten without metadata at upload). Supports stay, held by the anonymised account, so
-support counts stay true. Reviews stay with their scores (the ideas' means stay true), their
-comments redacted; a review still open is lapsed, so that the sweep hands it to another
-expert. Pool memberships are deleted: nobody assigns the erased person anything again.
+committee's reasoning, the timeline); their attachments are deleted (the rows at once, the
+files by the worker's media sweep within the hour): a photo or a plan may show their home,
+and nothing in the city's record of the idea needs it. Supports stay, held by the
+anonymised account, so support counts stay true. Reviews stay with their scores (the
+ideas' means stay true), their comments redacted; a review still open is lapsed, so that
+the sweep hands it to another expert. Pool memberships are deleted: nobody assigns the
+erased person anything again.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from service.ideas.models import (
     IdeaReview,
     IdeaSupport,
 )
-from service.privacy.registry import Erasure, Person, PersonalData, redact, rows
+from service.privacy.registry import Erasure, Export, Owned, Person, PersonalData, redact, rows
 
 # The free-text columns of an idea and their lengths.
 IDEA_TEXTS = {
@@ -55,39 +57,8 @@ def _clean_details(details: dict[str, Any], person: Person) -> dict[str, Any]:
     }
 
 
-async def export(session: AsyncSession, person: Person) -> dict[str, Any]:
-    ideas = rows(
-        await session.execute(
-            select(
-                col(Idea.id),
-                col(Idea.area_id),
-                col(Idea.state),
-                col(Idea.organisation),
-                col(Idea.title),
-                col(Idea.summary),
-                col(Idea.problem),
-                col(Idea.solution),
-                col(Idea.benefit),
-                col(Idea.cost_band),
-                col(Idea.tags),
-                func.ST_Y(col(Idea.location)).label("lat"),
-                func.ST_X(col(Idea.location)).label("lon"),
-                col(Idea.district_id),
-                col(Idea.check_failures),
-                col(Idea.design_comment),
-                col(Idea.decision),
-                col(Idea.decision_reason),
-                col(Idea.support_count),
-                col(Idea.created_at),
-                col(Idea.submitted_at),
-                col(Idea.published_at),
-                col(Idea.decided_at),
-            )
-            .where(col(Idea.author_id) == person.id)
-            .order_by(col(Idea.created_at))
-        )
-    )
-    attachments = rows(
+async def _attachments(session: AsyncSession, person: Person) -> list[dict[str, Any]]:
+    return rows(
         await session.execute(
             select(
                 col(IdeaAttachment.id),
@@ -105,48 +76,64 @@ async def export(session: AsyncSession, person: Person) -> dict[str, Any]:
             .order_by(col(IdeaAttachment.created_at))
         )
     )
-    supported = rows(
-        await session.execute(
-            select(col(IdeaSupport.idea_id), col(IdeaSupport.created_at))
-            .where(col(IdeaSupport.user_id) == person.id)
-            .order_by(col(IdeaSupport.created_at))
-        )
-    )
-    reviews = rows(
-        await session.execute(
-            select(
-                col(IdeaReview.id),
-                col(IdeaReview.idea_id),
-                col(IdeaReview.attempt),
-                col(IdeaReview.assigned_at),
-                col(IdeaReview.due_at),
-                col(IdeaReview.submitted_at),
-                col(IdeaReview.lapsed_at),
-                col(IdeaReview.scores),
-                col(IdeaReview.score),
-                col(IdeaReview.comment),
-            )
-            .where(col(IdeaReview.expert_id) == person.id)
-            .order_by(col(IdeaReview.assigned_at))
-        )
-    )
-    pools = rows(
-        await session.execute(
-            select(
-                col(IdeaExpert.area_id),
-                col(IdeaExpert.organisation),
-                col(IdeaExpert.active),
-                col(IdeaExpert.added_at),
-            ).where(col(IdeaExpert.user_id) == person.id)
-        )
-    )
-    return {
-        "proposed": ideas,
-        "attachments": attachments,
-        "supported": supported,
-        "reviews": reviews,
-        "expert_pools": pools,
-    }
+
+
+EXPORT: dict[str, Owned | Export] = {
+    "proposed": Owned(
+        Idea,
+        owner="author_id",
+        columns=(
+            "id",
+            "area_id",
+            "state",
+            "organisation",
+            "title",
+            "summary",
+            "problem",
+            "solution",
+            "benefit",
+            "cost_band",
+            "tags",
+            func.ST_Y(col(Idea.location)).label("lat"),
+            func.ST_X(col(Idea.location)).label("lon"),
+            "district_id",
+            "check_failures",
+            "design_comment",
+            "decision",
+            "decision_reason",
+            "support_count",
+            "created_at",
+            "submitted_at",
+            "published_at",
+            "decided_at",
+        ),
+        order_by="created_at",
+    ),
+    "attachments": _attachments,
+    "supported": Owned(
+        IdeaSupport, owner="user_id", columns=("idea_id", "created_at"), order_by="created_at"
+    ),
+    "reviews": Owned(
+        IdeaReview,
+        owner="expert_id",
+        columns=(
+            "id",
+            "idea_id",
+            "attempt",
+            "assigned_at",
+            "due_at",
+            "submitted_at",
+            "lapsed_at",
+            "scores",
+            "score",
+            "comment",
+        ),
+        order_by="assigned_at",
+    ),
+    "expert_pools": Owned(
+        IdeaExpert, owner="user_id", columns=("area_id", "organisation", "active", "added_at")
+    ),
+}
 
 
 async def erase(session: AsyncSession, person: Person, erasure: Erasure) -> int:
@@ -159,8 +146,13 @@ async def erase(session: AsyncSession, person: Person, erasure: Erasure) -> int:
             name: _clean(getattr(idea, name), person, limit) for name, limit in IDEA_TEXTS.items()
         }
         values["tags"] = sorted({(redact(tag, person) or tag)[:TAG_LENGTH] for tag in idea.tags})
+        values["attachment_count"] = 0
         await session.execute(update(Idea).where(col(Idea.id) == idea.id).values(**values))
         changed += 1
+    attachments = await session.execute(
+        delete(IdeaAttachment).where(col(IdeaAttachment.idea_id).in_([i.id for i in authored]))
+    )
+    changed += int(getattr(attachments, "rowcount", 0) or 0)
     # The timeline of their ideas (what others wrote about them) and what they wrote elsewhere.
     events = list(
         await session.execute(
@@ -211,4 +203,4 @@ async def erase(session: AsyncSession, person: Person, erasure: Erasure) -> int:
     )
 
 
-PERSONAL_DATA = PersonalData(section="ideas", export=export, erase=erase)
+PERSONAL_DATA = PersonalData(section="ideas", export=EXPORT, erase=erase)

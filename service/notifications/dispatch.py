@@ -9,7 +9,8 @@ twice for the same event, recipient and channel:
 * each (event, recipient, channel) is one ``notification_delivery`` row, under a unique
   constraint: a repeated (or concurrent) ``notify`` of the same event finds its rows and
   sends nothing again;
-* ``email`` goes through ``email_message`` and the outbox (``notifications.service``);
+* ``email`` goes through ``email_message`` and the outbox (``mail.service`` queues it,
+  ``notifications.service`` delivers it);
   ``inbox`` is the delivery row itself, read through ``/v1/me/notifications``; ``webhook``
   is an outbox job per subscribed endpoint (``notifications.webhooks.delivery``);
 * a person's preferences turn ``email`` or ``inbox`` off per event type (the delivery is
@@ -30,10 +31,11 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.models import User
+from service.mail.models import DeliveryStatus
+from service.mail.service import queue_notification_emails
 from service.notifications import repository
 from service.notifications.events import EVENT_TYPES, is_legal
-from service.notifications.models import PERSONAL_CHANNELS, Channel, DeliveryStatus
-from service.notifications.service import queue_notification_emails
+from service.notifications.models import PERSONAL_CHANNELS, Channel
 from service.outbox import service as outbox
 
 DELIVER_WEBHOOK_JOB = "deliver_webhook"
@@ -45,7 +47,7 @@ class Notice:
     """What happened. ``event_key`` is unique per event (e.g. ``breach:<report>:<round>:1``);
     ``legal`` notices (an answer published) cannot be turned off by preferences.
 
-    ``values`` fill the template's placeholders (``notifications.templates``); they are kept
+    ``values`` fill the template's placeholders (``mail.templates``); they are kept
     as JSON, so pass times already formatted for people to read."""
 
     event_type: str

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class EventType:
-    """``templates``: the texts a notice of this type may use (``notifications.templates``);
+    """``templates``: the texts a notice of this type may use (``mail.templates``);
     by default the one named like the type."""
 
     name: str

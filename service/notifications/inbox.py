@@ -12,12 +12,12 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
-from service.auth.models import Language
 from service.errors import NotFound
+from service.languages import Language
+from service.mail.templates import render_without_greeting
 from service.notifications import repository
 from service.notifications.models import NotificationDelivery, NotificationEvent
 from service.notifications.schemas import NotificationPage, NotificationPublic
-from service.notifications.templates import render_without_greeting
 
 
 def _rendered(

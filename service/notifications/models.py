@@ -1,5 +1,6 @@
-"""What was sent to whom: outgoing email, notification events and their delivery log,
-people's notification preferences, and the integrators' webhook endpoints."""
+"""What was told to whom: notification events and their delivery log, people's
+notification preferences, and the integrators' webhook endpoints. The outgoing email itself
+is ``service.mail``'s."""
 
 from __future__ import annotations
 
@@ -13,14 +14,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Column, Field, SQLModel
 
 from service.db import enum_field, timestamp, uuid_pk
-
-
-class DeliveryStatus(StrEnum):
-    pending = "pending"
-    sent = "sent"
-    failed = "failed"
-    # Not sent on purpose: the recipient turned the channel off, the webhook was disabled.
-    skipped = "skipped"
+from service.mail.models import DeliveryStatus
 
 
 class Channel(StrEnum):
@@ -31,35 +25,6 @@ class Channel(StrEnum):
 
 # The channels a person chooses from (webhooks belong to integrators, not to people).
 PERSONAL_CHANNELS: tuple[Channel, ...] = (Channel.email, Channel.inbox)
-
-
-class EmailMessage(SQLModel, table=True):
-    """One outgoing message. A message that carries a one-time secret (``email_token_id``)
-    stores its body with placeholders where the code and the link go; the secret is minted
-    and filled in at delivery and never written here (see ``notifications.service``)."""
-
-    __tablename__ = "email_message"
-
-    id: uuid.UUID = uuid_pk()
-    recipient: str = Field(max_length=320)
-    user_id: uuid.UUID | None = Field(
-        default=None, foreign_key="user_account.id", index=True, ondelete="SET NULL"
-    )
-    template: str = Field(max_length=64)
-    subject: str = Field(max_length=300)
-    body_text: str
-    email_token_id: uuid.UUID | None = Field(
-        default=None, foreign_key="email_token.id", index=True, ondelete="SET NULL"
-    )
-    link_path: str | None = Field(default=None, max_length=200)
-    status: DeliveryStatus = enum_field(DeliveryStatus.pending, length=16)
-    attempts: int = Field(default=0)
-    # Set while a worker is sending it: another attempt waits until then (two workers never
-    # send the same message at once; a send cut off by a crash is retried after it).
-    claimed_until: datetime | None = timestamp(nullable=True)
-    last_error: str | None = Field(default=None, max_length=500)
-    created_at: datetime = timestamp(default_now=True)
-    sent_at: datetime | None = timestamp(nullable=True)
 
 
 class NotificationEvent(SQLModel, table=True):

@@ -10,14 +10,14 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from service.mail.models import EmailMessage
 from service.notifications.models import (
     Channel,
-    EmailMessage,
     NotificationDelivery,
     NotificationEvent,
     NotificationPreference,
 )
-from service.privacy.registry import Erasure, Person, PersonalData, rows
+from service.privacy.registry import Erasure, Export, Owned, Person, PersonalData, rows
 
 
 def _emails_of(person: Person) -> Any:
@@ -27,8 +27,8 @@ def _emails_of(person: Person) -> Any:
     )
 
 
-async def export(session: AsyncSession, person: Person) -> dict[str, Any]:
-    emails = rows(
+async def _emails(session: AsyncSession, person: Person) -> list[dict[str, Any]]:
+    return rows(
         await session.execute(
             select(
                 col(EmailMessage.recipient),
@@ -42,7 +42,10 @@ async def export(session: AsyncSession, person: Person) -> dict[str, Any]:
             .order_by(col(EmailMessage.created_at))
         )
     )
-    inbox = rows(
+
+
+async def _inbox(session: AsyncSession, person: Person) -> list[dict[str, Any]]:
+    return rows(
         await session.execute(
             select(
                 col(NotificationEvent.event_type),
@@ -57,16 +60,15 @@ async def export(session: AsyncSession, person: Person) -> dict[str, Any]:
             .order_by(col(NotificationDelivery.created_at))
         )
     )
-    preferences = rows(
-        await session.execute(
-            select(
-                col(NotificationPreference.event_type),
-                col(NotificationPreference.channel),
-                col(NotificationPreference.enabled),
-            ).where(col(NotificationPreference.user_id) == person.id)
-        )
-    )
-    return {"emails": emails, "inbox": inbox, "preferences": preferences}
+
+
+EXPORT: dict[str, Owned | Export] = {
+    "emails": _emails,
+    "inbox": _inbox,
+    "preferences": Owned(
+        NotificationPreference, owner="user_id", columns=("event_type", "channel", "enabled")
+    ),
+}
 
 
 async def erase(session: AsyncSession, person: Person, erasure: Erasure) -> int:
@@ -81,4 +83,4 @@ async def erase(session: AsyncSession, person: Person, erasure: Erasure) -> int:
     return changed
 
 
-PERSONAL_DATA = PersonalData(section="notifications", export=export, erase=erase)
+PERSONAL_DATA = PersonalData(section="notifications", export=EXPORT, erase=erase)

@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.db import table_of
+from service.mail.models import DeliveryStatus
 from service.notifications.models import (
     Channel,
-    DeliveryStatus,
     NotificationDelivery,
     NotificationEvent,
     NotificationPreference,

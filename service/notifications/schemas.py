@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from service.fields import PlainText
-from service.notifications.models import DeliveryStatus
+from service.mail.models import DeliveryStatus
 
 EventTypeName = Annotated[str, StringConstraints(min_length=1, max_length=64), PlainText]
 

@@ -1,4 +1,5 @@
-"""Queuing and delivering email. Delivery happens in a worker, through the outbox.
+"""Delivering email, in a worker, through the outbox; messages are queued by
+``service.mail.service``.
 
 One-time codes are never at rest in clear. A message that carries one (email verification,
 password reset) is stored with placeholders where the code and its link go, and with the id
@@ -23,156 +24,20 @@ from email.message import EmailMessage as MimeMessage
 from urllib.parse import urlencode
 
 import aiosmtplib
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.auth import repository as auth_repository
-from service.auth.models import Language, User
 from service.auth.tokens import digest, new_secret
 from service.config import Settings
+from service.mail.models import DeliveryStatus, EmailMessage
+from service.mail.service import CODE_SLOT, LINK_SLOT
 from service.notifications import repository
-from service.notifications.models import DeliveryStatus, EmailMessage
-from service.notifications.templates import render
-from service.outbox import service as outbox
 
-DELIVER_EMAIL_JOB = "deliver_email"
 MAX_ATTEMPTS = 8
-# Where a one-time code and its link go in a stored body; filled only at delivery.
-CODE_SLOT = "\u27e6one-time code\u27e7"
-LINK_SLOT = "\u27e6one-time link\u27e7"
 # SMTP's limit on a line (RFC 5321): longer lines need an encoding that wraps them.
 MAX_LINE_BYTES = 998
-
-
-@dataclass(frozen=True)
-class OneTimeCode:
-    """A single-use secret a message carries: the ``email_token`` row the secret arms at
-    delivery, and the API page (path and non-secret query) its link opens."""
-
-    email_token_id: uuid.UUID
-    link_path: str
-
-
-async def queue_email(
-    session: AsyncSession,
-    *,
-    recipient: str,
-    language: Language,
-    template: str,
-    user_id: uuid.UUID | None = None,
-    name: str | None = None,
-    one_time: OneTimeCode | None = None,
-    message_id: uuid.UUID | None = None,
-    **values: object,
-) -> EmailMessage:
-    """Render and store a message greeting ``name`` (nobody by name when None); a worker
-    sends it once this transaction commits. With ``one_time`` the body holds placeholders
-    for the code and its link, filled at delivery. ``message_id`` gives the message its id
-    (a notification's email takes its delivery's, see :func:`queue_notification_emails`)."""
-    if one_time is not None:
-        values = {**values, "token": CODE_SLOT, "link": LINK_SLOT}
-    subject, body = render(template, language, name, **values)
-    message = EmailMessage(
-        id=message_id or uuid.uuid4(),
-        recipient=recipient,
-        user_id=user_id,
-        template=template,
-        subject=subject,
-        body_text=body,
-        email_token_id=one_time.email_token_id if one_time else None,
-        link_path=one_time.link_path if one_time else None,
-    )
-    session.add(message)
-    await session.flush()
-    await outbox.add_job(session, DELIVER_EMAIL_JOB, str(message.id), str(message.id))
-    return message
-
-
-async def email_user(
-    session: AsyncSession,
-    user: User,
-    template: str,
-    *,
-    message_id: uuid.UUID | None = None,
-    **values: object,
-) -> EmailMessage:
-    """Queue ``template`` to ``user`` in their language. They are greeted by name only once
-    their address is verified: until then the mailbox may belong to someone else than the
-    person who typed the name, and must not receive text that person chose."""
-    return await _queue_to_user(session, user, template, None, values, message_id)
-
-
-def _greeted(user: User) -> str | None:
-    return user.display_name if user.email_verified_at is not None else None
-
-
-async def queue_notification_emails(
-    session: AsyncSession,
-    emails: list[tuple[uuid.UUID, User, str, dict[str, object]]],
-    now: datetime,
-) -> None:
-    """Queue many notification emails in a few statements: each (delivery id, user,
-    template, values) becomes one message whose id is the delivery's id, and one
-    ``deliver_email`` job. One message per delivery is thus kept by the primary key, and a
-    message sent again carries the same Message-ID (derived from that id)."""
-    if not emails:
-        return
-    rows = []
-    for delivery_id, user, template, values in emails:
-        subject, body = render(template, user.language, _greeted(user), **values)
-        rows.append((delivery_id, user.email, user.id, template, subject, body))
-    await session.execute(
-        text(
-            "INSERT INTO email_message (id, recipient, user_id, template, subject, body_text, "
-            "status, attempts, created_at) "
-            "SELECT m.id, m.recipient, m.user_id, m.template, m.subject, m.body, 'pending', 0, "
-            ":now FROM unnest(CAST(:ids AS uuid[]), CAST(:recipients AS text[]), "
-            "CAST(:users AS uuid[]), CAST(:templates AS text[]), CAST(:subjects AS text[]), "
-            "CAST(:bodies AS text[])) AS m (id, recipient, user_id, template, subject, body)"
-        ),
-        {
-            "now": now,
-            "ids": [row[0] for row in rows],
-            "recipients": [row[1] for row in rows],
-            "users": [row[2] for row in rows],
-            "templates": [row[3] for row in rows],
-            "subjects": [row[4] for row in rows],
-            "bodies": [row[5] for row in rows],
-        },
-    )
-    await outbox.add_jobs(
-        session, DELIVER_EMAIL_JOB, [(str(row[0]), [str(row[0])]) for row in rows]
-    )
-
-
-async def email_user_code(
-    session: AsyncSession, user: User, template: str, code: OneTimeCode, **values: object
-) -> EmailMessage:
-    """Like :func:`email_user`, for a message carrying a one-time code and its link: the
-    code is minted at delivery and never stored (see the module's docstring)."""
-    return await _queue_to_user(session, user, template, code, values)
-
-
-async def _queue_to_user(
-    session: AsyncSession,
-    user: User,
-    template: str,
-    code: OneTimeCode | None,
-    values: dict[str, object],
-    message_id: uuid.UUID | None = None,
-) -> EmailMessage:
-    return await queue_email(
-        session,
-        recipient=user.email,
-        language=user.language,
-        template=template,
-        user_id=user.id,
-        name=_greeted(user),
-        one_time=code,
-        message_id=message_id,
-        **values,
-    )
 
 
 def _with_token(settings: Settings, link_path: str | None, secret: str) -> str:

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
-from service.auth.models import User
 from service.calendar import local_time
 from service.city import service as city
 from service.errors import Conflict, InvalidInput, NotFound
@@ -90,13 +89,12 @@ async def _tell_requester(
     now: datetime,
 ) -> None:
     """The staff member who asked is told the decision."""
-    requester = await session.get(User, request.requested_by_id)
-    await notices.tell(
+    await notices.tell_user(
         session,
         report,
         "extension_decided",
         str(request.id),
-        [requester] if requester is not None else [],
+        request.requested_by_id,
         now=now,
         template=template,
         due=await lifecycle.local_due(session, report),

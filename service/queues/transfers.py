@@ -18,7 +18,6 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
-from service.auth.models import User
 from service.calendar import add_working_time
 from service.catalog.models import Reason
 from service.city import service as city
@@ -260,13 +259,12 @@ async def decide(
             note=note,
         )
     target = await city.get_department(session, request.to_department_id)
-    requester = await session.get(User, request.requested_by_id)
-    await notices.tell(
+    await notices.tell_user(
         session,
         report,
         "transfer_decided",
         str(request.id),
-        [requester] if requester is not None else [],
+        request.requested_by_id,
         now=now,
         template="transfer_accepted" if accept else "transfer_declined",
         department=target.name,

@@ -30,24 +30,22 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
-from service.auth import repository as accounts
+from service.auth import email_tokens
 from service.auth.actor import Actor
-from service.auth.models import EMAIL_TOKEN_PAGES, ApiKey, EmailToken, EmailTokenPurpose, User
+from service.auth.contacts import contact_reporter
+from service.auth.models import EMAIL_TOKEN_PAGES, ApiKey, EmailTokenPurpose, User
 from service.auth.scopes import Scope
-from service.auth.tokens import digest, new_secret
 from service.catalog.attributes import validate_attribute_values
 from service.catalog.models import Reason
 from service.catalog.service import in_season
 from service.city import service as city
 from service.city.models import Building
 from service.config import Settings
-from service.db import table_of
 from service.errors import Conflict, Forbidden, InvalidInput, TooManyRequests
-from service.notifications.service import OneTimeCode, queue_email
+from service.mail.service import OneTimeCode, queue_email
 from service.reports import repository, statements
 from service.reports.lifecycle import mark_submitted, new_event
 from service.reports.models import Report
@@ -146,31 +144,6 @@ async def take_quota(
         remaining=limit - len(times) - 1,
         reset_seconds=reset or int(QUOTA_WINDOW.total_seconds()),
     )
-
-
-async def contact_reporter(session: AsyncSession, email: str, language: str) -> User:
-    """The account of ``email``, or a new contact reporter (no password, unverified, no
-    sign-in) for it. Both cases look the same to the caller."""
-    existing = await accounts.user_by_email(session, email)
-    if existing is not None:
-        return existing
-    table = table_of(User)
-    # A concurrent filing for the same new address may create it first: then use that one.
-    await session.execute(
-        insert(table)
-        .values(
-            id=uuid.uuid4(),
-            email=email,
-            display_name="",
-            language=language,
-            password_hash="",
-            contact_only=True,
-        )
-        .on_conflict_do_nothing()
-    )
-    created = await accounts.user_by_email(session, email)
-    assert created is not None
-    return created
 
 
 async def _reporter(
@@ -339,14 +312,9 @@ async def _tell_resident(
     helped = report.helped_by_id is not None and report.building_id is not None
     building = await session.get(Building, report.building_id) if helped else None
     # The link's secret is a one-time email token, minted only when the mail is delivered.
-    token = EmailToken(
-        user_id=resident.id,
-        purpose=EmailTokenPurpose.disown_report,
-        token_hash=digest(new_secret()),
-        expires_at=now + timedelta(days=DISOWN_DAYS),
+    token = await email_tokens.issue(
+        session, resident.id, EmailTokenPurpose.disown_report, now + timedelta(days=DISOWN_DAYS)
     )
-    session.add(token)
-    await session.flush()
     page = EMAIL_TOKEN_PAGES[EmailTokenPurpose.disown_report]
     one_time = OneTimeCode(
         email_token_id=token.id, link_path=f"{page}?report={report.id}&lang={resident.language}"

@@ -154,7 +154,7 @@ class Report(SQLModel, table=True):
     photo_count: int = Field(default=0)
     # Ambassadors of the report's building who confirmed it (service.training.ambassadors).
     ambassador_confirmations: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
-    # When the retention job removed the reporter's contact data (service.privacy.retention).
+    # When the retention job removed the reporter's contact data (service.reports.retention).
     contact_removed_at: datetime | None = timestamp(nullable=True)
 
 

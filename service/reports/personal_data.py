@@ -1,11 +1,14 @@
 """A person's part of the reports: what they filed, supported, followed and wrote.
 
 Erasure keeps the reports (the city's statistics count them) but takes the person out of
-them: their name and address redacted from the report's own text, the contact details an
-Open311 client sent removed, their own words in the timeline redacted, their subscriptions
-(which only serve to notify them) deleted, their stored answers to Idempotency-Keys deleted.
-Supports stay, held by the anonymised account, so "me too" counts stay true. Photos were
-re-encoded without metadata at upload (``photos.py``), so no EXIF is left to strip.
+them: their name and address redacted from the report's own text, their consent to publish
+that text in the open data withdrawn (it may hold a phone or flat number they typed), the
+photos they uploaded deleted (the rows at once, the files by the worker's media sweep
+within the hour: deleting files before the transaction commits could lose them to a
+rollback), the contact details an Open311 client sent removed, their own words in the
+timeline redacted, their subscriptions (which only serve to notify them) deleted, their
+stored answers to Idempotency-Keys deleted. Supports stay, held by the anonymised account,
+so "me too" counts stay true.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.idempotency import IdempotencyRecord
-from service.privacy.registry import Erasure, Person, PersonalData, redact, rows
+from service.privacy.registry import Erasure, Export, Owned, Person, PersonalData, redact, rows
 from service.reports.models import (
     EVENT_SEQ,
     Report,
@@ -33,28 +36,9 @@ CONTACT_EVENTS = ("contact_details",)
 TEXT_FIELDS = ("answer", "text", "comment", "note")
 
 
-async def export(session: AsyncSession, person: Person) -> dict[str, Any]:
-    reports = rows(
-        await session.execute(
-            select(
-                col(Report.id),
-                col(Report.tracking_code),
-                col(Report.state),
-                col(Report.created_at),
-                col(Report.closed_at),
-                col(Report.address_text),
-                col(Report.description),
-                col(Report.attributes),
-                col(Report.anonymous_public),
-                col(Report.text_in_open_data),
-                func.ST_Y(col(Report.location)).label("lat"),
-                func.ST_X(col(Report.location)).label("lon"),
-            )
-            .where(col(Report.reporter_id) == person.id)
-            .order_by(col(Report.created_at))
-        )
-    )
-    events = rows(
+async def _own_events(session: AsyncSession, person: Person) -> list[dict[str, Any]]:
+    """What the person did on any report, and the contact details sent with their own."""
+    return rows(
         await session.execute(
             select(
                 col(ReportEvent.report_id),
@@ -73,37 +57,37 @@ async def export(session: AsyncSession, person: Person) -> dict[str, Any]:
             .order_by(EVENT_SEQ)
         )
     )
-    photos = rows(
-        await session.execute(
-            select(
-                col(ReportPhoto.id),
-                col(ReportPhoto.report_id),
-                col(ReportPhoto.content_type),
-                col(ReportPhoto.created_at),
-            ).where(col(ReportPhoto.uploader_id) == person.id)
-        )
-    )
-    supported = rows(
-        await session.execute(
-            select(col(ReportSupport.report_id), col(ReportSupport.created_at)).where(
-                col(ReportSupport.user_id) == person.id
-            )
-        )
-    )
-    followed = rows(
-        await session.execute(
-            select(col(ReportSubscription.report_id), col(ReportSubscription.created_at)).where(
-                col(ReportSubscription.user_id) == person.id
-            )
-        )
-    )
-    return {
-        "filed": reports,
-        "own_events": events,
-        "photos": photos,
-        "supported": supported,
-        "subscriptions": followed,
-    }
+
+
+EXPORT: dict[str, Owned | Export] = {
+    "filed": Owned(
+        Report,
+        owner="reporter_id",
+        columns=(
+            "id",
+            "tracking_code",
+            "state",
+            "created_at",
+            "closed_at",
+            "address_text",
+            "description",
+            "attributes",
+            "anonymous_public",
+            "text_in_open_data",
+            func.ST_Y(col(Report.location)).label("lat"),
+            func.ST_X(col(Report.location)).label("lon"),
+        ),
+        order_by="created_at",
+    ),
+    "own_events": _own_events,
+    "photos": Owned(
+        ReportPhoto, owner="uploader_id", columns=("id", "report_id", "content_type", "created_at")
+    ),
+    "supported": Owned(ReportSupport, owner="user_id", columns=("report_id", "created_at")),
+    "subscriptions": Owned(
+        ReportSubscription, owner="user_id", columns=("report_id", "created_at")
+    ),
+}
 
 
 def _redacted_data(data: dict[str, Any], person: Person) -> dict[str, Any]:
@@ -148,9 +132,24 @@ async def erase(session: AsyncSession, person: Person, erasure: Erasure) -> int:
                 description=redact(description, person) or description,
                 address_text=redact(address_text, person),
                 anonymous_public=True,
+                text_in_open_data=False,
             )
         )
         changed += 1
+    photos = list(
+        await session.execute(
+            delete(ReportPhoto)
+            .where(col(ReportPhoto.uploader_id) == person.id)
+            .returning(col(ReportPhoto.report_id))
+        )
+    )
+    for (report_id,) in photos:
+        await session.execute(
+            update(Report)
+            .where(col(Report.id) == report_id)
+            .values(photo_count=func.greatest(col(Report.photo_count) - 1, 0))
+        )
+    changed += len(photos)
     changed += await remove_contact_details(session, [r[0] for r in filed], erasure)
     own = list(
         await session.execute(
@@ -186,4 +185,4 @@ async def erase(session: AsyncSession, person: Person, erasure: Erasure) -> int:
     return changed + int(getattr(stored, "rowcount", 0) or 0)
 
 
-PERSONAL_DATA = PersonalData(section="reports", export=export, erase=erase)
+PERSONAL_DATA = PersonalData(section="reports", export=EXPORT, erase=erase)

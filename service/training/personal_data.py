@@ -17,7 +17,15 @@ from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from service.privacy.registry import REDACTED, Erasure, Person, PersonalData, rows
+from service.privacy.registry import (
+    REDACTED,
+    Erasure,
+    Export,
+    Owned,
+    Person,
+    PersonalData,
+    rows,
+)
 from service.reports.photos import MediaStore
 from service.training.models import (
     Ambassador,
@@ -33,8 +41,8 @@ from service.training.models import (
 ERASED_REASON = "the ambassador erased their account"
 
 
-async def export(session: AsyncSession, person: Person) -> dict[str, Any]:
-    enrolments = rows(
+async def _enrolments(session: AsyncSession, person: Person) -> list[dict[str, Any]]:
+    return rows(
         await session.execute(
             select(
                 col(Programme.code).label("programme"),
@@ -49,7 +57,10 @@ async def export(session: AsyncSession, person: Person) -> dict[str, Any]:
             .where(col(Enrolment.user_id) == person.id)
         )
     )
-    attendance = rows(
+
+
+async def _attendance(session: AsyncSession, person: Person) -> list[dict[str, Any]]:
+    return rows(
         await session.execute(
             select(
                 col(TrainingSession.topic),
@@ -62,7 +73,10 @@ async def export(session: AsyncSession, person: Person) -> dict[str, Any]:
             .order_by(col(TrainingSession.starts_at))
         )
     )
-    ambassadorships = rows(
+
+
+async def _ambassadorships(session: AsyncSession, person: Person) -> list[dict[str, Any]]:
+    return rows(
         await session.execute(
             select(
                 col(Ambassador.programme_id),
@@ -77,27 +91,19 @@ async def export(session: AsyncSession, person: Person) -> dict[str, Any]:
             .where(col(Ambassador.user_id) == person.id)
         )
     )
-    mailing = rows(
-        await session.execute(
-            select(col(MailingListMember.building_id), col(MailingListMember.joined_at)).where(
-                col(MailingListMember.user_id) == person.id
-            )
-        )
-    )
-    confirmations = rows(
-        await session.execute(
-            select(col(ReportConfirmation.report_id), col(ReportConfirmation.created_at)).where(
-                col(ReportConfirmation.user_id) == person.id
-            )
-        )
-    )
-    return {
-        "enrolments": enrolments,
-        "attendance": attendance,
-        "ambassadorships": ambassadorships,
-        "mailing_lists": mailing,
-        "report_confirmations": confirmations,
-    }
+
+
+EXPORT: dict[str, Owned | Export] = {
+    "enrolments": _enrolments,
+    "attendance": _attendance,
+    "ambassadorships": _ambassadorships,
+    "mailing_lists": Owned(
+        MailingListMember, owner="user_id", columns=("building_id", "joined_at")
+    ),
+    "report_confirmations": Owned(
+        ReportConfirmation, owner="user_id", columns=("report_id", "created_at")
+    ),
+}
 
 
 async def erase(session: AsyncSession, person: Person, erasure: Erasure) -> int:
@@ -143,4 +149,4 @@ async def erase(session: AsyncSession, person: Person, erasure: Erasure) -> int:
     return changed + diplomas
 
 
-PERSONAL_DATA = PersonalData(section="training", export=export, erase=erase)
+PERSONAL_DATA = PersonalData(section="training", export=EXPORT, erase=erase)

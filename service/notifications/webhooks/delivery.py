@@ -30,12 +30,8 @@ from sqlmodel import col
 from service import __version__
 from service.config import Settings
 from service.encryption import UndecryptableSecret, decrypt
-from service.notifications.models import (
-    DeliveryStatus,
-    NotificationDelivery,
-    NotificationEvent,
-    WebhookEndpoint,
-)
+from service.mail.models import DeliveryStatus
+from service.notifications.models import NotificationDelivery, NotificationEvent, WebhookEndpoint
 from service.notifications.webhooks.signing import SIGNATURE_HEADER, signature_header
 from service.notifications.webhooks.targets import RefusedTarget, Target, resolve
 

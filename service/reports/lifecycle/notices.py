@@ -75,3 +75,30 @@ async def tell(
         people,
         now=now,
     )
+
+
+async def tell_user(
+    session: AsyncSession,
+    report: Report,
+    event_type: str,
+    key: str,
+    user_id: uuid.UUID | None,
+    *,
+    now: datetime,
+    template: str | None = None,
+    **values: object,
+) -> None:
+    """:func:`tell` one person by id (the staff member who asked, an answer's author);
+    nobody when the id is None or the account is gone."""
+    person = await session.get(User, user_id) if user_id is not None else None
+    await tell(
+        session,
+        report,
+        event_type,
+        key,
+        [person] if person is not None else [],
+        now=now,
+        template=template,
+        template_for=None,
+        **values,
+    )

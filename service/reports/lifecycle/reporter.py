@@ -12,10 +12,9 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.auth import repository as accounts
+from service.auth import email_tokens
 from service.auth.actor import Actor
 from service.auth.models import EmailToken, EmailTokenPurpose
-from service.auth.tokens import digest
 from service.calendar import TimeUnit, WorkingCalendar, add_working_time
 from service.catalog.attributes import validate_attribute_values
 from service.catalog.models import Reason
@@ -112,15 +111,9 @@ async def _disown_token(
 ) -> tuple[Report, EmailToken]:
     """The report a "filed for you" link names and its unused token, if the token was sent
     to the resident the report was filed for; 404 for anything else."""
-    token = await accounts.email_token(session, digest(secret), EmailTokenPurpose.disown_report)
+    token = await email_tokens.redeemable(session, secret, EmailTokenPurpose.disown_report, now)
     report = await repository.get(session, report_id)
-    if (
-        token is None
-        or token.used_at is not None
-        or token.expires_at <= now
-        or report is None
-        or report.reporter_id != token.user_id
-    ):
+    if token is None or report is None or report.reporter_id != token.user_id:
         raise NotFound("This link is not valid, was used, or has expired.")
     return report, token
 
@@ -139,6 +132,6 @@ async def disown(session: AsyncSession, report_id: uuid.UUID, secret: str, now: 
     report, token = await _disown_token(session, report_id, secret, now)
     report = await lock(session, report.id)
     apply_transition(session, report, Action.withdraw, None, now, disowned=True)
-    token.used_at = now
+    email_tokens.spend(token, now)
     await session.flush()
     return report

@@ -27,16 +27,20 @@ def open_round(
     """Start round ``report.round`` in the report's department, due at ``due_at``."""
     report.due_at = due_at
     report.breached_at = None
-    rnd = ReportRound(
+    rnd = _round(report, now, due_at)
+    session.add(rnd)
+    return rnd
+
+
+def _round(report: Report, opened_at: datetime, due_at: datetime) -> ReportRound:
+    return ReportRound(
         report_id=report.id,
         number=report.round,
         department_id=report.department_id,
-        opened_at=now,
+        opened_at=opened_at,
         due_at=due_at,
         initial_due_at=due_at,
     )
-    session.add(rnd)
-    return rnd
 
 
 async def current_round(session: AsyncSession, report: Report) -> ReportRound:
@@ -46,15 +50,7 @@ async def current_round(session: AsyncSession, report: Report) -> ReportRound:
     if found is not None:
         return found
     opened = report.accepted_at or report.updated_at
-    due = report.due_at or opened
-    created = ReportRound(
-        report_id=report.id,
-        number=report.round,
-        department_id=report.department_id,
-        opened_at=opened,
-        due_at=due,
-        initial_due_at=due,
-    )
+    created = _round(report, opened, report.due_at or opened)
     session.add(created)
     await session.flush()
     return created

@@ -1,6 +1,9 @@
-"""Notification texts in the city's languages (et, en, ru), for email and the in-app
-inbox. Placeholders use ``str.format``; a notice must give every placeholder its template
-uses (``tests/test_notifications.py`` renders each one).
+"""The city's texts to people in its languages (et, en, ru), for email and the in-app
+inbox (``notifications.inbox``). They sit with the mail, below identity, because accounts
+are sent theirs (verification, password reset) by ``auth`` itself.
+
+Placeholders use ``str.format``; a notice must give every placeholder its template uses
+(``tests/test_notifications.py`` renders each one).
 
 Every body starts with ``{greeting}``: "Hello <name>," when the recipient's address is
 verified, a plain "Hello," otherwise. An unverified address may belong to someone other
@@ -14,9 +17,9 @@ than whoever registered it, so nothing the registrant typed (the display name) g
 
 from __future__ import annotations
 
-from service.auth.models import Language
-from service.notifications.department_templates import DEPARTMENT_EMAILS
-from service.notifications.idea_templates import IDEA_EMAILS
+from service.languages import Language
+from service.mail.department_templates import DEPARTMENT_EMAILS
+from service.mail.idea_templates import IDEA_EMAILS
 
 GREETINGS: dict[Language, tuple[str, str]] = {
     # (with a name, without)

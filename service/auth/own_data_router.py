@@ -8,13 +8,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import StreamingResponse
 
+from service.auth import own_data
 from service.auth.dependencies import PersonActor, SettingsDep, client_ip
+from service.auth.schemas import ErasureRequest
 from service.auth.throttle import SignInThrottle
 from service.clock import NowDep
 from service.db import SessionDep
 from service.errors import PROBLEM
-from service.privacy import erasure
-from service.privacy.schemas import ErasureRequest
+from service.privacy.erasure import export_chunks
 
 router = APIRouter(prefix="/v1/me", tags=["me"])
 
@@ -37,9 +38,9 @@ router = APIRouter(prefix="/v1/me", tags=["me"])
 async def export_me(
     actor: PersonActor, request: Request, session: SessionDep, now: NowDep
 ) -> StreamingResponse:
-    person = await erasure.begin_export(session, actor)
+    person = await own_data.begin_export(session, actor)
     return StreamingResponse(
-        erasure.export_chunks(request.app.state.sessionmaker, person, now),
+        export_chunks(request.app.state.sessionmaker, person, now),
         media_type="application/json",
         headers={
             "Content-Disposition": f'attachment; filename="meielinn-export-{person.id}.json"',
@@ -71,5 +72,5 @@ async def erase_me(
         request.app.state.rate_limiter, request.app.state.redis, request.app.state.settings
     )
     await throttle.admit(actor.email, client_ip(request) or "unknown")
-    await erasure.erase_me(session, settings, actor, body.password, now)
+    await own_data.erase_me(session, settings, actor, body.password, now)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

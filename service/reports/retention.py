@@ -25,8 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.auth.models import User
+from service.auth.own_data import person_of
 from service.config import Settings
-from service.privacy.erasure import erase_person, person_of
+from service.privacy.erasure import erase_person
 from service.privacy.registry import Erasure
 from service.reports.models import Report
 from service.reports.personal_data import remove_contact_details

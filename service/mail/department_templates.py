@@ -8,7 +8,7 @@ reason); never a resident's contact details.
 
 from __future__ import annotations
 
-from service.auth.models import Language
+from service.languages import Language
 
 DEPARTMENT_EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
     "clarification_answered": {

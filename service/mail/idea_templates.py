@@ -6,7 +6,7 @@ idea's title, dates and the decisions' own words.
 
 from __future__ import annotations
 
-from service.auth.models import Language
+from service.languages import Language
 
 IDEA_EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
     "idea_checks_failed": {
