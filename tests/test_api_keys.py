@@ -9,7 +9,9 @@ from httpx import AsyncClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.auth import service as auth
 from service.auth.models import ApiKey, Role, User
+from service.auth.schemas import ApiKeyCreate
 from service.auth.scopes import Scope
 from service.config import Settings
 from service.reports.states import ReportState
@@ -32,6 +34,40 @@ async def _create_key(
     assert response.status_code == 201, response.text
     created: dict[str, object] = response.json()
     return created
+
+
+async def _operator_key(session: AsyncSession, owner: User, scopes: list[Scope]) -> str:
+    """A key for another account, as only the operator's command line may make one."""
+    _, secret = await auth.create_api_key(
+        session,
+        None,
+        ApiKeyCreate(name="Partner app", scopes=scopes, owner_id=owner.id),
+        datetime.now(UTC),
+    )
+    return secret
+
+
+async def test_an_admin_cannot_make_a_key_owned_by_someone_else(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """A key for a resident would let the admin act as the resident (file, rate, withdraw
+    in their name): a key acts for the account that creates it."""
+    admin, admin_headers = await _admin(session, settings)
+    resident = await make_user(session, settings, name="Resident")
+    refused = await client.post(
+        "/v1/api-keys",
+        json={"name": "as Mari", "scopes": ["reports:write"], "owner_id": str(resident.id)},
+        headers=admin_headers,
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["reason"] == "not_own_key"
+    assert (await session.execute(select(ApiKey))).first() is None
+    # Naming oneself, or no one, makes the admin's own key.
+    own = await _create_key(client, admin_headers, scopes=["reports:read"], owner_id=str(admin.id))
+    assert own["owner_id"] == str(admin.id)
+    mine = await _create_key(client, admin_headers, scopes=["reports:read"])
+    assert mine["owner_id"] == str(admin.id)
 
 
 async def test_a_key_an_admin_makes_for_a_partner_app_cannot_moderate_or_administer(
@@ -67,10 +103,7 @@ async def test_a_key_never_gains_a_role_its_owner_gets_later(
 ) -> None:
     _, admin_headers = await _admin(session, settings)
     partner = await make_user(session, settings, name="Partner")
-    created = await _create_key(
-        client, admin_headers, scopes=["reports:write"], owner_id=str(partner.id)
-    )
-    key = {"X-API-Key": str(created["key"])}
+    key = {"X-API-Key": await _operator_key(session, partner, [Scope.reports_write])}
     assert (await client.get("/v1/moderation/queue", headers=key)).status_code == 403
 
     granted = await client.post(
@@ -145,8 +178,7 @@ async def test_a_key_cannot_change_its_owners_account_or_sessions(
 ) -> None:
     _, admin_headers = await _admin(session, settings)
     partner = await make_user(session, settings, name="Partner", verified=False)
-    created = await _create_key(client, admin_headers, scopes=EVERY_SCOPE, owner_id=str(partner.id))
-    key = {"X-API-Key": str(created["key"])}
+    key = {"X-API-Key": await _operator_key(session, partner, list(Scope))}
     assert (await client.get("/v1/me", headers=key)).status_code == 200  # whom it acts for
     for method, url, body in (
         ("PATCH", "/v1/me", {"display_name": "Hijacked"}),

@@ -301,7 +301,9 @@ async def test_answer_moderation_approve_and_return(
     ids = [item["response"]["id"] for item in queue.json()["items"]]
     assert ids == [waiting.json()["id"], later.json()["id"]]  # oldest first
     first_item = queue.json()["items"][0]
-    assert first_item["report"]["private"]["reporter"]["email"] == people.reporter.email
+    # The queue names no contact details (the single report view shows them, audited).
+    assert first_item["report"]["private"]["reporter"]["email"] is None
+    assert people.reporter.email not in queue.text
     paged = await client.get("/v1/moderation/answers", params={"limit": 1}, headers=moderator)
     assert len(paged.json()["items"]) == 1
     rest = await client.get(
@@ -390,3 +392,48 @@ async def test_an_answer_waiting_for_a_withdrawn_report_cannot_be_approved(
     assert refused.json()["current_state"] == "withdrawn"
     # A withdrawn report is no longer public, nor are its answers.
     assert (await client.get(f"/v1/reports/{report.id}/responses")).status_code == 404
+
+
+async def test_a_transfer_withdraws_the_answer_waiting_for_moderation(
+    app: FastAPI, client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """Approved after the transfer, the old department's answer would be published in the
+    new department's name and count in its figures: the transfer withdraws it."""
+    people = await cast(session, settings)
+    report, staff = await _moderated_report(session, settings, people)
+    greenery = await department_id(session, "greenery")
+    supervisor = await make_user(
+        session, settings, roles=((Role.supervisor, report.department_id),)
+    )
+    _clock(app, AT + timedelta(hours=1))
+    waiting = await _answer(client, settings, staff, report.id, outcome="fixed", text="Removed.")
+    assert waiting.json()["state"] == "pending_moderation"
+
+    moved = await client.post(
+        f"/v1/reports/{report.id}/transfer",
+        json={"to_department_id": str(greenery), "reason": "The park's service handles it."},
+        headers=bearer(settings, supervisor),
+    )
+    assert moved.status_code == 200, moved.text
+    stored = await session.get(ReportResponse, uuid.UUID(waiting.json()["id"]))
+    assert stored is not None
+    await session.refresh(stored)
+    assert stored.state == "withdrawn"
+    assert stored.moderation_comment is not None and "transferred" in stored.moderation_comment
+    withdrawn = [e for e in await events_of(session, report.id) if e.type == "answer_withdrawn"]
+    assert [(e.public, e.data["response_id"]) for e in withdrawn] == [(False, str(stored.id))]
+
+    moderator = bearer(settings, people.moderator)
+    queue = await client.get("/v1/moderation/answers", headers=moderator)
+    assert queue.status_code == 200
+    assert waiting.json()["id"] not in queue.text
+    approved = await client.post(f"/v1/moderation/answers/{stored.id}/approve", headers=moderator)
+    assert approved.status_code == 409
+    assert approved.headers["content-type"].startswith("application/problem+json")
+    assert (await client.get(f"/v1/reports/{report.id}")).json()["state"] != "answered"
+    # The new department answers afresh.
+    answered = await _answer(
+        client, settings, people.other_staff, report.id, outcome="fixed", text="Ours now."
+    )
+    assert answered.status_code == 201, answered.text
+    assert answered.json()["state"] == "pending_moderation"

@@ -305,6 +305,15 @@ async def test_a_round_of_the_idea_bank(
     )
     assert returned.json()["state"] == "returned"
     assert returned.json()["design_comment"] == "Say where the repair cafe would be held."
+    # Returned for revision, the author may edit it: it leaves the public side until it
+    # passes the automatic checks again, so no unchecked text is ever public.
+    returned_id = ideas[TITLES["ecology"][4]]["id"]
+    hidden = await client.get(f"/v1/ideas/{returned_id}")
+    assert hidden.status_code == 404
+    listed = await client.get("/v1/ideas", params={"limit": 100})
+    assert listed.status_code == 200
+    assert returned_id not in {i["id"] for i in listed.json()["items"]}
+    assert (await client.get(f"/v1/ideas/{returned_id}/timeline")).status_code == 404
 
     # --- stage 4: each committee ranks its approved ideas of the round ----------------------
     clock.set(datetime(2027, 4, 6, 12, 0, tzinfo=UTC))

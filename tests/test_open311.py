@@ -35,6 +35,7 @@ from service.open311.schemas import (
     ServiceRequest,
     TokenAnswer,
 )
+from service.queues.models import ResponsePriority
 from service.reports.models import Report, ReportEvent, ReportRound
 from service.reports.states import ReportState
 from tests.conftest import Mailbox, RunWorker
@@ -731,6 +732,30 @@ async def test_extensions_add_what_meielinn_knows(
     assert children(root[0])[-1] == "extended_attributes"
 
 
+async def test_extensions_never_show_the_departments_internal_priority(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """The native API hides a report's priority below staff level; Open311 reads are public."""
+    report = await public_report(session, settings)
+    priority = ResponsePriority(
+        department_id=report.department_id, code="vip-urgent", name="Mayor's street"
+    )
+    session.add(priority)
+    await session.flush()
+    report.priority_id = priority.id
+    await session.flush()
+    for fmt in ("json", "xml"):
+        answer = await client.get(
+            f"{BASE}/requests/{report.tracking_code}.{fmt}", params={"extensions": "true"}
+        )
+        assert answer.status_code == 200
+        assert "extended_attributes" in answer.text
+        assert "vip-urgent" not in answer.text and "Mayor" not in answer.text
+        assert "priority" not in answer.text
+    native = await client.get(f"/v1/reports/{report.id}")
+    assert native.status_code == 200 and "vip-urgent" not in native.text
+
+
 # --- tokens and the round trip ------------------------------------------------------------
 
 
@@ -1055,3 +1080,36 @@ async def test_closed_from_a_case_system_closes_an_unanswered_question_as_the_li
         await session.execute(select(ReportRound).where(ReportRound.report_id == report.id))
     ).scalar_one()
     assert current.ended_at == report.closed_at
+
+
+async def test_no_unmoderated_public_text_on_a_reason_that_moderates_answers(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """``OPEN`` with a description is a public status note: on a reason whose answers wait
+    for a moderator it is refused, as the queue refuses it; an answer still waits."""
+    crm = await api_key(session, await make_user(session, settings), "open311:updates")
+    url = f"{BASE}/servicerequestupdates.json"
+    report = await public_report(session, settings)
+    reason = await session.get(Reason, report.reason_id)
+    assert reason is not None
+    reason.needs_answer_moderation = True
+    await session.flush()
+    base = {"api_key": crm, "service_request_id": report.tracking_code}
+    for status in ("OPEN", "IN_PROGRESS"):
+        refused = await client.post(
+            url, data={**base, "status": status, "description": "The owner has a permit."}
+        )
+        assert refused.status_code == 400, refused.text
+        assert "moderated" in refused.json()[0]["description"]
+    updates = await client.get(url)
+    assert updates.status_code == 200
+    assert "The owner has a permit." not in updates.text
+    # Without a text the state still changes; with an answer the text waits for moderation.
+    started = await client.post(url, data={**base, "status": "IN_PROGRESS"})
+    assert started.status_code == 200, started.text
+    answered = await client.post(url, data={**base, "status": "FIXED", "description": "Removed."})
+    assert answered.status_code == 200, answered.text
+    pending = (
+        await session.execute(select(ReportResponse).where(ReportResponse.report_id == report.id))
+    ).scalar_one()
+    assert pending.state == ResponseState.pending_moderation

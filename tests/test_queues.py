@@ -13,6 +13,7 @@ from sqlalchemy import Select, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from service.audit.models import AuditEvent
 from service.auth import service as auth
 from service.auth.models import Role
 from service.auth.schemas import ApiKeyCreate
@@ -73,7 +74,8 @@ async def test_staff_see_open_reports_of_their_department_by_due_time_with_count
     }
     assert page["departments"] == [str(roads)]
     first = page["items"][0]
-    assert first["report"]["private"]["reporter"]["email"] == resident.email
+    # A queue page carries no contact details: the email is on the single (audited) view.
+    assert first["report"]["private"]["reporter"]["email"] is None
     assert first["assignee"] is None and first["priority"] is None
     assert str(elsewhere.id) not in _ids(page)
     latest_first = await _queue(client, bearer(settings, staff), roads, sort="-due_at")
@@ -360,3 +362,37 @@ async def test_queue_queries_use_their_indexes(session: AsyncSession, settings: 
     nodes = await _plan(session, mine)
     assert "ix_report_queue_assignee" in _indexes(nodes)
     assert not any("Sort" in node["Node Type"] for node in nodes)
+
+
+async def test_contact_details_appear_only_on_the_audited_single_view(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """Queue pages and work-item answers leave the reporter's email out (a hundred emails a
+    page were read without an audit event); the single report view shows it and is audited."""
+    resident = await make_user(session, settings)
+    moderator = await person(session, settings, Role.moderator)
+    staff = await person(session, settings, Role.staff, "roads")
+    report = await accepted_report(session, resident, moderator, when=NOW)
+    roads = await department_id(session, "roads")
+
+    async def reads() -> list[AuditEvent]:
+        found = await session.execute(
+            select(AuditEvent).where(
+                AuditEvent.action == "personal_data.read", AuditEvent.actor_user_id == staff.id
+            )
+        )
+        return list(found.scalars())
+
+    page = await _queue(client, bearer(settings, staff), roads)
+    assert [i["report"]["private"]["reporter"]["email"] for i in page["items"]] == [None]
+    claimed = await client.post(f"/v1/reports/{report.id}/claim", headers=bearer(settings, staff))
+    assert claimed.status_code == 200, claimed.text
+    assert claimed.json()["report"]["private"]["reporter"]["email"] is None
+    assert resident.email not in claimed.text and resident.email not in json.dumps(page)
+    assert await reads() == []
+
+    single = await client.get(f"/v1/reports/{report.id}", headers=bearer(settings, staff))
+    assert single.status_code == 200
+    assert single.json()["private"]["reporter"]["email"] == resident.email
+    [event] = await reads()
+    assert event.details["subjects"] == [str(report.id)]

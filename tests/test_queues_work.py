@@ -470,3 +470,35 @@ async def test_lists_and_decisions_validate_their_input(
         )
     ).status_code == 403
     assert (await client.delete(f"{priorities}/{uuid.uuid4()}", headers=boss)).status_code == 404
+
+
+async def test_public_status_notes_are_refused_where_the_reason_moderates_answers(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """An illegal-construction answer waits for a moderator: a public status note on such a
+    report would put the department's text out unmoderated (409); internal notes stay."""
+    people = await _cast(session, settings)
+    report = await accepted_report(
+        session, people["resident"], people["moderator"], reason_code="illegal-construction"
+    )
+    staff = await make_user(session, settings, roles=((Role.staff, report.department_id),))
+    url = f"/v1/reports/{report.id}/notes"
+    headers = bearer(settings, staff)
+    refused = await client.post(
+        url, json={"text": "The shed has a permit.", "public": True}, headers=headers
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert refused.json()["reason"] == "public_texts_moderated"
+    timeline = await client.get(f"/v1/reports/{report.id}/timeline")
+    assert timeline.status_code == 200
+    assert "The shed has a permit." not in timeline.text
+    internal = await client.post(url, json={"text": "Permit 2114/2026."}, headers=headers)
+    assert internal.status_code == 201, internal.text
+    bulk = await client.post(
+        f"/v1/departments/{report.department_id}/queue/bulk",
+        json={"action": "status_note", "report_ids": [str(report.id)], "text": "Soon."},
+        headers=headers,
+    )
+    assert bulk.status_code == 200, bulk.text
+    assert [r["status"] for r in bulk.json()["results"]] == [409]

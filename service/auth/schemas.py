@@ -150,7 +150,9 @@ class ApiKeyCreate(BaseModel):
     ]
     scopes: list[Scope] = Field(min_length=1)
     owner_id: uuid.UUID | None = Field(
-        default=None, description="The user the key acts for; the creating admin by default."
+        default=None,
+        description="The user the key acts for: only the creating admin (the default); a key "
+        "is never made for someone else to act as them.",
     )
     expires_at: AwareDatetime | None = Field(
         default=None,

@@ -423,7 +423,17 @@ async def set_disabled(
 async def create_api_key(
     session: AsyncSession, actor: Actor | None, request: ApiKeyCreate, now: datetime
 ) -> tuple[ApiKey, str]:
-    """Create a key; returns it with the secret, which is never shown again."""
+    """Create a key; returns it with the secret, which is never shown again.
+
+    A key acts for the account that creates it: an admin cannot mint a key owned by someone
+    else and act as them (``owner_id`` names the caller or is left out). Only the operator's
+    command line (``actor`` None, someone with the database already) names another owner."""
+    if actor is not None and request.owner_id not in (None, actor.user_id):
+        raise InvalidInput(
+            "An API key acts for the account that creates it: owner_id may only be your own.",
+            field="owner_id",
+            reason="not_own_key",
+        )
     owner_id = request.owner_id or (actor.user_id if actor else None)
     if owner_id is None or await repository.user_by_id(session, owner_id) is None:
         raise InvalidInput("No such owner.", field="owner_id")

@@ -1,7 +1,7 @@
 """Answer moderation: answers of reasons that need it wait in a queue, oldest first, until a
 moderator approves them (they are published, :func:`service.feedback.responses.publish`)
 or returns them to the department with a comment (the author is told and may answer
-again)."""
+again). A transfer withdraws an answer still waiting (:func:`withdraw_on_transfer`)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.auth.actor import Actor
+from service.city.models import Department
 from service.config import Settings
 from service.errors import Conflict, NotFound
 from service.feedback import repository
@@ -49,7 +50,7 @@ async def answer_queue(
     items = [
         AnswerQueueItem(
             response=response_view(row.ReportResponse, settings, staff=True),
-            report=to_view(row, STAFF, language, now),
+            report=to_view(row, STAFF, language, now, contact=False),
             waiting_since=row.ReportResponse.created_at,
         )
         for row in rows
@@ -127,3 +128,39 @@ async def return_answer(
     )
     await session.flush()
     return response
+
+
+@lifecycle.on_transfer
+async def withdraw_on_transfer(
+    session: AsyncSession,
+    report: Report,
+    actor: Actor,
+    source: Department,
+    target: Department,
+    now: datetime,
+) -> None:
+    """A transfer withdraws the old department's answer waiting for moderation: approved
+    later, it would be published in the new department's name and count in its figures.
+    The report is locked by the transfer; the new department answers afresh."""
+    response = await repository.waiting_response(session, report.id, report.round)
+    if response is None:
+        return
+    note = (
+        f"Withdrawn before moderation: the report was transferred from {source.name} "
+        f"to {target.name}."
+    )
+    response.state = ResponseState.withdrawn
+    response.moderated_at = now
+    response.moderation_comment = note
+    lifecycle.record_event(
+        session,
+        report,
+        actor,
+        "answer_withdrawn",
+        now,
+        public=False,
+        response_id=str(response.id),
+        from_department=source.code,
+        to_department=target.code,
+        note=note,
+    )

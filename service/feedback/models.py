@@ -25,6 +25,7 @@ class Outcome(StrEnum):
 class ResponseState(StrEnum):
     pending_moderation = "pending_moderation"
     returned = "returned"  # the moderator sent it back with a comment
+    withdrawn = "withdrawn"  # the report moved to another department before moderation
     published = "published"
 
 

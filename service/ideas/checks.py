@@ -119,7 +119,7 @@ async def run_checks(
 async def pass_checks(session: AsyncSession, idea: Idea, area: IdeaArea, now: datetime) -> None:
     previous = move(idea, transition(idea.state, IdeaAction.pass_checks), now)
     idea.check_failures = []
-    idea.published_at = idea.published_at or now
+    idea.published_at = now  # (again, after a return for revision)
     record_event(session, idea, None, "checks_passed", now, from_state=previous)
     await tell_author(session, idea, "idea_checks_passed", now)
     await reviews.assign(session, idea, area, now)

@@ -34,6 +34,10 @@ async def decide_design(
         raise NotFound("No such idea.")
     previous = move(idea, transition(idea.state, DESIGN_ACTIONS[body.decision]), now)
     idea.design_comment = body.comment or None
+    if body.decision == "return":
+        # The author may now change it; unchecked texts must not be public, so it leaves the
+        # public side until it passes the automatic checks again.
+        idea.published_at = None
     public_details: dict[str, Any] = {"reason": body.comment} if body.decision == "reject" else {}
     record_event(
         session,

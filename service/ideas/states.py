@@ -8,8 +8,10 @@ draft ─► submitted ─► experts ─► design ─► committee ─► deci
 any state before a decision ─► withdrawn (by the author)
 ```
 
-An idea is public from when it first passes the automatic checks (``published_at``), in
-whatever state it is in later; before that only its author and the project office see it.
+An idea is public from when it passes the automatic checks (``published_at``), in whatever
+state it is in later, except that a return for revision takes it off the public side (the
+author may change it) until it passes the checks again; before that only its author and the
+project office see it.
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ from sqlmodel import col
 
 from service.catalog.models import Category, ObjectType, Reason
 from service.feedback.models import ReportResponse, ResponseState
-from service.queues.models import ResponsePriority
 from service.reports import repository as reports
 from service.reports.access import public_condition
 from service.reports.models import EVENT_SEQ, Report, ReportEvent, ReportPhoto
@@ -93,11 +92,8 @@ def _select() -> Select[Any]:
             col(Reason.service_code).label("service_code"),
             col(Reason.sla_amount).label("sla_amount"),
             col(Reason.sla_unit).label("sla_unit"),
-            col(ResponsePriority.code).label("priority_code"),
-            col(ResponsePriority.name).label("priority_name"),
             col(original.tracking_code).label("duplicate_of_code"),
         )
-        .outerjoin(ResponsePriority, col(ResponsePriority.id) == Report.priority_id)
         .outerjoin(original, col(original.id) == Report.duplicate_of_id)
     )
 
@@ -114,7 +110,7 @@ def _id_condition(ids: list[str]) -> Any:
 
 async def requests(session: AsyncSession, query: RequestFilter) -> Sequence[Any]:
     """Public reports, newest first (rows of ``service.reports.repository.view_select``
-    with the service code, priority and the original of a duplicate)."""
+    with the service code and the original of a duplicate)."""
     conditions: list[Any] = [public_condition()]
     if query.ids is not None:
         conditions.append(_id_condition(query.ids))

@@ -193,8 +193,8 @@ class ExtendedAttributes(BaseModel):
     round: int
     due_datetime: str | None
     overdue: bool
-    priority: str | None
-    priority_name: str | None
+    # No priority: a department's priorities are its own, hidden below staff level in the
+    # native API, and Open311 reads are public.
     media_urls: list[str]
 
 

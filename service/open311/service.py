@@ -255,8 +255,6 @@ def _request(
             round=report.round,
             due_datetime=w3c(report.due_at, ctx.zone),
             overdue=is_overdue(report, ctx.now),
-            priority=row.priority_code,
-            priority_name=row.priority_name,
             media_urls=urls,
         )
     requested = w3c(report.created_at, ctx.zone)

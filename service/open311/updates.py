@@ -29,7 +29,10 @@ DUPLICATE, INTERNAL_REFERRAL        refused (400): merging names the original an
 ==================================  =====================================================
 
 A transition the table does not allow from the report's state answers 400 naming that
-state. A ``description`` rides along on any change as its public text. ``update_id`` (the
+state. A ``description`` rides along on any change as its public text, except on a reason
+that moderates answers: there only an answer carries text (it waits for moderation), and a
+note or change with a description is refused (400), as the queue refuses public status notes
+on such reasons. ``update_id`` (the
 case system's own id) makes a repeated post answer the first answer again, without a
 second update.
 """
@@ -168,6 +171,10 @@ async def post_update(
     if new.description is not None:
         data["text"] = new.description
     action = ACTIONS[status]
+    if new.description is not None and action is not Action.answer:
+        # A note or a change of state puts the description on the public timeline: on a
+        # reason that moderates answers, the case system answers instead.
+        await lifecycle.refuse_unmoderated_text(session, report)
     event: ReportEvent
     if action is Action.answer:
         if new.description is None:
@@ -179,7 +186,7 @@ async def post_update(
     elif action is None or TARGETS[action] == report.state:
         if new.description is None:
             raise Open311Error("description: required when the status does not change.")
-        event = lifecycle.add_note(session, report, actor, now, public=True, **data)
+        event = await lifecycle.add_note(session, report, actor, now, public=True, **data)
     elif action is Action.close:
         if report.state == ReportState.answered:
             raise Open311Error(

@@ -35,7 +35,7 @@ def to_work_item(row: Any, level: int, language: str, now: datetime) -> WorkItem
     report = row.Report
     staff = level >= STAFF
     return WorkItem(
-        report=to_view(row, level, language, now),
+        report=to_view(row, level, language, now, contact=False),
         assignee=Person(id=report.assignee_id, display_name=row.assignee_name)
         if staff and report.assignee_id is not None
         else None,

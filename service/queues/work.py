@@ -122,7 +122,7 @@ async def add_note(
     """An internal note (the department, moderators and admins see it) or a public status
     note on the timeline. Notes do not change the report's version."""
     report, _ = await workable(session, actor, report_id)
-    added = lifecycle.add_note(session, report, actor, now, public=public, text=text)
+    added = await lifecycle.add_note(session, report, actor, now, public=public, text=text)
     await session.flush()
     return added
 

@@ -64,7 +64,7 @@ async def queue(
     )
     items = [
         QueueItem(
-            report=to_view(row, STAFF, language, now),
+            report=to_view(row, STAFF, language, now, contact=False),
             moderation_due_at=row.Report.moderation_due_at,
             overdue=row.Report.moderation_due_at is not None and row.Report.moderation_due_at < now,
         )

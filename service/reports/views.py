@@ -59,12 +59,16 @@ _NAME_FIELDS = (
 )  # fmt: skip
 
 
-def to_view(row: Any, level: int, language: str, now: datetime) -> ReportView:
-    """A row of ``repository.view_select`` as a caller of ``level`` sees it."""
+def to_view(
+    row: Any, level: int, language: str, now: datetime, *, contact: bool = True
+) -> ReportView:
+    """A row of ``repository.view_select`` as a caller of ``level`` sees it. Lists of work
+    (queue pages, work items, the moderation queues) pass ``contact=False``: the reporter's
+    email is shown on the single report view only, where its read is audited."""
     report: Report = row.Report
     fields = {name: getattr(report, name) for name in _REPORT_FIELDS}
     fields.update((name, getattr(row, name)) for name in _NAME_FIELDS)
-    return build_view(fields, level, language, now)
+    return build_view(fields, level, language, now, contact=contact)
 
 
 def _waiting_for(
@@ -78,10 +82,13 @@ def _waiting_for(
     return None
 
 
-def build_view(r: Any, level: int, language: str, now: datetime) -> ReportView:
+def build_view(
+    r: Any, level: int, language: str, now: datetime, *, contact: bool = True
+) -> ReportView:
     """A report read with ``statements.VIEW_COLUMNS`` (a record or a mapping with those
     names) as a caller of ``level`` sees it. The values come from the database as their
-    columns are typed, so the view is assembled without validating them again."""
+    columns are typed, so the view is assembled without validating them again. Without
+    ``contact`` the reporter's email stays out even at staff level."""
     state = ReportState(r["state"])
     private = None
     if level >= REPORTER:
@@ -89,7 +96,7 @@ def build_view(r: Any, level: int, language: str, now: datetime) -> ReportView:
             reporter=Reporter.model_construct(
                 id=r["reporter_id"],
                 display_name=r["reporter_name"],
-                email=r["reporter_email"] if level == STAFF else None,
+                email=r["reporter_email"] if contact and level == STAFF else None,
             ),
             anonymous_public=r["anonymous_public"],
             text_in_open_data=r["text_in_open_data"],

@@ -72,9 +72,13 @@ from service.reports.lifecycle.timeline import (
     touch,
 )
 from service.reports.lifecycle.work import (
+    TRANSFER_HOOKS,
+    TransferHook,
     add_note,
     confirm_by_ambassador,
     move,
+    on_transfer,
+    refuse_unmoderated_text,
     set_assignee,
     set_priority,
     start_work,
@@ -82,8 +86,10 @@ from service.reports.lifecycle.work import (
 
 __all__ = [
     "MAX_REOPENS",
+    "TRANSFER_HOOKS",
     "Consequence",
     "SystemEvent",
+    "TransferHook",
     "add_note",
     "add_system_events",
     "apply_transition",
@@ -106,10 +112,12 @@ __all__ = [
     "move",
     "new_event",
     "not_editable",
+    "on_transfer",
     "open_round",
     "own_report",
     "publish_answer",
     "record_event",
+    "refuse_unmoderated_text",
     "reporter_verdict",
     "round_of",
     "send_draft",

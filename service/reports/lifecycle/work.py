@@ -4,12 +4,14 @@ a move to another department, and an ambassador's confirmation."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
+from service.catalog.models import Reason
 from service.city.models import Department
 from service.errors import Conflict
 from service.reports.lifecycle import notices, rounds
@@ -19,6 +21,23 @@ from service.reports.states import OPEN_STATES, Action, ReportState
 
 # Where a public status note still means something: open, or answered (rating window).
 NOTABLE_STATES = OPEN_STATES | {ReportState.answered}
+
+# What a transfer does to what a domain above the reports keeps of the old department's work
+# on the report (feedback: an answer waiting for moderation is withdrawn). Those domains
+# import the life cycle, never the other way round, so they register a function here;
+# :func:`move` calls each under the report's lock, after the move, with
+# (session, report, actor, source, target, now).
+TransferHook = Callable[
+    [AsyncSession, Report, Actor, Department, Department, datetime], Awaitable[None]
+]
+TRANSFER_HOOKS: list[TransferHook] = []
+
+
+def on_transfer(hook: TransferHook) -> TransferHook:
+    """Register ``hook`` to run in every transfer (once, however often it is imported)."""
+    if hook not in TRANSFER_HOOKS:
+        TRANSFER_HOOKS.append(hook)
+    return hook
 
 
 def set_assignee(
@@ -81,7 +100,20 @@ def start_work(
     return apply_transition(session, report, Action.start_work, actor, now, **data)
 
 
-def add_note(
+async def refuse_unmoderated_text(session: AsyncSession, report: Report) -> None:
+    """409 when the report's reason moderates its answers: the department's public texts on
+    it go through answer moderation (an answer), never straight out as a status note."""
+    reason = await session.get(Reason, report.reason_id)
+    if reason is not None and reason.needs_answer_moderation:
+        raise Conflict(
+            "The public texts of this reason are moderated: answer the report (a moderator "
+            "publishes the answer) or write an internal note; a public status note would "
+            "bypass the moderation.",
+            reason="public_texts_moderated",
+        )
+
+
+async def add_note(
     session: AsyncSession,
     report: Report,
     actor: Actor | None,
@@ -93,13 +125,15 @@ def add_note(
     """An internal note (the department, moderators and admins see it) or a public status
     note. Notes do not change the report's version; a public one is an update of the
     report for everyone (``updated_at``), an internal one is not. A report that is over
-    (closed, rejected, merged, withdrawn) takes no more status notes (409)."""
+    (closed, rejected, merged, withdrawn) takes no more status notes (409), nor does one
+    whose reason moderates answers (409, ``public_texts_moderated``)."""
     if public:
         if report.state not in NOTABLE_STATES:
             raise Conflict(
                 f"A report that is {report.state} takes no more status notes.",
                 current_state=str(report.state),
             )
+        await refuse_unmoderated_text(session, report)
         report.updated_at = now
     return record_event(
         session, report, actor, "status_note" if public else "note", now, public=public, **data
@@ -120,7 +154,8 @@ async def move(
 ) -> None:
     """transfer + receive_transfer: the report and its round now belong to ``target``;
     the deadline is kept unless ``reset_due_at`` gives a fresh one. Who works on it and
-    how urgent it is were the old department's. The new department is told."""
+    how urgent it is were the old department's, and so is what the ``TRANSFER_HOOKS``
+    withdraw (an answer waiting for moderation). The new department is told."""
     moved = {
         "from_department": source.code,
         "to_department": target.code,
@@ -145,6 +180,8 @@ async def move(
         due_at=report.due_at.isoformat() if report.due_at else None,
         clock_reset=reset_due_at is not None,
     )
+    for hook in TRANSFER_HOOKS:
+        await hook(session, report, actor, source, target, now)
     people = await notices.department_people(session, report)
     people += await notices.department_heads(session, target.id)
     await notices.tell(
