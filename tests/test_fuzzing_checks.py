@@ -69,5 +69,7 @@ def test_a_documented_503_elsewhere_fails() -> None:
 @pytest.mark.parametrize("path", ["/readyz", "/v1/catalog/reasons/{reason_id}"])
 def test_a_500_fails(path: str) -> None:
     with pytest.raises(FailureGroup) as failures:
-        assert_documented(_answer(500, path.replace("{reason_id}", "x"), _problem(500)), "get", path)
+        assert_documented(
+            _answer(500, path.replace("{reason_id}", "x"), _problem(500)), "get", path
+        )
     assert failures.group_contains(ServerError)
