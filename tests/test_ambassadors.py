@@ -298,6 +298,7 @@ async def test_coordinators_see_reports_as_the_public(
     assert (await client.get(f"/v1/reports/{filed['id']}", headers=headers)).status_code == 404
     await _accepted(session, settings, filed["id"])
     seen = await client.get(f"/v1/reports/{filed['id']}", headers=headers)
+    assert seen.status_code == 200, seen.text
     assert seen.json()["private"] is None
     assert "Salajane" not in seen.text
     assert resident.email not in seen.text
