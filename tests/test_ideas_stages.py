@@ -272,3 +272,20 @@ async def test_the_committee_decides_in_public(
     assert public.json()["decision_reason"] == "Try it for a year at one station first."
     assert public.json()["rank"] == 1
     assert "idea_decided" in await _events(client, settings, scene.author)
+
+
+async def test_an_expert_is_reminded_a_working_day_before_the_deadline_once(
+    client: AsyncClient, session: AsyncSession, settings: Settings, scene: Scene
+) -> None:
+    idea_id = await _with_experts(client, scene)
+    (review,) = await _reviews(session, idea_id)
+    expert = next(e for e in scene.area.experts if e.id == review.expert_id)
+    scene.clock.set(datetime(2027, 3, 3, 7, 30, tzinfo=UTC))  # Wednesday: too early
+    await scene.work()
+    assert "idea_review_reminder" not in await _events(client, settings, expert)
+    scene.clock.set(datetime(2027, 3, 5, 7, 30, tzinfo=UTC))  # Friday, a working day before
+    await scene.work()
+    await scene.work()
+    (reminded,) = await _reviews(session, idea_id)
+    assert reminded.reminded_at is not None and reminded.lapsed_at is None
+    assert (await _events(client, settings, expert)).count("idea_review_reminder") == 1
