@@ -63,15 +63,17 @@ async def bulk(
     does not work there; 404 for a report outside the queue)."""
     departments = set(await queue_departments(session, actor, department_id, subtree=True))
     handler = HANDLERS[body.action]
-    results = []
-    for report_id in body.report_ids:
+    results: dict[uuid.UUID, BulkWorkItem] = {}
+    # Several reports are locked in id order (the life cycle's lock order), so two bulk
+    # requests over the same reports cannot wait on each other; answers keep the request's.
+    for report_id in sorted(set(body.report_ids)):
         try:
             async with session.begin_nested():
                 report = await reports.get(session, report_id)
                 if report is None or report.department_id not in departments:
                     raise NotFound("No such report in this queue.")
                 report = await handler(session, actor, report_id, body, now)
-            results.append(BulkWorkItem(id=report_id, status=200, state=report.state))
+            results[report_id] = BulkWorkItem(id=report_id, status=200, state=report.state)
         except AppError as exc:
-            results.append(BulkWorkItem(id=report_id, status=exc.status, detail=exc.detail))
-    return results
+            results[report_id] = BulkWorkItem(id=report_id, status=exc.status, detail=exc.detail)
+    return [results[report_id] for report_id in body.report_ids]

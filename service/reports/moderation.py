@@ -308,9 +308,10 @@ async def bulk(
     session: AsyncSession, actor: Actor, body: BulkRequest, now: datetime
 ) -> list[BulkItem]:
     """Each report on its own, at the version the moderator saw: one failing (already
-    accepted, edited since) does not stop the rest."""
-    results = []
-    for item in body.items:
+    accepted, edited since) does not stop the rest. Reports are locked in id order (the life
+    cycle's lock order); the answers keep the request's order."""
+    results: dict[int, BulkItem] = {}
+    for index, item in sorted(enumerate(body.items), key=lambda pair: pair[1].id):
         try:
             async with session.begin_nested():
                 if body.action == "accept":
@@ -328,9 +329,9 @@ async def bulk(
                         now,
                         version=item.version,
                     )
-            results.append(
-                BulkItem(id=item.id, status=200, state=report.state, version=report.version)
+            results[index] = BulkItem(
+                id=item.id, status=200, state=report.state, version=report.version
             )
         except AppError as exc:
-            results.append(BulkItem(id=item.id, status=exc.status, detail=exc.detail))
-    return results
+            results[index] = BulkItem(id=item.id, status=exc.status, detail=exc.detail)
+    return [results[index] for index in range(len(body.items))]

@@ -9,7 +9,8 @@ leaves a timeline event; every notice a person may be told of goes through
 
 Lock order, the same for the API and the worker:
 
-1. the **report** row (``lock``, ``FOR UPDATE``) — every change starts here;
+1. the **report** row (``lock``, ``FOR UPDATE``) — every change starts here; a request
+   that changes several reports (bulk actions, a merge) locks them in id order;
 2. its **rounds** (``report_round``): changed only while the report is held;
 3. its **SLA timers** (``sla_timer``);
 4. the requests about it (transfer and extension requests), and then the rest
