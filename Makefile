@@ -72,7 +72,7 @@ openapi: venv ## write openapi/openapi.json from the app
 faults: bootstrap ## kill workers, restart Redis, cut connections while 1,000 deadlines fall due
 	@$(ENV) $(VENV)/bin/python bench/faults.py
 
-bench: bootstrap ## HTTP hot paths against raw asyncpg in the same run (bench/http_bench.py)
+bench: bootstrap ## HTTP hot paths against raw asyncpg (bench/http_bench.py), timing figures (bench/timing_bench.py)
 	@$(ENV) scripts/run_benchmarks.sh
 
 bench-full: bootstrap ## 1M reports through HTTP beside raw SQL, map-cell recount, deadline burst

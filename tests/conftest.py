@@ -275,9 +275,13 @@ RunWorker = Callable[..., Awaitable[Worker]]
 def run_worker(
     settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], redis: Any
 ) -> RunWorker:
-    """Run a real arq worker in burst mode over the test's queue until it is empty."""
+    """Run a real arq worker in burst mode over the test's queue until it is empty. A job
+    that fails fails the test, unless the test says how many it expects
+    (``expect_failures``)."""
 
-    async def run(clock: Callable[[], datetime] | None = None) -> Worker:
+    async def run(
+        clock: Callable[[], datetime] | None = None, *, expect_failures: int = 0
+    ) -> Worker:
         # Jobs reach the queue through the outbox: relay first, as the cron sweep would.
         await redis.enqueue_job("relay_outbox")
         worker = Worker(
@@ -300,6 +304,10 @@ def run_worker(
             await worker.main()
         finally:
             await worker.close()
+        # A crashing job would otherwise pass every test that checks only what was not done.
+        assert worker.jobs_failed == expect_failures, (
+            f"{worker.jobs_failed} job(s) failed, {expect_failures} expected"
+        )
         return worker
 
     return run

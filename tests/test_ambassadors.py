@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.audit.models import AuditEvent
 from service.auth import service as auth
-from service.auth.models import Role, User
+from service.auth.models import Role, RoleGrant, User
 from service.auth.schemas import ApiKeyCreate
 from service.city.models import Building
 from service.config import Settings
@@ -298,6 +298,50 @@ async def test_coordinators_see_reports_as_the_public(
     assert (await client.get(f"/v1/reports/{filed['id']}", headers=headers)).status_code == 404
     await _accepted(session, settings, filed["id"])
     seen = await client.get(f"/v1/reports/{filed['id']}", headers=headers)
+    assert seen.status_code == 200, seen.text
     assert seen.json()["private"] is None
     assert "Salajane" not in seen.text
     assert resident.email not in seen.text
+
+
+async def test_revoking_keeps_the_role_another_programme_gave_for_the_same_building(
+    app: FastAPI, client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    (building,) = await pilot_buildings(session, 1)
+    person = await make_user(session, settings, name="Mari Maasikas")
+    _, first_headers, (first,) = await awarded_programme(
+        app, client, session, settings, [(person, building)]
+    )
+    _, second_headers, (second,) = await awarded_programme(
+        app, client, session, settings, [(person, building)]
+    )
+
+    async def grants() -> int:
+        rows = await session.execute(
+            select(RoleGrant.id).where(
+                RoleGrant.user_id == person.id,
+                RoleGrant.role == Role.ambassador,
+                RoleGrant.building_id == building,
+            )
+        )
+        return len(rows.all())
+
+    async def revoke(award: dict[str, Any], headers: dict[str, str]) -> None:
+        response = await client.post(
+            f"/v1/training/ambassadors/{award['ambassador_id']}/revoke",
+            json={"reason": "Enrolled with the wrong building."},
+            headers=headers,
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["revoked_at"] is not None
+
+    assert await grants() == 1
+    await revoke(first, first_headers)
+    # The second programme's ambassadorship still stands, and with it the role.
+    assert await grants() == 1
+    still = (await client.get(f"/v1/diplomas/{second['diploma_code']}")).json()
+    assert (still["genuine"], still["revoked"]) == (True, False)
+    gone = (await client.get(f"/v1/diplomas/{first['diploma_code']}")).json()
+    assert (gone["genuine"], gone["revoked"]) == (False, True)
+    await revoke(second, second_headers)
+    assert await grants() == 0

@@ -31,6 +31,7 @@ async def test_the_demo_ideas(
         for name in ("expert", "supervisor", "resident", "office")
     }
     owed = await client.get("/v1/me/idea-reviews", headers=bearer(settings, people["expert"]))
+    assert owed.status_code == 200, owed.text
     assert [r["status"] for r in owed.json()["items"]].count("open") == 1
     assert "Maasikas" not in owed.text
     committee = await client.get(

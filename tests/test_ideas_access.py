@@ -130,6 +130,7 @@ async def test_experts_never_reach_the_authors_identity(
     assert own.status_code == 200
     assert set(own.json()["idea"]) == CONTENT_FIELDS
     public = await client.get(f"/v1/ideas/{scene.idea_id}", headers=expert)
+    assert public.status_code == 200, public.text
     assert "author" not in public.text and "organisation" not in public.json()
     for seen in (own.text, public.text):
         assert str(scene.author.id) not in seen and "Maasikas" not in seen
@@ -313,6 +314,7 @@ async def test_attachments_are_sniffed_and_lose_their_metadata(
     assert stored.status_code == 201, stored.text
     assert stored.json()["pages"] == 1 and "Maasikas" not in stored.text
     fetched = await client.get(stored.json()["url"], headers=author)
+    assert fetched.status_code == 200, fetched.text
     assert fetched.headers["content-type"] == "application/pdf"
     reader = PdfReader(io.BytesIO(fetched.content))
     assert not reader.metadata and b"Maasikas" not in fetched.content

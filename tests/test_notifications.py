@@ -370,3 +370,36 @@ async def test_inbox_entries_are_rendered_in_the_readers_language(
     subject, body = EMAILS["sla_breached"][language]
     assert item["subject"] == subject.format(**SLA_VALUES)
     assert item["body"] == body.format(greeting="", **SLA_VALUES).lstrip()
+
+
+async def test_an_inbox_turned_off_gets_nothing_while_email_still_goes(
+    client: AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    mailbox: Mailbox,
+    run_worker: RunWorker,
+    now: datetime,
+) -> None:
+    mari = await make_user(session, settings)
+    headers = bearer(settings, mari)
+    changed = await client.put(
+        "/v1/me/notification-preferences",
+        json={"items": [{"event_type": "sla_breached", "inbox": False}]},
+        headers=headers,
+    )
+    assert changed.status_code == 200, changed.text
+    await notify(session, _breach("breach:inbox-off"), [mari], now=now)
+    email, inbox = await _deliveries(session, mari)
+    assert inbox.status == DeliveryStatus.skipped
+    assert email.status != DeliveryStatus.skipped
+    await run_worker()
+    assert len(mailbox.to(mari.email)) == 1
+    listed = await client.get("/v1/me/notifications", headers=headers)
+    assert listed.status_code == 200, listed.text
+    assert (listed.json()["items"], listed.json()["unread_count"]) == ([], 0)
+    # A legal notice of the same type reaches the inbox whatever the preference says.
+    await notify(session, _breach("breach:inbox-off-legal", legal=True), [mari], now=now)
+    listed = await client.get("/v1/me/notifications", headers=headers)
+    assert listed.status_code == 200, listed.text
+    items = listed.json()["items"]
+    assert [(item["event_type"], item["legal"]) for item in items] == [("sla_breached", True)]

@@ -615,6 +615,7 @@ async def test_xml_escapes_markup_and_keeps_estonian_and_russian_text(
     # Input refuses control characters today; rows written before that may hold them.
     await session.execute(sql_update(Report).where(Report.id == report.id).values(description=text))
     answer = await client.get(f"{BASE}/requests/{report.tracking_code}.xml")
+    assert answer.status_code == 200, answer.text
     assert b"<b>" not in answer.content
     assert b"&lt;b&gt;" in answer.content and b"&amp;" in answer.content
     (request,) = xml(answer)
@@ -709,6 +710,7 @@ async def test_extensions_add_what_meielinn_knows(
 ) -> None:
     report = await public_report(session, settings)
     plain = await client.get(f"{BASE}/requests/{report.tracking_code}.json")
+    assert plain.status_code == 200, plain.text
     assert "extended_attributes" not in plain.json()[0]
     extended = await client.get(
         f"{BASE}/requests/{report.tracking_code}.json", params={"extensions": "true"}

@@ -309,6 +309,7 @@ async def test_a_supervisor_transfers_directly_and_the_deadline_stays(
         f"/v1/departments/{await department_id(session, 'roads')}/queue",
         headers=bearer(settings, people["staff"]),
     )
+    assert roads_queue.status_code == 200, roads_queue.text
     assert str(report.id) not in str(roads_queue.json()["items"])
     assert (
         await client.post(

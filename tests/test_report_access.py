@@ -204,9 +204,11 @@ async def test_reporters_see_public_events_and_their_own_never_internal_notes(
         return [event["type"] for event in response.json()]
 
     own = await client.get(f"/v1/reports/{report.id}/timeline", headers=bearer(settings, resident))
+    assert own.status_code == 200, own.text
     assert sorted(kinds(own)) == ["accept", "filed"]  # "filed" is theirs, though not public
     assert "drunk" not in own.text
     public = await client.get(f"/v1/reports/{report.id}/timeline")
+    assert public.status_code == 200, public.text
     assert kinds(public) == ["accept"]
     assert "drunk" not in public.text
     for insider in (staff, moderator):
@@ -369,9 +371,11 @@ async def test_closed_reports_show_no_reporter_name(
         update(Report).where(Report.id == report.id).values(state=ReportState.closed)
     )
     closed = await client.get(f"/v1/reports/{report.id}")
+    assert closed.status_code == 200, closed.text
     assert closed.json()["reporter_name"] is None
     assert "Karl" not in closed.text
     listed = await client.get("/v1/reports", params={"state": "closed", "limit": 200})
+    assert listed.status_code == 200, listed.text
     assert "Karl Kinnine" not in listed.text
 
 
@@ -390,6 +394,7 @@ async def test_a_merge_never_names_an_unreviewed_report_in_public(
     )
     assert merged.status_code == 200
     public = await client.get(f"/v1/reports/{original.id}/timeline")
+    assert public.status_code == 200, public.text
     assert str(unreviewed.id) not in public.text
     assert unreviewed.tracking_code not in public.text
     assert "merged" in [event["type"] for event in public.json()]

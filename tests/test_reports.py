@@ -347,6 +347,7 @@ async def test_public_view_hides_personal_data(
     by_code = await client.get(f"/v1/reports/by-code/{report.tracking_code.lower()}")
     assert by_code.json()["id"] == str(report.id)
     listed = await client.get("/v1/reports", params={"limit": 100})
+    assert listed.status_code == 200, listed.text
     assert resident.email not in listed.text
     assert "Salajane" not in listed.text
 

@@ -3,7 +3,6 @@ a fast 503 with Retry-After (an exhausted pool, a statement that runs into the t
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -85,11 +84,13 @@ async def test_cors_answers_only_the_configured_origins(settings: Settings) -> N
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == "https://kaart.example.org"
     assert "access-control-allow-credentials" not in allowed.headers
+    assert refused.status_code == 200, refused.text
     assert "access-control-allow-origin" not in refused.headers
 
 
 async def test_no_cors_unless_configured(client: AsyncClient) -> None:
     response = await client.get("/healthz", headers={"Origin": "https://app.example.org"})
+    assert response.status_code == 200, response.text
     assert "access-control-allow-origin" not in response.headers
 
 
@@ -144,13 +145,12 @@ async def test_an_exhausted_pool_answers_503_at_once(
         assert (await client.get("/v1/districts")).status_code == 200
         async with engine.connect() as held:  # the pool's only connection
             await held.execute(text("SELECT 1"))
-            started = time.perf_counter()
             response = await client.get("/v1/districts")
-            elapsed = time.perf_counter() - started
         assert response.status_code == 503
         assert response.headers["retry-after"] == "2"
+        # The pool's own wait gave up (not the statement timeout, not a hang); how long
+        # that takes is in bench/timing_bench.py.
         assert response.json()["reason"] == "database_pool_exhausted"
-        assert elapsed < 2
         # Once the connection is back, requests are served again.
         assert (await client.get("/v1/districts")).status_code == 200
 
@@ -162,13 +162,11 @@ async def test_a_statement_over_the_timeout_answers_503(
     # Another transaction holds the table: reading it waits until the timeout cancels it.
     async with _client(app) as client, engine.connect() as other, other.begin():
         await other.execute(text("LOCK TABLE district IN ACCESS EXCLUSIVE MODE"))
-        started = time.perf_counter()
         response = await client.get("/v1/districts")
-        elapsed = time.perf_counter() - started
     assert response.status_code == 503
     assert response.headers["retry-after"] == "2"
+    # The statement timeout cancelled the wait (its time: bench/timing_bench.py).
     assert response.json()["reason"] == "database_busy"
-    assert elapsed < 3
 
 
 async def test_connections_carry_the_statement_timeout(

@@ -592,3 +592,39 @@ async def test_a_district_as_pilot_area(
     assert coverage["covered"] == 0
     shown = (await client.get(f"/v1/training/programmes/{programme['id']}")).json()
     assert shown["pilot_area"]["district_name"] == "Annelinn"
+
+
+async def test_raising_the_capacity_promotes_the_first_waiting_and_tells_them(
+    app: FastAPI,
+    client: AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    run_worker: RunWorker,
+    mailbox: Mailbox,
+) -> None:
+    Clock(app, SPRING_2019 - timedelta(days=7))
+    _, headers = await coordinator(session, settings)
+    (building,) = await pilot_buildings(session, 1)
+    programme, _ = await open_programme(client, headers, [building], SPRING_2019, capacity=1)
+    people = [await make_user(session, settings) for _ in range(4)]
+    for person in people:
+        await _enrol(client, settings, person, programme["id"], building)
+    raised = await client.patch(
+        f"/v1/training/programmes/{programme['id']}", json={"capacity": 3}, headers=headers
+    )
+    assert raised.status_code == 200, raised.text
+    assert (raised.json()["enrolled"], raised.json()["waitlisted"]) == (3, 1)
+    # In order of arrival: the second and third get the two new places, the fourth waits.
+    mine = []
+    for person in people:
+        seen = await client.get("/v1/me/training", headers=bearer(settings, person))
+        assert seen.status_code == 200, seen.text
+        mine.append(seen.json()["programmes"][0])
+    assert [m["status"] for m in mine] == ["enrolled", "enrolled", "enrolled", "waitlisted"]
+    assert mine[3]["waitlist_position"] == 1
+    await run_worker()  # the outreach job queues the emails,
+    await run_worker()  # and their delivery jobs send them
+    for promoted in people[1:3]:
+        (message,) = mailbox.to(promoted.email)
+        assert "came free" in message.get_content() or "vabanes" in message.get_content()
+    assert not mailbox.to(people[3].email)

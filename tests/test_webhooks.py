@@ -425,6 +425,7 @@ async def test_admins_manage_webhooks_and_see_the_secret_once(
     assert created["secret"].startswith("whsec_")
     assert created["consecutive_failures"] == 0
     shown = await client.get(f"/v1/admin/webhooks/{created['id']}", headers=headers)
+    assert shown.status_code == 200, shown.text
     assert "secret" not in shown.json()
     assert created["secret"] not in shown.text
     assert created["secret"].startswith(shown.json()["secret_hint"].rstrip("…"))

@@ -180,9 +180,11 @@ async def log_email_outcome(
 
 
 def _inbox(user_id: uuid.UUID) -> Any:
+    # An inbox turned off for the event type still writes its row, skipped: not shown.
     return (
         col(NotificationDelivery.user_id) == user_id,
         col(NotificationDelivery.channel) == Channel.inbox,
+        col(NotificationDelivery.status) != DeliveryStatus.skipped,
     )
 
 
