@@ -228,10 +228,8 @@ async def list_reports(
     overdue: bool | None = None,
     sort: Annotated[str, Query(pattern="^(newest|oldest)$")] = "newest",
     q: Annotated[
-        Text | None,
+        Annotated[str, StringConstraints(min_length=1, max_length=100), PlainText] | None,
         Query(
-            min_length=1,
-            max_length=100,
             description="Text in the tracking code, the address or the description "
             "(case-insensitive, anywhere in them); the answer then counts the matches (`total`).",
         ),
