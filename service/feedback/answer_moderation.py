@@ -130,7 +130,6 @@ async def return_answer(
     return response
 
 
-@lifecycle.on_transfer
 async def withdraw_on_transfer(
     session: AsyncSession,
     report: Report,

@@ -34,7 +34,8 @@ TRANSFER_HOOKS: list[TransferHook] = []
 
 
 def on_transfer(hook: TransferHook) -> TransferHook:
-    """Register ``hook`` to run in every transfer (once, however often it is imported)."""
+    """Register ``hook`` to run in every transfer (once, however often it is called; the
+    entry points register them in ``service.wiring``)."""
     if hook not in TRANSFER_HOOKS:
         TRANSFER_HOOKS.append(hook)
     return hook
