@@ -913,6 +913,10 @@ async def test_posting_updates_goes_through_the_life_cycle(
     )
     assert unknown.status_code == 404
 
+    # The case system's id keys the update's replay: a longer one is refused, not a 500.
+    too_long = await client.post(url, data=update(status="IN_PROGRESS", update_id="u" * 250))
+    assert too_long.status_code == 400
+    assert "update_id" in errors_of(too_long)[0]["description"]
     first = await client.post(url, data=update(status="IN_PROGRESS", update_id="crm-7"))
     again = await client.post(url, data=update(status="IN_PROGRESS", update_id="crm-7"))
     assert first.status_code == again.status_code == 200

@@ -19,6 +19,7 @@ from service.db import SessionDep
 from service.fields import PlainText
 from service.open311 import service, updates
 from service.open311.formats import (
+    Open311Error,
     Open311Route,
     render,
 )
@@ -104,6 +105,10 @@ UPDATE_FORM: dict[str, Any] = {
 }
 
 
+# The case system's own id of an update: long enough for any id, short enough to key it.
+MAX_UPDATE_ID = 200
+
+
 @router.post(
     "/servicerequestupdates.{fmt}",
     summary="A department's update from the city's case system (api_key with open311:updates)",
@@ -129,12 +134,16 @@ async def post_update(
         detail=f"At most {settings.open311_posts_per_minute} Open311 requests a minute.",
     )
     parameters = parameters_of(request, await request.form())
+    update_id = first_value(parameters, "update_id")
+    if update_id is not None and len(update_id) > MAX_UPDATE_ID:
+        # It keys the update's replay (``servicerequestupdate:<update_id>``).
+        raise Open311Error(f"update_id: at most {MAX_UPDATE_ID} characters.")
     zone = await city_zone(session)
     new = updates.NewUpdate(
         service_request_id=first_value(parameters, "service_request_id"),
         status=first_value(parameters, "status"),
         description=first_value(parameters, "description"),
-        update_id=first_value(parameters, "update_id"),
+        update_id=update_id,
         updated_datetime=date_param(
             "updated_datetime", first_value(parameters, "updated_datetime"), zone
         ),
