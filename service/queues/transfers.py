@@ -154,14 +154,12 @@ async def request_transfer(
         reason=reason,
     )
     source = await city.get_department(session, report.department_id)
-    deciders = await notices.department_heads(session, target.id)
-    deciders += await notices.department_staff(session, target.id)
     await notices.tell(
         session,
         report,
         "transfer_requested",
         str(request.id),
-        deciders,
+        await notices.department_team(session, target.id),
         now=now,
         from_department=source.name,
         department=target.name,

@@ -44,6 +44,14 @@ async def department_staff(session: AsyncSession, department_id: uuid.UUID) -> l
     return await repository.holders(session, (Role.staff,), department_id)
 
 
+async def department_team(session: AsyncSession, department_id: uuid.UUID) -> list[User]:
+    """The department's staff and its supervisors (or those of the nearest one above)."""
+    return [
+        *await department_staff(session, department_id),
+        *await department_heads(session, department_id),
+    ]
+
+
 async def department_heads(session: AsyncSession, department_id: uuid.UUID) -> list[User]:
     return await repository.nearest_supervisors(session, department_id)
 

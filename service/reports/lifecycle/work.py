@@ -183,14 +183,12 @@ async def move(
     )
     for hook in TRANSFER_HOOKS:
         await hook(session, report, actor, source, target, now)
-    people = await notices.department_people(session, report)
-    people += await notices.department_heads(session, target.id)
     await notices.tell(
         session,
         report,
         "report_transferred",
         str(received.id),
-        people,
+        await notices.department_team(session, target.id),
         now=now,
         from_department=source.name,
         department=target.name,
