@@ -21,7 +21,7 @@ from service.notifications.events import EVENT_TYPES
 from service.notifications.models import Channel, NotificationDelivery, NotificationEvent
 from service.reports.models import EVENT_SEQ, ReportEvent
 from tests.factories import KESKLINN, bearer, reason_by_code
-from tests.feedback_setup import Cast, cast
+from tests.feedback_setup import Cast, cast, department_id
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE = ROOT / "service"
@@ -375,3 +375,25 @@ def test_every_declared_notice_is_produced_and_nothing_undeclared_is() -> None:
     assert unknown == [], "a notice's event type must be a literal the declaration names"
     assert sorted(set(EVENT_TYPES) - produced) == [], "declared, but no code path tells anyone"
     assert sorted(produced - set(EVENT_TYPES)) == [], "told, but not declared"
+
+
+async def test_a_transfer_tells_the_department_it_moves_to(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """A supervisor's transfer: the target department's staff get ``report_transferred``;
+    the department the report left does not."""
+    people = await cast(session, settings)
+    report_id = await _file_and_accept(
+        client, settings, people, (await reason_by_code(session, "pothole")).id
+    )
+    moved = await client.post(
+        f"/v1/reports/{report_id}/transfer",
+        json={
+            "to_department_id": str(await department_id(session, "greenery")),
+            "reason": "A tree's roots lifted the asphalt.",
+        },
+        headers=bearer(settings, people.supervisor),
+    )
+    assert moved.status_code == 200, moved.text
+    assert "report_transferred" in await _inbox_types(client, bearer(settings, people.other_staff))
+    assert "report_transferred" not in await _inbox_types(client, bearer(settings, people.staff))
