@@ -13,6 +13,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -150,11 +151,29 @@ class Settings(BaseSettings):
         description="Base URL under which the API is reached from outside; emailed links "
         "point to its /v1/auth pages.",
     )
+    timezone: str = Field(
+        "Europe/Tallinn",
+        description="The city's time zone: web pages show dates and times on its clock.",
+    )
+    map_tile_url: str = Field(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        max_length=300,
+        description="Map tiles for the web app's maps ({z}/{x}/{y}); empty for none. Markers, "
+        "clusters and the list beside each map work without tiles.",
+    )
+    map_tile_attribution: str = Field(
+        "© OpenStreetMap contributors",
+        max_length=200,
+        description="The tiles' attribution, shown on every map.",
+    )
     # Tokens.
     jwt_issuer: str = Field("meielinn", description="`iss` of access tokens.")
     jwt_audience: str = Field("meielinn-api", description="`aud` of access tokens.")
     access_token_minutes: int = Field(15, ge=1, le=1440, description="Access token lifetime.")
     refresh_token_days: int = Field(30, ge=1, le=365, description="Refresh token lifetime.")
+    web_session_days: int = Field(
+        14, ge=1, le=90, description="How long a web app sign-in lasts (its cookie and session)."
+    )
     email_token_hours: int = Field(48, ge=1, description="Lifetime of email verification links.")
     password_reset_minutes: int = Field(60, ge=5, description="Lifetime of password reset links.")
     # Password hashing (argon2id). The defaults are RFC 9106's second recommendation and exceed
@@ -384,6 +403,19 @@ class Settings(BaseSettings):
                     f"MEIELINN_CORS_ORIGINS: {origin!r} is not an origin (scheme://host[:port], "
                     "no path), or `*` alone"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_unknown_zone_and_tiles(self) -> Settings:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"MEIELINN_TIMEZONE: {self.timezone!r} is not an IANA time zone"
+            ) from exc
+        tiles = urlsplit(self.map_tile_url)
+        if self.map_tile_url and (tiles.scheme not in ("http", "https") or not tiles.netloc):
+            raise ValueError("MEIELINN_MAP_TILE_URL: give an http(s) URL with {z}/{x}/{y}, or ''")
         return self
 
     @model_validator(mode="after")

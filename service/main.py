@@ -43,6 +43,7 @@ from service.security import install_security_headers
 from service.training.resident_router import router as training_resident_router
 from service.training.router import diploma_router
 from service.training.router import router as training_router
+from service.web.app import install_web
 
 
 def create_redis(settings: Settings) -> ArqRedis:
@@ -117,6 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ideas_review_router)
     app.include_router(ideas_office_router)
     install_openapi(app)
+    # The web app at / (after the API's routes and error handlers, which its pages reuse).
+    install_web(app, settings)
     return app
 
 

@@ -97,17 +97,23 @@ async def test_no_cors_unless_configured(client: AsyncClient) -> None:
 async def test_an_internal_error_shows_neither_sql_nor_a_traceback(
     app: FastAPI, client: AsyncClient
 ) -> None:
-    @app.get("/broken")
+    @app.get("/v1/broken")
+    @app.get("/broken-page")
     async def broken(session: SessionDep) -> None:
         await session.execute(text("SELECT secret_column FROM no_such_table WHERE id = 1"))
 
-    response = await client.get("/broken")
+    response = await client.get("/v1/broken")
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
-    body = response.text
-    for leak in ("SELECT", "no_such_table", "secret_column", "Traceback", "sqlalchemy", "asyncpg"):
-        assert leak not in body
+    page = await client.get("/broken-page")
+    assert page.status_code == 500
+    assert page.headers["content-type"].startswith("text/html")
+    for body in (response.text, page.text):
+        for leak in ("SELECT", "no_such_table", "secret_column", "Traceback", "sqlalchemy"):
+            assert leak not in body
+        assert "asyncpg" not in body
     assert response.json()["request_id"] == response.headers["x-request-id"]
+    assert page.headers["x-request-id"] in page.text
 
 
 def _client(app: FastAPI) -> AsyncClient:

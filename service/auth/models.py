@@ -1,4 +1,4 @@
-"""Accounts, role grants, refresh tokens, emailed tokens and API keys."""
+"""Accounts, role grants, refresh tokens, web sessions, emailed tokens and API keys."""
 
 from __future__ import annotations
 
@@ -102,6 +102,22 @@ class RefreshToken(SQLModel, table=True):
     expires_at: datetime = timestamp()
     rotated_at: datetime | None = timestamp(nullable=True)
     revoked_at: datetime | None = timestamp(nullable=True)
+
+
+class WebSession(SQLModel, table=True):
+    """A browser's signed-in session (the web app's cookie holds the secret; the table its
+    SHA-256). It ends at ``expires_at``, when the person signs out (``ended_at``), and with
+    every other session when the account's ``sessions_valid_after`` passes its
+    ``created_at`` (sign out everywhere, a password change or reset, erasure)."""
+
+    __tablename__ = "web_session"
+
+    id: uuid.UUID = uuid_pk()
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = timestamp(default_now=True)
+    expires_at: datetime = timestamp()
+    ended_at: datetime | None = timestamp(nullable=True)
 
 
 class EmailTokenPurpose(StrEnum):

@@ -12,7 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service import rawsql
-from service.auth.models import ApiKey, EmailToken, EmailTokenPurpose, RefreshToken, RoleGrant, User
+from service.auth.models import (
+    ApiKey,
+    EmailToken,
+    EmailTokenPurpose,
+    RefreshToken,
+    RoleGrant,
+    User,
+    WebSession,
+)
 from service.pagination import like_pattern
 
 
@@ -45,6 +53,31 @@ SELECT u.id, u.email, u.display_name, u.language, u.email_verified_at, u.disable
 async def caller(session: AsyncSession, user_id: uuid.UUID) -> Any:
     """The account of ``user_id`` with its grants (:data:`CALLER_SQL`), or None."""
     return await rawsql.fetchrow(session, CALLER_SQL, user_id)
+
+
+# The same for a browser's session cookie: the session's account, while the session lasts.
+WEB_CALLER_SQL = (
+    CALLER_SQL.replace("SELECT u.id,", "SELECT s.created_at AS session_created_at, u.id,", 1)
+    .replace("FROM user_account u", "FROM web_session s JOIN user_account u ON u.id = s.user_id", 1)
+    .replace(
+        "WHERE u.id = $1",
+        "WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2",
+        1,
+    )
+)
+
+
+async def web_caller(session: AsyncSession, token_hash: str, now: datetime) -> Any:
+    """The account behind a live web session (:data:`WEB_CALLER_SQL`), or None."""
+    return await rawsql.fetchrow(session, WEB_CALLER_SQL, token_hash, now)
+
+
+async def end_web_session(session: AsyncSession, token_hash: str, now: datetime) -> None:
+    await session.execute(
+        update(WebSession)
+        .where(col(WebSession.token_hash) == token_hash, col(WebSession.ended_at).is_(None))
+        .values(ended_at=now)
+    )
 
 
 async def grants_of(session: AsyncSession, user_id: uuid.UUID) -> Sequence[RoleGrant]:

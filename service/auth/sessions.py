@@ -19,6 +19,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import jwt
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.audit.service import record as audit
 from service.auth import repository, supervision
 from service.auth.actor import Actor
-from service.auth.models import ApiKey, RefreshToken, Role, User
+from service.auth.models import ApiKey, RefreshToken, Role, User, WebSession
 from service.auth.passwords import hash_password, needs_rehash, verify_password
 from service.auth.schemas import PasswordChange, TokenPair
 from service.auth.tokens import decode_access_token, digest, issue_access_token, new_secret
@@ -72,6 +73,20 @@ async def login(
 ) -> TokenPair:
     """Check the password and issue a token pair. Wrong email and wrong password give the
     same answer in the same time; failures are audited and counted by the caller."""
+    user = await authenticate(session, settings, email, password, now, ip)
+    return await _issue_tokens(session, settings, user, now, family_id=None)
+
+
+async def authenticate(
+    session: AsyncSession,
+    settings: Settings,
+    email: str,
+    password: str,
+    now: datetime,
+    ip: str | None,
+) -> User:
+    """The account whose password this is, signed in (audited), or 401 — the same answer in
+    the same time for a wrong email and a wrong password."""
     user = await repository.user_by_email(session, email)
     matched = await verify_password(settings, user.password_hash if user else None, password)
     if user is None or not matched or user.disabled_at is not None:
@@ -91,7 +106,45 @@ async def login(
     await audit(
         session, "auth.login", actor_user_id=user.id, ip=ip, subject_type="user", subject_id=user.id
     )
-    return await _issue_tokens(session, settings, user, now, family_id=None)
+    return user
+
+
+# --- web sessions (the web app's cookie) ------------------------------------------------
+
+
+async def start_web_session(
+    session: AsyncSession, settings: Settings, user: User, now: datetime
+) -> str:
+    """A new browser session for ``user``; returns the secret the cookie carries."""
+    secret = new_secret()
+    session.add(
+        WebSession(
+            user_id=user.id,
+            token_hash=digest(secret),
+            created_at=now,
+            expires_at=now + timedelta(days=settings.web_session_days),
+        )
+    )
+    return secret
+
+
+async def end_web_session(session: AsyncSession, secret: str, now: datetime) -> None:
+    """Sign this browser out. An unknown or ended session is ignored."""
+    await repository.end_web_session(session, digest(secret), now)
+
+
+async def actor_from_web_session(
+    session: AsyncSession, secret: str, now: datetime, ip: str | None
+) -> Actor | None:
+    """The person a browser's session cookie stands for, or None when the session is
+    unknown, ended, expired, or older than the account's end of all sessions."""
+    row = await repository.web_caller(session, digest(secret), now)
+    if row is None or row["disabled_at"] is not None:
+        return None
+    ended = row["sessions_valid_after"]
+    if ended is not None and row["session_created_at"] < ended:
+        return None
+    return await _actor_of_row(session, row, ip)
 
 
 async def refresh(
@@ -239,6 +292,11 @@ async def actor_from_access_token(
     ended = row["sessions_valid_after"]
     if ended is not None and claims.issued_at < ended:
         raise Unauthorized("The access token is not valid or has expired.")
+    return await _actor_of_row(session, row, ip)
+
+
+async def _actor_of_row(session: AsyncSession, row: Any, ip: str | None) -> Actor:
+    """The caller of a person's credential from the account row :data:`CALLER_SQL` reads."""
     grants = list(zip(row["roles"], row["departments"], row["buildings"], strict=True))
     supervised = await supervision.supervised_departments(
         session,
