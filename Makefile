@@ -46,7 +46,8 @@ seed: bootstrap ## restore the demo: the city, the demo accounts (erased ones to
 run: bootstrap ## set everything up and serve the API and a worker on the demo city
 	@$(ENV) scripts/run.sh
 
-test: venv services ## check the layering, then run the whole test suite
+test: venv services ## check the layering, then run the whole test suite (browser tests included)
+	@scripts/test_browser.sh
 	@$(VENV)/bin/lint-imports --no-cache --no-logo
 	@$(ENV) $(VENV)/bin/pytest -n auto --dist loadfile $(PYTEST_ARGS)
 

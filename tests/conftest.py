@@ -48,6 +48,8 @@ from service.main import create_app, create_redis
 from workers.main import WorkerSettings, startup
 
 ROOT = Path(__file__).resolve().parent.parent
+# Fixtures of the browser tests (a live server, a real Chromium): tests/browser.py.
+pytest_plugins = ["tests.browser"]
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 WORKER_NUMBER = int(XDIST_WORKER.removeprefix("gw") or 0)
 
@@ -75,11 +77,12 @@ def _run_alembic(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
-async def _create_test_database(base_url: str) -> str:
-    """A migrated database of this xdist worker; returns its SQLAlchemy URL."""
+async def create_test_database(base_url: str, purpose: str = "test") -> str:
+    """A migrated database of this xdist worker (``<name>_<purpose>_<worker>``, a fresh copy
+    of the template); returns its SQLAlchemy URL."""
     base = make_url(base_url)
     template = f"{base.database}_test_template"
-    target = f"{base.database}_test_{XDIST_WORKER}"
+    target = f"{base.database}_{purpose}_{XDIST_WORKER}"
     fingerprint = _migrations_fingerprint()
     admin = await asyncpg.connect(_asyncpg_dsn(base_url))
     try:
@@ -130,7 +133,7 @@ class Mailbox:
         return [m for m in self.messages if m["To"] == address]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -140,7 +143,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def smtp_server() -> Iterator[tuple[Controller, Mailbox]]:
     mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     yield controller, mailbox
     controller.stop()
@@ -155,7 +158,7 @@ def mailbox(smtp_server: tuple[Controller, Mailbox]) -> Mailbox:
 @pytest.fixture(scope="session")
 async def settings(smtp_server: tuple[Controller, Mailbox]) -> Settings:
     base = get_settings()
-    database_url = await _create_test_database(base.database_url)
+    database_url = await create_test_database(base.database_url)
     # Redis database 1..15 per xdist worker; 0 stays the developer's.
     redis_url = urlsplit(base.redis_url)._replace(path=f"/{1 + WORKER_NUMBER % 15}").geturl()
     return base.model_copy(

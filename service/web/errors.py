@@ -91,6 +91,7 @@ def _page(request: Request, status: int, problem: dict[str, Any], settings: Sett
     headers = {
         "Content-Security-Policy": content_security_policy(settings),
         "Cache-Control": "no-store",
+        "Referrer-Policy": "same-origin",
     }
     for name in ("Retry-After", "X-Request-ID"):
         if name.lower() in problem.get("_headers", {}):

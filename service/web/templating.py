@@ -111,6 +111,9 @@ def content_security_policy(settings: Settings) -> str:
 def page_headers(context: PageContext) -> dict[str, str]:
     headers = {
         "Content-Security-Policy": content_security_policy(context.settings),
+        # Browsers then send our forms' Origin (the CSRF check reads it) but no address of
+        # ours to other sites. Pages holding a code in their address say no-referrer.
+        "Referrer-Policy": "same-origin",
         "Vary": "Cookie, Accept-Language",
     }
     if context.actor is not None:
