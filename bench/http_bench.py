@@ -73,7 +73,8 @@ REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 RESIDENTS = int(os.environ.get("BENCH_RESIDENTS", "256"))
 # BENCH_FIGURES=read,list measures only those (filing: filing, routing and idempotency;
 # p99: the latency at 70 % of the measured filing and read rates); all by default.
-GROUPS = set(os.environ.get("BENCH_FIGURES", "filing,read,list,p99").split(","))
+# pages: the web app's pages, one browser at a time (server time), and their weight.
+GROUPS = set(os.environ.get("BENCH_FIGURES", "filing,read,list,p99,pages").split(","))
 VENV = ROOT / ".venv" / "bin"
 TARGETS: dict[str, tuple[str, float]] = {
     "filing": (">=", 0.40),
@@ -83,6 +84,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "idempotency": (">=", 0.90),
     "p99_read": ("<=", 50.0),
     "p99_filing": ("<=", 50.0),
+    "page_ms": ("<=", 50.0),
+    "page_kb": ("<=", 100.0),
 }
 
 
@@ -291,10 +294,15 @@ class Server:
 # --- load through HTTP ----------------------------------------------------------------------
 
 
-def load(port: int, requests: list[dict[str, Any]], rate: float | None = None) -> dict[str, Any]:
+def load(
+    port: int,
+    requests: list[dict[str, Any]],
+    rate: float | None = None,
+    connections: int | None = None,
+) -> dict[str, Any]:
     spec = {
         "port": port,
-        "connections": CONNECTIONS,
+        "connections": connections or CONNECTIONS,
         "seconds": SECONDS,
         "warmup": 1.0,
         "rate": rate,
@@ -558,6 +566,69 @@ def figure(name: str, values: list[float], extra: dict[str, Any]) -> dict[str, A
     }
 
 
+# --- the web app's pages ---------------------------------------------------------------------
+
+# (figure name, path, signed in as the demo resident); "{code}" is a public report's code.
+PAGES = [
+    ("home", "/", False),
+    ("report", "/reports/{code}", False),
+    ("file", "/reports/new", True),
+    ("my_reports", "/my/reports", True),
+    ("ideas", "/ideas", False),
+    ("training", "/training", False),
+    ("figures", "/figures", False),
+    ("sign_in", "/sign-in", False),
+]
+DEMO_RESIDENT = ("resident@demo.meielinn.ee", "meielinn-demo")
+
+
+def page_requests(port: int) -> tuple[list[tuple[str, dict[str, Any]]], str]:
+    """The pages' requests (a signed-in browser's cookie on those that need one)."""
+    import httpx
+
+    base = f"http://127.0.0.1:{port}"
+    with httpx.Client(base_url=base) as client:
+        listed = client.get("/v1/reports?limit=1").json()
+        code = listed["items"][0]["tracking_code"] if listed.get("items") else "none"
+        form = client.get("/sign-in")
+        token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        client.post(
+            "/sign-in",
+            data={"csrf_token": token, "email": DEMO_RESIDENT[0], "password": DEMO_RESIDENT[1]},
+        )
+        cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    requests = [
+        (
+            name,
+            {
+                "method": "GET",
+                "path": path.replace("{code}", code),
+                **({"cookie": cookie} if signed_in else {}),
+            },
+        )
+        for name, path, signed_in in PAGES
+    ]
+    return requests, base
+
+
+def page_weight_kb(base: str, path: str, cookie: str | None) -> float:
+    """A page's own HTML, styles and scripts, gzip-compressed (the vendored map library
+    apart), in KB."""
+    import gzip
+    import re
+
+    import httpx
+
+    headers = {"Cookie": cookie} if cookie else {}
+    with httpx.Client(base_url=base, headers=headers) as client:
+        html = client.get(path).content
+        total = len(gzip.compress(html))
+        for asset in set(re.findall(rb'(?:href|src)="(/static/[^"]+)"', html)):
+            if b"/vendor/" not in asset:
+                total += len(gzip.compress(client.get(asset.decode()).content))
+    return round(total / 1024, 1)
+
+
 async def main() -> int:
     settings = get_settings()
     url = await prepare_database(settings.database_url)
@@ -608,9 +679,17 @@ async def main() -> int:
                 r["read_70"] = load(server.port, reads(fixture), rate=0.7 * r["read"]["per_second"])
             if "p99" in GROUPS and "filing" in r:
                 r["filing_70"] = load(server.port, routed, rate=0.7 * r["filing"]["per_second"])
+            if "pages" in GROUPS:
+                for name, request in page_requests(server.port)[0]:
+                    r[f"page_{name}"] = load(server.port, [request], connections=1)
             for name, figures in r.items():
                 _log(f"  {name}: {json.dumps(figures)}")
             rounds.append(r)
+        weights: dict[str, float] = {}
+        if "pages" in GROUPS:
+            requests, base = page_requests(server.port)
+            for name, request in requests:
+                weights[name] = page_weight_kb(base, request["path"], request.get("cookie"))
         rss = server.peak_rss_mb()
     finally:
         server.stop()
@@ -676,6 +755,17 @@ async def main() -> int:
                     {"rate_per_s": span([round(0.7 * v, 1) for v in rates(source)]), "unit": "ms"},
                 )
             )
+    for key in rounds[0]:
+        if key.startswith("page_"):
+            lines.append(
+                figure(
+                    "page_ms",
+                    [x[key]["p95_ms"] or 0.0 for x in rounds],
+                    {"page": key.removeprefix("page_"), "unit": "ms p95, one browser"},
+                )
+            )
+    for name, weight in weights.items():
+        lines.append(figure("page_kb", [weight], {"page": name, "unit": "KB gzip"}))
     for line in lines:
         print(json.dumps(line | machine), flush=True)
     if not lines:

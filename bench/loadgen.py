@@ -43,6 +43,8 @@ def _render(request: dict[str, Any], n: int) -> bytes:
     ]
     if request.get("token"):
         headers.append(f"Authorization: Bearer {request['token']}")
+    if request.get("cookie"):
+        headers.append(f"Cookie: {request['cookie']}")
     if request.get("idempotency"):
         headers.append(f"Idempotency-Key: {uuid.uuid4()}")
     body = b""
@@ -141,6 +143,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         "per_second": round(ok / elapsed, 1) if elapsed > 0 else 0.0,
         "p50_ms": pct(0.50),
         "p90_ms": pct(0.90),
+        "p95_ms": pct(0.95),
         "p99_ms": pct(0.99),
         "max_ms": pct(1.0),
         "client_cpu_s": round(
