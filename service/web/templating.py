@@ -28,6 +28,7 @@ from service.readable import readable_day, readable_number, readable_time
 from service.web import csrf
 from service.web.dependencies import PageContext
 from service.web.i18n import catalogue
+from service.web.staff_parts import console_parts
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -135,6 +136,7 @@ def render_text(context: PageContext, template: str, values: Mapping[str, Any]) 
             "query": context.request.url.query,
             "settings": context.settings,
             "now": context.now,
+            "console_parts": console_parts(context.actor),
             **values,
         }
     )

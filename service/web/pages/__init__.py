@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.web.pages import home, session
+from service.web.pages import home, session, staff
 
-ROUTERS: list[APIRouter] = [home.router, session.router]
+ROUTERS: list[APIRouter] = [home.router, session.router, staff.router]
