@@ -135,3 +135,29 @@ async def test_pages_allow_only_their_own_scripts(client: AsyncClient) -> None:
     css = await client.get("/static/app.css?v=1")
     assert css.status_code == 200
     assert "immutable" in css.headers["cache-control"]
+
+
+async def test_a_password_change_and_erasure_through_the_api_end_web_sessions(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    from tests.factories import PASSWORD
+
+    changer = await make_user(session, settings)
+    await sign_in(client, changer.email)
+    changed = await client.post(
+        "/v1/me/password",
+        json={"current_password": PASSWORD, "new_password": "another long passphrase"},
+        headers=bearer(settings, changer),
+    )
+    assert changed.status_code == 200, changed.text
+    assert "Logi välja" not in (await client.get("/")).text
+    client.cookies.clear()
+
+    erased = await make_user(session, settings)
+    await sign_in(client, erased.email)
+    assert "Logi välja" in (await client.get("/")).text
+    gone = await client.request(
+        "DELETE", "/v1/me", json={"password": PASSWORD}, headers=bearer(settings, erased)
+    )
+    assert gone.status_code == 204, gone.text
+    assert "Logi välja" not in (await client.get("/")).text
