@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from service.audit.models import AuditEvent
-from service.auth.models import ApiKey, EmailToken, RefreshToken, RoleGrant, User
+from service.auth.models import ApiKey, EmailToken, RefreshToken, RoleGrant, User, WebSession
 from service.privacy.registry import Erasure, Owned, Person, PersonalData
 
 ERASED_DOMAIN = "erased.invalid"
@@ -54,6 +54,12 @@ EXPORT = {
         columns=("created_at", "expires_at", "revoked_at"),
         order_by="created_at",
     ),
+    "web_sessions": Owned(
+        WebSession,
+        owner="user_id",
+        columns=("created_at", "expires_at", "ended_at"),
+        order_by="created_at",
+    ),
     "api_keys": Owned(
         ApiKey,
         owner="owner_id",
@@ -72,6 +78,7 @@ async def erase(session: AsyncSession, person: Person, erasure: Erasure) -> int:
     changed = 0
     for statement in (
         delete(RefreshToken).where(col(RefreshToken.user_id) == person.id),
+        delete(WebSession).where(col(WebSession.user_id) == person.id),
         delete(EmailToken).where(col(EmailToken.user_id) == person.id),
         delete(ApiKey).where(col(ApiKey.owner_id) == person.id),
         delete(RoleGrant).where(col(RoleGrant.user_id) == person.id),
