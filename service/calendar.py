@@ -201,17 +201,6 @@ def subtract_working_time(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def local_time(instant: datetime, calendar: WorkingCalendar) -> str:
-    """An instant as people in the city read it: the city's wall clock, day first."""
-    return instant.astimezone(calendar.zone).strftime("%d.%m.%Y %H:%M")
-
-
-def zoned_time(instant: datetime, timezone: str) -> str:
-    """An instant for an error message: the city's wall clock with the zone's name, so that
-    nobody has to convert from UTC ("09.11.2026 17:30 (Europe/Tallinn)")."""
-    return f"{instant.astimezone(ZoneInfo(timezone)).strftime('%d.%m.%Y %H:%M')} ({timezone})"
-
-
 def zoned_iso(instant: datetime, timezone: str) -> str:
     """The same instant in ISO 8601 with the city's offset, for problem fields."""
     return instant.astimezone(ZoneInfo(timezone)).isoformat()

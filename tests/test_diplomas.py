@@ -5,7 +5,8 @@ programme's coordinators get it; the sweep makes what a lost job left behind."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import segno
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.config import Settings
 from service.outbox.models import OutboxJob
-from service.training.diplomas import verify_url
+from service.training.diplomas import DiplomaContent, date_line, render_pdf, verify_url
 from service.training.models import Diploma
 from tests.conftest import RunWorker
 from tests.factories import bearer, make_user
@@ -130,3 +131,22 @@ async def test_the_sweep_makes_diplomas_whose_job_was_lost(
     await session.refresh(diploma)
     assert diploma.pdf_path is not None
     assert await sweep_diplomas({"sessionmaker": sessionmaker, "settings": settings}) == 0
+
+
+def test_the_diploma_dates_the_award_in_each_of_its_languages(settings: Settings) -> None:
+    content = DiplomaContent(
+        holder_name="Mari Maasikas",
+        programme_title=TITLE,
+        building_address="Kaunase pst 13",
+        sessions_attended=5,
+        sessions_total=6,
+        awarded_on=date(2026, 12, 5),
+        code="7KQ3-9XD2-M4TB",
+        url=verify_url(settings, "7KQ3-9XD2-M4TB"),
+    )
+    line = "Kuupäev: 5. detsember 2026 · Date: December 5, 2026 · Дата: 5 декабря 2026\u202fг."
+    assert date_line(content) == line
+    pdf = render_pdf(content, Path(settings.diploma_font_dir))
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert line in text, text
+    assert "05.12.2026" not in text

@@ -255,8 +255,8 @@ async def test_publication_tells_reporter_supporters_and_subscribers_once_each(
     ]
     content = to_reporter.get_content()
     assert "Resurfacing in spring." in content
-    assert "01.04.2027" in content  # the scheduled date, in Estonian
-    assert "07.12.2026" in content  # rate until: two weeks after the answer
+    assert "1. aprill 2027" in content  # the scheduled date, in Estonian
+    assert "kuni 7. detsember 2026" in content  # rate until: two weeks after the answer
 
 
 async def _moderated_report(

@@ -19,6 +19,7 @@ from service.config import Settings
 from service.errors import InvalidInput
 from service.feedback.templates import PLACEHOLDERS, placeholders_in, render
 from service.languages import Language
+from service.readable import readable_day
 from tests.factories import bearer, make_user, reason_by_code
 from tests.feedback_setup import accepted, cast, events_of
 
@@ -221,7 +222,7 @@ async def test_staff_see_the_templates_of_a_report_rendered_in_the_reporters_lan
     assert found[0]["language"] == "ru"
     assert found[0]["text"] == (
         f"Сообщение {report.tracking_code}: Яма на дороге, Teede ja tänavate teenistus, "
-        f"срок {due.strftime('%d.%m.%Y')}, 58.37950, 26.72300."
+        f"срок {readable_day(due, 'ru', TARTU)}, 58.37950, 26.72300."
     )
     assert found[1]["text"] == "Teed."  # no Russian text: the Estonian one
 
@@ -262,7 +263,7 @@ async def test_answering_from_a_template(
     assert answered.status_code == 201, answered.text
     body = answered.json()
     assert body["outcome"] == "scheduled"  # the template's
-    assert body["text"] == f"{report.tracking_code}: on 1 December 2026."
+    assert body["text"] == f"{report.tracking_code}: on December 1, 2026."
     assert body["internal"]["template_id"] == template_id
 
     # A template of another reason does not answer this report.
@@ -352,7 +353,7 @@ async def test_a_state_template_posts_a_public_status_note(
     await session.refresh(report)
     assert report.due_at is not None
     assert notes[1]["text"] == (
-        f"Vaatame uuesti, uus tähtaeg {report.due_at.astimezone(TARTU).strftime('%d.%m.%Y')}."
+        f"Vaatame uuesti, uus tähtaeg {readable_day(report.due_at, 'et', TARTU)}."
     )
     assert all(n["automatic"] for n in notes)
     stored = [e for e in await events_of(session, report.id) if e.type == "status_note"]

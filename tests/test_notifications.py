@@ -3,7 +3,7 @@ legal notices; the templates the SLA engine uses."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from httpx import AsyncClient
@@ -22,6 +22,7 @@ from service.notifications import repository
 from service.notifications.dispatch import Notice, notify
 from service.notifications.events import EVENT_TYPES
 from service.notifications.models import Channel, NotificationDelivery, NotificationEvent
+from service.readable import day_value, lines_value, span_value, time_value
 from tests.conftest import Mailbox, RunWorker
 from tests.factories import bearer, file_report, make_user
 
@@ -126,27 +127,29 @@ async def test_disabled_accounts_get_nothing_and_contact_addresses_only_email(
 
 
 def test_every_event_type_has_a_template_in_every_language() -> None:
+    session_time = span_value(
+        datetime(2027, 4, 8, 14, tzinfo=UTC), datetime(2027, 4, 8, 16, tzinfo=UTC), "Europe/Tallinn"
+    )
     values = {
         **SLA_VALUES,
         "reason": "r",
         "original": "ML-1",
         "outcome": "Fixed",
         "text": "t",
-        "until": "2026-12-01",
+        "until": day_value(date(2026, 12, 1)),
         **{f"outcome_{language}": "Fixed" for language in Language},
-        **{f"until_{language}": "1.12.2026" for language in Language},
         "question": "q",
         "round": 2,
         "rounds": 3,
         "from_department": "Roads",
-        "current_due": "01.12.2026 12:00",
+        "current_due": time_value(datetime(2026, 12, 1, 10, tzinfo=UTC), "Europe/Tallinn"),
         "justification": "j",
         "note": "",
         # The training programme's.
-        "schedule": "1. 08.04.2027 17:00–19:00 Home expenses",
+        "schedule": lines_value([["1.", session_time, "Home expenses"]]),
         "link": "http://localhost:8000/v1/training/programmes/1",
         "topic": "Home expenses",
-        "when": "08.04.2027 17:00–19:00",
+        "when": session_time,
         "venue": "Annelinna raamatukogu",
         "address": "Kaunase pst 13",
         # The idea bank's notices name the idea by its title.
@@ -166,6 +169,8 @@ def test_every_event_type_has_a_template_in_every_language() -> None:
                 subject, body = render(template, language, "Mari", **values)
                 assert body.startswith(GREETINGS[language][0].format(name="Mari"))
                 assert subject_of in subject + body
+                # Readable values are written out, never shown as their JSON.
+                assert "readable" not in subject + body, (template, language)
     # The SLA engine's placeholders all show.
     _, body = render("sla_escalated", Language.en, None, **SLA_VALUES)
     assert body.startswith("Hello,")

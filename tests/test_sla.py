@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from httpx import AsyncClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +21,7 @@ from service.reports.states import ReportState
 from service.sla.engine import plan
 from service.sla.models import SlaTimer, TimerKind
 from tests.conftest import Mailbox, RunWorker
-from tests.factories import accept_report, file_report, make_user
+from tests.factories import accept_report, bearer, file_report, make_user
 
 TALLINN = ZoneInfo("Europe/Tallinn")
 
@@ -334,3 +335,48 @@ async def test_a_deferred_job_fires_a_batch_led_by_its_timer_once_each(
         )
         assert overdue == 1
     assert len(mailbox.to(supervisor.email)) == 2
+
+
+async def test_the_rating_reminder_reads_the_city_clock_in_each_readers_language(
+    session: AsyncSession,
+    settings: Settings,
+    redis: Any,
+    mailbox: Mailbox,
+    run_worker: RunWorker,
+    client: AsyncClient,
+) -> None:
+    # The window closes at 05:18 UTC on 5 December 2030: 07:18 in Tallinn. (After the real
+    # clock, so that what the filing queued is due on the worker's moved clock.)
+    closes = datetime(2030, 12, 5, 5, 18, tzinfo=UTC)
+    answered_at = closes - timedelta(days=settings.rating_window_days)
+    moderator = await make_user(session, settings, roles=((Role.moderator, None),))
+    expected = {
+        Language.et: "Hinnake vastust kuni 5. detsember 2030 kell 07:18;",
+        Language.en: "Rate the answer until December 5, 2030 at 07:18;",
+        Language.ru: "Оцените его до 5 декабря 2030\u202fг. в 07:18;",
+    }
+    residents: dict[Language, User] = {}
+    for language in expected:
+        resident = await make_user(session, settings)
+        resident.language = language
+        report = await accept_report(session, moderator, await file_report(session, resident))
+        await session.execute(
+            update(Report)
+            .where(Report.id == report.id)
+            .values(state=ReportState.answered, answered_at=answered_at)
+        )
+        residents[language] = resident
+    await _sweep(redis, run_worker, Clock(closes - timedelta(days=1)))
+    for language, text in expected.items():
+        (reminder,) = [
+            m
+            for m in mailbox.to(residents[language].email)
+            if m["Subject"].startswith(("Kas teie mure", "Was your report", "Решена ли"))
+        ]
+        assert text in reminder.get_content(), (language, reminder.get_content())
+        # The inbox renders the same notice in the reader's language when it is read.
+        reader = bearer(settings, residents[language])
+        inbox = await client.get("/v1/me/notifications", headers=reader)
+        assert inbox.status_code == 200, inbox.text
+        bodies = [item["body"] for item in inbox.json()["items"]]
+        assert any(text in body for body in bodies), (language, bodies)

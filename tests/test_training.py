@@ -66,7 +66,11 @@ async def test_check_in_only_in_the_window_once_and_with_the_code(
         early = await client.post(url, json={"code": code}, headers=mine)
         assert early.status_code == 409, early.text
         assert early.json()["type"] == "/problems/check-in-closed"
-        assert "(Europe/Tallinn)" in early.json()["detail"]
+        # The city's wall clock, the month by name: 17:30 in Tartu, not 14:30 UTC.
+        assert (
+            "from April 8, 2019 at 17:00 (Europe/Tallinn) to April 8, 2019 at 19:30 "
+            in (early.json()["detail"])
+        )
         assert "+00:00" not in early.json()["detail"]
     # Half an hour before the start it opens; a wrong code is refused.
     clock.set(SPRING_2019 - timedelta(minutes=30))
@@ -463,7 +467,8 @@ async def test_outreach_to_the_mailing_list_and_participants(
     (announcement,) = mailbox.to(inside_member.email)
     assert "Targa maja kool" in announcement["Subject"]
     assert "Tere, Mari Maasikas!" in announcement.get_content()
-    assert "08.04.2019 17:30" in announcement.get_content()  # in Tartu's time
+    # In Tartu's time, the month by name in the reader's language.
+    assert "8. aprill 2019 kell 17:30–" in announcement.get_content()
     assert not mailbox.to(outside_member.email)
 
     participant = await make_user(session, settings)

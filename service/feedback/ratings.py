@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
-from service.calendar import zoned_iso, zoned_time
+from service.calendar import zoned_iso
 from service.city import service as city
 from service.config import Settings, get_settings
 from service.errors import Conflict, Forbidden, NotFound
@@ -31,6 +31,7 @@ from service.feedback import repository, templates
 from service.feedback.models import ReportRating
 from service.feedback.schemas import RatingCreate, RatingView, ReferralClose
 from service.queues.access import Power, require_power
+from service.readable import error_time
 from service.reports import lifecycle
 from service.reports import repository as reports
 from service.reports.access import check_visible
@@ -73,7 +74,7 @@ async def _answered_round(
     if now >= window_ends:
         zone = await city.city_timezone(session)
         raise Conflict(
-            f"The answer could be rated until {zoned_time(window_ends, zone)}.",
+            f"The answer could be rated until {error_time(window_ends, zone)}.",
             reason="rating_window_closed",
             rating_window_ends_at=zoned_iso(window_ends, zone),
         )

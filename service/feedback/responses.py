@@ -32,6 +32,7 @@ from service.feedback.schemas import (
 )
 from service.languages import Language
 from service.queues.access import require_power
+from service.readable import day_value, readable_day
 from service.reports import lifecycle
 from service.reports import repository as reports
 from service.reports.access import STAFF, check_visible
@@ -241,7 +242,7 @@ async def publish(
             "department": department.name,
             "text": response.text,
             **{f"outcome_{language}": outcome_line(response, language) for language in Language},
-            **{f"until_{language}": templates.local_date(until, language) for language in Language},
+            "until": day_value(until),
         },
     )
     await templates.on_state_entered(session, report, now, scheduled_for=response.scheduled_for)
@@ -253,7 +254,7 @@ def outcome_line(response: ReportResponse, language: str) -> str:
     line = lines.get(language) or lines["en"]
     scheduled = response.scheduled_for
     return line.format(
-        date=templates.local_date(scheduled, language) if scheduled else "",
+        date=readable_day(scheduled, language, "UTC") if scheduled else "",
         justification=response.justification or "",
     )
 

@@ -35,6 +35,7 @@ from service.feedback.schemas import (
     TemplateTexts,
     TemplateUpdate,
 )
+from service.readable import readable_day
 from service.reports import repository as reports
 from service.reports.lifecycle import record_event
 from service.reports.models import Report
@@ -44,20 +45,6 @@ PLACEHOLDERS = frozenset(
     {"tracking_code", "address", "due_date", "reason", "department", "scheduled_date"}
 )
 UNKNOWN = "—"  # a value the report does not have (yet): no address, no scheduled date
-MONTHS_EN = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 
 
 # --- placeholders ---------------------------------------------------------------------------
@@ -114,12 +101,6 @@ def pick_text(template: ResponseTemplate, language: str) -> str:
     return text
 
 
-def local_date(day: date, language: str) -> str:
-    if language == "en":
-        return f"{day.day} {MONTHS_EN[day.month - 1]} {day.year}"
-    return day.strftime("%d.%m.%Y")
-
-
 async def placeholder_values(
     session: AsyncSession,
     report: Report,
@@ -137,10 +118,12 @@ async def placeholder_values(
     return {
         "tracking_code": report.tracking_code,
         "address": address,
-        "due_date": local_date(due, language) if due else UNKNOWN,
+        "due_date": readable_day(due, language, calendar.zone) if due else UNKNOWN,
         "reason": localized_name(row.reason_names, language),
         "department": row.department_name,
-        "scheduled_date": local_date(scheduled_for, language) if scheduled_for else UNKNOWN,
+        "scheduled_date": (
+            readable_day(scheduled_for, language, calendar.zone) if scheduled_for else UNKNOWN
+        ),
     }
 
 

@@ -23,7 +23,6 @@ from service.auth.models import Role
 from service.calendar import (
     TimeUnit,
     add_working_time,
-    local_time,
     subtract_working_time,
 )
 from service.city import service as city
@@ -33,6 +32,7 @@ from service.ideas.models import Idea, IdeaArea, IdeaReview, IdeaState
 from service.ideas.schemas import ReviewSubmit
 from service.ideas.states import IdeaAction, transition
 from service.ideas.timeline import move, record_event, tell_author, tell_people
+from service.readable import time_value
 
 
 async def assign(
@@ -90,7 +90,7 @@ async def assign(
             f"idea_review_assigned:{review.id}",
             now,
             title=idea.title,
-            due=local_time(due, calendar),
+            due=time_value(due, calendar.zone),
         )
     if note_short and len(chosen) < needed:
         record_event(
@@ -206,7 +206,7 @@ async def sweep(session: AsyncSession, now: datetime, batch: int = 100) -> Sweep
                 f"idea_review_reminder:{review.id}",
                 now,
                 title=idea.title,
-                due=local_time(review.due_at, calendar),
+                due=time_value(review.due_at, calendar.zone),
             )
     lapsed = await expert_repository.claim_lapsed(session, now, batch)
     replace: set[uuid.UUID] = set()

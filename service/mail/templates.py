@@ -9,6 +9,10 @@ Every body starts with ``{greeting}``: "Hello <name>," when the recipient's addr
 verified, a plain "Hello," otherwise. An unverified address may belong to someone other
 than whoever registered it, so nothing the registrant typed (the display name) goes there.
 
+Dates and times come as readable values (``service.readable``: an instant and the city's
+zone) and are written out in the recipient's language when the text is rendered ("5.
+detsember 2026 kell 07:18"), never formatted by the caller.
+
 ``{token}`` and ``{link}`` of one-time-code messages are filled at delivery, never stored
 (see ``notifications.service``).
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 from service.languages import Language
 from service.mail.department_templates import DEPARTMENT_EMAILS
 from service.mail.idea_templates import IDEA_EMAILS
+from service.readable import readable_values
 
 GREETINGS: dict[Language, tuple[str, str]] = {
     # (with a name, without)
@@ -157,25 +162,26 @@ EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
     },
     # An official answer is published: to the reporter, who may rate it, and to supporters
     # and subscribers. The answer's text is the department's, never a resident's. One event
-    # for all of them carries the outcome line and the date in each language
-    # (``outcome_et``, ``until_en``, …): each reader's template takes its own.
+    # for all of them carries the outcome line in each language (``outcome_et``, …): each
+    # reader's template takes its own; the rating window's last day (``until``) is a readable
+    # value, written out in the reader's language.
     "answer_published_reporter": {
         Language.et: (
             "Teie teatele {code} vastati",
             "{greeting}\n\n{department} vastas teie teatele {code}.\n\n{outcome_et}\n\n{text}\n\n"
-            "Kas mure on lahendatud? Hinnake vastust kuni {until_et}. Kui mure ei ole "
+            "Kas mure on lahendatud? Hinnake vastust kuni {until}. Kui mure ei ole "
             "lahendatud, öelge seda ja teade avatakse uuesti.",
         ),
         Language.en: (
             "Your report {code} was answered",
             "{greeting}\n\n{department} answered your report {code}.\n\n{outcome_en}\n\n{text}\n\n"
-            "Is the problem solved? Rate the answer until {until_en}. If it is not solved, say "
+            "Is the problem solved? Rate the answer until {until}. If it is not solved, say "
             "so and the report is reopened.",
         ),
         Language.ru: (
             "На ваше сообщение {code} дан ответ",
             "{greeting}\n\n{department} ответил(а) на ваше сообщение {code}.\n\n{outcome_ru}\n\n"
-            "{text}\n\nРешена ли проблема? Оцените ответ до {until_ru}. Если проблема не "
+            "{text}\n\nРешена ли проблема? Оцените ответ до {until}. Если проблема не "
             "решена, сообщите об этом, и сообщение будет открыто снова.",
         ),
     },
@@ -479,4 +485,6 @@ def _render(
 ) -> tuple[str, str]:
     texts = EMAILS[template]
     subject, body = texts.get(language) or texts[Language.en]
-    return subject.format(**values), body.format(greeting=greeting, **values).lstrip()
+    # Times and days are written out here, in the reader's language (``service.readable``).
+    written = readable_values(values, language)
+    return subject.format(**written), body.format(greeting=greeting, **written).lstrip()

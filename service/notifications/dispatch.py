@@ -48,7 +48,9 @@ class Notice:
     ``legal`` notices (an answer published) cannot be turned off by preferences.
 
     ``values`` fill the template's placeholders (``mail.templates``); they are kept
-    as JSON, so pass times already formatted for people to read."""
+    as JSON, and rendered per recipient, so pass times and days as readable values
+    (``service.readable.time_value``/``day_value``), which each reader reads in their
+    language and the city's time zone."""
 
     event_type: str
     event_key: str

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
-from service.calendar import local_time, zoned_time
 from service.city import service as city
 from service.errors import Conflict, InvalidInput, NotFound
 from service.queues import repository
@@ -21,6 +20,7 @@ from service.queues.models import ExtensionRequest, RequestState
 from service.queues.queue import queue_departments
 from service.queues.schemas import ExtensionRequestView
 from service.queues.work import require_open, workable
+from service.readable import error_time, time_value
 from service.reports import lifecycle
 from service.reports.lifecycle import notices
 from service.reports.models import Report
@@ -38,7 +38,7 @@ async def request_extension(
     require_open(report, "extended")
     if due_at <= now or (report.due_at is not None and due_at <= report.due_at):
         zone = await city.city_timezone(session)
-        current = f" ({zoned_time(report.due_at, zone)})" if report.due_at else ""
+        current = f" ({error_time(report.due_at, zone)})" if report.due_at else ""
         raise InvalidInput(
             f"The new deadline must be later than the current one{current} and in the future.",
             field="due_at",
@@ -74,8 +74,8 @@ async def request_extension(
         str(request.id),
         await notices.department_heads(session, report.department_id),
         now=now,
-        due=local_time(due_at, calendar),
-        current_due=local_time(report.due_at, calendar) if report.due_at else "",
+        due=time_value(due_at, calendar.zone),
+        current_due=time_value(report.due_at, calendar.zone) if report.due_at else "",
         justification=justification,
     )
     await session.flush()
@@ -99,7 +99,7 @@ async def _tell_requester(
         request.requested_by_id,
         now=now,
         template=template,
-        due=await lifecycle.local_due(session, report),
+        due=await lifecycle.due_value(session, report),
         note=f"\n\n{note}" if note else "",
     )
 

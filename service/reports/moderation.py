@@ -25,6 +25,7 @@ from service.city import service as city
 from service.errors import AppError, Conflict, InvalidInput
 from service.notifications.dispatch import Notice, notify
 from service.pagination import keyset_page
+from service.readable import time_value
 from service.reports import repository
 from service.reports.access import STAFF
 from service.reports.engagement import merge_engagement
@@ -156,7 +157,7 @@ async def accept(
         # A moderator's note is for the department, not for the public timeline.
         record_event(session, report, actor, "note", now, public=False, text=body.note)
     await _notify_reporter(
-        session, report, "report_accepted", now, due=report.due_at.date().isoformat()
+        session, report, "report_accepted", now, due=time_value(report.due_at, calendar.zone)
     )
     await session.flush()
     return report

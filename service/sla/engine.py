@@ -38,7 +38,6 @@ from service.calendar import (
     TimeUnit,
     WorkingCalendar,
     add_working_time,
-    local_time,
     subtract_working_time,
 )
 from service.city import service as city
@@ -46,6 +45,7 @@ from service.config import Settings
 from service.notifications.dispatch import Notice, notify, notify_many
 from service.observability import SLA_LAG
 from service.outbox.service import add_job, mark_keys_done
+from service.readable import time_value
 from service.reports import lifecycle
 from service.reports.lifecycle.repository import holders
 from service.reports.models import Report, ReportRound
@@ -168,7 +168,7 @@ async def _rating_reminder(
             "rating_reminder",
             f"rating_reminder:{report.id}:{number}",
             "rating_reminder",
-            {"code": report.tracking_code, "until": local_time(until, calendar)},
+            {"code": report.tracking_code, "until": time_value(until, calendar.zone)},
             report.id,
         ),
         [reporter],
@@ -294,7 +294,7 @@ async def _act(session: AsyncSession, timers: list[repository.Claimed], now: dat
         calendar = await city.load_working_calendar(session, timer.department_id)
         values: dict[str, object] = {
             "code": timer.tracking_code,
-            "due": local_time(timer.round_due_at, calendar),
+            "due": time_value(timer.round_due_at, calendar.zone),
             "department": timer.department_name or "",
             "level": timer.level,
         }
@@ -353,7 +353,7 @@ async def _moderation_overdue(session: AsyncSession, report_id: uuid.UUID, now: 
         return
     moderators = await holders(session, (Role.moderator,))
     calendar = await city.load_working_calendar(session)
-    due = local_time(report.moderation_due_at, calendar) if report.moderation_due_at else ""
+    due = time_value(report.moderation_due_at, calendar.zone) if report.moderation_due_at else ""
     await notify(
         session,
         Notice(

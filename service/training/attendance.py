@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.audit.service import record as audit
 from service.audit.service import record_personal_data_read
 from service.auth.actor import Actor
-from service.calendar import zoned_iso, zoned_time
+from service.calendar import zoned_iso
 from service.city import service as city
 from service.errors import Conflict, Forbidden, InvalidInput
 from service.ratelimit import RateLimiter
+from service.readable import error_time
 from service.training import access, repository
 from service.training.models import (
     Attendance,
@@ -83,7 +84,7 @@ async def check_in(
     if not opens <= now <= closes:
         zone = await city.city_timezone(session)
         raise OutsideWindow(
-            f"Check-in is open from {zoned_time(opens, zone)} to {zoned_time(closes, zone)}.",
+            f"Check-in is open from {error_time(opens, zone)} to {error_time(closes, zone)}.",
             opens_at=zoned_iso(opens, zone),
             closes_at=zoned_iso(closes, zone),
         )

@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth.actor import Actor
 from service.config import Settings
 from service.errors import Conflict, Forbidden, NotFound
+from service.languages import Language
+from service.readable import readable_day
 from service.reports.photos import MediaStore
 from service.training import access, awards_repository, repository
 from service.training.models import Diploma
@@ -71,6 +73,20 @@ def content_of(diploma: Diploma, settings: Settings) -> DiplomaContent:
         awarded_on=diploma.awarded_on,
         code=diploma.code,
         url=verify_url(settings, diploma.code),
+    )
+
+
+# The date's label in each of the diploma's languages, in the order its statements are in.
+DATE_LABELS = {Language.et: "Kuupäev", Language.en: "Date", Language.ru: "Дата"}
+
+
+def date_line(content: DiplomaContent) -> str:
+    """The award day in each of the diploma's languages, its month by name ("Kuupäev: 5.
+    detsember 2026 · Date: December 5, 2026 · Дата: 5 декабря 2026 г."). ``awarded_on`` is
+    the day on the city's clock already."""
+    return " · ".join(
+        f"{label}: {readable_day(content.awarded_on, language, 'UTC')}"
+        for language, label in DATE_LABELS.items()
     )
 
 
@@ -141,8 +157,7 @@ def render_pdf(content: DiplomaContent, font_dir: Path) -> bytes:
 
     pdf.set_xy(20, 150)
     pdf.set_font(FONT, "", 11)
-    day = content.awarded_on.strftime("%d.%m.%Y")
-    pdf.cell(0, 6, f"Kuupäev · Date · Дата: {day}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 6, date_line(content), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_x(20)
     pdf.cell(
         0,

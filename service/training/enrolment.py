@@ -12,10 +12,11 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
-from service.calendar import zoned_iso, zoned_time
+from service.calendar import zoned_iso
 from service.city import service as city
 from service.city.models import Building
 from service.errors import Conflict, InvalidInput, NotFound
+from service.readable import error_time
 from service.training import access, outreach, repository
 from service.training.models import Enrolment, EnrolmentStatus, Programme, ProgrammeState
 from service.training.schemas import EnrolmentCreate, EnrolmentPublic
@@ -30,13 +31,13 @@ async def _check_window(session: AsyncSession, programme: Programme, now: dateti
     if programme.enrolment_opens_at and now < programme.enrolment_opens_at:
         zone = await city.city_timezone(session)
         raise EnrolmentClosed(
-            f"Enrolment opens at {zoned_time(programme.enrolment_opens_at, zone)}.",
+            f"Enrolment opens at {error_time(programme.enrolment_opens_at, zone)}.",
             opens_at=zoned_iso(programme.enrolment_opens_at, zone),
         )
     if programme.enrolment_closes_at and now >= programme.enrolment_closes_at:
         zone = await city.city_timezone(session)
         raise EnrolmentClosed(
-            f"Enrolment closed at {zoned_time(programme.enrolment_closes_at, zone)}.",
+            f"Enrolment closed at {error_time(programme.enrolment_closes_at, zone)}.",
             closed_at=zoned_iso(programme.enrolment_closes_at, zone),
         )
 

@@ -7,7 +7,7 @@ per event."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, tzinfo
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,7 @@ from service.config import Settings
 from service.errors import InvalidInput, NotFound
 from service.notifications.dispatch import Notice, notify
 from service.outbox.service import add_job
+from service.readable import lines_value, span_value
 from service.training import awards_repository, repository
 from service.training.diplomas import verify_url
 from service.training.models import (
@@ -106,12 +107,6 @@ async def leave_mailing_list(session: AsyncSession, actor: Actor) -> None:
 # --- the job ------------------------------------------------------------------------------
 
 
-def _when(start: datetime, end: datetime, zone: tzinfo) -> str:
-    local_start = start.astimezone(zone)
-    local_end = end.astimezone(zone)
-    return f"{local_start:%d.%m.%Y %H:%M}–{local_end:%H:%M}"
-
-
 def _programme_link(settings: Settings, programme_id: uuid.UUID) -> str:
     return f"{settings.public_base_url.rstrip('/')}/v1/training/programmes/{programme_id}"
 
@@ -140,8 +135,12 @@ async def _programme_published(
         return 0
     zone = (await city.load_working_calendar(session)).zone
     sessions = await repository.sessions_of(session, programme.id)
-    schedule = "\n".join(
-        f"{i}. {_when(s.starts_at, s.ends_at, zone)} {s.topic}" for i, s in enumerate(sessions, 1)
+    # Written out in each reader's language when the message is rendered.
+    schedule = lines_value(
+        [
+            [f"{i}.", span_value(s.starts_at, s.ends_at, zone), s.topic]
+            for i, s in enumerate(sessions, 1)
+        ]
     )
     recipients = await awards_repository.mailing_list_of(session, programme)
     values: dict[str, object] = {
@@ -174,7 +173,7 @@ async def _session_changed(
     values: dict[str, object] = {
         "title": programme.title,
         "topic": found.topic,
-        "when": _when(found.starts_at, found.ends_at, zone),
+        "when": span_value(found.starts_at, found.ends_at, zone),
         "venue": found.venue or "–",
         "link": _programme_link(settings, programme.id),
     }

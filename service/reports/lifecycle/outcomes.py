@@ -146,7 +146,7 @@ async def _reopen(
         people,
         now=now,
         round=report.round,
-        due=await rounds.local_due(session, report),
+        due=await rounds.due_value(session, report),
     )
 
 

@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.actor import Actor
 from service.auth.models import User
-from service.calendar import TimeUnit, add_working_time, local_time, working_time_between
+from service.calendar import TimeUnit, add_working_time, working_time_between
 from service.city import service as city
+from service.readable import time_value
 from service.reports.lifecycle import notices, repository
 from service.reports.lifecycle.timeline import apply_transition, record_event, touch
 from service.reports.models import Report, ReportEvent, ReportRound
@@ -119,7 +120,7 @@ async def take_reply(
         str(event.id),
         await notices.department_people(session, report),
         now=now,
-        due=local_time(report.due_at, calendar) if report.due_at else "",
+        due=time_value(report.due_at, calendar.zone) if report.due_at else "",
     )
     return event
 
@@ -163,10 +164,10 @@ def mark_planned(rnd: ReportRound) -> None:
     rnd.timers_for_due = rnd.due_at
 
 
-async def local_due(session: AsyncSession, report: Report) -> str:
-    """The report's deadline as people in the city read it ("" without one)."""
+async def due_value(session: AsyncSession, report: Report) -> dict[str, str] | str:
+    """The report's deadline for a notice, read on the city's clock in each reader's
+    language (``service.readable``); "" without one."""
     if report.due_at is None:
         return ""
-    return local_time(
-        report.due_at, await city.load_working_calendar(session, report.department_id)
-    )
+    calendar = await city.load_working_calendar(session, report.department_id)
+    return time_value(report.due_at, calendar.zone)

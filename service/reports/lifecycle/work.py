@@ -193,7 +193,7 @@ async def move(
         from_department=source.name,
         department=target.name,
         reason=reason,
-        due=await rounds.local_due(session, report),
+        due=await rounds.due_value(session, report),
     )
 
 
