@@ -26,7 +26,7 @@ from service.queues.models import QUEUE_TEXT
 from service.queues.repository import QueueFilters
 from service.reports.models import Report
 from service.reports.states import ReportState
-from tests.factories import ANNELINN, bearer, make_user
+from tests.factories import ANNELINN, bearer, file_report, make_user
 from tests.queue_factories import accepted_report, department_id, person
 
 NOW = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)  # Monday 10:00 in Tartu
@@ -367,12 +367,17 @@ async def test_queue_queries_use_their_indexes(session: AsyncSession, settings: 
 async def test_contact_details_appear_only_on_the_audited_single_view(
     client: AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
-    """Queue pages and work-item answers leave the reporter's email out (a hundred emails a
-    page were read without an audit event); the single report view shows it and is audited."""
-    resident = await make_user(session, settings)
+    """Queue pages, work-item answers and the moderation queue leave the reporter's name and
+    email out (a hundred of them a page were read without an audit event); the single report
+    view shows them and is audited."""
+    name = "Malle Mõttus-Queue"
+    resident = await make_user(session, settings, name=name)
     moderator = await person(session, settings, Role.moderator)
     staff = await person(session, settings, Role.staff, "roads")
-    report = await accepted_report(session, resident, moderator, when=NOW)
+    # Anonymous to the public: the name is nobody's to read but the department's and the
+    # moderators', on the audited view.
+    report = await accepted_report(session, resident, moderator, when=NOW, anonymous_public=True)
+    waiting = await file_report(session, resident, when=NOW, anonymous_public=True)
     roads = await department_id(session, "roads")
 
     async def reads() -> list[AuditEvent]:
@@ -384,15 +389,26 @@ async def test_contact_details_appear_only_on_the_audited_single_view(
         return list(found.scalars())
 
     page = await _queue(client, bearer(settings, staff), roads)
-    assert [i["report"]["private"]["reporter"]["email"] for i in page["items"]] == [None]
+    reporters = [i["report"]["private"]["reporter"] for i in page["items"]]
+    assert reporters == [{"id": str(resident.id), "display_name": None, "email": None}]
     claimed = await client.post(f"/v1/reports/{report.id}/claim", headers=bearer(settings, staff))
     assert claimed.status_code == 200, claimed.text
     assert claimed.json()["report"]["private"]["reporter"]["email"] is None
-    assert resident.email not in claimed.text and resident.email not in json.dumps(page)
+    assert claimed.json()["report"]["private"]["reporter"]["display_name"] is None
+    for shown in (claimed.text, json.dumps(page)):
+        assert resident.email not in shown and name not in shown
     assert await reads() == []
+    moderators = await client.get(
+        "/v1/moderation/queue", params={"limit": 200}, headers=bearer(settings, moderator)
+    )
+    assert moderators.status_code == 200, moderators.text
+    assert str(waiting.id) in moderators.text
+    assert name not in moderators.text and resident.email not in moderators.text
 
     single = await client.get(f"/v1/reports/{report.id}", headers=bearer(settings, staff))
     assert single.status_code == 200
     assert single.json()["private"]["reporter"]["email"] == resident.email
+    assert single.json()["private"]["reporter"]["display_name"] == name
     [event] = await reads()
     assert event.details["subjects"] == [str(report.id)]
+    assert "reporter.display_name" in event.details["fields"]

@@ -110,7 +110,11 @@ class PhotoRef(BaseModel):
 
 class Reporter(BaseModel):
     id: uuid.UUID
-    display_name: str
+    display_name: str | None = Field(
+        default=None,
+        description="null in lists of work (queue pages, work items, the moderation queues): "
+        "the name is shown on the single report view, where its read is audited.",
+    )
     email: str | None = Field(default=None, description="Shown to staff and moderators only.")
 
 

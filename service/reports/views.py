@@ -64,7 +64,8 @@ def to_view(
 ) -> ReportView:
     """A row of ``repository.view_select`` as a caller of ``level`` sees it. Lists of work
     (queue pages, work items, the moderation queues) pass ``contact=False``: the reporter's
-    email is shown on the single report view only, where its read is audited."""
+    name and email are shown on the single report view only, where their read is audited;
+    a list names the reporter by id."""
     report: Report = row.Report
     fields = {name: getattr(report, name) for name in _REPORT_FIELDS}
     fields.update((name, getattr(row, name)) for name in _NAME_FIELDS)
@@ -88,14 +89,15 @@ def build_view(
     """A report read with ``statements.VIEW_COLUMNS`` (a record or a mapping with those
     names) as a caller of ``level`` sees it. The values come from the database as their
     columns are typed, so the view is assembled without validating them again. Without
-    ``contact`` the reporter's email stays out even at staff level."""
+    ``contact`` the reporter's name and email stay out even at staff level (the public
+    ``reporter_name`` follows its own rule: what anyone may read)."""
     state = ReportState(r["state"])
     private = None
     if level >= REPORTER:
         private = ReportPrivate.model_construct(
             reporter=Reporter.model_construct(
                 id=r["reporter_id"],
-                display_name=r["reporter_name"],
+                display_name=r["reporter_name"] if contact else None,
                 email=r["reporter_email"] if contact and level == STAFF else None,
             ),
             anonymous_public=r["anonymous_public"],
