@@ -383,6 +383,8 @@ async def test_calendar_admin_and_public_view(
     assert deleted.status_code == 204
     again = await client.delete("/v1/admin/calendar/exceptions/2026-11-02", headers=headers)
     assert again.status_code == 404
+    assert again.json()["detail"] == "No exception on November 2, 2026."
+    assert again.json()["day"] == "2026-11-02"
 
     hours = await client.patch(
         "/v1/admin/calendar", json={"work_start": "18:00", "work_end": "09:00"}, headers=headers

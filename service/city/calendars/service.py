@@ -15,6 +15,8 @@ from service.city.departments import repository as departments
 from service.city.models import Calendar, CalendarException, CalendarExceptionKind
 from service.city.schemas import CalendarCreate, CalendarUpdate
 from service.errors import InvalidInput, NotFound
+from service.languages import Language
+from service.readable import readable_day
 
 
 async def city_calendar(session: AsyncSession) -> Calendar:
@@ -174,4 +176,5 @@ async def put_calendar_exception(
 async def delete_calendar_exception(session: AsyncSession, calendar: Calendar, day: date) -> None:
     forget_working_calendars(session)
     if not await repository.delete_exception(session, calendar.id, day):
-        raise NotFound(f"No exception on {day.isoformat()}.")
+        shown = readable_day(day, Language.en, "UTC")  # error texts are English
+        raise NotFound(f"No exception on {shown}.", day=day.isoformat())
