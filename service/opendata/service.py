@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,16 +37,20 @@ from typing import Any
 
 from geojson_pydantic import Feature, Point
 from sqlalchemy import and_, case, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from service.catalog.models import Category, Reason
 from service.catalog.service import localized_name
 from service.city.models import Department, District
+from service.errors import sqlstate
 from service.opendata.fields import FIELDS, NAMES
 from service.reports.access import public_condition
 from service.reports.models import Report
 from service.reports.states import ReportState
+
+log = logging.getLogger("meielinn.opendata")
 
 BATCH = 1000
 
@@ -144,13 +149,18 @@ async def _rows(
     language: str,
     stall_seconds: float,
 ) -> AsyncIterator[dict[str, Any]]:
-    async with sessionmaker() as session:
-        await limit_idle_time(session, stall_seconds)
-        result = await session.stream(_query(period).execution_options(yield_per=BATCH))
-        async for partition in result.partitions():
-            for row in partition:
-                yield _record(row, language)
-        await session.rollback()
+    try:
+        async with sessionmaker() as session:
+            await limit_idle_time(session, stall_seconds)
+            result = await session.stream(_query(period).execution_options(yield_per=BATCH))
+            async for partition in result.partitions():
+                for row in partition:
+                    yield _record(row, language)
+            await session.rollback()
+    except DBAPIError as exc:
+        # The answer has begun, so nothing can be said to the client but an end: most often
+        # PostgreSQL ended a download whose client stopped reading (the stall bound).
+        log.warning("open-data download cut", extra={"sqlstate": sqlstate(exc)})
 
 
 def _csv_value(value: Any) -> Any:
