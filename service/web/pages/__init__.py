@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.web.pages import home, session, staff
+from service.web.pages import filing, home, reports, session, staff
 
-ROUTERS: list[APIRouter] = [home.router, session.router, staff.router]
+# Filing's fixed paths (``/reports/new``) before the report pages' ``/reports/{code}``.
+ROUTERS: list[APIRouter] = [
+    home.router,
+    session.router,
+    staff.router,
+    filing.router,
+    reports.router,
+]
