@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from httpx import AsyncClient
+from httpx import AsyncClient, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -15,7 +15,7 @@ from service.config import Settings
 from service.queues import clarification
 from service.reports.models import Report, ReportSubscription, ReportSupport
 from service.reports.states import ReportState
-from tests.factories import actor_of, file_report, make_user
+from tests.factories import accept_report, actor_of, file_report, make_user
 from tests.feedback_setup import accepted, answered, cast
 from tests.web_pages import csrf_of, post_form, sign_in
 
@@ -27,7 +27,9 @@ async def _state(session: AsyncSession, report: Report) -> str:
     return str(report.state)
 
 
-async def _post(client: AsyncClient, report: Report, action: str, fields: dict[str, str]):  # type: ignore[no-untyped-def]
+async def _post(
+    client: AsyncClient, report: Report, action: str, fields: dict[str, str]
+) -> Response:
     page = f"/reports/{report.tracking_code}"
     return await post_form(client, page, f"{page}/{action}", fields)
 
@@ -62,8 +64,6 @@ async def test_an_anonymous_reporters_name_is_shown_to_nobody_else(
 ) -> None:
     people = await cast(session, settings)
     filed = await file_report(session, people.reporter, anonymous_public=True)
-    from tests.factories import accept_report
-
     await accept_report(session, people.moderator, filed)
     page = await client.get(f"/reports/{filed.tracking_code}")
     assert page.status_code == 200
@@ -80,9 +80,7 @@ async def test_an_unmoderated_report_is_the_reporters_alone(
     other = await client.get(f"/reports/{report.tracking_code}")
     assert other.status_code == 404 and "Siin ei ole midagi." in other.text
     # Another person's action on it is a 404 too, as in the API.
-    withdrawn = await post_form(
-        client, "/", f"/reports/{report.tracking_code}/withdraw", {}
-    )
+    withdrawn = await post_form(client, "/", f"/reports/{report.tracking_code}/withdraw", {})
     assert withdrawn.status_code == 404
     client.cookies.clear()
     await sign_in(client, people.reporter.email)
@@ -104,7 +102,12 @@ async def test_the_reporter_answers_the_departments_question(
         datetime.now(UTC) - timedelta(hours=1),
     )
     # Signed out, the form's post leads to the sign-in page and back.
-    signed_out = await _post(client, report, "clarification", {"answer": "North side."})
+    signed_out = await post_form(
+        client,
+        "/sign-in",
+        f"/reports/{report.tracking_code}/clarification",
+        {"answer": "North side."},
+    )
     assert signed_out.status_code == 303
     assert signed_out.headers["location"].startswith("/sign-in?next=")
     await sign_in(client, people.reporter.email)
@@ -130,7 +133,7 @@ async def test_not_resolved_reopens_and_a_rating_needs_its_verdict(
     await sign_in(client, people.reporter.email)
     page = await client.get(f"/reports/{report.tracking_code}")
     assert "Patched." in page.text  # the published answer
-    assert "avatakse uuesti" in page.text  # what "not resolved" does, said beside it
+    assert "avatakse osakonnale uuesti" in page.text  # what "not resolved" does, said beside it
     missing = await _post(client, report, "rating", {"score": "2"})
     assert missing.status_code == 422
     assert 'id="error-resolved"' in missing.text

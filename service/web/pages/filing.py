@@ -311,7 +311,7 @@ async def file_report(page: PersonPage, request: Request) -> Response:
         "lat": _float(values.get("lat")) if values.get("lat") else None,
         "lon": _float(values.get("lon")) if values.get("lon") else None,
         "address_text": (values.get("address_text") or "").strip() or None,
-        "description": values.get("description", ""),
+        "description": (values.get("description") or "").strip() or None,
         "attributes": attributes,
         "anonymous_public": values["anonymous_public"],
         "text_in_open_data": values["text_in_open_data"],

@@ -200,7 +200,7 @@ async def answer_question(
     report = await report_of(page, tracking_code)
     values = text_fields(await request.form(), "answer")
     try:
-        body = parse(ClarificationAnswer, values)
+        body = parse(ClarificationAnswer, {k: v for k, v in values.items() if v.strip()})
     except ValidationError as exc:
         errors = field_errors(exc, page.language)
         return await show_report(page, tracking_code, errors=errors, status_code=422, values=values)
