@@ -87,6 +87,11 @@ async def test_an_unmoderated_report_is_the_reporters_alone(
     mine = await client.get(f"/reports/{report.tracking_code}")
     assert mine.status_code == 200
     assert "Ootab modereerimist" in mine.text
+    # A draft says what it waits for.
+    draft = await file_report(session, people.reporter, reason_code="dangerous-tree")
+    assert draft.state == ReportState.draft
+    waiting = await client.get(f"/reports/{draft.tracking_code}")
+    assert "See mustand ootab fotot" in waiting.text
 
 
 async def test_the_reporter_answers_the_departments_question(

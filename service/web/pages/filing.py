@@ -43,8 +43,9 @@ from service.reports.states import ReportState
 from service.web.dependencies import CSRF, PageContext, PersonPage
 from service.web.forms import FormErrors, app_error, field_errors, parse
 from service.web.i18n import N_, translate
+from service.web.pages.home import DEFAULT_CENTRE
 from service.web.pages.report_words import STATE_NAMES, STATE_TONES
-from service.web.pages.reports import report_of, writer
+from service.web.pages.reports import TrackingCode, report_of, writer
 from service.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -200,7 +201,8 @@ async def _form_page(
         nearby=nearby,
         once=values.get("once") or str(uuid.uuid4()),
         description_max=DESCRIPTION_MAX,
-        photo_max_mb=round(page.settings.photo_max_bytes / 1_000_000, 1),
+        photo_max_mb=round(page.settings.photo_max_bytes / 1_048_576, 1),
+        centre=DEFAULT_CENTRE,
         photos_per_report=page.settings.photos_per_report,
         state_names=STATE_NAMES,
         state_tones=STATE_TONES,
@@ -386,9 +388,9 @@ async def file_report(page: PersonPage, request: Request) -> Response:
 
 
 @router.get("/reports/{tracking_code}/filed")
-async def filed(page: PersonPage, tracking_code: str) -> Response:
+async def filed(page: PersonPage, tracking_code: TrackingCode) -> Response:
     """The confirmation with the tracking code, for the report's reporter."""
-    report = await report_of(page, tracking_code[:16])
+    report = await report_of(page, tracking_code)
     if report.private is None or report.private.reporter.id != page.person.user_id:
         raise NotFound("No such report.")
     return render(
