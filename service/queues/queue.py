@@ -141,3 +141,15 @@ async def department_queue(
         counts=counts,
         departments=departments,
     )
+
+
+async def colleagues(
+    session: AsyncSession, actor: Actor, department_id: uuid.UUID
+) -> list[Person]:
+    """Whom the caller may give the department's reports to (assign): 403 for a caller who
+    does not work there."""
+    await require_power(session, actor, department_id, hide=False)
+    return [
+        Person(id=person.id, display_name=person.display_name)
+        for person in await repository.colleagues(session, department_id)
+    ]

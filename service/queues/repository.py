@@ -240,6 +240,25 @@ async def user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
 
 
+async def colleagues(session: AsyncSession, department_id: uuid.UUID) -> list[User]:
+    """The enabled people who may be given the department's reports: staff of the
+    department and supervisors of it or of a department above (as :func:`works_in`)."""
+    above = await ancestors(session, department_id)
+    grant = exists().where(
+        col(RoleGrant.user_id) == User.id,
+        or_(
+            and_(col(RoleGrant.role) == Role.staff, col(RoleGrant.department_id) == department_id),
+            and_(col(RoleGrant.role) == Role.supervisor, col(RoleGrant.department_id).in_(above)),
+        ),
+    )
+    rows = await session.execute(
+        select(User)
+        .where(col(User.disabled_at).is_(None), grant)
+        .order_by(col(User.display_name), col(User.id))
+    )
+    return list(rows.scalars())
+
+
 # --- priorities ----------------------------------------------------------------------------
 
 

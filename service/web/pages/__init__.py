@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.web.pages import filing, home, reports, session, staff
+from service.web.pages import filing, home, reports, session, staff, staff_queue
 
 # Filing's fixed paths (``/reports/new``) before the report pages' ``/reports/{code}``.
 ROUTERS: list[APIRouter] = [
     home.router,
     session.router,
     staff.router,
+    staff_queue.router,
     filing.router,
     reports.router,
 ]

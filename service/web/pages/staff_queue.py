@@ -1,0 +1,608 @@
+"""The department queue and the report workspace of the staff console.
+
+``/staff/queue`` is ``GET /v1/departments/{id}/queue`` as a page: the same query parameters
+(checked by the API route's own declarations), the same service, a bulk action through the
+service of ``POST …/queue/bulk``. ``/staff/reports/{id}`` is one report as its department
+works on it, with every action of the department work API as a form posting to the same
+service function. Forms carry the version of the report they were rendered with; a form
+for a report that changed since is refused with the life cycle's 412 and the page shown
+again with the report as it now is, so nobody's change is lost. The reporter's contact is
+shown only on demand, through the API's audited staff read.
+"""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any, get_type_hints
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from starlette.datastructures import FormData, QueryParams
+from starlette.responses import RedirectResponse, Response
+
+from service.auth.models import Role
+from service.catalog.service import catalog_tree
+from service.city import service as city
+from service.errors import AppError, NotFound, PreconditionRequired
+from service.feedback import responses, templates
+from service.feedback.models import Outcome
+from service.feedback.schemas import ResponseCreate
+from service.queues import bulk, clarification, extensions, priorities, queue, transfers, work
+from service.queues import router as queue_api
+from service.queues.access import Power, power_in, require_power
+from service.queues.repository import QueueFilters
+from service.queues.schemas import (
+    AssignRequest,
+    BulkAction,
+    BulkWorkRequest,
+    ClarificationRequest,
+    ExtensionRequestCreate,
+    NoteCreate,
+    PrioritySet,
+    QueueSort,
+    TransferCreate,
+    TransferRequestCreate,
+)
+from service.reports import lifecycle, views
+from service.reports import repository as reports
+from service.reports.access import STAFF
+from service.reports.states import OPEN_STATES, ReportState
+from service.web.dependencies import CSRF, PageContext, role_page
+from service.web.forms import FormErrors, app_error, field_errors, parse
+from service.web.i18n import N_, translate
+from service.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+# The roles of the department work API (admins act as supervisors everywhere).
+WORKERS = (Role.staff, Role.supervisor, Role.admin)
+WorkPage = Depends(role_page(*WORKERS))
+
+# --- the queue's filters: the API route's own query parameters ------------------------------
+
+FILTERS = (
+    "state", "reason", "district", "priority", "assignee", "overdue", "text", "limit", "cursor"
+)  # fmt: skip
+
+
+def _query_model() -> type[BaseModel]:
+    """The filters of ``GET /v1/departments/{id}/queue`` as a model, built from the route's
+    own declarations (types, limits, defaults), so a page checks exactly what the API does."""
+    hints = get_type_hints(queue_api.department_queue, include_extras=True)
+    parameters = inspect.signature(queue_api.department_queue).parameters
+    fields: dict[str, Any] = {name: (hints[name], parameters[name].default) for name in FILTERS}
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        "QueueQuery", __config__=ConfigDict(extra="ignore"), **fields
+    )
+
+
+QueueQuery = _query_model()
+
+STATE_NAMES = {
+    ReportState.draft: N_("Draft"),
+    ReportState.submitted: N_("Waiting for moderation"),
+    ReportState.accepted: N_("Accepted"),
+    ReportState.in_progress: N_("In progress"),
+    ReportState.awaiting_info: N_("Waiting for the reporter"),
+    ReportState.answered: N_("Answered"),
+    ReportState.closed: N_("Closed"),
+    ReportState.reopened: N_("Reopened"),
+    ReportState.rejected: N_("Rejected"),
+    ReportState.transferred: N_("Being transferred"),
+    ReportState.duplicate: N_("Duplicate"),
+    ReportState.withdrawn: N_("Withdrawn"),
+}
+QUEUE_STATES = [state for state in ReportState if state in OPEN_STATES]
+OUTCOME_NAMES = {
+    Outcome.fixed: N_("Fixed"),
+    Outcome.scheduled: N_("Scheduled for a date"),
+    Outcome.not_ours: N_("Not ours to do"),
+    Outcome.no_action: N_("Nothing will be done"),
+}
+# A bulk action's result for one report, by its status.
+BULK_RESULTS = {
+    0: N_("Failed"),
+    200: N_("Done"),
+    403: N_("Needs the department's supervisor"),
+    404: N_("Not in this queue"),
+    409: N_("Its state does not allow this"),
+    412: N_("It changed meanwhile"),
+    422: N_("Not valid for this report"),
+}
+BULK_ACTIONS = {
+    BulkAction.assign: N_("Assign to"),
+    BulkAction.status_note: N_("Post a public status note"),
+}
+
+
+def _values(params: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """The named, non-empty values of a query or form (``state`` may repeat)."""
+    found: dict[str, Any] = {}
+    for name in names:
+        if name == "state" and hasattr(params, "getlist"):
+            states = [str(v) for v in params.getlist("state") if str(v).strip()]
+            if states:
+                found["state"] = states
+            continue
+        value = params.get(name)
+        if isinstance(value, str) and value.strip():
+            found[name] = value.strip()
+    return found
+
+
+async def _my_departments(page: PageContext) -> list[Any]:
+    """The departments the person works in by their grants (supervisors: their own; the
+    queue then covers the departments below too, as the API's queue does)."""
+    actor = page.person
+    ids: list[uuid.UUID] = []
+    for role in (Role.staff, Role.supervisor):
+        for department_id in actor.departments(role):
+            if department_id not in ids:
+                ids.append(department_id)
+    return [await city.get_department(page.session, department_id) for department_id in ids]
+
+
+def _query_string(params: Mapping[str, Any], **changes: Any) -> str:
+    """A bookmarkable query of the queue: the filters in force with ``changes``."""
+    pairs: list[tuple[str, str]] = []
+    for name in ("department", *FILTERS):
+        if name in changes:
+            value = changes[name]
+            if value is not None:
+                pairs.append((name, str(value)))
+            continue
+        if name == "state" and hasattr(params, "getlist"):
+            pairs.extend(("state", str(v)) for v in params.getlist("state") if str(v))
+        elif params.get(name):
+            pairs.append((name, str(params.get(name))))
+    return urlencode(pairs)
+
+
+def _bulk_results(params: QueryParams) -> list[tuple[str, int]]:
+    """``done=<report id>:<status>`` pairs of a bulk action, as the redirect carried them."""
+    results = []
+    for raw in params.getlist("done")[:100]:
+        report_id, _, status = raw.partition(":")
+        try:
+            results.append((str(uuid.UUID(report_id)), int(status)))
+        except ValueError:
+            continue
+    return results
+
+
+async def _queue(
+    page: PageContext,
+    params: QueryParams,
+    *,
+    bulk_errors: FormErrors | None = None,
+    bulk_values: Mapping[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    actor = page.person
+    departments = await _my_departments(page)
+    chosen = params.get("department")
+    department_id: uuid.UUID | None = None
+    if chosen:
+        try:
+            department_id = uuid.UUID(chosen)
+        except ValueError:
+            raise NotFound("No such department.") from None
+    elif departments:
+        department_id = departments[0].id
+    errors = FormErrors()
+    result = None
+    colleagues: list[Any] = []
+    priority_list: list[Any] = []
+    department = None
+    filters_given = _values(params, FILTERS)
+    if department_id is not None:
+        # 404 for no such department, 403 for one the person does not work in (as the API).
+        department = await city.get_department(page.session, department_id)
+        try:
+            query = parse(QueueQuery, filters_given)
+            assignee_id, unassigned = queue.assignee_filter(actor, getattr(query, "assignee"))
+            filters = QueueFilters(
+                states=getattr(query, "state"),
+                reason_id=getattr(query, "reason"),
+                district_id=getattr(query, "district"),
+                priority_id=getattr(query, "priority"),
+                assignee_id=assignee_id,
+                unassigned=unassigned,
+                overdue=getattr(query, "overdue"),
+                text=getattr(query, "text"),
+            )
+            result = await queue.department_queue(
+                page.session,
+                actor,
+                department_id,
+                filters,
+                subtree=True,
+                sort=QueueSort.due_at,
+                now=page.now,
+                language=str(page.language),
+                limit=min(getattr(query, "limit"), 100),
+                cursor=getattr(query, "cursor"),
+            )
+        except ValidationError as exc:
+            errors = field_errors(exc, page.language)
+            status_code = 422
+        except AppError as exc:
+            if exc.status in (403, 404):
+                raise
+            errors = app_error(exc, page.language, "text")
+            status_code = exc.status
+        if result is None:
+            await require_power(page.session, actor, department_id, hide=False)
+        colleagues = await queue.colleagues(page.session, actor, department_id)
+        priority_list = await priorities.list_priorities(
+            page.session, actor, department_id, include_inactive=False
+        )
+    catalog = await catalog_tree(page.session, str(page.language))
+    reasons = sorted(
+        (reason for kind in catalog.object_types for c in kind.categories for reason in c.reasons),
+        key=lambda reason: reason.name,
+    )
+    results = _bulk_results(params)
+    codes = {str(item.report.id): item.report.tracking_code for item in result.items} if result else {}
+    next_query = (
+        _query_string(params, department=department_id, cursor=result.next_cursor)
+        if result and result.next_cursor
+        else None
+    )
+    return render(
+        page,
+        "staff/queue.html",
+        status_code=status_code,
+        departments=departments,
+        department=department,
+        result=result,
+        errors=errors,
+        filters=filters_given,
+        states=QUEUE_STATES,
+        state_names=STATE_NAMES,
+        reasons=reasons,
+        colleagues=colleagues,
+        priorities=priority_list,
+        bulk_results=results,
+        bulk_result_names=BULK_RESULTS,
+        bulk_actions=BULK_ACTIONS,
+        bulk_errors=bulk_errors or FormErrors(),
+        bulk_values=bulk_values or {},
+        codes=codes,
+        next_query=next_query,
+        back=_query_string(params, department=department_id, cursor=None),
+        query_of=lambda **changes: _query_string(params, department=department_id, **changes),
+    )
+
+
+@router.get("/staff/queue")
+async def department_queue(request: Request, page: PageContext = WorkPage) -> Response:
+    return await _queue(page, request.query_params)
+
+
+@router.post("/staff/queue/bulk", dependencies=[CSRF])
+async def bulk_work(request: Request, page: PageContext = WorkPage) -> Response:
+    form = await request.form()
+    back = QueryParams(str(form.get("back") or ""))
+    try:
+        department_id = uuid.UUID(str(form.get("department") or ""))
+    except ValueError:
+        raise NotFound("No such department.") from None
+    values: dict[str, Any] = _values(form, ("action", "user_id", "text"))
+    if values.get("action") != BulkAction.assign:
+        values.pop("user_id", None)
+    if values.get("action") != BulkAction.status_note:
+        values.pop("text", None)
+    values["report_ids"] = [str(v) for v in form.getlist("report_ids")]
+    try:
+        body = parse(BulkWorkRequest, values)
+    except ValidationError as exc:
+        errors = field_errors(exc, page.language)
+        if "" in errors and values.get("action") == BulkAction.assign and "user_id" not in values:
+            del errors[""]
+            errors["user_id"] = translate(page.language, N_("Choose a colleague."))
+        if "" in errors and values.get("action") == BulkAction.status_note and "text" not in values:
+            del errors[""]
+            errors["text"] = translate(page.language, N_("Fill in this field."))
+        if "text" in errors:
+            errors["note"] = errors.pop("text")
+        if "report_ids" in errors:
+            del errors["report_ids"]
+            errors[""] = translate(page.language, N_("Choose at least one report."))
+        return await _queue(page, back, bulk_errors=errors, bulk_values=values, status_code=422)
+    results = await bulk.bulk(page.session, page.person, department_id, body, page.now)
+    done = [("done", f"{item.id}:{item.status}") for item in results]
+    target = _query_string(back, department=department_id, cursor=None)
+    return RedirectResponse(f"/staff/queue?{target}&{urlencode(done)}", status_code=303)
+
+
+# --- the report workspace -----------------------------------------------------------------
+
+EVENT_NAMES = {
+    "created": N_("Filed"),
+    "submit": N_("Sent for moderation"),
+    "accept": N_("Accepted"),
+    "start_work": N_("Work started"),
+    "ask_info": N_("Question to the reporter"),
+    "receive_info": N_("The reporter answered"),
+    "answer": N_("Answered"),
+    "answer_submitted": N_("Answer sent for moderation"),
+    "close": N_("Closed"),
+    "reopen": N_("Reopened"),
+    "transfer": N_("Transferred"),
+    "receive_transfer": N_("Received from another department"),
+    "note": N_("Internal note"),
+    "status_note": N_("Public status note"),
+    "claimed": N_("Claimed"),
+    "assigned": N_("Assigned"),
+    "unassigned": N_("Nobody works on it"),
+    "priority_set": N_("Priority set"),
+    "contact_details": N_("Contact details sent with the report"),
+}
+# What a timeline event's data may say, in words.
+EVENT_TEXTS = ("text", "question", "answer", "reason", "note", "comment", "justification")
+DONE = {
+    "claim": N_("You took the report."),
+    "assign": N_("The report was given to your colleague."),
+    "unassign": N_("Nobody works on the report now."),
+    "start": N_("Work on the report started."),
+    "note": N_("The note was added."),
+    "ask": N_("The question was sent to the reporter."),
+    "answer": N_("The answer was saved."),
+    "transfer": N_("The report was transferred."),
+    "transfer-request": N_("The transfer request was sent."),
+    "extension": N_("The extension request was sent to the supervisor."),
+    "priority": N_("The priority was set."),
+}
+CHANGED = N_(
+    "Someone changed this report while you had it open. It is shown below as it is now; "
+    "check it and send the form again if it still applies."
+)
+CONFLICT = N_("This cannot be done to the report as it is now. It is shown below as it is now.")
+
+
+async def _workspace(
+    page: PageContext,
+    report_id: uuid.UUID,
+    *,
+    contact: bool = False,
+    action: str = "",
+    errors: FormErrors | None = None,
+    values: Mapping[str, Any] | None = None,
+    message: str = "",
+    problem: str = "",
+    status_code: int = 200,
+) -> Response:
+    actor = page.person
+    # The report as its department works on it; 404 for anyone who may not work it.
+    item = await queue.work_item(page.session, actor, report_id, page.now)
+    department_id = item.report.department.id
+    power = await require_power(page.session, actor, department_id)
+    if contact:
+        # The API's staff read: shows the reporter's name and email and audits the read.
+        shown = await views.view(page.session, actor, page.now, str(page.language), report_id=report_id)
+    else:
+        shown = await views.view(
+            page.session, actor, page.now, str(page.language), report_id=report_id, level=STAFF
+        )
+    reporter = shown.private.reporter if contact and shown.private else None
+    timeline = await views.timeline(page.session, actor, report_id)
+    report_row = await reports.get(page.session, report_id)
+    assert report_row is not None
+    fitting = await templates.templates_for_report(page.session, report_row)
+    return render(
+        page,
+        "staff/report.html",
+        status_code=status_code,
+        item=item,
+        report=item.report,
+        photos=shown.photos or [],
+        reporter=reporter,
+        contact=contact,
+        supervisor=power >= Power.supervisor,
+        timeline=[e for e in timeline if contact or e.type != "contact_details"],
+        event_names=EVENT_NAMES,
+        event_texts=EVENT_TEXTS,
+        state_names=STATE_NAMES,
+        outcome_names=OUTCOME_NAMES,
+        templates=fitting,
+        colleagues=await queue.colleagues(page.session, actor, department_id),
+        priorities=await priorities.list_priorities(
+            page.session, actor, department_id, include_inactive=False
+        ),
+        departments=[
+            d for d in await city.list_departments(page.session) if d.id != department_id
+        ],
+        action=action,
+        errors=errors or FormErrors(),
+        values=values or {},
+        message=message,
+        problem=problem,
+        is_open=item.report.state in OPEN_STATES,
+        power=power,
+    )
+
+
+@router.get("/staff/reports/{report_id}")
+async def workspace(
+    report_id: uuid.UUID, request: Request, page: PageContext = WorkPage
+) -> Response:
+    done = request.query_params.get("done", "")
+    message = translate(page.language, DONE[done]) if done in DONE else ""
+    return await _workspace(
+        page,
+        report_id,
+        contact=request.query_params.get("contact") == "show",
+        message=message,
+    )
+
+
+# --- the workspace's actions: each the API's schema and service ----------------------------
+
+Handler = Callable[[PageContext, uuid.UUID, dict[str, Any]], Awaitable[Any]]
+
+
+async def _claim(page: PageContext, report_id: uuid.UUID, values: dict[str, Any]) -> None:
+    await work.claim(page.session, page.person, report_id, page.now)
+
+
+async def _assign(page: PageContext, report_id: uuid.UUID, values: dict[str, Any]) -> None:
+    body = parse(AssignRequest, values)
+    await work.assign(page.session, page.person, report_id, body.user_id, page.now)
+
+
+async def _unassign(page: PageContext, report_id: uuid.UUID, values: dict[str, Any]) -> None:
+    await work.unassign(page.session, page.person, report_id, page.now)
+
+
+async def _start(page: PageContext, report_id: uuid.UUID, values: dict[str, Any]) -> None:
+    await work.start(page.session, page.person, report_id, page.now)
+
+
+async def _note(page: PageContext, report_id: uuid.UUID, values: dict[str, Any]) -> None:
+    body = parse(NoteCreate, values)
+    await work.add_note(page.session, page.person, report_id, body.text, body.public, page.now)
+
+
+async def _ask(page: PageContext, report_id: uuid.UUID, values: dict[str, Any]) -> None:
+    body = parse(ClarificationRequest, values)
+    await clarification.ask(page.session, page.person, report_id, body.question, page.now)
+
+
+async def _answer(page: PageContext, report_id: uuid.UUID, values: dict[str, Any]) -> None:
+    body = parse(ResponseCreate, values)
+    await responses.answer(page.session, page.person, report_id, body, page.now, page.settings)
+
+
+async def _transfer(page: PageContext, report_id: uuid.UUID, values: dict[str, Any]) -> None:
+    body = parse(TransferCreate, values)
+    await transfers.transfer(
+        page.session,
+        page.person,
+        report_id,
+        body.to_department_id,
+        body.reason,
+        body.reset_clock,
+        page.now,
+    )
+
+
+async def _transfer_request(
+    page: PageContext, report_id: uuid.UUID, values: dict[str, Any]
+) -> None:
+    body = parse(TransferRequestCreate, values)
+    await transfers.request_transfer(
+        page.session, page.person, report_id, body.to_department_id, body.reason, page.now
+    )
+
+
+async def _extension(page: PageContext, report_id: uuid.UUID, values: dict[str, Any]) -> None:
+    raw = values.get("due_at")
+    if isinstance(raw, str):
+        # A browser's date and time field has no offset: it is the city's local time.
+        try:
+            local = datetime.fromisoformat(raw)
+        except ValueError:
+            pass
+        else:
+            if local.tzinfo is None:
+                values["due_at"] = local.replace(tzinfo=ZoneInfo(page.settings.timezone))
+    body = parse(ExtensionRequestCreate, values)
+    await extensions.request_extension(
+        page.session, page.person, report_id, body.due_at, body.justification, page.now
+    )
+
+
+async def _priority(page: PageContext, report_id: uuid.UUID, values: dict[str, Any]) -> None:
+    body = parse(PrioritySet, {"priority_id": values.get("priority_id") or None})
+    await work.set_priority(page.session, page.person, report_id, body.priority_id, page.now)
+
+
+# Each action: its handler, the form's fields, the field a refusal is shown by, and whether
+# the form's version is checked (a note changes nothing others could have changed).
+ACTIONS: dict[str, tuple[Handler, tuple[str, ...], str, bool]] = {
+    "claim": (_claim, (), "", True),
+    "assign": (_assign, ("user_id",), "user_id", True),
+    "unassign": (_unassign, (), "", True),
+    "start": (_start, (), "", True),
+    "note": (_note, ("text", "public"), "text", False),
+    "ask": (_ask, ("question",), "question", True),
+    "answer": (
+        _answer,
+        ("outcome", "template_id", "text", "scheduled_for", "justification"),
+        "outcome",
+        True,
+    ),
+    "transfer": (_transfer, ("to_department_id", "reason", "reset_clock"), "to_department_id", True),
+    "transfer-request": (_transfer_request, ("to_department_id", "reason"), "to_department_id", True),
+    "extension": (_extension, ("due_at", "justification"), "due_at", True),
+    "priority": (_priority, ("priority_id",), "priority_id", True),
+}
+
+
+def _seen_version(form: FormData) -> int:
+    """The version of the report the form was rendered with (428 without one, as the API's
+    decisions answer a request that names none)."""
+    try:
+        return int(str(form.get("version") or ""))
+    except ValueError:
+        raise PreconditionRequired("Say which version of the report you saw.") from None
+
+
+@router.post("/staff/reports/{report_id}/{action}", dependencies=[CSRF])
+async def act(
+    report_id: uuid.UUID, action: str, request: Request, page: PageContext = WorkPage
+) -> Response:
+    if action not in ACTIONS:
+        raise NotFound("No such action.")
+    handler, names, field, versioned = ACTIONS[action]
+    form = await request.form()
+    values = _values(form, names)
+    department_id = None
+    try:
+        async with page.session.begin_nested():
+            # The report locked and the caller's power over it checked first (404 for a report
+            # they may not work), then the version they saw, then the action's own service.
+            report, _ = await work.workable(page.session, page.person, report_id)
+            department_id = report.department_id
+            if versioned:
+                lifecycle.check_version(report, _seen_version(form))
+            await handler(page, report_id, dict(values))
+    except ValidationError as exc:
+        return await _workspace(
+            page,
+            report_id,
+            action=action,
+            errors=field_errors(exc, page.language),
+            values=values,
+            status_code=422,
+        )
+    except AppError as exc:
+        if exc.status == 404 and department_id is None:
+            raise
+        if exc.status == 428:
+            raise
+        problem = ""
+        if exc.status == 412:
+            problem = translate(page.language, CHANGED)
+        elif exc.status == 409:
+            problem = translate(page.language, CONFLICT)
+        return await _workspace(
+            page,
+            report_id,
+            action=action,
+            errors=app_error(exc, page.language, field),
+            values=values,
+            problem=problem,
+            status_code=exc.status,
+        )
+    if action == "transfer":
+        # The report left the department: back to the queue it was in.
+        return RedirectResponse(f"/staff/queue?department={department_id}", status_code=303)
+    return RedirectResponse(f"/staff/reports/{report_id}?done={action}", status_code=303)
+
