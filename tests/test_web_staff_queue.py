@@ -421,9 +421,9 @@ async def test_the_contact_is_shown_on_demand_and_its_read_audited_as_the_api_do
     assert len(events) == 2
     assert events[1].details["fields"] == event.details["fields"]
     total = await session.scalar(
-        select(func.count()).select_from(AuditEvent).where(
-            col(AuditEvent.action) == "personal_data.read"
-        )
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(col(AuditEvent.action) == "personal_data.read")
     )
     assert total == 2
 

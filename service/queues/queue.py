@@ -143,9 +143,7 @@ async def department_queue(
     )
 
 
-async def colleagues(
-    session: AsyncSession, actor: Actor, department_id: uuid.UUID
-) -> list[Person]:
+async def colleagues(session: AsyncSession, actor: Actor, department_id: uuid.UUID) -> list[Person]:
     """Whom the caller may give the department's reports to (assign): 403 for a caller who
     does not work there."""
     await require_power(session, actor, department_id, hide=False)

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import ConfigDict, ValidationError, create_model
 from starlette.datastructures import FormData, QueryParams
 from starlette.responses import RedirectResponse, Response
 
@@ -34,7 +34,7 @@ from service.feedback.models import Outcome
 from service.feedback.schemas import ResponseCreate
 from service.queues import bulk, clarification, extensions, priorities, queue, transfers, work
 from service.queues import router as queue_api
-from service.queues.access import Power, power_in, require_power
+from service.queues.access import Power, require_power
 from service.queues.repository import QueueFilters
 from service.queues.schemas import (
     AssignRequest,
@@ -70,15 +70,13 @@ FILTERS = (
 )  # fmt: skip
 
 
-def _query_model() -> type[BaseModel]:
+def _query_model() -> Any:
     """The filters of ``GET /v1/departments/{id}/queue`` as a model, built from the route's
     own declarations (types, limits, defaults), so a page checks exactly what the API does."""
     hints = get_type_hints(queue_api.department_queue, include_extras=True)
     parameters = inspect.signature(queue_api.department_queue).parameters
     fields: dict[str, Any] = {name: (hints[name], parameters[name].default) for name in FILTERS}
-    return create_model(  # type: ignore[call-overload,no-any-return]
-        "QueueQuery", __config__=ConfigDict(extra="ignore"), **fields
-    )
+    return create_model("QueueQuery", __config__=ConfigDict(extra="ignore"), **fields)
 
 
 QueueQuery = _query_model()
@@ -205,16 +203,16 @@ async def _queue(
         department = await city.get_department(page.session, department_id)
         try:
             query = parse(QueueQuery, filters_given)
-            assignee_id, unassigned = queue.assignee_filter(actor, getattr(query, "assignee"))
+            assignee_id, unassigned = queue.assignee_filter(actor, query.assignee)
             filters = QueueFilters(
-                states=getattr(query, "state"),
-                reason_id=getattr(query, "reason"),
-                district_id=getattr(query, "district"),
-                priority_id=getattr(query, "priority"),
+                states=query.state,
+                reason_id=query.reason,
+                district_id=query.district,
+                priority_id=query.priority,
                 assignee_id=assignee_id,
                 unassigned=unassigned,
-                overdue=getattr(query, "overdue"),
-                text=getattr(query, "text"),
+                overdue=query.overdue,
+                text=query.text,
             )
             result = await queue.department_queue(
                 page.session,
@@ -225,8 +223,8 @@ async def _queue(
                 sort=QueueSort.due_at,
                 now=page.now,
                 language=str(page.language),
-                limit=min(getattr(query, "limit"), 100),
-                cursor=getattr(query, "cursor"),
+                limit=min(query.limit, 100),
+                cursor=query.cursor,
             )
         except ValidationError as exc:
             errors = field_errors(exc, page.language)
@@ -248,7 +246,9 @@ async def _queue(
         key=lambda reason: reason.name,
     )
     results = _bulk_results(params)
-    codes = {str(item.report.id): item.report.tracking_code for item in result.items} if result else {}
+    codes = (
+        {str(item.report.id): item.report.tracking_code for item in result.items} if result else {}
+    )
     next_query = (
         _query_string(params, department=department_id, cursor=result.next_cursor)
         if result and result.next_cursor
@@ -341,7 +341,16 @@ EVENT_NAMES = {
     "claimed": N_("Claimed"),
     "assigned": N_("Assigned"),
     "unassigned": N_("Nobody works on it"),
-    "priority_set": N_("Priority set"),
+    "priority": N_("Priority set"),
+    "filed": N_("Filed"),
+    "edited": N_("Edited by the reporter"),
+    "photo_added": N_("Photo added"),
+    "extension_requested": N_("More time asked for"),
+    "extension_approved": N_("More time given"),
+    "extension_declined": N_("More time refused"),
+    "transfer_requested": N_("Transfer asked for"),
+    "transfer_declined": N_("Transfer refused"),
+    "transfer_cancelled": N_("Transfer request withdrawn"),
     "contact_details": N_("Contact details sent with the report"),
 }
 # What a timeline event's data may say, in words.
@@ -359,6 +368,21 @@ DONE = {
     "extension": N_("The extension request was sent to the supervisor."),
     "priority": N_("The priority was set."),
 }
+# The department work services' refusals a form may meet, so ``app_error`` shows them in the
+# reader's language (the services say them in English).
+REFUSALS = (
+    N_("Someone else works on this report; assign it to take it over."),
+    N_("The assignee must hold staff or supervisor in the report's department."),
+    N_("Not an active priority of the report's department."),
+    N_("No such template for this report."),
+    N_("Say the outcome (the template names none)."),
+    N_("A scheduled answer needs its date."),
+    N_("The scheduled date is in the past."),
+    N_("Only a scheduled answer has a date."),
+    N_("Say why nothing will be done."),
+    N_("An answer of this round waits for moderation; it is approved or returned first."),
+    N_("This needs the department's supervisor."),
+)
 CHANGED = N_(
     "Someone changed this report while you had it open. It is shown below as it is now; "
     "check it and send the form again if it still applies."
@@ -385,7 +409,9 @@ async def _workspace(
     power = await require_power(page.session, actor, department_id)
     if contact:
         # The API's staff read: shows the reporter's name and email and audits the read.
-        shown = await views.view(page.session, actor, page.now, str(page.language), report_id=report_id)
+        shown = await views.view(
+            page.session, actor, page.now, str(page.language), report_id=report_id
+        )
     else:
         shown = await views.view(
             page.session, actor, page.now, str(page.language), report_id=report_id, level=STAFF
@@ -415,9 +441,7 @@ async def _workspace(
         priorities=await priorities.list_priorities(
             page.session, actor, department_id, include_inactive=False
         ),
-        departments=[
-            d for d in await city.list_departments(page.session) if d.id != department_id
-        ],
+        departments=[d for d in await city.list_departments(page.session) if d.id != department_id],
         action=action,
         errors=errors or FormErrors(),
         values=values or {},
@@ -538,8 +562,18 @@ ACTIONS: dict[str, tuple[Handler, tuple[str, ...], str, bool]] = {
         "outcome",
         True,
     ),
-    "transfer": (_transfer, ("to_department_id", "reason", "reset_clock"), "to_department_id", True),
-    "transfer-request": (_transfer_request, ("to_department_id", "reason"), "to_department_id", True),
+    "transfer": (
+        _transfer,
+        ("to_department_id", "reason", "reset_clock"),
+        "to_department_id",
+        True,
+    ),
+    "transfer-request": (
+        _transfer_request,
+        ("to_department_id", "reason"),
+        "to_department_id",
+        True,
+    ),
     "extension": (_extension, ("due_at", "justification"), "due_at", True),
     "priority": (_priority, ("priority_id",), "priority_id", True),
 }
@@ -605,4 +639,3 @@ async def act(
         # The report left the department: back to the queue it was in.
         return RedirectResponse(f"/staff/queue?department={department_id}", status_code=303)
     return RedirectResponse(f"/staff/reports/{report_id}?done={action}", status_code=303)
-
