@@ -376,6 +376,7 @@ async def test_a_stale_form_gets_the_conflict_message_and_loses_no_change(
     conflict = await _act(client, report, "claim")
     assert conflict.status_code == 409  # type: ignore[attr-defined]
     assert "Seda teadet ei saa praegu nii muuta" in conflict.text  # type: ignore[attr-defined]
+    assert "Selle teatega tegeleb keegi teine" in conflict.text  # type: ignore[attr-defined]
     assert (await _fresh(session, report)).assignee_id == people["colleague"].id
 
     # A form without its version is refused.
@@ -441,3 +442,58 @@ async def test_colleagues_are_the_people_who_may_be_given_the_departments_report
         assert await queue_repository.works_in(session, user_id, roads)
     # A supervisor above the department is a colleague too (as ``works_in`` says).
     assert head.id in found or not await queue_repository.works_in(session, head.id, roads)
+
+
+async def test_assign_transfer_request_and_extension_forms_do_what_the_api_does(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    people = await _cast(session, settings)
+    report = await accepted_report(session, people["resident"], people["moderator"])
+    greenery = await department_id(session, "greenery")
+    await sign_in(client, people["staff"].email)
+
+    # Only a colleague of the department: the service's refusal by the field.
+    wrong = await _act(client, report, "assign", {"user_id": str(people["stranger"].id)})
+    assert wrong.status_code == 422  # type: ignore[attr-defined]
+    assert 'id="e-assign-user_id"' in wrong.text  # type: ignore[attr-defined]
+    assert "Täitja peab olema teate osakonna töötaja või juht." in wrong.text  # type: ignore[attr-defined]
+    given = await _act(client, report, "assign", {"user_id": str(people["colleague"].id)})
+    assert given.status_code == 303  # type: ignore[attr-defined]
+    assert (await _fresh(session, report)).assignee_id == people["colleague"].id
+
+    later = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M")
+    short = await _act(client, report, "extension", {"due_at": later, "justification": "no"})
+    assert short.status_code == 422  # type: ignore[attr-defined]
+    assert 'id="e-extension-justification"' in short.text  # type: ignore[attr-defined]
+    extended = await _act(
+        client,
+        report,
+        "extension",
+        {"due_at": later, "justification": "The asphalt plant is closed until spring."},
+    )
+    assert extended.status_code == 303, extended.text  # type: ignore[attr-defined]
+
+    asked = await _act(
+        client,
+        report,
+        "transfer-request",
+        {"to_department_id": str(greenery), "reason": "The hole is in the park's path."},
+    )
+    assert asked.status_code == 303, asked.text  # type: ignore[attr-defined]
+    requests = await client.get(
+        f"/v1/reports/{report.id}/timeline", headers=bearer(settings, people["staff"])
+    )
+    kinds = [event["type"] for event in requests.json()]
+    assert "extension_requested" in kinds and "transfer_requested" in kinds
+
+    # A staff member may not transfer directly: the form is not offered, the post refused.
+    workspace = await client.get(f"/staff/reports/{report.id}")
+    assert f'/staff/reports/{report.id}/transfer"' not in workspace.text
+    direct = await _act(
+        client,
+        report,
+        "transfer",
+        {"to_department_id": str(greenery), "reason": "The hole is in the park's path."},
+    )
+    assert direct.status_code == 403  # type: ignore[attr-defined]
+    assert (await _fresh(session, report)).department_id != greenery
