@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.web.pages import filing, home, reports, session, staff
+from service.web.pages import account, filing, home, my, reports, session, staff, training
 
 # Filing's fixed paths (``/reports/new``) before the report pages' ``/reports/{code}``.
 ROUTERS: list[APIRouter] = [
@@ -13,4 +13,7 @@ ROUTERS: list[APIRouter] = [
     staff.router,
     filing.router,
     reports.router,
+    account.router,
+    my.router,
+    training.router,
 ]
