@@ -84,7 +84,9 @@ async def test_registering_sends_a_link_whose_page_confirms_the_address(
     assert again.status_code == 422
     assert "Link on tundmatu, juba kasutatud või aegunud" in again.text
     # The API's page still takes the links sent before the web app.
-    assert (await client.get(link.replace("/verify-email", "/v1/auth/verify-email"))).status_code == 200
+    assert (
+        await client.get(link.replace("/verify-email", "/v1/auth/verify-email"))
+    ).status_code == 200
 
 
 async def test_registering_with_bad_input_shows_the_errors_by_the_fields(

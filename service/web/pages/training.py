@@ -251,6 +251,9 @@ async def check_in(page: ResidentPage, request: Request) -> Response:
     fields = text_fields(form, "code", "session_id")
     code = fields.get("code", "")[:32]
     chosen = fields.get("session_id", "")
+    if not chosen:
+        candidates = _sessions_to_check_in(page, await _mine(page))
+        chosen = str(candidates[0][1].session_id) if candidates else ""
     try:
         body = parse(CheckIn, {"code": code})
     except ValidationError as exc:
