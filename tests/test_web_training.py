@@ -38,7 +38,7 @@ HOLDER = "Liisa Saarepuu"
 async def _address(session: AsyncSession, building_id: uuid.UUID) -> str:
     address = await session.scalar(select(Building.address).where(Building.id == building_id))
     assert address is not None
-    return address
+    return str(address)
 
 
 async def test_enrolment_gives_the_places_then_the_waiting_list(
