@@ -229,6 +229,10 @@ async def test_an_unknown_diploma_code_is_a_404_page(client: AsyncClient) -> Non
     assert unknown.status_code == 404
     assert unknown.headers["content-type"].startswith("text/html")
     assert "Siin ei ole midagi." in unknown.text
+    # A code mistyped short is not there either (a page for people reading a paper).
     too_short = await client.get("/diplomas/ABC")
-    assert too_short.status_code == 422
+    assert too_short.status_code == 404
     assert too_short.headers["content-type"].startswith("text/html")
+    too_long = await client.get("/diplomas/" + "A" * 25)
+    assert too_long.status_code == 422
+    assert too_long.headers["content-type"].startswith("text/html")

@@ -329,9 +329,13 @@ async def sign_out_everywhere(page: PersonPage, request: Request) -> Response:
     return _signed_out(page, request, "/sign-in")
 
 
-@router.get("/account/export")
+@router.post("/account/export", dependencies=[CSRF])
 async def export(page: PersonPage, request: Request) -> Response:
-    """All of the person's data as one JSON document, as ``GET /v1/me/export`` streams it."""
+    """All of the person's data as one JSON document, as ``GET /v1/me/export`` streams it.
+
+    A form's button (with the CSRF token), not a link: another site cannot make a signed-in
+    browser run an export, which is written to the audit log. The answer is the download
+    itself, not a redirect."""
     person = await own_data.begin_export(page.session, page.person)
     return StreamingResponse(
         export_chunks(request.app.state.sessionmaker, person, page.now),

@@ -41,7 +41,7 @@ from service.web.i18n import N_, translate
 from service.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-DiplomaCode = Annotated[str, Path(min_length=8, max_length=24)]
+DiplomaCode = Annotated[str, Path(min_length=1, max_length=24)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 PAGE_SIZE = 20
 ADDRESS_CHOICES = 8
