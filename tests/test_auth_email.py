@@ -92,8 +92,10 @@ async def test_the_emailed_link_verifies_the_account_when_followed(
     assert mail["Content-Transfer-Encoding"] == "8bit"
     assert "=3D" not in mail.as_string()
     link = _link(mail)
-    assert link.startswith("http://127.0.0.1:8000/v1/auth/verify-email?")
+    assert link.startswith("http://127.0.0.1:8000/verify-email?")
     assert f"token={_code(mail)}" in link
+    # The web app's page is tested with the pages; the API's page takes links sent before.
+    link = link.replace("/verify-email?", "/v1/auth/verify-email?")
 
     # Opening the link (as a mail scanner would) shows a button and changes nothing.
     page = await client.get(_local(link))
@@ -131,7 +133,8 @@ async def test_the_emailed_reset_link_sets_a_new_password(
     await run_worker()
     [mail] = mailbox.to(user.email)
     link = _link(mail)
-    assert "/v1/auth/reset-password?" in link
+    assert "/reset-password?" in link
+    link = link.replace("/reset-password?", "/v1/auth/reset-password?")
     page = await client.get(_local(link))
     assert page.status_code == 200
     form = _form(page.text)

@@ -129,8 +129,10 @@ class EmailTokenPurpose(StrEnum):
 
 # The API page an emailed one-time link opens, per purpose (service/auth/pages.py).
 EMAIL_TOKEN_PAGES: dict[EmailTokenPurpose, str] = {
-    EmailTokenPurpose.verify_email: "/v1/auth/verify-email",
-    EmailTokenPurpose.password_reset: "/v1/auth/reset-password",
+    # The web app's pages (``service.web.pages.account``); the API's own pages at
+    # ``/v1/auth/verify-email`` and ``/v1/auth/reset-password`` still take links sent before.
+    EmailTokenPurpose.verify_email: "/verify-email",
+    EmailTokenPurpose.password_reset: "/reset-password",
     EmailTokenPurpose.disown_report: "/v1/reports/disown",
 }
 

@@ -25,7 +25,6 @@ from fastapi.responses import HTMLResponse
 
 from service.auth import service
 from service.auth.dependencies import SettingsDep, client_ip
-from service.auth.models import EMAIL_TOKEN_PAGES, EmailTokenPurpose
 from service.auth.policy import CREDENTIALS
 from service.auth.schemas import PASSWORD_MAX, PASSWORD_MIN
 from service.clock import NowDep
@@ -36,8 +35,10 @@ from service.languages import Language
 
 router = APIRouter(prefix="", tags=["auth pages"], dependencies=[CREDENTIALS])
 
-VERIFY_PAGE = EMAIL_TOKEN_PAGES[EmailTokenPurpose.verify_email]
-RESET_PAGE = EMAIL_TOKEN_PAGES[EmailTokenPurpose.password_reset]
+# Emailed links now open the web app's pages (``EMAIL_TOKEN_PAGES``); these keep working
+# for links sent before, and for clients that open them.
+VERIFY_PAGE = "/v1/auth/verify-email"
+RESET_PAGE = "/v1/auth/reset-password"
 HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "

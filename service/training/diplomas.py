@@ -48,7 +48,9 @@ def normalise_code(code: str) -> str:
 
 
 def verify_url(settings: Settings, code: str) -> str:
-    return f"{settings.public_base_url.rstrip('/')}/v1/diplomas/{code}"
+    """The web page that verifies a diploma (``/diplomas/{code}``, for people holding the
+    paper); ``GET /v1/diplomas/{code}`` answers the same for programs."""
+    return f"{settings.public_base_url.rstrip('/')}/diplomas/{code}"
 
 
 @dataclass(frozen=True)

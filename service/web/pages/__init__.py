@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from service.web.pages import filing, home, reports, session, staff, staff_queue
+from service.web.pages import (
+    account,
+    filing,
+    home,
+    my,
+    reports,
+    session,
+    staff,
+    staff_queue,
+    training,
+)
 
 # Filing's fixed paths (``/reports/new``) before the report pages' ``/reports/{code}``.
 ROUTERS: list[APIRouter] = [
@@ -14,4 +24,7 @@ ROUTERS: list[APIRouter] = [
     staff_queue.router,
     filing.router,
     reports.router,
+    account.router,
+    my.router,
+    training.router,
 ]
