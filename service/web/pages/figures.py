@@ -59,6 +59,10 @@ class Week:
     end: date
     row: DepartmentKpis
 
+    @property
+    def number(self) -> str:
+        return _week(self.start)
+
 
 @dataclass(frozen=True)
 class Chart:
