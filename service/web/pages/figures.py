@@ -2,11 +2,12 @@
 downloads with their dictionary.
 
 The league table is ``GET /v1/stats/departments`` (``service.feedback.stats.league_table``)
-over the chosen days; the weekly figures are the same table over each of the last weeks of
-the period. Charts are drawn here as inline SVG, each with an accessible name and the same
-numbers in a table beside it. The open-data page links the API's downloads and shows the
-dictionary of ``GET /v1/open-data/dictionary`` (``service.opendata.service.dictionary``),
-its texts in the reader's language where the catalogue has them.
+over the chosen days; the weekly figures are one department's row of that table over each of
+the last weeks (``stats.department_figures``). Charts are drawn here as inline SVG, each with
+an accessible name and the same numbers in a table beside it. The open-data page links the
+API's downloads and shows the dictionary of ``GET /v1/open-data/dictionary``
+(``service.opendata.service.dictionary``), its texts in the reader's language where the
+catalogue has them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from starlette.responses import Response
 
 from service.errors import InvalidInput
 from service.feedback import stats
-from service.feedback.schemas import DepartmentKpis, LeagueTable
+from service.feedback.schemas import DepartmentKpis, KpiFigures, LeagueTable
 from service.opendata import service as opendata
 from service.web.dependencies import Page
 from service.web.forms import FormErrors, app_error, field_errors
@@ -57,7 +58,7 @@ class Bar:
 class Week:
     start: date
     end: date
-    row: DepartmentKpis
+    row: KpiFigures
 
     @property
     def number(self) -> str:
@@ -126,15 +127,18 @@ def _week(day: date) -> str:
     return str(day.isocalendar().week)
 
 
-async def _weeks(page: Page, end: date) -> list[tuple[date, date, LeagueTable]]:
-    """The league table of each of the last ``WEEKS`` weeks (Monday to Sunday) up to the
-    week of ``end``, oldest first."""
+async def _weeks(page: Page, department: DepartmentKpis, end: date) -> list[Week]:
+    """The department's figures in each of the last ``WEEKS`` weeks (Monday to Sunday) up
+    to the week of ``end``, oldest first: its row of the league table of each week."""
     monday = end - timedelta(days=end.weekday())
     found = []
     for back in range(WEEKS - 1, -1, -1):
         first = monday - timedelta(days=7 * back)
         last = first + timedelta(days=6)
-        found.append((first, last, await stats.league_table(page.session, first, last, page.now)))
+        row = await stats.department_figures(
+            page.session, department.department.id, first, last, page.now
+        )
+        found.append(Week(first, last, row))
     return found
 
 
@@ -156,13 +160,9 @@ async def figures(
             errors = app_error(exc, page.language, "from")
     if table is None:
         table = await stats.league_table(page.session, None, None, page.now)
-    codes = [row.department.code for row in table.departments]
-    chosen = department if department in codes else (codes[0] if codes else None)
-    weeks = await _weeks(page, table.period.to_date) if chosen else []
-    weekly: list[Week] = []
-    for week_start, week_end, week_table in weeks:
-        row = next(r for r in week_table.departments if r.department.code == chosen)
-        weekly.append(Week(week_start, week_end, row))
+    rows = {row.department.code: row for row in table.departments}
+    chosen = rows.get(department or "") or (table.departments[0] if table.departments else None)
+    weekly = await _weeks(page, chosen, table.period.to_date) if chosen else []
     answered = [row for row in table.departments if row.answered]
     return render(
         page,
@@ -171,10 +171,8 @@ async def figures(
         errors=errors,
         table=table,
         values={"from": start or "", "to": end or ""},
-        chosen=chosen,
-        chosen_name=next(
-            (r.department.name for r in table.departments if r.department.code == chosen), ""
-        ),
+        chosen=chosen.department.code if chosen else None,
+        chosen_name=chosen.department.name if chosen else "",
         shares=department_bars(answered),
         weekly=weekly,
         median_chart=week_bars([(_week(w.start), w.row.median_answer_hours) for w in weekly]),
