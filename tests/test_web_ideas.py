@@ -355,3 +355,45 @@ async def test_an_edit_with_bad_input_keeps_the_idea(
         await client.get(f"/v1/me/ideas/{bank.draft_id}", headers=bearer(settings, bank.author))
     ).json()
     assert idea["title"] == DRAFT_TITLE
+
+
+async def test_removing_a_file_and_withdrawing_through_the_pages(
+    client: AsyncClient, settings: Settings, bank: Bank
+) -> None:
+    await sign_in(client, bank.resident.email)
+    answer = await _propose(
+        client,
+        _form(bank.area.id, action="draft"),
+        [("photos", ("crossing.png", _png(), "image/png"))],
+    )
+    assert answer.status_code == 303, answer.text
+    idea_id = answer.headers["location"].removeprefix("/my/ideas/")
+    headers = bearer(settings, bank.resident)
+    (photo,) = (await client.get(f"/v1/me/ideas/{idea_id}", headers=headers)).json()["attachments"]
+    own = await client.get(f"/my/ideas/{idea_id}")
+    remove = f"/my/ideas/{idea_id}/attachments/{photo['id']}/remove"
+    assert f'action="{remove}"' in own.text
+    # Another person's form cannot remove it.
+    client.cookies.clear()
+    await sign_in(client, bank.author.email)
+    other = await client.get("/my/ideas")
+    assert (await client.post(remove, data={"csrf_token": csrf_of(other)})).status_code == 404
+    client.cookies.clear()
+    await sign_in(client, bank.resident.email)
+    own = await client.get(f"/my/ideas/{idea_id}")
+    removed = await client.post(remove, data={"csrf_token": csrf_of(own)})
+    assert removed.status_code == 303
+    assert (await client.get(f"/v1/me/ideas/{idea_id}", headers=headers)).json()[
+        "attachments"
+    ] == []
+    withdrawn = await client.post(
+        f"/my/ideas/{idea_id}/withdraw", data={"csrf_token": csrf_of(own)}
+    )
+    assert withdrawn.status_code == 303
+    assert (await client.get(f"/v1/me/ideas/{idea_id}", headers=headers)).json()[
+        "state"
+    ] == "withdrawn"
+    # A withdrawn idea cannot be withdrawn again: the page says so, in Estonian.
+    again = await client.post(f"/my/ideas/{idea_id}/withdraw", data={"csrf_token": csrf_of(own)})
+    assert again.status_code == 409
+    assert "See ei ole idee praeguses etapis võimalik." in again.text

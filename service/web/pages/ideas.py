@@ -105,6 +105,12 @@ UPLOAD_MESSAGES = {
     413: N_("The file is too large."),
     415: N_("Attach photos as JPEG, PNG, WebP or HEIC images and documents as PDF files."),
 }
+REFUSALS = {
+    409: N_("This is not possible in the idea's present stage."),
+    422: N_("Some of what was sent is not valid."),
+    429: N_("Too many attempts; wait a moment and try again."),
+}
+REFUSAL_FALLBACK = N_("This could not be done.")
 UPLOAD_FALLBACK = N_("The file could not be read; attach another one.")
 UUID = TypeAdapter(uuid.UUID)
 STATE = TypeAdapter(IdeaState)
@@ -257,9 +263,7 @@ async def support(page: PersonPage, request: Request, idea_id: uuid.UUID) -> Res
     except AppError as exc:
         if exc.status == 404:
             raise
-        return await _idea_page(
-            page, idea_id, status_code=exc.status, errors=app_error(exc, page.language)
-        )
+        return await _idea_page(page, idea_id, status_code=exc.status, errors=_refusal(page, exc))
     return RedirectResponse(f"/ideas/{idea_id}#support", status_code=303)
 
 
@@ -284,6 +288,16 @@ def _values(form: Mapping[str, str], *, update: bool) -> dict[str, Any]:
 
 def _files(form: FormData, name: str) -> list[UploadFile]:
     return [f for f in form.getlist(name) if isinstance(f, UploadFile) and (f.filename or f.size)]
+
+
+def _refusal(page: PageContext, exc: AppError, field: str = "") -> FormErrors:
+    """A service's refusal in the reader's language: its own sentence where the catalogue
+    has it, else what a refusal of its kind means (a sentence naming a state or a number
+    has no fixed translation)."""
+    errors = app_error(exc, page.language, field)
+    if page.language.value != "en" and errors.get(field) == exc.detail:
+        errors[field] = translate(page.language, REFUSALS.get(exc.status, REFUSAL_FALLBACK))
+    return errors
 
 
 def _upload_error(page: PageContext, exc: AppError, field: str) -> FormErrors:
@@ -337,7 +351,7 @@ def _failure(page: PageContext, exc: AppError) -> FormErrors:
     field = str(exc.extensions.pop("_web_field", ""))
     if field:
         return _upload_error(page, exc, field)
-    found = app_error(exc, page.language, str(exc.extensions.get("field") or ""))
+    found = _refusal(page, exc, str(exc.extensions.get("field") or ""))
     return FormErrors({("lat" if k == "location" else k): v for k, v in found.items()})
 
 
@@ -459,9 +473,7 @@ async def _act(page: PageContext, idea_id: uuid.UUID, action: Any) -> Response:
         if exc.status == 404:
             raise
         await page.session.rollback()
-        return await _own_page(
-            page, idea_id, errors=app_error(exc, page.language), status_code=exc.status
-        )
+        return await _own_page(page, idea_id, errors=_refusal(page, exc), status_code=exc.status)
     return RedirectResponse(f"/my/ideas/{idea_id}", status_code=303)
 
 

@@ -35,3 +35,38 @@ document.addEventListener("DOMContentLoaded", () => {
     })
     .catch(() => { box.hidden = true; });
 });
+
+// The proposal form: a click on the map, or the device's position, fills in the place's
+// coordinates; the fields themselves work without the map.
+document.addEventListener("DOMContentLoaded", () => {
+  const box = document.getElementById("place-map");
+  const lat = document.getElementById("field-lat");
+  const lon = document.getElementById("field-lon");
+  if (!box || !lat || !lon || typeof L === "undefined") return;
+  box.hidden = false;
+  const [centerLat, centerLon] = box.dataset.center.split(",").map(Number);
+  const start = lat.value && lon.value ? [Number(lat.value), Number(lon.value)] : [centerLat, centerLon];
+  const map = L.map(box).setView(start, lat.value ? 16 : 13);
+  if (box.dataset.tiles) {
+    L.tileLayer(box.dataset.tiles, { maxZoom: 19, attribution: box.dataset.attribution || "" }).addTo(map);
+  }
+  const marker = L.circleMarker(start, { radius: 9, color: "#084784", weight: 2, fillColor: "#0b5cad", fillOpacity: 0.85 });
+  if (lat.value && lon.value) marker.addTo(map);
+  const place = (where) => {
+    lat.value = where.lat.toFixed(6);
+    lon.value = where.lng.toFixed(6);
+    marker.setLatLng(where).addTo(map);
+  };
+  map.on("click", (event) => place(event.latlng));
+  const here = document.getElementById("place-here");
+  if (here && navigator.geolocation) {
+    here.parentElement.hidden = false;
+    here.addEventListener("click", () => {
+      navigator.geolocation.getCurrentPosition((position) => {
+        const where = L.latLng(position.coords.latitude, position.coords.longitude);
+        place(where);
+        map.setView(where, 17);
+      });
+    });
+  }
+});
