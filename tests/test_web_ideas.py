@@ -79,6 +79,17 @@ async def test_browsing_shows_public_ideas_only(client: AsyncClient, bank: Bank)
     assert filtered.status_code == 200
     assert PUBLIC_TITLE not in filtered.text
     assert f'data-src="/v1/ideas/map?area_id={bank.area.id}&amp;state=decided"' in filtered.text
+    # By district, as the API filters.
+    here = await client.get("/v1/districts/locate", params={"lat": KESKLINN[0], "lon": KESKLINN[1]})
+    select = re.search(r'<select id="field-district_id".*?</select>', page.text, re.S)
+    assert select
+    districts = re.findall(r'<option value="([0-9a-f-]{36})">', select.group(0))
+    assert here.json()["id"] in districts
+    elsewhere = next(d for d in districts if d != here.json()["id"])
+    inside = await client.get("/ideas", params={"district_id": here.json()["id"]})
+    assert PUBLIC_TITLE in inside.text
+    outside = await client.get("/ideas", params={"district_id": elsewhere})
+    assert PUBLIC_TITLE not in outside.text
 
 
 async def test_a_bad_filter_comes_back_next_to_its_field_in_estonian(

@@ -24,6 +24,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from service.auth.dependencies import require_scope
 from service.auth.scopes import Scope
+from service.city.districts import service as city
 from service.errors import AppError
 from service.ideas import access, attachments, public, repository, submissions, views
 from service.ideas.areas import area_public
@@ -39,6 +40,8 @@ from service.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 20
+# The districts' outlines are not drawn: the coarsest the API offers is the cheapest.
+DISTRICT_SIMPLIFY_M = 500
 TEXT_FIELDS = ("area_id", "title", "summary", "problem", "solution", "benefit", "cost_band")
 FORM_FIELDS = (*TEXT_FIELDS, "lat", "lon", "tags", "organisation")
 
@@ -164,6 +167,7 @@ async def browse(
     page: Page,
     area_id: Annotated[str | None, Query(max_length=40)] = None,
     state: Annotated[str | None, Query(max_length=20)] = None,
+    district_id: Annotated[str | None, Query(max_length=40)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     """Public ideas (as ``GET /v1/ideas``), newest first, filtered by area and stage, with
@@ -179,6 +183,11 @@ async def browse(
         stage = STATE.validate_python(state) if state else None
     except ValidationError:
         errors["state"] = _choose(page)
+    district: uuid.UUID | None = None
+    try:
+        district = UUID.validate_python(district_id) if district_id else None
+    except ValidationError:
+        errors["district_id"] = _choose(page)
     areas = await _areas(page)
     if errors:
         ideas = None
@@ -187,12 +196,18 @@ async def browse(
             page.session,
             area_id=area,
             state=stage,
-            district_id=None,
+            district_id=district,
             cursor=cursor or None,
             limit=PAGE_SIZE,
         )
-    query = {"area_id": str(area) if area else "", "state": stage.value if stage else ""}
-    map_query = "&".join(f"{k}={v}" for k, v in query.items() if v)
+    query = {
+        "area_id": str(area) if area else "",
+        "state": stage.value if stage else "",
+        "district_id": str(district) if district else "",
+    }
+    # The API's map takes the area and the stage (not the district).
+    map_query = "&".join(f"{k}={v}" for k, v in query.items() if v and k != "district_id")
+    paging = "&".join(f"{k}={v}" for k, v in query.items() if v)
     return render(
         page,
         "ideas/browse.html",
@@ -202,10 +217,19 @@ async def browse(
         area_names={a.id: a.name for a in areas},
         chosen=query,
         map_query=map_query,
+        paging=paging,
+        districts=await _districts(page),
         errors=errors,
         public_states=[s for s in IdeaState if s not in (IdeaState.draft, IdeaState.returned)],
         **_names(),
     )
+
+
+async def _districts(page: PageContext) -> list[tuple[str, str]]:
+    """The city's districts (id, name) by name, for the filter (as ``GET /v1/districts``)."""
+    collection = await city.districts_geojson(page.session, DISTRICT_SIMPLIFY_M)
+    found = [(str(f["id"]), str(f["properties"]["name"])) for f in collection["features"]]
+    return sorted(found, key=lambda item: item[1])
 
 
 def _choose(page: PageContext) -> str:
