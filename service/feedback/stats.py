@@ -117,6 +117,19 @@ async def league_table(
     return LeagueTable(period=shown, departments=departments)
 
 
+async def department_figures(
+    session: AsyncSession, department_id: uuid.UUID, start: date, end: date, now: datetime
+) -> KpiFigures:
+    """One department's row of the league table over a period (public, as the table is),
+    read for that department alone: the web app's weekly figures ask for one department
+    over many weeks."""
+    _, starts, ends = await period(session, start, end, now)
+    rows = await kpi_rows(
+        session, GroupBy.department, start=starts, end=ends, now=now, department_id=department_id
+    )
+    return figures(rows.get(department_id))
+
+
 async def department_stats(
     session: AsyncSession,
     actor: Actor,

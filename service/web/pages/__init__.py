@@ -6,8 +6,10 @@ from fastapi import APIRouter
 
 from service.web.pages import (
     account,
+    figures,
     filing,
     home,
+    ideas,
     my,
     reports,
     session,
@@ -27,4 +29,6 @@ ROUTERS: list[APIRouter] = [
     account.router,
     my.router,
     training.router,
+    ideas.router,
+    figures.router,
 ]
