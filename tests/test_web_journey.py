@@ -296,9 +296,8 @@ async def test_a_resident_registers_trains_and_shows_the_diploma(
     assert user_id is not None
     async with _api(live, User(id=user_id, email=email)) as as_resident:  # type: ignore[call-arg]
         mine = (await as_resident.get("/v1/me/training")).json()
-        print("MINE", mine)
     verify_url = next(
-        item["diploma"]["verify_url"] for item in mine["programmes"] if item.get("diploma")
+        item["ambassador"]["verify_url"] for item in mine["programmes"] if item["ambassador"]
     )
     assert verify_url.startswith(f"{live.url}/diplomas/")
     visitor = await open_page(DESKTOP, language)
@@ -307,3 +306,62 @@ async def test_a_resident_registers_trains_and_shows_the_diploma(
     assert "Mari Maasikas" in await visitor.content()
     await accessible(visitor)
     await shoot(visitor, f"diploma-{size}")
+
+
+def _pdf() -> bytes:
+    from fpdf import FPDF
+
+    document = FPDF()
+    document.add_page()
+    document.set_font("helvetica", size=12)
+    document.cell(text="A plan of the benches")
+    return bytes(document.output())
+
+
+@pytest.mark.parametrize(("viewport", "language"), VIEWS)
+async def test_a_resident_proposes_an_idea_with_a_plan(
+    live: Live, open_page: OpenPage, viewport: dict[str, int], language: str
+) -> None:
+    size = f"{language}-{viewport['width']}"
+    tag = uuid.uuid4().hex[:6]
+    roads, _ = await _ids(live)
+    admin = await _person(live, f"admin-{tag}@example.org", language, (Role.admin, None))
+    resident = await _person(live, f"author-{tag}@example.org", language)
+    async with _api(live, admin) as as_admin:
+        area = await as_admin.post(
+            "/v1/idea-areas",
+            json={"code": f"streets-{tag}", "name": "Streets", "department_id": str(roads)},
+        )
+        assert area.status_code == 201, area.text
+    page = await open_page(viewport, language)
+    await _sign_in(page, live, resident.email, WORDS[language])
+    await page.goto(f"{live.url}/ideas/new")
+    await accessible(page)
+    await page.locator("#field-area_id").select_option(area.json()["id"])
+    await page.locator("#field-title").fill("Benches along the Emajõgi promenade")
+    await page.locator("#field-summary").fill(
+        "Put a bench every hundred metres along the promenade, so older people can rest."
+    )
+    await page.locator("#field-problem").fill("There is nowhere to sit for two kilometres.")
+    await page.locator("#field-solution").fill("Twenty wooden benches with backrests.")
+    await page.locator("#field-benefit").fill("Older people and parents with children.")
+    await page.locator("#field-documents").set_input_files(
+        [{"name": "plan.pdf", "mimeType": "application/pdf", "buffer": _pdf()}]
+    )
+    await shoot(page, f"propose-an-idea-{size}")
+    await page.locator("button[name=action][value=submit]").click()
+    await page.wait_for_url(f"{live.url}/my/ideas**")
+    await accessible(page)
+    await expect(page.get_by_text("Benches along the Emajõgi promenade").first).to_be_visible()
+    await shoot(page, f"my-ideas-{size}")
+    async with _api(live, resident) as as_resident:
+        mine = (await as_resident.get("/v1/me/ideas")).json()
+    items = mine["items"] if isinstance(mine, dict) else mine
+    (idea,) = [i for i in items if i["title"] == "Benches along the Emajõgi promenade"]
+    assert idea["state"] != "draft"
+    await page.goto(f"{live.url}/ideas")
+    await accessible(page)
+    await shoot(page, f"ideas-{size}")
+    await page.goto(f"{live.url}/figures")
+    await accessible(page)
+    await shoot(page, f"figures-{size}")
