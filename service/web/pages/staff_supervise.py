@@ -497,7 +497,7 @@ async def kpis(
 ) -> Response:
     departments = await supervised_departments(page)
     department_id = chosen(departments, department)
-    name, found = ("", [])
+    name, found = "", list[Week]()
     if department_id is not None:
         name, found = await weekly_figures(page, department_id, weeks, to)
     return render(
