@@ -82,10 +82,17 @@ async def supervised_departments(page: PageContext) -> list[Department]:
     return [d for d in listed if held.get(d.id) == Power.supervisor]
 
 
-def chosen(departments: list[Department], wanted: uuid.UUID | None) -> uuid.UUID | None:
-    """The department asked for (the services check it), or the first of the choices."""
+def chosen(
+    page: PageContext, departments: list[Department], wanted: uuid.UUID | None
+) -> uuid.UUID | None:
+    """The department asked for (the services check it), or the first the person was made
+    supervisor of (whose lists cover those below it), or the first of the choices."""
     if wanted is not None:
         return wanted
+    own = page.person.departments(Role.supervisor)
+    for department in departments:
+        if department.id in own:
+            return department.id
     return departments[0].id if departments else None
 
 
@@ -112,7 +119,7 @@ async def requests_page(
     done: str | None = None,
 ) -> Response:
     departments = await supervised_departments(page)
-    department_id = chosen(departments, department)
+    department_id = chosen(page, departments, department)
     names = {d.id: d.name for d in await city.list_departments(page.session, include_inactive=True)}
     values: dict[str, Any] = {
         "departments": departments,
@@ -496,7 +503,7 @@ async def kpis(
     page: PageContext = SupervisorPage,
 ) -> Response:
     departments = await supervised_departments(page)
-    department_id = chosen(departments, department)
+    department_id = chosen(page, departments, department)
     name, found = "", list[Week]()
     if department_id is not None:
         name, found = await weekly_figures(page, department_id, weeks, to)
@@ -545,7 +552,7 @@ async def kpis_csv(
 ) -> Response:
     """The dashboard's numbers, one row a week: the figures as the API gives them."""
     departments = await supervised_departments(page)
-    department_id = chosen(departments, department)
+    department_id = chosen(page, departments, department)
     found: list[Week] = []
     if department_id is not None:
         _, found = await weekly_figures(page, department_id, weeks, to)

@@ -9,6 +9,7 @@
   function draw(element) {
     if (element.dataset.drawn === "1" || typeof L === "undefined") return;
     element.dataset.drawn = "1";
+    element.classList.add("ready");
     const here = [number(element.dataset.lat), number(element.dataset.lon)];
     const map = L.map(element, { scrollWheelZoom: false }).setView(here, 17);
     if (element.dataset.tiles) {
