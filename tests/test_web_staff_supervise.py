@@ -10,13 +10,15 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.models import Role
 from service.config import Settings
-from service.feedback import ratings
-from service.feedback.schemas import RatingCreate
+from service.errors import Forbidden
+from service.feedback import ratings, responses
+from service.feedback.schemas import RatingCreate, ResponseCreate
 from service.queues import extensions, transfers
 from service.queues.models import ExtensionRequest, RequestState, TransferRequest
 from service.readable import readable_number
@@ -221,9 +223,6 @@ async def test_a_referred_report_is_closed_with_a_closing_word(
     report = await answered(session, people, settings, now - timedelta(hours=10))
     reporter = actor_of(people.reporter)
     staff = actor_of(people.staff, (Role.staff, people.roads))
-    from service.feedback import responses
-    from service.feedback.schemas import ResponseCreate
-
     # Not resolved, twice reopened and answered again; the third "no" refers it.
     for hours in (8, 6):
         await ratings.rate(
@@ -376,3 +375,21 @@ async def test_the_kpis_of_another_department_are_the_apis_403(
     bad = await client.get(f"/staff/kpis?department={people.roads}&weeks=99")
     assert bad.status_code == 422
     assert bad.headers["content-type"].startswith("text/html")
+
+
+async def test_the_referred_reports_are_read_by_supervisors_of_the_department_only(
+    session: AsyncSession, settings: Settings
+) -> None:
+    people = await cast(session, settings)
+    greenery = await department_id(session, "greenery")
+    now = datetime.now(UTC)
+    staff = actor_of(people.staff, (Role.staff, people.roads))
+    other_head = actor_of(
+        await make_user(session, settings, roles=((Role.supervisor, greenery),)),
+        (Role.supervisor, greenery),
+    )
+    for actor in (staff, other_head):
+        with pytest.raises(Forbidden):
+            await ratings.referred_reports(session, actor, people.roads, language="et", now=now)
+    head = actor_of(people.supervisor, (Role.supervisor, people.roads))
+    assert await ratings.referred_reports(session, head, people.roads, language="et", now=now) == []

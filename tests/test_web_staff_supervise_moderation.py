@@ -14,7 +14,9 @@ from service.config import Settings
 from service.feedback import responses
 from service.feedback.models import ResponseState
 from service.feedback.schemas import ResponseCreate
+from service.reports import moderation
 from service.reports.models import Report
+from service.reports.schemas import AcceptRequest
 from tests.factories import actor_of, file_report, make_user
 from tests.feedback_setup import accepted, cast, events_of, fresh
 from tests.web_pages import csrf_of, post_form, sign_in
@@ -148,9 +150,6 @@ async def test_a_stale_decision_shows_the_conflict_and_changes_nothing(
 
     # Decided by someone else meanwhile: the API's 409, with the state it is in now.
     other = await make_user(session, settings, roles=((Role.moderator, None),))
-    from service.reports import moderation
-    from service.reports.schemas import AcceptRequest
-
     await moderation.accept(
         session,
         actor_of(other, (Role.moderator, None)),
