@@ -157,6 +157,7 @@ async def test_a_supervisor_declines_a_transfer_request_to_their_department(
         {"note": "", "reset_clock": "true", "department": str(greenery)},
     )
     assert refused.status_code == 403
+    assert "Kella saab uuesti käivitada ainult üleandmist vastu võttev juht." in refused.text
     await session.refresh(again)
     assert again.state == RequestState.pending
 

@@ -234,11 +234,12 @@ async def _decided_again(
 
 
 def _decision_refused(exc: Exception) -> bool:
-    """Refusals shown next to the form; 404 and 403 are the error pages the API's 404/403
-    are (a request of another department is not theirs to know of)."""
+    """Refusals shown next to the form (a 403 too: resetting the clock of a declined
+    transfer); a 404 is the error page the API's 404 is (a request of another department
+    is not theirs to know of)."""
     if isinstance(exc, ValidationError):
         return True
-    return isinstance(exc, AppError) and exc.status not in (401, 403, 404)
+    return isinstance(exc, AppError) and exc.status not in (401, 404)
 
 
 @router.post("/staff/requests/extensions/{request_id}/{decision}", dependencies=[CSRF])
