@@ -29,14 +29,16 @@ from service.config import Settings, get_settings
 from service.errors import Conflict, Forbidden, NotFound
 from service.feedback import repository, templates
 from service.feedback.models import ReportRating
-from service.feedback.schemas import RatingCreate, RatingView, ReferralClose
+from service.feedback.schemas import RatingCreate, RatingView, ReferralClose, ReferredReport
 from service.queues.access import Power, require_power
+from service.queues.queue import queue_departments
 from service.readable import error_time
 from service.reports import lifecycle
 from service.reports import repository as reports
-from service.reports.access import check_visible
+from service.reports.access import STAFF, check_visible
 from service.reports.models import Report, ReportRound
 from service.reports.states import ReportState
+from service.reports.views import to_view
 
 RATEABLE_STATES = frozenset({ReportState.answered, ReportState.closed})
 
@@ -182,6 +184,32 @@ async def close_referred(
     await templates.on_state_entered(session, report, now)
     await session.flush()
     return report
+
+
+async def referred_reports(
+    session: AsyncSession,
+    actor: Actor,
+    department_id: uuid.UUID,
+    *,
+    language: str,
+    now: datetime,
+    limit: int = 100,
+) -> list[ReferredReport]:
+    """Reports referred to the supervisors of the department and of those below it that the
+    caller supervises, waiting to be closed (:func:`close_referred`), the oldest referral
+    first. For supervisors (403 for others, 404 for no such department); like a queue, the
+    list names the reporter by id only."""
+    await city.get_department(session, department_id)
+    await require_power(session, actor, department_id, at_least=Power.supervisor, hide=False)
+    departments = await queue_departments(session, actor, department_id, subtree=True)
+    rows = await repository.referred_rows(session, departments, limit)
+    return [
+        ReferredReport(
+            report=to_view(row, STAFF, language, now, contact=False),
+            referred_at=row.referred_at,
+        )
+        for row in rows
+    ]
 
 
 async def close_expired(

@@ -14,8 +14,10 @@ from service.feedback.models import ReportRating, ReportResponse, ResponseState,
 from service.reports import repository as reports
 from service.reports.models import (
     Report,
+    ReportRound,
     ReportSupport,
 )
+from service.reports.states import ReportState
 
 # --- templates ------------------------------------------------------------------------------
 
@@ -187,3 +189,33 @@ async def is_supporter(session: AsyncSession, report_id: uuid.UUID, user_id: uui
             )
         )
     )
+
+
+# --- referrals ------------------------------------------------------------------------------
+
+
+async def referred_rows(
+    session: AsyncSession, departments: list[uuid.UUID], limit: int
+) -> list[Any]:
+    """Reports of ``departments`` referred to the supervisor and still waiting for them
+    (answered, the current round referred), the oldest referral first: rows of the reports'
+    read model with ``referred_at``."""
+    query = (
+        reports.view_select()
+        .add_columns(col(ReportRound.referred_at).label("referred_at"))
+        .join(
+            ReportRound,
+            and_(
+                col(ReportRound.report_id) == Report.id,
+                col(ReportRound.number) == Report.round,
+            ),
+        )
+        .where(
+            col(Report.department_id).in_(departments),
+            col(Report.state) == ReportState.answered,
+            col(ReportRound.referred_at).is_not(None),
+        )
+        .order_by(col(ReportRound.referred_at), col(Report.id))
+        .limit(limit)
+    )
+    return list((await session.execute(query)).all())

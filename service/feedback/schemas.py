@@ -211,6 +211,13 @@ class ReturnRequest(BaseModel):
     comment: Note = Field(description="What the department should change; sent to the author.")
 
 
+class ReferredReport(BaseModel):
+    """A report referred to the department's supervisors after its last reopen round."""
+
+    report: ReportView
+    referred_at: datetime
+
+
 class ReferralClose(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -14,7 +14,9 @@ from service.web.pages import (
     reports,
     session,
     staff,
+    staff_moderation,
     staff_queue,
+    staff_supervise,
     training,
 )
 
@@ -24,6 +26,8 @@ ROUTERS: list[APIRouter] = [
     session.router,
     staff.router,
     staff_queue.router,
+    staff_supervise.router,
+    staff_moderation.router,
     filing.router,
     reports.router,
     account.router,
