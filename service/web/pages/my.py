@@ -20,26 +20,14 @@ from service.reports import views
 from service.web.dependencies import CSRF, PersonPage
 from service.web.forms import FormErrors, app_error, field_errors, parse
 from service.web.i18n import N_
+from service.web.pages import report_words
 from service.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 Cursor = Annotated[str | None, Query(max_length=200)]
 PAGE_SIZE = 20
 
-REPORT_STATES = {
-    "draft": N_("Draft"),
-    "submitted": N_("Waiting for moderation"),
-    "accepted": N_("Accepted"),
-    "in_progress": N_("In progress"),
-    "awaiting_info": N_("Waiting for your answer"),
-    "answered": N_("Answered"),
-    "closed": N_("Closed"),
-    "reopened": N_("Reopened"),
-    "rejected": N_("Rejected"),
-    "transferred": N_("Transferred"),
-    "duplicate": N_("Merged into another report"),
-    "withdrawn": N_("Withdrawn"),
-}
+REPORT_STATES = report_words.STATE_NAMES | {"awaiting_info": N_("Waiting for your answer")}
 
 
 @router.get("/my/reports")

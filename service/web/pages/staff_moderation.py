@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from service.auth.models import Role
-from service.errors import AppError, Conflict, PreconditionFailed
+from service.errors import AppError, Conflict, NotFound, PreconditionFailed
 from service.feedback import answer_moderation
 from service.feedback.schemas import ReturnRequest
 from service.reports import moderation, views
@@ -258,58 +258,44 @@ def _given(fields: dict[str, str]) -> dict[str, str]:
     return {name: value for name, value in fields.items() if value.strip()}
 
 
-@router.post("/staff/moderation/reports/{report_id}/accept", dependencies=[CSRF])
-async def accept(
-    report_id: uuid.UUID, request: Request, page: PageContext = ModeratorPage
+@dataclass(frozen=True)
+class Decision:
+    """A moderator's decision on a report: its form's fields, the API's request schema, the
+    moderation service's function, and what the queue then says was done."""
+
+    fields: tuple[str, ...]
+    schema: type[AcceptRequest | RejectRequest | DuplicateRequest]
+    decide: Any
+    done: str
+
+
+DECISIONS = {
+    "accept": Decision(("version", "note"), AcceptRequest, moderation.accept, "accepted"),
+    "reject": Decision(("version", "code", "text"), RejectRequest, moderation.reject, "rejected"),
+    "duplicate": Decision(
+        ("version", "of", "override"), DuplicateRequest, moderation.mark_duplicate, "duplicate"
+    ),
+}
+
+
+@router.post("/staff/moderation/reports/{report_id}/{decision}", dependencies=[CSRF])
+async def decide(
+    report_id: uuid.UUID, decision: str, request: Request, page: PageContext = ModeratorPage
 ) -> Response:
-    fields = text_fields(await request.form(), "version", "note")
+    """Accept, reject or mark a duplicate, through the same service as the API's routes."""
+    chosen = DECISIONS.get(decision)
+    if chosen is None:
+        raise NotFound("No such decision.")
+    fields = text_fields(await request.form(), *chosen.fields)
     try:
-        body = parse(AcceptRequest, _given(fields))
+        body = parse(chosen.schema, _given(fields))
         version = seen_version(None, body.version)
-        await moderation.accept(
-            page.session, page.person, report_id, body, page.now, version=version
-        )
+        await chosen.decide(page.session, page.person, report_id, body, page.now, version=version)
     except (ValidationError, AppError) as exc:
         if not _shown(exc):
             raise
-        return await _decided(page, report_id, "accept", fields, exc)
-    return _done("accepted")
-
-
-@router.post("/staff/moderation/reports/{report_id}/reject", dependencies=[CSRF])
-async def reject(
-    report_id: uuid.UUID, request: Request, page: PageContext = ModeratorPage
-) -> Response:
-    fields = text_fields(await request.form(), "version", "code", "text")
-    try:
-        body = parse(RejectRequest, _given(fields))
-        version = seen_version(None, body.version)
-        await moderation.reject(
-            page.session, page.person, report_id, body, page.now, version=version
-        )
-    except (ValidationError, AppError) as exc:
-        if not _shown(exc):
-            raise
-        return await _decided(page, report_id, "reject", fields, exc)
-    return _done("rejected")
-
-
-@router.post("/staff/moderation/reports/{report_id}/duplicate", dependencies=[CSRF])
-async def duplicate(
-    report_id: uuid.UUID, request: Request, page: PageContext = ModeratorPage
-) -> Response:
-    fields = text_fields(await request.form(), "version", "of", "override")
-    try:
-        body = parse(DuplicateRequest, _given(fields))
-        version = seen_version(None, body.version)
-        await moderation.mark_duplicate(
-            page.session, page.person, report_id, body, page.now, version=version
-        )
-    except (ValidationError, AppError) as exc:
-        if not _shown(exc):
-            raise
-        return await _decided(page, report_id, "duplicate", fields, exc)
-    return _done("duplicate")
+        return await _decided(page, report_id, decision, fields, exc)
+    return _done(chosen.done)
 
 
 # --- answers --------------------------------------------------------------------------------

@@ -30,7 +30,6 @@ from service.catalog.service import catalog_tree
 from service.city import service as city
 from service.errors import AppError, NotFound, PreconditionRequired
 from service.feedback import responses, templates
-from service.feedback.models import Outcome
 from service.feedback.schemas import ResponseCreate
 from service.queues import bulk, clarification, extensions, priorities, queue, transfers, work
 from service.queues import router as queue_api
@@ -55,6 +54,7 @@ from service.reports.states import OPEN_STATES, ReportState
 from service.web.dependencies import CSRF, PageContext, role_page
 from service.web.forms import FormErrors, app_error, field_errors, parse
 from service.web.i18n import N_, translate
+from service.web.pages import report_words
 from service.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -81,27 +81,13 @@ def _query_model() -> Any:
 
 QueueQuery = _query_model()
 
-STATE_NAMES = {
-    ReportState.draft: N_("Draft"),
-    ReportState.submitted: N_("Waiting for moderation"),
-    ReportState.accepted: N_("Accepted"),
-    ReportState.in_progress: N_("In progress"),
+# The residents' names of states and outcomes, with the staff's wording where it differs.
+STATE_NAMES = report_words.STATE_NAMES | {
     ReportState.awaiting_info: N_("Waiting for the reporter"),
-    ReportState.answered: N_("Answered"),
-    ReportState.closed: N_("Closed"),
-    ReportState.reopened: N_("Reopened"),
-    ReportState.rejected: N_("Rejected"),
     ReportState.transferred: N_("Being transferred"),
-    ReportState.duplicate: N_("Duplicate"),
-    ReportState.withdrawn: N_("Withdrawn"),
 }
 QUEUE_STATES = [state for state in ReportState if state in OPEN_STATES]
-OUTCOME_NAMES = {
-    Outcome.fixed: N_("Fixed"),
-    Outcome.scheduled: N_("Scheduled for a date"),
-    Outcome.not_ours: N_("Not ours to do"),
-    Outcome.no_action: N_("Nothing will be done"),
-}
+OUTCOME_NAMES = report_words.OUTCOME_NAMES
 # A bulk action's result for one report, by its status.
 BULK_RESULTS = {
     0: N_("Failed"),
