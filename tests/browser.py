@@ -17,23 +17,36 @@ arq worker, and Debian's Chromium driven by Playwright, with axe-core's accessib
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import tempfile
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from arq.worker import Worker
 from axe_playwright_python.async_playwright import Axe
+from PIL import Image
 from playwright.async_api import Browser, Page, async_playwright
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from service.auth import service as auth
+from service.auth.models import Role, RoleGrant, User
+from service.auth.schemas import RegisterRequest
+from service.auth.tokens import issue_access_token
+from service.catalog.models import Reason
+from service.city.models import Department
+from service.clock import system_clock
 from service.config import Settings
 from service.db import create_sessionmaker
 from service.main import create_app, create_redis
+from tests.factories import PASSWORD
 from workers.main import WorkerSettings, startup
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,6 +176,51 @@ async def open_page(browser: Browser) -> AsyncIterator[OpenPage]:
     yield open_page
     for context in contexts:
         await context.close()
+
+
+# --- people and their clients on the live app ---------------------------------------------
+
+
+def jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (320, 240), (120, 110, 100)).save(out, "JPEG")
+    return out.getvalue()
+
+
+async def person(live: Live, email: str, language: str, *grants: tuple[Role, Any]) -> User:
+    async with live.sessionmaker() as session:
+        user = await auth.create_account(
+            session,
+            live.settings,
+            RegisterRequest(email=email, password=PASSWORD, display_name="Mari", language=language),
+            verified_at=system_clock(),
+        )
+        for role, department in grants:
+            session.add(RoleGrant(user_id=user.id, role=role, department_id=department))
+        await session.commit()
+        return user
+
+
+async def city_ids(live: Live) -> tuple[uuid.UUID, uuid.UUID]:
+    async with live.sessionmaker() as session:
+        roads = await session.scalar(select(Department.id).where(Department.code == "roads"))
+        pothole = await session.scalar(select(Reason.id).where(Reason.code == "pothole"))
+    assert roads and pothole
+    return roads, pothole
+
+
+def api_client(live: Live, user: User) -> httpx.AsyncClient:
+    token = issue_access_token(live.settings, user.id, system_clock())
+    return httpx.AsyncClient(base_url=live.url, headers={"Authorization": f"Bearer {token}"})
+
+
+async def sign_in_page(page: Page, live: Live, email: str, next_path: str = "") -> None:
+    """Sign in through the sign-in form, as a person does."""
+    await page.goto(f"{live.url}/sign-in" + (f"?next={next_path}" if next_path else ""))
+    await page.locator("#field-email").fill(email)
+    await page.locator("#field-password").fill(PASSWORD)
+    async with page.expect_navigation():
+        await page.locator("form[action='/sign-in'] button[type=submit]").click()
 
 
 async def accessible(page: Page) -> None:

@@ -5,24 +5,28 @@ the README. The department's side acts through the API (its console has tests of
 
 from __future__ import annotations
 
-import io
 import uuid
 from typing import Any
 
-import httpx
 import pytest
-from PIL import Image
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 from sqlalchemy import select
 
-from service.auth import service as auth
-from service.auth.models import Role, RoleGrant, User
-from service.auth.schemas import RegisterRequest
-from service.auth.tokens import issue_access_token
-from service.catalog.models import Reason
-from service.city.models import Department
+from service.auth.models import Role, User
 from service.clock import system_clock
-from tests.browser import DESKTOP, PHONE, Live, OpenPage, accessible, shoot
+from tests.browser import (
+    DESKTOP,
+    PHONE,
+    Live,
+    OpenPage,
+    accessible,
+    api_client,
+    city_ids,
+    jpeg,
+    person,
+    shoot,
+    sign_in_page,
+)
 from tests.factories import PASSWORD
 
 VIEWS = [pytest.param(PHONE, "et", id="phone-et"), pytest.param(DESKTOP, "en", id="desktop-en")]
@@ -46,62 +50,19 @@ WORDS = {
 }
 
 
-def _jpeg() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (320, 240), (120, 110, 100)).save(out, "JPEG")
-    return out.getvalue()
-
-
-async def _person(live: Live, email: str, language: str, *grants: tuple[Role, Any]) -> User:
-    async with live.sessionmaker() as session:
-        user = await auth.create_account(
-            session,
-            live.settings,
-            RegisterRequest(email=email, password=PASSWORD, display_name="Mari", language=language),
-            verified_at=system_clock(),
-        )
-        for role, department in grants:
-            session.add(RoleGrant(user_id=user.id, role=role, department_id=department))
-        await session.commit()
-        return user
-
-
-async def _ids(live: Live) -> tuple[uuid.UUID, uuid.UUID]:
-    async with live.sessionmaker() as session:
-        roads = await session.scalar(select(Department.id).where(Department.code == "roads"))
-        pothole = await session.scalar(select(Reason.id).where(Reason.code == "pothole"))
-    assert roads and pothole
-    return roads, pothole
-
-
-def _api(live: Live, user: User) -> httpx.AsyncClient:
-    token = issue_access_token(live.settings, user.id, system_clock())
-    return httpx.AsyncClient(base_url=live.url, headers={"Authorization": f"Bearer {token}"})
-
-
-async def _sign_in(page: Page, live: Live, email: str, words: dict[str, str]) -> None:
-    await page.goto(f"{live.url}/sign-in")
-    await page.get_by_label(words["email"]).fill(email)
-    await page.get_by_label(words["password"]).fill(PASSWORD)
-    await page.get_by_role("button", name=words["sign_in"]).last.click()
-    await page.wait_for_url(f"{live.url}/my/**")
-
-
 @pytest.mark.parametrize(("viewport", "language"), VIEWS)
 async def test_a_resident_files_a_report_and_sees_it_through_to_the_end(
     live: Live, open_page: OpenPage, viewport: dict[str, int], language: str
 ) -> None:
     words = WORDS[language]
     size = f"{language}-{viewport['width']}"
-    roads, pothole = await _ids(live)
+    roads, pothole = await city_ids(live)
     tag = uuid.uuid4().hex[:6]
-    resident = await _person(live, f"resident-{tag}@example.org", language)
-    moderator = await _person(
-        live, f"moderator-{tag}@example.org", language, (Role.moderator, None)
-    )
-    staff = await _person(live, f"staff-{tag}@example.org", language, (Role.staff, roads))
+    resident = await person(live, f"resident-{tag}@example.org", language)
+    moderator = await person(live, f"moderator-{tag}@example.org", language, (Role.moderator, None))
+    staff = await person(live, f"staff-{tag}@example.org", language, (Role.staff, roads))
     page = await open_page(viewport, language)
-    await _sign_in(page, live, resident.email, words)
+    await sign_in_page(page, live, resident.email)
 
     # Filing: the reason, the place by a click on the map, the size, a photo.
     await page.goto(f"{live.url}/reports/new")
@@ -114,7 +75,7 @@ async def test_a_resident_files_a_report_and_sees_it_through_to_the_end(
     await page.locator("select[name=attr_size]").select_option("medium")
     await page.locator("#field-description").fill("A deep pothole by the bus stop.")
     await page.locator("#field-photos").set_input_files(
-        [{"name": "pothole.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}]
+        [{"name": "pothole.jpg", "mimeType": "image/jpeg", "buffer": jpeg()}]
     )
     await accessible(page)
     await shoot(page, f"file-a-report-{size}")
@@ -123,7 +84,7 @@ async def test_a_resident_files_a_report_and_sees_it_through_to_the_end(
     code = (await page.locator(".big-code").inner_text()).strip()
     await accessible(page)
 
-    async with _api(live, moderator) as as_moderator, _api(live, staff) as as_staff:
+    async with api_client(live, moderator) as as_moderator, api_client(live, staff) as as_staff:
         found = (await as_moderator.get(f"/v1/reports/by-code/{code}")).json()
         report_id = found["id"]
         accepted = await as_moderator.post(
@@ -242,7 +203,7 @@ async def test_a_resident_registers_trains_and_shows_the_diploma(
     async with live.sessionmaker() as session:
         verified = await session.scalar(select(User.email_verified_at).where(User.email == email))
     assert verified is not None
-    await _sign_in(page, live, email, WORDS[language])
+    await sign_in_page(page, live, email)
 
     # A programme for the pilot buildings, with a session whose check-in is open now.
     async with live.sessionmaker() as session:
@@ -254,10 +215,10 @@ async def test_a_resident_registers_trains_and_shows_the_diploma(
                 .limit(1)
             )
         ).one()
-    coordinator = await _person(
+    coordinator = await person(
         live, f"coordinator-{tag}@example.org", language, (Role.coordinator, None)
     )
-    async with _api(live, coordinator) as as_coordinator:
+    async with api_client(live, coordinator) as as_coordinator:
         programme, (training,) = await open_programme(
             as_coordinator,
             {},
@@ -294,7 +255,7 @@ async def test_a_resident_registers_trains_and_shows_the_diploma(
     async with live.sessionmaker() as session:
         user_id = await session.scalar(select(User.id).where(User.email == email))
     assert user_id is not None
-    async with _api(live, User(id=user_id, email=email)) as as_resident:  # type: ignore[call-arg]
+    async with api_client(live, User(id=user_id, email=email)) as as_resident:  # type: ignore[call-arg]
         mine = (await as_resident.get("/v1/me/training")).json()
     verify_url = next(
         item["ambassador"]["verify_url"] for item in mine["programmes"] if item["ambassador"]
@@ -324,17 +285,17 @@ async def test_a_resident_proposes_an_idea_with_a_plan(
 ) -> None:
     size = f"{language}-{viewport['width']}"
     tag = uuid.uuid4().hex[:6]
-    roads, _ = await _ids(live)
-    admin = await _person(live, f"admin-{tag}@example.org", language, (Role.admin, None))
-    resident = await _person(live, f"author-{tag}@example.org", language)
-    async with _api(live, admin) as as_admin:
+    roads, _ = await city_ids(live)
+    admin = await person(live, f"admin-{tag}@example.org", language, (Role.admin, None))
+    resident = await person(live, f"author-{tag}@example.org", language)
+    async with api_client(live, admin) as as_admin:
         area = await as_admin.post(
             "/v1/idea-areas",
             json={"code": f"streets-{tag}", "name": "Streets", "department_id": str(roads)},
         )
         assert area.status_code == 201, area.text
     page = await open_page(viewport, language)
-    await _sign_in(page, live, resident.email, WORDS[language])
+    await sign_in_page(page, live, resident.email)
     await page.goto(f"{live.url}/ideas/new")
     await accessible(page)
     await page.locator("#field-area_id").select_option(area.json()["id"])
@@ -354,7 +315,7 @@ async def test_a_resident_proposes_an_idea_with_a_plan(
     await accessible(page)
     await expect(page.get_by_text("Benches along the Emajõgi promenade").first).to_be_visible()
     await shoot(page, f"my-ideas-{size}")
-    async with _api(live, resident) as as_resident:
+    async with api_client(live, resident) as as_resident:
         mine = (await as_resident.get("/v1/me/ideas")).json()
     items = mine["items"] if isinstance(mine, dict) else mine
     (idea,) = [i for i in items if i["title"] == "Benches along the Emajõgi promenade"]
