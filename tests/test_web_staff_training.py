@@ -180,7 +180,7 @@ async def test_bad_input_comes_back_with_the_errors_by_the_fields_in_estonian(
     assert 'id="error-pilot_area"' in text
     assert "Joonistage ala kaardile või andke see GeoJSON-polügoonina." in text
     assert 'id="error-session-0-ends_at"' in text
-    assert "Kohtumine peab lõppema pärast algust." in text
+    assert "Õppus peab lõppema pärast algust." in text
     # What was typed stays in the form.
     assert "Not A Code" in text and "Kodukulud" in text
 
@@ -300,7 +300,7 @@ async def test_the_roster_editor_adds_and_removes_attendance_as_the_api_does(
     action = f"{page}/roster"
     early = await post_form(client, page, action, {"user_ids": str(people[0].id)})
     assert early.status_code == 409
-    assert "Kohtumine pole veel alanud." in early.text
+    assert "Õppus pole veel alanud." in early.text
 
     Clock(app, SPRING_2019 + timedelta(hours=2))
     first = await post_form(client, page, action, {"user_ids": str(people[0].id)})
@@ -370,3 +370,54 @@ async def test_awards_and_revocations_through_the_console(
     # The coverage: the revoked ambassador's building is without one again, map and list.
     page_now = await client.get(page)
     assert 'id="uncovered-list"' in page_now.text
+
+
+async def test_sessions_are_added_and_the_programme_published_through_the_forms(
+    app: FastAPI, client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    Clock(app, datetime(2027, 3, 1, 8, 0, tzinfo=UTC))
+    user, headers = await coordinator(session, settings)
+    (building,) = await pilot_buildings(session, 1)
+    await sign_in(client, user.email)
+    fields = _form(f"steps-{uuid.uuid4().hex[:6]}", await _box_around(session, building))
+    for name in ("topic", "starts_at", "ends_at", "venue"):
+        fields[f"session-0-{name}"] = ""
+        fields[f"session-1-{name}"] = ""
+    made = await post_form(client, "/staff/training", "/staff/training/programmes", fields)
+    assert made.status_code == 303, made.text
+    page = made.headers["location"].split("?")[0]
+    programme_id = page.rsplit("/", 1)[1]
+
+    # Publishing a programme without sessions is refused as the API refuses it.
+    early = await post_form(client, page, f"{page}/publish", {})
+    assert early.status_code == 409
+    assert "Programmis pole veel õppusi." in early.text
+
+    bad = await post_form(
+        client,
+        page,
+        f"{page}/sessions",
+        {"session-topic": "", "session-starts_at": "2027-04-08T17:30", "session-ends_at": "x"},
+    )
+    assert bad.status_code == 422
+    assert 'id="error-session-topic"' in bad.text and 'id="error-session-ends_at"' in bad.text
+    for week in (8, 15):
+        added = await post_form(
+            client,
+            page,
+            f"{page}/sessions",
+            {
+                "session-topic": f"Kohtumine {week}",
+                "session-starts_at": f"2027-04-{week:02d}T17:30",
+                "session-ends_at": f"2027-04-{week:02d}T19:00",
+                "session-venue": "Raekoda",
+            },
+        )
+        assert added.status_code == 303, added.text
+    published = await post_form(client, page, f"{page}/publish", {})
+    assert published.status_code == 303
+    api = await client.get(f"/v1/training/programmes/{programme_id}", headers=headers)
+    assert api.json()["state"] == "open"
+    assert [s["topic"] for s in api.json()["sessions"]] == ["Kohtumine 8", "Kohtumine 15"]
+    shown = await client.get(page)
+    assert "Alusta programmi" in shown.text  # the next step's button

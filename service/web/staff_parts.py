@@ -69,6 +69,12 @@ PARTS = (
         frozenset({Role.idea_office}),
     ),
     Part(
+        "/staff/ideas/committee",
+        N_("Idea committee"),
+        N_("Ideas of your department's areas to rank and decide."),
+        frozenset({Role.supervisor}),
+    ),
+    Part(
         "/staff/admin",
         N_("Administration"),
         N_("Users and roles, API keys, departments, calendars, catalogue, templates, webhooks."),
