@@ -60,13 +60,19 @@ PARTS = (
         "/staff/training",
         N_("Training programmes"),
         N_("Programmes, sessions, check-in screens, rosters and awards."),
-        frozenset({Role.coordinator}),
+        frozenset({Role.coordinator, Role.admin}),
     ),
     Part(
         "/staff/ideas",
         N_("Idea office"),
         N_("Ideas to assess and design decisions."),
-        frozenset({Role.idea_office}),
+        frozenset({Role.idea_office, Role.admin}),
+    ),
+    Part(
+        "/staff/ideas/committee",
+        N_("Idea committee"),
+        N_("Ideas of your department's areas to rank and decide."),
+        frozenset({Role.supervisor, Role.admin}),
     ),
     Part(
         "/staff/admin",

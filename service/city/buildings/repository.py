@@ -131,3 +131,15 @@ async def point(session: AsyncSession, building_id: uuid.UUID) -> tuple[float, f
     )
     row = result.one_or_none()
     return (float(row[0]), float(row[1])) if row is not None else None
+
+
+async def ids_within(session: AsyncSession, area_geojson: str, limit: int) -> list[uuid.UUID]:
+    """The buildings whose point lies inside a GeoJSON polygon (WGS 84), by address."""
+    area = func.ST_SetSRID(func.ST_GeomFromGeoJSON(area_geojson), 4326)
+    rows = await session.execute(
+        select(col(Building.id))
+        .where(func.ST_Within(Building.point, area))
+        .order_by(col(Building.address), col(Building.id))
+        .limit(limit)
+    )
+    return list(rows.scalars())

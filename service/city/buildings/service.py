@@ -134,3 +134,13 @@ async def get_building_point(session: AsyncSession, building_id: uuid.UUID) -> t
     if found is None:
         raise InvalidInput("No such building.", field="building_id")
     return found
+
+
+async def buildings_within(
+    session: AsyncSession, area: dict[str, Any], limit: int = 5000
+) -> list[uuid.UUID]:
+    """The buildings inside ``area``, a GeoJSON polygon (e.g. a programme's pilot area drawn
+    on a map); at most ``limit``."""
+    if area.get("type") != "Polygon":
+        raise InvalidInput("The area must be a polygon.", field="area")
+    return await repository.ids_within(session, json.dumps(area), limit)

@@ -14,9 +14,11 @@ from service.web.pages import (
     reports,
     session,
     staff,
+    staff_ideas,
     staff_moderation,
     staff_queue,
     staff_supervise,
+    staff_training,
     training,
 )
 
@@ -28,6 +30,8 @@ ROUTERS: list[APIRouter] = [
     staff_queue.router,
     staff_supervise.router,
     staff_moderation.router,
+    staff_training.router,
+    staff_ideas.router,
     filing.router,
     reports.router,
     account.router,
