@@ -74,11 +74,14 @@ class Live:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[Any]
 
-    async def work(self) -> Worker:
-        """Run the worker until its queue is empty (the outbox relayed first)."""
+    async def work(self, *jobs: str) -> Worker:
+        """Run the worker until its queue is empty (the outbox relayed first, then ``jobs``,
+        e.g. a sweep the cron would start)."""
         redis = create_redis(self.settings)
         try:
             await redis.enqueue_job("relay_outbox")
+            for job in jobs:
+                await redis.enqueue_job(job)
             worker = Worker(
                 functions=WorkerSettings.functions,
                 redis_pool=create_redis(self.settings),
@@ -221,6 +224,21 @@ async def sign_in_page(page: Page, live: Live, email: str, next_path: str = "") 
     await page.locator("#field-password").fill(PASSWORD)
     async with page.expect_navigation():
         await page.locator("form[action='/sign-in'] button[type=submit]").click()
+
+
+async def file_pothole(page: Page, live: Live, pothole: uuid.UUID, description: str) -> str:
+    """File a pothole through the filing form (the place by a click on the map, a photo);
+    returns its tracking code."""
+    await page.goto(f"{live.url}/reports/new?reason={pothole}")
+    await page.locator("#filing-map").click()
+    await page.locator("select[name=attr_size]").select_option("medium")
+    await page.locator("#field-description").fill(description)
+    await page.locator("#field-photos").set_input_files(
+        [{"name": "pothole.jpg", "mimeType": "image/jpeg", "buffer": jpeg()}]
+    )
+    async with page.expect_navigation():
+        await page.locator("form.filing-form button.primary[type=submit]").click()
+    return (await page.locator(".big-code").inner_text()).strip()
 
 
 async def accessible(page: Page) -> None:
