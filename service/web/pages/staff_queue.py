@@ -309,28 +309,17 @@ async def bulk_work(request: Request, page: PageContext = WorkPage) -> Response:
 
 # --- the report workspace -----------------------------------------------------------------
 
-EVENT_NAMES = {
+# The residents' names of timeline events, and the events only the department sees.
+EVENT_NAMES = report_words.EVENT_NAMES | {
     "created": N_("Filed"),
-    "submit": N_("Sent for moderation"),
-    "accept": N_("Accepted"),
-    "start_work": N_("Work started"),
-    "ask_info": N_("Question to the reporter"),
-    "receive_info": N_("The reporter answered"),
-    "answer": N_("Answered"),
     "answer_submitted": N_("Answer sent for moderation"),
-    "close": N_("Closed"),
-    "reopen": N_("Reopened"),
-    "transfer": N_("Transferred"),
-    "receive_transfer": N_("Received from another department"),
+    "clarification": N_("The reporter's answer"),
     "note": N_("Internal note"),
     "status_note": N_("Public status note"),
     "claimed": N_("Claimed"),
     "assigned": N_("Assigned"),
     "unassigned": N_("Nobody works on it"),
     "priority": N_("Priority set"),
-    "filed": N_("Filed"),
-    "edited": N_("Edited by the reporter"),
-    "photo_added": N_("Photo added"),
     "extension_requested": N_("More time asked for"),
     "extension_approved": N_("More time given"),
     "extension_declined": N_("More time refused"),
