@@ -568,8 +568,9 @@ def figure(name: str, values: list[float], extra: dict[str, Any]) -> dict[str, A
 
 # --- the web app's pages ---------------------------------------------------------------------
 
-# (figure name, path, signed in as the demo resident); "{code}" is a public report's code.
-PAGES = [
+# (figure name, path, signed in: False, True for the demo resident, or a demo account's
+# name); "{code}" is a public report's code.
+PAGES: list[tuple[str, str, bool | str]] = [
     ("home", "/", False),
     ("report", "/reports/{code}", False),
     ("file", "/reports/new", True),
@@ -578,8 +579,9 @@ PAGES = [
     ("training", "/training", False),
     ("figures", "/figures", False),
     ("sign_in", "/sign-in", False),
+    ("staff_queue", "/staff/queue", "staff"),
 ]
-DEMO_RESIDENT = ("resident@demo.meielinn.ee", "meielinn-demo")
+DEMO_PASSWORD = "meielinn-demo"  # noqa: S105 (the demo accounts' published password)
 
 
 def page_requests(port: int) -> tuple[list[tuple[str, dict[str, Any]]], str]:
@@ -590,25 +592,35 @@ def page_requests(port: int) -> tuple[list[tuple[str, dict[str, Any]]], str]:
     with httpx.Client(base_url=base) as client:
         listed = client.get("/v1/reports?limit=1").json()
         code = listed["items"][0]["tracking_code"] if listed.get("items") else "none"
-        form = client.get("/sign-in")
-        token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-        client.post(
-            "/sign-in",
-            data={"csrf_token": token, "email": DEMO_RESIDENT[0], "password": DEMO_RESIDENT[1]},
-        )
-        cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    cookies = {
+        account: _signed_in_cookie(base, f"{account}@demo.meielinn.ee")
+        for account in {"resident" if who is True else who for _, _, who in PAGES if who}
+    }
     requests = [
         (
             name,
             {
                 "method": "GET",
                 "path": path.replace("{code}", code),
-                **({"cookie": cookie} if signed_in else {}),
+                **({"cookie": cookies["resident" if who is True else who]} if who else {}),
             },
         )
-        for name, path, signed_in in PAGES
+        for name, path, who in PAGES
     ]
     return requests, base
+
+
+def _signed_in_cookie(base: str, email: str) -> str:
+    """A browser's cookies after signing in through the sign-in form."""
+    import httpx
+
+    with httpx.Client(base_url=base) as client:
+        form = client.get("/sign-in")
+        token = form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        client.post(
+            "/sign-in", data={"csrf_token": token, "email": email, "password": DEMO_PASSWORD}
+        )
+        return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
 
 
 def page_weight_kb(base: str, path: str, cookie: str | None) -> float:
