@@ -19,7 +19,13 @@ from service.auth.models import ApiKey, Role, User
 from service.city.models import Calendar
 from service.config import Settings
 from service.encryption import decrypt
-from service.notifications.models import WebhookEndpoint
+from service.mail.models import DeliveryStatus
+from service.notifications.models import (
+    Channel,
+    NotificationDelivery,
+    NotificationEvent,
+    WebhookEndpoint,
+)
 from tests.factories import KESKLINN, bearer, make_user, reason_by_code
 from tests.queue_factories import department_id, person
 from tests.web_pages import csrf_of, sign_in
@@ -212,6 +218,15 @@ async def test_an_api_key_is_shown_once_and_then_only_its_prefix(
     assert bad.status_code == 422
     assert "Valige vähemalt üks õigus." in bad.text and 'id="error-scopes"' in bad.text
 
+    _, past = await _post(
+        client,
+        "/staff/admin/api-keys",
+        "/staff/admin/api-keys",
+        {"name": "Old", "scopes": ["reports:read"], "expires_at": "2020-01-01T10:00"},
+    )
+    assert past.status_code == 422
+    assert 'id="error-expires_at"' in past.text and "Kehtivuse lõpp on minevikus." in past.text
+
     _, created = await _post(
         client,
         "/staff/admin/api-keys",
@@ -376,6 +391,28 @@ async def test_a_webhooks_secret_appears_once(
         shown = await client.get(page)
         assert secret not in shown.text and api["secret_hint"] in shown.text
 
+    # The delivery log as the API shows it: each delivery's state, attempts and last error.
+    event = NotificationEvent(event_key=f"k-{row.id}", event_type="sla_breached", template="x")
+    session.add(event)
+    await session.flush()
+    session.add(
+        NotificationDelivery(
+            event_id=event.id,
+            channel=Channel.webhook,
+            webhook_id=row.id,
+            status=DeliveryStatus.failed,
+            attempts=3,
+            last_error="HTTP 500 from the receiver",
+        )
+    )
+    await session.flush()
+    [delivery] = (
+        await client.get(f"/v1/admin/webhooks/{row.id}/deliveries", headers=headers)
+    ).json()["items"]
+    log = await client.get(f"/staff/admin/webhooks/{row.id}")
+    assert delivery["last_error"] in log.text and "Ebaõnnestus" in log.text
+    assert f"<td>{delivery['attempts']}</td>" in log.text
+
     _, disabled = await _post(
         client,
         f"/staff/admin/webhooks/{row.id}",
@@ -400,9 +437,9 @@ async def test_a_calendars_extra_holiday_is_added_and_removed_as_through_the_api
     headers = bearer(settings, admin)
     await sign_in(client, admin.email)
     tree = await client.get("/staff/admin/departments")
-    assert tree.status_code == 200
     city = await session.scalar(select(Calendar).where(col(Calendar.is_city_default)))
     assert city is not None
+    assert tree.status_code == 200 and f'href="/staff/admin/calendars/{city.id}"' in tree.text
     page = f"/staff/admin/calendars/{city.id}"
     _, bad = await _post(client, page, f"{page}/exceptions", {"day": "2026-13-40"})
     assert bad.status_code == 422 and 'id="error-day"' in bad.text

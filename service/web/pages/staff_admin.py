@@ -369,7 +369,7 @@ async def create_key(request: Request, page: PageContext = AdminPage) -> Respons
     except AppError as exc:
         return await _keys_page(
             page,
-            errors=app_error(exc, page.language, "name"),
+            errors=app_error(exc, page.language, field_of(exc, "name")),
             values=values,
             status_code=exc.status,
         )

@@ -166,12 +166,15 @@ async def departments(page: PageContext = AdminPage) -> Response:
     for department in sorted(found, key=lambda d: d.name):
         parent = department.parent_id if department.parent_id in known else None
         children.setdefault(parent, []).append(department)
-    await city.city_calendar(page.session)
+    city_calendar = await city.city_calendar(page.session)
+    found_calendars = await calendars.list_calendars(page.session)
     return render(
         page,
         "staff/admin/departments.html",
         children=children,
-        calendars=await calendars.list_calendars(page.session),
+        calendars=found_calendars,
+        calendar_names={c.id: c.name for c in found_calendars},
+        city_calendar=city_calendar.id,
     )
 
 

@@ -204,7 +204,8 @@ async def update_template(
     except AppError as exc:
         if isinstance(exc, NotFound):
             raise
-        errors = app_error(exc, page.language, field_of(exc, "text_et"))
+        field = field_of(exc, "text_et")
+        errors = app_error(exc, page.language, "text_et" if field == "texts" else field)
         return await _template_form(
             page, template=template, errors=errors, values=shown, status_code=exc.status
         )
