@@ -131,6 +131,30 @@ async def test_an_admin_grants_and_revokes_a_role_with_the_apis_effect(
     assert list(reads)
 
 
+async def test_the_user_search_pages_as_the_apis_keyset(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    admin = await _admin(session, settings)
+    for _ in range(3):
+        await make_user(session, settings, name="Mari Maasikas")
+    await sign_in(client, admin.email)
+    params = {"q": "Maasikas", "limit": "2"}
+    api = (
+        await client.get("/v1/admin/users", params=params, headers=bearer(settings, admin))
+    ).json()
+    first = await client.get("/staff/admin/users", params=params)
+    assert [u["email"] for u in api["items"]] == re.findall(r"<td>(person[^<]+)</td>", first.text)
+    assert api["next_cursor"] and f"cursor={api['next_cursor']}" in first.text
+    later = {**params, "cursor": api["next_cursor"]}
+    api_next = await client.get("/v1/admin/users", params=later, headers=bearer(settings, admin))
+    second = await client.get("/staff/admin/users", params=later)
+    emails = re.findall(r"<td>(person[^<]+)</td>", second.text)
+    assert emails == [u["email"] for u in api_next.json()["items"]] and len(emails) == 1
+    # A query the API refuses comes back with the error by the search field, in Estonian.
+    bad = await client.get("/staff/admin/users", params={"q": "x" * 121})
+    assert bad.status_code == 422 and 'id="error-q"' in bad.text and "liiga pikk" in bad.text
+
+
 async def test_an_unknown_user_is_the_404_page(
     client: AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:

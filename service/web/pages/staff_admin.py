@@ -10,16 +10,18 @@ user's name and address is written to the audit log as the API's reads are.
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, get_type_hints
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError, create_model
 from starlette.responses import RedirectResponse, Response
 
+from service.auth import router as auth_api
 from service.auth import service as auth
 from service.auth.models import BUILDING_ROLES, DEPARTMENT_ROLES, Role
 from service.auth.router import SearchText, api_key_public, user_private
@@ -27,7 +29,6 @@ from service.auth.schemas import ApiKeyCreate, RoleGrantCreate
 from service.auth.scopes import Scope
 from service.city import service as city
 from service.errors import AppError, InvalidInput, NotFound
-from service.pagination import decode_cursor, encode_cursor
 from service.web.dependencies import CSRF, PageContext, role_page
 from service.web.forms import FormErrors, app_error, field_errors, parse
 from service.web.i18n import N_, translate
@@ -74,6 +75,7 @@ REFUSALS = (
     N_("No such department."),
     N_("No such building."),
     N_("expires_at is in the past."),
+    N_("The cursor is not valid."),
 )
 ROLE_SCOPE_MESSAGES = {
     "department_id": N_("This role is held for a department: choose one."),
@@ -137,44 +139,48 @@ async def admin_index(page: PageContext = AdminPage) -> Response:
 # --- users ------------------------------------------------------------------------------------
 
 
+def _users_query() -> Any:
+    """``GET /v1/admin/users``'s query (q, cursor, limit) from the route's own declarations."""
+    hints = get_type_hints(auth_api.list_users, include_extras=True)
+    parameters = inspect.signature(auth_api.list_users).parameters
+    names = ("q", "cursor", "limit")
+    fields: dict[str, Any] = {name: (hints[name], parameters[name].default) for name in names}
+    return create_model("UsersQuery", __config__=ConfigDict(extra="ignore"), **fields)
+
+
+UsersQuery = _users_query()
+
+
 @router.get("/staff/admin/users")
 async def users(request: Request, page: PageContext = AdminPage) -> Response:
-    """``GET /v1/admin/users`` as a page: the search and its keyset pages."""
+    """``GET /v1/admin/users`` as a page: the route itself answers (the search, its keyset
+    pages and the audit record of the admin's read), so the page lists what the API lists."""
     params = request.query_params
+    values = form_values(params, "q", "cursor", "limit")
     errors = FormErrors()
-    query: str | None = None
-    raw = (params.get("q") or "").strip()
-    if raw:
-        try:
-            query = SearchQuery.validate_python(raw)
-        except ValidationError as exc:
-            errors = FormErrors({"q": next(iter(field_errors(exc, page.language).values()))})
-    after = None
-    cursor = params.get("cursor")
-    if cursor and len(cursor) <= 512:
-        try:
-            created, user_id = decode_cursor(cursor, 2)
-            after = (datetime.fromisoformat(created), uuid.UUID(user_id))
-        except (ValueError, InvalidInput):
-            after = None
-    found: list[Any] = []
-    next_cursor = None
-    if not errors:
-        rows, grants = await auth.list_users(
-            page.session, query, after, PAGE_SIZE + 1, reader=page.person
+    found = None
+    try:
+        query = parse(UsersQuery, {"limit": PAGE_SIZE, **values})
+        found = await auth_api.list_users(
+            page.person, page.session, query.q, query.cursor, query.limit
         )
-        shown = rows[:PAGE_SIZE]
-        found = [user_private(u, grants[u.id]) for u in shown]
-        if len(rows) > PAGE_SIZE:
-            next_cursor = encode_cursor(shown[-1].created_at.isoformat(), shown[-1].id)
+    except ValidationError as exc:
+        errors = field_errors(exc, page.language)
+    except InvalidInput as exc:
+        errors = app_error(exc, page.language, "q")
+    if errors and "q" not in errors:
+        errors = FormErrors({"q": next(iter(errors.values()))})
+    raw = values.get("q", "")
+    limit = values.get("limit")
     return render(
         page,
         "staff/admin/users.html",
         status_code=422 if errors else 200,
-        users=found,
+        users=found.items if found else [],
         q=raw,
+        limit=limit,
         errors=errors,
-        next_cursor=next_cursor,
+        next_cursor=found.next_cursor if found else None,
         role_names=ROLE_NAMES,
     )
 
