@@ -30,9 +30,9 @@ from service.notifications.webhooks import service as webhooks
 from service.web.dependencies import CSRF, PageContext
 from service.web.forms import FormErrors, app_error, field_errors, parse
 from service.web.i18n import N_, translate
+from service.web.pages.report_words import OUTCOME_NAMES, STATE_NAMES
 from service.web.pages.staff_admin import AdminPage, done_message, field_of, form_values
 from service.web.pages.staff_admin_city import _admin_catalogue, _reasons
-from service.web.pages.staff_queue import OUTCOME_NAMES, STATE_NAMES
 from service.web.templating import render
 
 router = APIRouter(include_in_schema=False)
