@@ -437,6 +437,20 @@ async def test_a_webhooks_secret_appears_once(
     assert delivery["last_error"] in log.text and "Ebaõnnestus" in log.text
     assert f"<td>{delivery['attempts']}</td>" in log.text
 
+    # Changing its events, as the API's PATCH; none at all is refused by the field.
+    hook = f"/staff/admin/webhooks/{row.id}"
+    _, no_events = await _post(client, hook, f"{hook}/edit", {"url": "http://127.0.0.1:9/hooks"})
+    assert no_events.status_code == 422 and "Valige vähemalt üks sündmus." in no_events.text
+    _, edited = await _post(
+        client,
+        hook,
+        f"{hook}/edit",
+        {"url": "http://127.0.0.1:9/hooks", "event_types": ["sla_breached", "report_accepted"]},
+    )
+    assert edited.status_code == 303
+    api = (await client.get(f"/v1/admin/webhooks/{row.id}", headers=headers)).json()
+    assert api["event_types"] == ["sla_breached", "report_accepted"]
+
     _, disabled = await _post(
         client,
         f"/staff/admin/webhooks/{row.id}",
@@ -474,6 +488,19 @@ async def test_a_calendars_extra_holiday_is_added_and_removed_as_through_the_api
     assert added.status_code == 303
     api = (await client.get(f"/v1/admin/calendars/{city.id}", headers=headers)).json()
     assert {"day": "2026-12-23", "kind": "holiday", "note": "x"} in api["exceptions"]
+    # The working hours, as the API's PATCH: the end before the start is refused by the field.
+    _, backwards = await _post(
+        client, page, f"{page}/hours", {"work_start": "17:00", "work_end": "08:00"}
+    )
+    assert backwards.status_code == 422 and 'id="error-work_end"' in backwards.text
+    assert "Tööpäev peab lõppema pärast selle algust." in backwards.text
+    _, hours = await _post(
+        client, page, f"{page}/hours", {"work_start": "08:00", "work_end": "16:30"}
+    )
+    assert hours.status_code == 303
+    api = (await client.get(f"/v1/admin/calendars/{city.id}", headers=headers)).json()
+    assert (api["work_start"], api["work_end"]) == ("08:00:00", "16:30:00")
+
     _, removed = await _post(client, page, f"{page}/exceptions/2026-12-23/remove", {})
     assert removed.status_code == 303
     api = (await client.get(f"/v1/admin/calendars/{city.id}", headers=headers)).json()

@@ -29,7 +29,12 @@ from service.city.districts.service import districts_geojson
 from service.city.models import CalendarExceptionKind
 from service.city.routing import router as routing_api
 from service.city.routing import service as routing
-from service.city.schemas import CalendarDay, CalendarExceptionPut, RoutingRuleCreate
+from service.city.schemas import (
+    CalendarDay,
+    CalendarExceptionPut,
+    CalendarUpdate,
+    RoutingRuleCreate,
+)
 from service.errors import AppError, NotFound
 from service.web.dependencies import CSRF, PageContext
 from service.web.forms import FormErrors, app_error, field_errors, parse
@@ -82,11 +87,13 @@ UNITS = {
 }
 DONE = {
     "exception": N_("The calendar was changed."),
+    "hours": N_("The working hours were changed."),
     "removed": N_("The exception was removed from the calendar."),
     "rule": N_("The routing rule was added."),
     "rule-removed": N_("The routing rule was removed."),
     "reason": N_("The reason was saved."),
 }
+HOURS_IN_ORDER = N_("The working day ends after it starts.")
 REFUSALS = (N_("No such reason."), N_("No such category."), N_("No such district."))
 
 
@@ -185,6 +192,7 @@ async def _calendar_page(
     year: int | None = None,
     errors: FormErrors | None = None,
     values: Mapping[str, Any] | None = None,
+    form: str = "exception",
     message: str = "",
     status_code: int = 200,
 ) -> Response:
@@ -207,6 +215,7 @@ async def _calendar_page(
         year=year,
         departments=users,
         kinds=EXCEPTION_KINDS,
+        form=form,
         errors=errors or FormErrors(),
         values=values or {},
         message=message,
@@ -246,6 +255,36 @@ async def put_exception(
     return RedirectResponse(
         f"/staff/admin/calendars/{calendar_id}?year={day.year}&done=exception", status_code=303
     )
+
+
+@router.post("/staff/admin/calendars/{calendar_id}/hours", dependencies=[CSRF])
+async def change_hours(
+    calendar_id: uuid.UUID, request: Request, page: PageContext = AdminPage
+) -> Response:
+    """``PATCH /v1/admin/calendars/{id}`` with the working day's start and end."""
+    calendar = await calendars.get_calendar(page.session, calendar_id)
+    form = await request.form()
+    values = form_values(form, "work_start", "work_end")
+    try:
+        body = parse(CalendarUpdate, values)
+        async with page.session.begin_nested():
+            await calendars.update_calendar(page.session, calendar, body)
+    except ValidationError as exc:
+        errors = field_errors(exc, page.language)
+        if "" in errors:
+            del errors[""]
+            errors["work_end"] = translate(page.language, HOURS_IN_ORDER)
+        return await _calendar_page(
+            page, calendar_id, errors=errors, values=values, form="hours", status_code=422
+        )
+    except AppError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        errors = FormErrors({"work_end": translate(page.language, HOURS_IN_ORDER)})
+        return await _calendar_page(
+            page, calendar_id, errors=errors, values=values, form="hours", status_code=exc.status
+        )
+    return RedirectResponse(f"/staff/admin/calendars/{calendar_id}?done=hours", status_code=303)
 
 
 @router.post("/staff/admin/calendars/{calendar_id}/exceptions/{day}/remove", dependencies=[CSRF])

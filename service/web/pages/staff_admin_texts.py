@@ -48,6 +48,7 @@ DONE = {
     "saved": N_("The template was saved."),
     "deleted": N_("The template was deleted."),
     "webhook-deleted": N_("The webhook was deleted with its delivery log."),
+    "saved-webhook": N_("The webhook was saved."),
     "disabled": N_("The webhook was disabled: nothing is delivered to it."),
     "enabled": N_("The webhook was enabled again; its failures are forgotten."),
 }
@@ -285,7 +286,14 @@ async def create_webhook(request: Request, page: PageContext = AdminPage) -> Res
 
 
 async def _webhook_page(
-    page: PageContext, webhook_id: uuid.UUID, request: Request, *, message: str = ""
+    page: PageContext,
+    webhook_id: uuid.UUID,
+    request: Request,
+    *,
+    message: str = "",
+    errors: FormErrors | None = None,
+    values: Mapping[str, Any] | None = None,
+    status_code: int = 200,
 ) -> Response:
     cursor = request.query_params.get("cursor") or None
     if cursor is not None and len(cursor) > 512:
@@ -304,7 +312,16 @@ async def _webhook_page(
     return render(
         page,
         "staff/admin/webhook.html",
+        status_code=status_code,
         webhook=webhook,
+        event_types=sorted(EVENT_TYPES),
+        errors=errors or FormErrors(),
+        values=values
+        or {
+            "url": webhook.url,
+            "description": webhook.description,
+            "event_types": webhook.event_types,
+        },
         deliveries=[(row.NotificationDelivery, row.event_type) for row in rows],
         next_cursor=next_cursor,
         delivery_states=DELIVERY_STATES,
@@ -320,11 +337,47 @@ async def webhook_page(
     return await _webhook_page(page, webhook_id, request, message=done_message(page, request, DONE))
 
 
+async def _edit_webhook(page: PageContext, webhook_id: uuid.UUID, request: Request) -> Response:
+    """``PATCH /v1/admin/webhooks/{id}`` with the address, description and events."""
+    form = await request.form()
+    values: dict[str, Any] = form_values(form, "url")
+    values["description"] = str(form.get("description") or "")
+    values["event_types"] = [str(v) for v in form.getlist("event_types")]
+    try:
+        body = parse(WebhookUpdate, values)
+        async with page.session.begin_nested():
+            await webhooks.update_webhook(
+                page.session, page.person, page.settings, webhook_id, body, page.now
+            )
+    except ValidationError as exc:
+        errors = field_errors(exc, page.language)
+        if "event_types" in errors:
+            errors["event_types"] = translate(page.language, N_("Choose at least one event."))
+        if "url" not in values:
+            errors["url"] = translate(page.language, N_("Fill in this field."))
+        return await _webhook_page(
+            page, webhook_id, request, errors=errors, values=values, status_code=422
+        )
+    except AppError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        field = field_of(exc, "url")
+        said = WEBHOOK_REFUSALS.get(field, WEBHOOK_REFUSALS["url"])
+        errors = FormErrors({field: translate(page.language, said)})
+        return await _webhook_page(
+            page, webhook_id, request, errors=errors, values=values, status_code=exc.status
+        )
+    return RedirectResponse(f"/staff/admin/webhooks/{webhook_id}?done=saved-webhook", 303)
+
+
 @router.post("/staff/admin/webhooks/{webhook_id}/{change}", dependencies=[CSRF])
 async def change_webhook(
-    webhook_id: uuid.UUID, change: str, page: PageContext = AdminPage
+    webhook_id: uuid.UUID, change: str, request: Request, page: PageContext = AdminPage
 ) -> Response:
-    """``PATCH …/{id}`` with ``active``, ``DELETE …/{id}`` and ``POST …/{id}/rotate-secret``."""
+    """``PATCH …/{id}`` (the form, or ``active``), ``DELETE …/{id}`` and ``POST
+    …/{id}/rotate-secret``."""
+    if change == "edit":
+        return await _edit_webhook(page, webhook_id, request)
     if change in ("disable", "enable"):
         body = WebhookUpdate(active=change == "enable")
         await webhooks.update_webhook(
