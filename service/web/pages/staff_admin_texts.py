@@ -32,7 +32,7 @@ from service.web.forms import FormErrors, app_error, field_errors, parse
 from service.web.i18n import N_, translate
 from service.web.pages.report_words import OUTCOME_NAMES, STATE_NAMES
 from service.web.pages.staff_admin import AdminPage, done_message, field_of, form_values
-from service.web.pages.staff_admin_city import _admin_catalogue, _reasons
+from service.web.pages.staff_admin_catalogue import admin_catalogue, catalogue_reasons
 from service.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -109,7 +109,7 @@ async def _template_form(
     values: Mapping[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
-    tree = await _admin_catalogue(page)
+    tree = await admin_catalogue(page)
     departments = await city.list_departments(page.session, include_inactive=True)
     if values is None and template is not None:
         values = {
@@ -123,7 +123,7 @@ async def _template_form(
         "staff/admin/template.html",
         status_code=status_code,
         item=template,
-        reasons=_reasons(tree),
+        reasons=catalogue_reasons(tree),
         departments=sorted(departments, key=lambda d: d.name),
         outcomes=OUTCOME_NAMES,
         states=[(s, STATE_NAMES[s]) for s in STATE_NAMES if s in AUTO_STATES],
@@ -137,13 +137,13 @@ async def _template_form(
 async def template_list(request: Request, page: PageContext = AdminPage) -> Response:
     """``GET /v1/admin/response-templates``."""
     found = [templates.template_public(t) for t in await templates.list_templates(page.session)]
-    tree = await _admin_catalogue(page)
+    tree = await admin_catalogue(page)
     departments = await city.list_departments(page.session, include_inactive=True)
     return render(
         page,
         "staff/admin/templates.html",
         templates=found,
-        reason_names={r.id: r.name for _, _, r in _reasons(tree)},
+        reason_names={r.id: r.name for _, _, r in catalogue_reasons(tree)},
         department_names={d.id: d.name for d in departments},
         outcomes=OUTCOME_NAMES,
         state_names=STATE_NAMES,
