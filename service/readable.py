@@ -44,20 +44,26 @@ def _language(language: Language | str) -> Language:
         return Language.et
 
 
+@lru_cache(maxsize=4096)
+def _long_date(day: date, language: Language) -> str:
+    # Pages list dozens of instants on a few days: Babel formats each day once.
+    return format_date(day, "long", locale=_locale(language))
+
+
 def readable_day(day: date | datetime, language: Language | str, zone: ZoneInfo | str) -> str:
     """A calendar day with the month's name ("5. detsember 2026"); an instant is first put on
     the city's clock, so that 23:30 UTC on the 4th reads as the 5th in Tallinn."""
     if isinstance(day, datetime):
         day = day.astimezone(_zone(zone)).date()
-    return format_date(day, "long", locale=_locale(_language(language)))
+    return _long_date(day, _language(language))
 
 
 def readable_time(instant: datetime, language: Language | str, zone: ZoneInfo | str) -> str:
-    """An instant as the date and the time on the city's clock ("5. detsember 2026 kell 07:18")."""
+    """An instant as the date and the time on the city's clock ("5. detsember 2026 kell 07:18");
+    the clock is 24-hour in all three languages (CLDR's "HH:mm")."""
     lang = _language(language)
     local = instant.astimezone(_zone(zone))
-    clock = format_time(local, "HH:mm", locale=_locale(lang))
-    return f"{format_date(local.date(), 'long', locale=_locale(lang))} {_AT[lang]} {clock}"
+    return f"{_long_date(local.date(), lang)} {_AT[lang]} {local.hour:02d}:{local.minute:02d}"
 
 
 def error_time(instant: datetime, zone: ZoneInfo | str) -> str:

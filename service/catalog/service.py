@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
+from service import rawsql
 from service.catalog.models import Category, ObjectType, Reason
 from service.catalog.schemas import (
     Catalog,
@@ -109,6 +110,23 @@ def object_type_public(
         active=object_type.active,
         categories=categories or [],
     )
+
+
+# Every active reason (under an active category and object type) with its name in a
+# language, Estonian when the language has none; one statement for filters' choices.
+REASON_CHOICES_SQL = """
+SELECT r.id, COALESCE(NULLIF(r.names ->> $1, ''), r.names ->> 'et') AS name
+  FROM reason r
+  JOIN category c ON c.id = r.category_id AND c.active
+  JOIN object_type o ON o.id = c.object_type_id AND o.active
+ WHERE r.active
+ ORDER BY 2, r.code"""
+
+
+async def reason_choices(session: AsyncSession, language: str) -> list[tuple[uuid.UUID, str]]:
+    """The active reasons' ids and names in ``language``, by name (a filter's choices)."""
+    rows = await rawsql.fetch(session, REASON_CHOICES_SQL, language)
+    return [(row["id"], row["name"]) for row in rows]
 
 
 async def catalog_tree(

@@ -12,6 +12,7 @@ shown only on demand, through the API's audited staff read.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,7 +27,7 @@ from starlette.datastructures import FormData, QueryParams
 from starlette.responses import RedirectResponse, Response
 
 from service.auth.models import Role
-from service.catalog.service import catalog_tree
+from service.catalog.service import reason_choices
 from service.city import service as city
 from service.errors import AppError, NotFound, PreconditionRequired
 from service.feedback import responses, templates
@@ -226,11 +227,7 @@ async def _queue(
         priority_list = await priorities.list_priorities(
             page.session, actor, department_id, include_inactive=False
         )
-    catalog = await catalog_tree(page.session, str(page.language))
-    reasons = sorted(
-        (reason for kind in catalog.object_types for c in kind.categories for reason in c.reasons),
-        key=lambda reason: reason.name,
-    )
+    reasons = await reason_choices(page.session, str(page.language))
     results = _bulk_results(params)
     codes = (
         {str(item.report.id): item.report.tracking_code for item in result.items} if result else {}
@@ -252,6 +249,7 @@ async def _queue(
         states=QUEUE_STATES,
         state_names=STATE_NAMES,
         reasons=reasons,
+        state_words={state: translate(page.language, name) for state, name in STATE_NAMES.items()},
         colleagues=colleagues,
         priorities=priority_list,
         bulk_results=results,
@@ -262,7 +260,10 @@ async def _queue(
         codes=codes,
         next_query=next_query,
         back=_query_string(params, department=department_id, cursor=None),
-        query_of=lambda **changes: _query_string(params, department=department_id, **changes),
+        # One link per district and state: the rows share them, so each is built once.
+        query_of=functools.cache(
+            lambda **changes: _query_string(params, department=department_id, **changes)
+        ),
     )
 
 
