@@ -88,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         upload_max_bytes=settings.photo_max_bytes + 64 * 1024,
+        # A web form sends its photos with its fields: as many as a report may carry.
+        form_upload_max_bytes=settings.photos_per_report * settings.photo_max_bytes + 64 * 1024,
         access_log_level=settings.access_log_level,
     )
     # The client address (per-address rate limits, audit) is the peer's, or, when the peer is

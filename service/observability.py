@@ -122,6 +122,9 @@ class _RoutineJobFilter(logging.Filter):
 _UPLOAD_PATH = re.compile(
     r"^(/v1/reports/[^/]+/photos|/v1/ideas/[^/]+/(photos|documents)|/open311/v2/requests\.[a-z]+)$"
 )
+# The web app's forms that carry files with the rest of the form: a new report, a new or
+# edited idea (several photos or documents in one body).
+_FORM_UPLOAD_PATH = re.compile(r"^(/reports/new|/ideas/new|/my/ideas/[^/]+)$")
 
 
 class RequestContextMiddleware:
@@ -133,6 +136,7 @@ class RequestContextMiddleware:
         *,
         max_body_bytes: int,
         upload_max_bytes: int | None = None,
+        form_upload_max_bytes: int | None = None,
         access_log_level: str = "INFO",
     ) -> None:
         self.app = app
@@ -140,6 +144,7 @@ class RequestContextMiddleware:
         self.access_level = logging.getLevelNamesMapping()[access_log_level.upper()]
         # Photo uploads (POST …/photos) may be larger: the photo plus multipart framing.
         self.upload_max_bytes = max(upload_max_bytes or 0, max_body_bytes)
+        self.form_upload_max_bytes = max(form_upload_max_bytes or 0, self.upload_max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -154,8 +159,12 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         status_holder = {"status": 500}
         limit = self.max_body_bytes
-        if scope.get("method") == "POST" and _UPLOAD_PATH.match(scope.get("path", "")):
-            limit = self.upload_max_bytes
+        if scope.get("method") == "POST":
+            path = scope.get("path", "")
+            if _UPLOAD_PATH.match(path):
+                limit = self.upload_max_bytes
+            elif _FORM_UPLOAD_PATH.match(path):
+                limit = self.form_upload_max_bytes
 
         declared = _header(scope, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):

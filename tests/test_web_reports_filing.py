@@ -5,6 +5,7 @@ through the photo service, and one report however often the form is sent."""
 from __future__ import annotations
 
 import io
+import random
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -226,3 +227,37 @@ async def test_a_form_sent_twice_files_one_report(
     third = await _send(client, token, {**fields, "once": again})
     assert third.status_code == 303
     assert len(await _reports_of(session, user)) == 2
+
+
+def large_jpeg(at_least: int) -> bytes:
+    """A photo as a phone takes it: larger than the body limit of ordinary forms."""
+    side = 400
+    while True:
+        out = io.BytesIO()
+        noise = Image.frombytes("RGB", (side, side), random.randbytes(side * side * 3))
+        noise.save(out, format="JPEG", quality=95)
+        if out.tell() >= at_least:
+            return out.getvalue()
+        side *= 2
+
+
+async def test_a_photo_larger_than_an_ordinary_form_can_be_filed(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    user = await make_user(session, settings)
+    await sign_in(client, user.email)
+    tree = await reason_by_code(session, "dangerous-tree")
+    token, once = await _form(client, tree.id)
+    fields = {
+        "reason_id": str(tree.id),
+        "once": once,
+        "lat": str(KESKLINN[0]),
+        "lon": str(KESKLINN[1]),
+        "description": "Suur oks ripub kõnnitee kohal.",
+    }
+    photo = large_jpeg(settings.max_body_bytes + 1)
+    assert len(photo) < settings.photo_max_bytes
+    filed = await _send(client, token, fields, [("tree.jpg", photo, "image/jpeg")])
+    assert filed.status_code == 303, filed.text
+    (report,) = await _reports_of(session, user)
+    assert filed.headers["location"] == f"/reports/{report.tracking_code}/filed"
