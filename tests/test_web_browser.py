@@ -3,6 +3,8 @@ axe-core on every page it opens, at a phone's and a desktop's size, in Estonian 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from playwright.async_api import expect
 
@@ -65,3 +67,34 @@ async def test_a_missing_page_is_a_page_in_the_readers_language(
     assert answer is not None and answer.status == 404
     await expect(page.get_by_role("heading", level=1)).to_have_text("Здесь ничего нет.")
     await accessible(page)
+
+
+async def test_an_ideas_title_on_the_map_is_text_not_markup(
+    live: Live, open_page: OpenPage
+) -> None:
+    """Titles are the authors' words: the map's tooltip and popup show them as they are."""
+    title = '<b id="injected">Bold</b> benches'
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": "00000000-0000-0000-0000-000000000001",
+                "geometry": {"type": "Point", "coordinates": [26.7230, 58.3795]},
+                "properties": {"title": title, "support_count": 3},
+            }
+        ],
+    }
+    page = await open_page(DESKTOP, "en")
+    await page.route(
+        "**/v1/ideas/map*",
+        lambda route: route.fulfill(
+            status=200, content_type="application/geo+json", body=json.dumps(collection)
+        ),
+    )
+    await page.goto(f"{live.url}/ideas")
+    marker = page.locator("#ideas-map path.leaflet-interactive")
+    await expect(marker).to_have_count(1)
+    await marker.hover()
+    await expect(page.locator(".leaflet-tooltip")).to_have_text(title)
+    assert await page.locator("#injected").count() == 0

@@ -26,9 +26,12 @@ document.addEventListener("DOMContentLoaded", () => {
         const count = document.createElement("p");
         count.textContent = box.dataset.supporters + ": " + feature.properties.support_count;
         popup.appendChild(count);
+        // A string given to Leaflet is read as HTML: the author's title goes in as text.
+        const tooltip = document.createElement("span");
+        tooltip.textContent = feature.properties.title;
         L.circleMarker([lat, lon], {
           radius: 9, color: "#084784", weight: 2, fillColor: "#0b5cad", fillOpacity: 0.85,
-        }).bindPopup(popup).bindTooltip(feature.properties.title).addTo(map);
+        }).bindPopup(popup).bindTooltip(tooltip).addTo(map);
       }
       if (points.length === 1) map.setView(points[0], 15);
       else map.fitBounds(points, { padding: [24, 24], maxZoom: 16 });

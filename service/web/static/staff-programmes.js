@@ -89,7 +89,10 @@
       const marker = L.circleMarker([lat, lon], {
         radius: 7, weight: 2, color: "#ffffff", fillColor: "#b3261e", fillOpacity: 1,
       });
-      marker.bindTooltip(address);
+      // A string given to Leaflet is read as HTML: the address goes in as text.
+      const tooltip = document.createElement("span");
+      tooltip.textContent = address;
+      marker.bindTooltip(tooltip);
       group.addLayer(marker);
     }
     map.fitBounds(group.getBounds(), { padding: [24, 24], maxZoom: 17 });
