@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth.models import WebSession
 from service.config import Settings
-from tests.factories import bearer, make_user
+from tests.factories import PASSWORD, bearer, make_user
 from tests.web_pages import csrf_of, post_form, sign_in
 
 
@@ -161,3 +161,27 @@ async def test_a_password_change_and_erasure_through_the_api_end_web_sessions(
     )
     assert gone.status_code == 204, gone.text
     assert "Logi välja" not in (await client.get("/")).text
+
+
+async def test_signing_in_over_a_session_ends_the_one_it_replaces(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    first = await make_user(session, settings)
+    second = await make_user(session, settings)
+    await sign_in(client, first.email)
+    replaced = client.cookies["meielinn_session"]
+    token = csrf_of(await client.get("/my/reports"))
+    signed = await client.post(
+        "/sign-in", data={"csrf_token": token, "email": second.email, "password": PASSWORD}
+    )
+    assert signed.status_code == 303
+    assert client.cookies["meielinn_session"] != replaced
+    ended = await session.scalar(
+        select(WebSession.ended_at)
+        .where(WebSession.user_id == first.id)
+        .execution_options(populate_existing=True)
+    )
+    assert ended is not None
+    # The replaced cookie no longer stands for anyone.
+    client.cookies.set("meielinn_session", replaced)
+    assert (await client.get("/my/reports")).status_code == 303

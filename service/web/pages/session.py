@@ -79,6 +79,11 @@ async def sign_in(page: Page, request: Request) -> Response:
         return render(
             page, "sign_in.html", status_code=401, next=target, errors=errors, email=email
         )
+    # The session this browser held before (anyone's) ends: its cookie is replaced here,
+    # and a copy of it must not keep working.
+    replaced = request.cookies.get(SESSION_COOKIE)
+    if replaced:
+        await sessions.end_web_session(page.session, replaced, page.now)
     secret = await sessions.start_web_session(page.session, page.settings, user, page.now)
     response = RedirectResponse(target, status_code=303)
     max_age = page.settings.web_session_days * 86400
