@@ -404,3 +404,23 @@ async def test_periods_are_checked(
     assert (backwards.status_code, backwards.json()["field"]) == (422, "from")
     default = (await client.get("/v1/stats/departments")).json()["period"]
     assert (default["from"], default["to"]) == ("2026-10-07", "2026-11-05")
+
+
+async def test_a_period_at_the_calendars_ends_is_refused_not_failed(
+    app: FastAPI, client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    app.state.clock = lambda: NOW
+    a = await make_department(session)
+    staff = await make_user(session, settings, roles=((Role.staff, a.id),))
+    for params in (
+        {"to": "9999-12-31"},
+        {"from": "0001-01-01", "to": "0001-01-02"},
+        {"to": "0001-01-01"},
+    ):
+        for path, headers in (
+            ("/v1/stats/departments", {}),
+            (f"/v1/departments/{a.id}/stats", bearer(settings, staff)),
+        ):
+            refused = await client.get(path, params=params, headers=headers)
+            assert refused.status_code == 422, (path, params)
+            assert refused.json()["field"] in ("from", "to")

@@ -394,3 +394,15 @@ async def test_the_referred_reports_are_read_by_supervisors_of_the_department_on
             await ratings.referred_reports(session, actor, people.roads, language="et", now=now)
     head = actor_of(people.supervisor, (Role.supervisor, people.roads))
     assert await ratings.referred_reports(session, head, people.roads, language="et", now=now) == []
+
+
+async def test_the_kpis_of_a_week_at_the_calendars_ends_are_a_page_not_a_failure(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    people = await cast(session, settings)
+    await sign_in(client, people.supervisor.email)
+    for path in ("/staff/kpis", "/staff/kpis.csv"):
+        for last in ("0001-01-01", "0001-01-20", "9999-12-31"):
+            answer = await client.get(f"{path}?department={people.roads}&weeks=4&to={last}")
+            assert answer.status_code == 422, (path, last)
+            assert answer.headers["content-type"].startswith("text/html")

@@ -30,6 +30,8 @@ from service.reports.schemas import Named
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
+# The first and last days of the calendar have no midnight on both sides in every zone.
+OUTSIDE_CALENDAR = "The period is outside the calendar."
 
 
 def _percent(part: int, whole: int) -> float | None:
@@ -76,13 +78,22 @@ async def period(
     time zone."""
     zone = (await city.load_working_calendar(session)).zone
     end = end or now.astimezone(zone).date()
-    start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    try:
+        start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+    except OverflowError:
+        raise InvalidInput(OUTSIDE_CALENDAR, field="to") from None
     if start > end:
         raise InvalidInput("from is after to.", field="from")
     if (end - start).days + 1 > MAX_DAYS:
         raise InvalidInput(f"A period is at most {MAX_DAYS} days.", field="from")
-    starts = datetime.combine(start, time(0), tzinfo=zone).astimezone(UTC)
-    ends = datetime.combine(end + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    try:
+        starts = datetime.combine(start, time(0), tzinfo=zone).astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(OUTSIDE_CALENDAR, field="from") from None
+    try:
+        ends = datetime.combine(end + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(OUTSIDE_CALENDAR, field="to") from None
     return (
         StatsPeriod(from_date=start, to_date=end, time_zone=str(zone), generated_at=now),
         starts,

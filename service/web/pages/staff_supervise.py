@@ -480,8 +480,12 @@ async def weekly_figures(
     found: list[Week] = []
     name = ""
     for back in range(weeks - 1, -1, -1):
-        week_end = end - timedelta(days=7 * back)
-        week_start = week_end - timedelta(days=6)
+        try:
+            week_end = end - timedelta(days=7 * back)
+            week_start = week_end - timedelta(days=6)
+        except OverflowError:
+            # The same refusal as the API's for a period before the calendar's first day.
+            raise InvalidInput(stats.OUTSIDE_CALENDAR, field="to") from None
         answer = await stats.department_stats(
             page.session,
             page.person,
