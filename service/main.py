@@ -44,6 +44,7 @@ from service.training.resident_router import router as training_resident_router
 from service.training.router import diploma_router
 from service.training.router import router as training_router
 from service.web.app import install_web
+from service.web.errors import body_limit_page
 
 
 def create_redis(settings: Settings) -> ArqRedis:
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # A web form sends its photos with its fields: as many as a report may carry.
         form_upload_max_bytes=settings.photos_per_report * settings.photo_max_bytes + 64 * 1024,
         access_log_level=settings.access_log_level,
+        too_large_page=body_limit_page(settings),
     )
     # The client address (per-address rate limits, audit) is the peer's, or, when the peer is
     # a trusted reverse proxy, the one it forwards. Applied here rather than by the server

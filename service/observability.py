@@ -11,6 +11,7 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TextIO
 
@@ -138,8 +139,12 @@ class RequestContextMiddleware:
         upload_max_bytes: int | None = None,
         form_upload_max_bytes: int | None = None,
         access_log_level: str = "INFO",
+        too_large_page: Callable[[Scope, int, str], Response | None] | None = None,
     ) -> None:
         self.app = app
+        # The web edge answers a body over the limit on its paths as a page (scope, status,
+        # request id → a response, or None for the problem document).
+        self.too_large_page = too_large_page
         self.max_body_bytes = max_body_bytes
         self.access_level = logging.getLevelNamesMapping()[access_log_level.upper()]
         # Photo uploads (POST …/photos) may be larger: the photo plus multipart framing.
@@ -170,7 +175,7 @@ class RequestContextMiddleware:
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             status_holder["status"] = 413
             try:
-                await self._too_large(request_id, limit)(scope, receive, send)
+                await self._too_large(scope, request_id, limit)(scope, receive, send)
             finally:
                 self._finish(scope, status_holder["status"], started, self.access_level)
                 request_id_var.reset(token)
@@ -232,12 +237,16 @@ class RequestContextMiddleware:
                 )(scope, receive, send)
             elif cut_off and not response_started:
                 status_holder["status"] = 413
-                await self._too_large(request_id, limit)(scope, receive, send)
+                await self._too_large(scope, request_id, limit)(scope, receive, send)
         finally:
             self._finish(scope, status_holder["status"], started, self.access_level)
             request_id_var.reset(token)
 
-    def _too_large(self, request_id: str, limit: int) -> Response:
+    def _too_large(self, scope: Scope, request_id: str, limit: int) -> Response:
+        if self.too_large_page is not None:
+            page = self.too_large_page(scope, 413, request_id)
+            if page is not None:
+                return page
         return problem_response(
             413,
             slug=PayloadTooLarge.slug,

@@ -185,3 +185,21 @@ async def test_signing_in_over_a_session_ends_the_one_it_replaces(
     # The replaced cookie no longer stands for anyone.
     client.cookies.set("meielinn_session", replaced)
     assert (await client.get("/my/reports")).status_code == 303
+
+
+async def test_a_form_over_the_body_limit_is_answered_with_a_page(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    user = await make_user(session, settings)
+    await sign_in(client, user.email)
+    token = csrf_of(await client.get("/account"))
+    huge = "x" * (settings.max_body_bytes + 1)
+    answer = await client.post("/account/details", data={"csrf_token": token, "display_name": huge})
+    assert answer.status_code == 413
+    assert answer.headers["content-type"].startswith("text/html")
+    assert '<html lang="et">' in answer.text and "See on liiga suur." in answer.text
+    assert answer.headers["x-request-id"]
+    # The API keeps its problem document.
+    api = await client.post("/v1/auth/register", content=huge, headers=bearer(settings, user))
+    assert api.status_code == 413
+    assert api.headers["content-type"] == "application/problem+json"

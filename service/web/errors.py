@@ -15,6 +15,7 @@ from urllib.parse import quote
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
+from starlette.types import Scope
 
 from service.config import Settings
 from service.languages import Language
@@ -122,3 +123,17 @@ def install_page_errors(app: FastAPI, settings: Settings) -> None:
     """Wrap every error handler of the app: on a web path, its answer becomes a page."""
     for key, original in list(app.exception_handlers.items()):
         app.exception_handlers[key] = _as_page(original, settings)
+
+
+def body_limit_page(settings: Settings) -> Callable[[Scope, int, str], Response | None]:
+    """What the request-body limit (``service.observability``), which answers before any
+    route runs, says on a web path: a page, not the API's problem document."""
+
+    def answer(scope: Scope, status: int, request_id: str) -> Response | None:
+        request = Request(scope)
+        if not is_web_path(request.url.path):
+            return None
+        problem = {"request_id": request_id, "_headers": {"x-request-id": request_id}}
+        return _page(request, status, problem, settings)
+
+    return answer
