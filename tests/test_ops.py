@@ -61,34 +61,38 @@ async def test_readyz_names_redis_when_it_is_unreachable(
 
 
 async def test_unknown_route_is_a_problem_document(client: AsyncClient) -> None:
-    response = await client.get("/no/such/thing")
+    response = await client.get("/v1/no/such/thing")
     assert response.status_code == 404
     assert response.headers["content-type"] == PROBLEM
     body = response.json()
     assert body["type"] == "/problems/not-found"
     assert body["title"] == "Not Found"
     assert body["status"] == 404
-    assert body["instance"] == "/no/such/thing"
+    assert body["instance"] == "/v1/no/such/thing"
     assert body["request_id"] == response.headers["x-request-id"]
+    # Outside the API's paths an unknown address is the web app's page, not JSON.
+    page = await client.get("/no/such/thing")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
 
 
 @pytest.fixture
 def app_with_probes(app: FastAPI) -> FastAPI:
     """Routes that exercise each error path of the handlers."""
 
-    @app.get("/_probe/number")
+    @app.get("/v1/_probe/number")
     async def number(value: int) -> dict[str, int]:
         return {"value": value}
 
-    @app.get("/_probe/crash")
+    @app.get("/v1/_probe/crash")
     async def crash() -> None:
         raise RuntimeError("password=hunter2 at /srv/secret/path.py")
 
-    @app.get("/_probe/conflict")
+    @app.get("/v1/_probe/conflict")
     async def conflict() -> None:
         raise Conflict("The report is already closed.", current_state="closed")
 
-    @app.post("/_probe/echo")
+    @app.post("/v1/_probe/echo")
     async def echo(payload: dict[str, str]) -> dict[str, int]:
         return {"keys": len(payload)}
 
@@ -98,7 +102,7 @@ def app_with_probes(app: FastAPI) -> FastAPI:
 async def test_validation_error_is_a_problem_with_field_errors(
     app_with_probes: FastAPI, client: AsyncClient
 ) -> None:
-    response = await client.get("/_probe/number", params={"value": "many"})
+    response = await client.get("/v1/_probe/number", params={"value": "many"})
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM
     body = response.json()
@@ -110,7 +114,7 @@ async def test_validation_error_is_a_problem_with_field_errors(
 async def test_domain_error_carries_its_extensions(
     app_with_probes: FastAPI, client: AsyncClient
 ) -> None:
-    response = await client.get("/_probe/conflict")
+    response = await client.get("/v1/_probe/conflict")
     assert response.status_code == 409
     body = response.json()
     assert body["type"] == "/problems/conflict"
@@ -122,7 +126,7 @@ async def test_unhandled_error_is_500_without_internals(
     app_with_probes: FastAPI, client: AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.ERROR, logger="meielinn.errors"):
-        response = await client.get("/_probe/crash", headers={"X-Request-ID": "trace-me-42"})
+        response = await client.get("/v1/_probe/crash", headers={"X-Request-ID": "trace-me-42"})
     assert response.status_code == 500
     assert response.headers["content-type"] == PROBLEM
     assert response.headers["x-request-id"] == "trace-me-42"
@@ -140,7 +144,7 @@ async def test_declared_oversized_body_is_refused_with_413(
     app_with_probes: FastAPI, client: AsyncClient, settings: Settings
 ) -> None:
     big = "x" * (settings.max_body_bytes + 1)
-    response = await client.post("/_probe/echo", json={"a": big})
+    response = await client.post("/v1/_probe/echo", json={"a": big})
     assert response.status_code == 413
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["type"] == "/problems/payload-too-large"
@@ -159,7 +163,7 @@ async def test_streamed_oversized_body_is_refused_with_413(
         yield b'"}'
 
     response = await client.post(
-        "/_probe/echo", content=body(), headers={"content-type": "application/json"}
+        "/v1/_probe/echo", content=body(), headers={"content-type": "application/json"}
     )
     assert response.status_code == 413
     assert response.json()["type"] == "/problems/payload-too-large"

@@ -31,7 +31,8 @@ from service.auth.policy import Caller, Policy, declare
 from service.clock import NowDep
 from service.config import Settings
 from service.db import SessionDep
-from service.errors import Forbidden, Unauthorized
+from service.errors import Forbidden, InvalidInput, Unauthorized
+from service.fields import has_control_characters
 from service.languages import Language
 from service.web import csrf
 from service.web.i18n import negotiate
@@ -75,7 +76,20 @@ async def _viewer(request: Request, session: AsyncSession, now: datetime) -> Act
     return await sessions.actor_from_web_session(session, secret, now, client_ip(request))
 
 
+def _refuse_control_characters(request: Request) -> None:
+    """Every page's query values pass the API's text guard (``service.fields``) before any
+    handler reads them: no control character or unpaired surrogate reaches a service."""
+    for name, value in request.query_params.multi_items():
+        if has_control_characters(name) or has_control_characters(value):
+            raise InvalidInput(
+                "Text must not contain control characters (other than tab and line breaks) "
+                "or unpaired surrogates.",
+                field=name if not has_control_characters(name) else "",
+            )
+
+
 async def _context(request: Request, session: AsyncSession, now: datetime) -> PageContext:
+    _refuse_control_characters(request)
     actor = await _viewer(request, session, now)
     request.state.web_actor = actor
     language = negotiate(request, actor.language if actor else None)
