@@ -497,3 +497,53 @@ async def test_assign_transfer_request_and_extension_forms_do_what_the_api_does(
     )
     assert direct.status_code == 403  # type: ignore[attr-defined]
     assert (await _fresh(session, report)).department_id != greenery
+
+
+async def test_the_workspace_shows_photos_through_the_pages_session(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    import io
+
+    from PIL import Image
+
+    from tests.factories import file_report
+
+    cast = await _cast(session, settings)
+    report = await file_report(session, cast["resident"])
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 140, 60)).save(picture, "JPEG")
+    uploaded = await client.post(
+        f"/v1/reports/{report.id}/photos",
+        files={"file": ("photo.jpg", picture.getvalue(), "image/jpeg")},
+        headers=bearer(settings, cast["resident"]),
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    shown = await client.get(
+        f"/v1/reports/{report.id}", headers=bearer(settings, cast["moderator"])
+    )
+    accepted = await client.post(
+        f"/v1/moderation/reports/{report.id}/accept",
+        headers={**bearer(settings, cast["moderator"]), "If-Match": f'"{shown.json()["version"]}"'},
+    )
+    assert accepted.status_code == 200, accepted.text
+    photo = f"/staff/reports/{report.id}/photos/{uploaded.json()['id']}"
+
+    await sign_in(client, cast["staff"].email)
+    workspace = await client.get(f"/staff/reports/{report.id}")
+    assert workspace.status_code == 200
+    assert f'src="{photo}?variant=thumbnail"' in workspace.text
+    opened = await client.get(photo)
+    assert opened.status_code == 200
+    assert opened.headers["content-type"] == "image/jpeg"
+
+    # Another department's staff see it as the API shows them a public report's photo.
+    api = await client.get(
+        f"/v1/reports/{report.id}/photos/{uploaded.json()['id']}",
+        headers=bearer(settings, cast["stranger"]),
+    )
+    client.cookies.clear()
+    await sign_in(client, cast["stranger"].email)
+    assert (await client.get(photo)).status_code == api.status_code
+    client.cookies.clear()
+    await sign_in(client, cast["resident"].email)
+    assert (await client.get(photo)).status_code == 403

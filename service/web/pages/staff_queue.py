@@ -17,14 +17,14 @@ import inspect
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Any, get_type_hints
+from typing import Annotated, Any, get_type_hints
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ConfigDict, ValidationError, create_model
 from starlette.datastructures import FormData, QueryParams
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 
 from service.auth.models import Role
 from service.catalog.service import reason_choices
@@ -48,7 +48,7 @@ from service.queues.schemas import (
     TransferCreate,
     TransferRequestCreate,
 )
-from service.reports import lifecycle, views
+from service.reports import lifecycle, photos, views
 from service.reports import repository as reports
 from service.reports.access import STAFF
 from service.reports.states import OPEN_STATES, ReportState
@@ -615,3 +615,20 @@ async def act(
         # The report left the department: back to the queue it was in.
         return RedirectResponse(f"/staff/queue?department={department_id}", status_code=303)
     return RedirectResponse(f"/staff/reports/{report_id}?done={action}", status_code=303)
+
+
+@router.get("/staff/reports/{report_id}/photos/{photo_id}")
+async def workspace_photo(
+    report_id: uuid.UUID,
+    photo_id: uuid.UUID,
+    variant: Annotated[str, Query(pattern="^(full|thumbnail)$")] = "full",
+    page: PageContext = WorkPage,
+) -> FileResponse:
+    """A photo of a report in the workspace, with the page's session (the API's photo
+    addresses take a bearer token, which a browser does not send)."""
+    path = await photos.photo_file(
+        page.session, page.settings, page.actor, report_id, photo_id, variant == "thumbnail"
+    )
+    return FileResponse(
+        path, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=300"}
+    )
