@@ -20,6 +20,9 @@ Figures (targets from issue 15):
                   transaction in raw asyncpg: ≥ 0.40
 * ``read``        GET /v1/reports/{id} ÷ the same statement (the report, its names and
                   its photos in one row): ≥ 0.35
+* ``read_vs_fastapi``  GET /v1/reports/{id} ÷ the same statement served by a minimal
+                  FastAPI route with an asyncpg pool and nothing else (``bench/anchors.py``),
+                  measured right after it; the bare Starlette route beside it: ≥ 0.60
 * ``list``        GET /v1/reports?limit=20 ÷ the same page statement: ≥ 0.35
                   (``BENCH_BASELINE=orm``: the baselines run the statements the API ran
                   before it read in one statement, for comparing with earlier runs)
@@ -84,6 +87,7 @@ TARGETS: dict[str, tuple[str, float]] = {
     "idempotency": (">=", 0.90),
     "p99_read": ("<=", 50.0),
     "p99_filing": ("<=", 50.0),
+    "read_vs_fastapi": (">=", 0.60),
     "page_ms": ("<=", 50.0),
     "page_kb": ("<=", 100.0),
 }
@@ -566,6 +570,59 @@ def figure(name: str, values: list[float], extra: dict[str, Any]) -> dict[str, A
     }
 
 
+# --- the anchors: the read statement behind a minimal FastAPI and a bare Starlette route ---
+
+
+class Anchor:
+    """``bench/anchors.py``'s app ``name`` under uvicorn, as the API runs (one process,
+    httptools, uvloop, no access log), with a pool as large as the API's."""
+
+    def __init__(self, name: str, dsn: str) -> None:
+        self.name = name
+        self.dsn = dsn
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = os.environ | {
+            "BENCH_ANCHOR_DSN": self.dsn,
+            "BENCH_ANCHOR_POOL": str(get_settings().database_pool_size),
+        }
+        self.process = subprocess.Popen(  # noqa: S603
+            [
+                str(VENV / "uvicorn"),
+                f"bench.anchors:{self.name}",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+                "--http",
+                "httptools",
+                "--loop",
+                "uvloop",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"the anchor {self.name} did not come up")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
 # --- the web app's pages ---------------------------------------------------------------------
 
 # (figure name, path, signed in: False, True for the demo resident, or a demo account's
@@ -650,6 +707,10 @@ async def main() -> int:
     _log(f"serving {url.rsplit('/', 1)[-1]} with scripts/run.sh on port {server.port}")
     server.start()
     rounds: list[dict[str, Any]] = []
+    anchors = [Anchor("fastapi_app", dsn), Anchor("starlette_app", dsn)]
+    if "read" in GROUPS:
+        for anchor in anchors:
+            anchor.start()
     body = b'{"id": "00000000-0000-0000-0000-000000000000", "state": "submitted"}' * 20
     try:
         # Warm up: the first filing loads the holiday tables, the first of every statement
@@ -683,6 +744,8 @@ async def main() -> int:
                 )
             if "read" in GROUPS:
                 r["read"] = load(server.port, reads(fixture))
+                r["read_fastapi"] = load(anchors[0].port, reads(fixture))
+                r["read_starlette"] = load(anchors[1].port, reads(fixture))
                 r["read_sql"] = await baseline(dsn, read_work(fixture))
             if "list" in GROUPS:
                 r["list"] = load(server.port, LIST)
@@ -705,6 +768,8 @@ async def main() -> int:
         rss = server.peak_rss_mb()
     finally:
         server.stop()
+        for anchor in anchors:
+            anchor.stop()
 
     def ratios(top: str, bottom: str) -> list[float]:
         return [x[top]["per_second"] / max(x[bottom]["per_second"], 0.1) for x in rounds]
@@ -758,6 +823,19 @@ async def main() -> int:
                 "asyncpg_per_s": span(rates(f"{name}_sql")),
             }
             lines.append(figure(name, ratios(name, f"{name}_sql"), extra))
+    if "read_fastapi" in rounds[0]:
+        lines.append(
+            figure(
+                "read_vs_fastapi",
+                ratios("read", "read_fastapi"),
+                {
+                    "meielinn_per_s": span(rates("read")),
+                    "minimal_fastapi_per_s": span(rates("read_fastapi")),
+                    "bare_starlette_per_s": span(rates("read_starlette")),
+                    "asyncpg_per_s": span(rates("read_sql")),
+                },
+            )
+        )
     for name, source in (("p99_read", "read"), ("p99_filing", "filing")):
         if f"{source}_70" in rounds[0]:
             lines.append(
