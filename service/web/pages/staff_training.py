@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -404,21 +404,12 @@ def _state_refusal(exc: AppError, page: PageContext, field: str) -> FormErrors:
 
 @router.post("/staff/training/programmes/{programme_id}/awards", dependencies=[CSRF])
 async def award_qualified(programme_id: uuid.UUID, page: PageContext = CoordinatorPage) -> Response:
-    try:
-        async with page.session.begin_nested():
-            await awards.award_command(page.session, page.person, programme_id, page.now)
-    except AppError as exc:
-        if exc.status in (403, 404):
-            raise
-        return await _programme(
-            page,
-            programme_id,
-            action="awards",
-            errors=_state_refusal(exc, page, ""),
-            status_code=exc.status,
-        )
-    return RedirectResponse(
-        f"/staff/training/programmes/{programme_id}?done=awarded", status_code=303
+    return await _programme_step(
+        page,
+        programme_id,
+        "awards",
+        "awarded",
+        lambda: awards.award_command(page.session, page.person, programme_id, page.now),
     )
 
 
@@ -430,21 +421,39 @@ async def change_state(
         action = ProgrammeAction(step)
     except ValueError:
         raise NotFound("No such action.") from None
+    return await _programme_step(
+        page,
+        programme_id,
+        "state",
+        str(action),
+        lambda: programmes.change_state(page.session, page.person, programme_id, action, page.now),
+    )
+
+
+async def _programme_step(
+    page: PageContext,
+    programme_id: uuid.UUID,
+    form: str,
+    done: str,
+    command: Callable[[], Awaitable[Any]],
+) -> Response:
+    """Run a programme's command in a savepoint: its refusal next to ``form`` on the
+    programme's page (nothing half-done kept), else back to the page with ``done``."""
     try:
         async with page.session.begin_nested():
-            await programmes.change_state(page.session, page.person, programme_id, action, page.now)
+            await command()
     except AppError as exc:
         if exc.status in (403, 404):
             raise
         return await _programme(
             page,
             programme_id,
-            action="state",
+            action=form,
             errors=_state_refusal(exc, page, ""),
             status_code=exc.status,
         )
     return RedirectResponse(
-        f"/staff/training/programmes/{programme_id}?done={action}", status_code=303
+        f"/staff/training/programmes/{programme_id}?done={done}", status_code=303
     )
 
 
