@@ -203,3 +203,16 @@ async def test_a_form_over_the_body_limit_is_answered_with_a_page(
     api = await client.post("/v1/auth/register", content=huge, headers=bearer(settings, user))
     assert api.status_code == 413
     assert api.headers["content-type"] == "application/problem+json"
+
+
+def test_the_pages_policy_admits_the_map_tiles_origin_only(settings: Settings) -> None:
+    from service.web.templating import content_security_policy
+
+    plain = settings.model_copy(update={"map_tile_url": "https://tiles.city.ca/{z}/{x}/{y}.png"})
+    assert "img-src 'self' data: blob: https://tiles.city.ca;" in content_security_policy(plain)
+    spread = settings.model_copy(
+        update={"map_tile_url": "https://{s}.tile.example.org/{z}/{x}/{y}.png"}
+    )
+    assert "https://*.tile.example.org;" in content_security_policy(spread)
+    none = settings.model_copy(update={"map_tile_url": ""})
+    assert "img-src 'self' data: blob:;" in content_security_policy(none)

@@ -100,8 +100,9 @@ ENVIRONMENT = _build_environment()
 def content_security_policy(settings: Settings) -> str:
     images = "'self' data: blob:"
     if settings.map_tile_url:
-        tiles = urlsplit(settings.map_tile_url.replace("{s}", "a"))
-        images += f" {tiles.scheme}://{tiles.netloc.replace('a.', '*.', 1)}"
+        # Leaflet's "{s}" picks a subdomain per tile: the policy allows them all ("*.").
+        tiles = urlsplit(settings.map_tile_url.replace("{s}", "subdomain"))
+        images += f" {tiles.scheme}://{tiles.netloc.replace('subdomain', '*', 1)}"
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
         f"img-src {images}; connect-src 'self'; font-src 'self'; object-src 'none'; "
