@@ -547,3 +547,19 @@ async def test_the_workspace_shows_photos_through_the_pages_session(
     client.cookies.clear()
     await sign_in(client, cast["resident"].email)
     assert (await client.get(photo)).status_code == 403
+
+
+async def test_the_workspace_lists_open_reports_of_the_same_kind_close_by(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    cast = await _cast(session, settings)
+    report = await accepted_report(session, cast["resident"], cast["moderator"])
+    near = await accepted_report(
+        session, cast["resident"], cast["moderator"], description="The same pothole again."
+    )
+    await sign_in(client, cast["staff"].email)
+    page = await client.get(f"/staff/reports/{report.id}")
+    assert page.status_code == 200
+    assert f'href="/reports/{near.tracking_code}"' in page.text
+    # The report itself is not its own neighbour.
+    assert f'href="/reports/{report.tracking_code}"' not in page.text

@@ -366,6 +366,10 @@ CHANGED = N_(
 CONFLICT = N_("This cannot be done to the report as it is now. It is shown below as it is now.")
 
 
+# How many reports close by the workspace lists.
+NEARBY = 5
+
+
 async def _workspace(
     page: PageContext,
     report_id: uuid.UUID,
@@ -397,6 +401,19 @@ async def _workspace(
     report_row = await reports.get(page.session, report_id)
     assert report_row is not None
     fitting = await templates.templates_for_report(page.session, report_row)
+    # Open reports of the same kind within the reason's duplicate radius (the API's nearby).
+    close_by = [
+        found
+        for found in await views.nearby(
+            page.session,
+            item.report.reason.id,
+            item.report.location.lat,
+            item.report.location.lon,
+            str(page.language),
+            NEARBY + 1,
+        )
+        if found.id != report_id
+    ][:NEARBY]
     return render(
         page,
         "staff/report.html",
@@ -404,6 +421,7 @@ async def _workspace(
         item=item,
         report=item.report,
         photos=shown.photos or [],
+        nearby=close_by,
         reporter=reporter,
         contact=contact,
         supervisor=power >= Power.supervisor,
