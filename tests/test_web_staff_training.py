@@ -195,6 +195,25 @@ async def test_bad_input_comes_back_with_the_errors_by_the_fields_in_estonian(
     assert answer.status_code == 422
     assert "Joonistatud alal ei ole ühtegi hoonet." in answer.text
 
+    # A self-intersecting ring (a bow tie) and coordinates that are not numbers: the form
+    # again with the area's error, never a failure of the database.
+    bow_tie = {
+        "type": "Polygon",
+        "coordinates": [
+            [[26.70, 58.37], [26.75, 58.39], [26.75, 58.37], [26.70, 58.39], [26.70, 58.37]]
+        ],
+    }
+    garbled = {"type": "Polygon", "coordinates": [[["east", "north"]]]}
+    for area in (bow_tie, garbled):
+        answer = await post_form(
+            client,
+            "/staff/training",
+            "/staff/training/programmes",
+            _form(f"bad-{uuid.uuid4().hex[:6]}", area),
+        )
+        assert answer.status_code == 422, answer.text[:300]
+        assert 'id="error-pilot_area"' in answer.text
+
 
 async def test_another_coordinator_gets_404_and_residents_the_403_page(
     client: AsyncClient, app: FastAPI, session: AsyncSession, settings: Settings

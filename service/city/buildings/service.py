@@ -9,6 +9,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from shapely.errors import GEOSException
+from shapely.geometry import mapping, shape
+from shapely.validation import explain_validity
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.city.buildings import repository
@@ -143,4 +146,19 @@ async def buildings_within(
     on a map); at most ``limit``."""
     if area.get("type") != "Polygon":
         raise InvalidInput("The area must be a polygon.", field="area")
-    return await repository.ids_within(session, json.dumps(area), limit)
+    try:
+        polygon = shape(area)
+    except (ValueError, TypeError, AttributeError, IndexError, GEOSException) as exc:
+        raise InvalidInput("The area is not a polygon's coordinates.", field="area") from exc
+    west, south, east, north = polygon.bounds if not polygon.is_empty else (0, 0, 0, 0)
+    if (
+        polygon.is_empty
+        or polygon.has_z
+        or not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90)
+        or polygon.area == 0
+    ):
+        raise InvalidInput("The area must be a polygon in longitude and latitude.", field="area")
+    if not polygon.is_valid:
+        # A self-intersecting ring (a bow tie) has no inside to search.
+        raise InvalidInput(f"The area is not valid: {explain_validity(polygon)}.", field="area")
+    return await repository.ids_within(session, json.dumps(mapping(polygon)), limit)
