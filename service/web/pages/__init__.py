@@ -10,6 +10,7 @@ from service.web.pages import (
     filing,
     home,
     ideas,
+    ideas_mine,
     my,
     reports,
     session,
@@ -19,22 +20,31 @@ from service.web.pages import (
     staff_admin_city,
     staff_admin_texts,
     staff_ideas,
+    staff_kpis,
     staff_moderation,
+    staff_programme,
     staff_queue,
     staff_supervise,
     staff_training,
+    staff_training_sessions,
+    staff_workspace,
     training,
 )
 
-# Filing's fixed paths (``/reports/new``) before the report pages' ``/reports/{code}``.
+# Fixed paths before the pages whose path takes a parameter in their place: filing's
+# ``/reports/new`` before ``/reports/{code}``, ``/ideas/new`` before ``/ideas/{idea_id}``.
 ROUTERS: list[APIRouter] = [
     home.router,
     session.router,
     staff.router,
     staff_queue.router,
+    staff_workspace.router,
     staff_supervise.router,
+    staff_kpis.router,
     staff_moderation.router,
     staff_training.router,
+    staff_programme.router,
+    staff_training_sessions.router,
     staff_ideas.router,
     staff_admin.router,
     staff_admin_catalogue.router,
@@ -45,6 +55,7 @@ ROUTERS: list[APIRouter] = [
     account.router,
     my.router,
     training.router,
+    ideas_mine.router,
     ideas.router,
     figures.router,
 ]

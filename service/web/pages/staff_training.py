@@ -1,23 +1,14 @@
-"""The coordinators' part of the staff console: training programmes.
-
-``/staff/training`` lists the programmes the person runs (the API's list, each read through
-the API's programme view, which names its coordinators only to those who run it) and the
-form that creates one: the pilot area as a district or a polygon drawn on the map (or typed
-as GeoJSON), the qualification rule and the first sessions. A programme's page holds its
-sessions, participants with their progress, the awards and revocations and the coverage of
-its pilot buildings; a session's page is its roster editor, and its screen shows the
-check-in code at the venue with the count of who checked in.
-
-The same services as ``/v1/training``: ``ProgrammeCreate``, ``SessionCreate``, ``Roster``
-and ``Revocation`` check the forms; a draft is 404 for anyone who does not run it, and a
-published programme 403 for another coordinator, as the API answers.
+"""The coordinators' part of the staff console: their programmes (``/staff/training``) and a
+new programme with its pilot area (a district or a polygon drawn on the map), its rule and its
+sessions. One programme's page is ``service.web.pages.staff_programme``, a session's roster
+and screen ``service.web.pages.staff_training_sessions``. The pages call the services the
+API's training routes call, for coordinators and admins, as the API admits them.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,13 +21,11 @@ from starlette.responses import RedirectResponse, Response
 from service.auth.models import Role
 from service.city.buildings import service as buildings
 from service.city.districts import service as districts
-from service.errors import AppError, NotFound
-from service.training import access, attendance, awards, programmes, progress
+from service.errors import AppError
+from service.training import programmes
 from service.training.schemas import (
     ProgrammeCreate,
     ProgrammePublic,
-    Revocation,
-    Roster,
     SessionCreate,
 )
 from service.training.states import ProgrammeAction
@@ -144,7 +133,7 @@ def _polygon(text: str) -> dict[str, Any] | None:
     return None
 
 
-def _model_errors(exc: ValidationError, language: Any, whole: str, message: str) -> FormErrors:
+def model_errors(exc: ValidationError, language: Any, whole: str, message: str) -> FormErrors:
     """Field errors, with the schema's rule across fields (no field of its own) put by
     ``whole`` and said as ``message``."""
     errors = field_errors(exc, language)
@@ -164,7 +153,7 @@ def _session_values(form: Mapping[str, str], prefix: str, zone: ZoneInfo) -> dic
     return values
 
 
-def _parse_session(
+def parse_session(
     form: Mapping[str, str], prefix: str, page: PageContext, errors: FormErrors
 ) -> SessionCreate | None:
     zone = ZoneInfo(page.settings.timezone)
@@ -180,7 +169,7 @@ def _parse_session(
         return None
 
 
-def _refusal(exc: AppError, page: PageContext, default: str) -> FormErrors:
+def refusal(exc: AppError, page: PageContext, default: str) -> FormErrors:
     field = str(exc.extensions.get("field") or default)
     return app_error(exc, page.language, field)
 
@@ -294,7 +283,7 @@ async def create_programme(request: Request, page: PageContext = CoordinatorPage
         prefix = f"session-{row}-"
         if not any(values.get(prefix + name, "").strip() for name in SESSION_FIELDS):
             continue
-        parsed = _parse_session(values, prefix, page, errors)
+        parsed = parse_session(values, prefix, page, errors)
         if parsed is not None:
             sessions.append(parsed)
     if errors or created is None:
@@ -307,303 +296,10 @@ async def create_programme(request: Request, page: PageContext = CoordinatorPage
     except AppError as exc:
         if exc.status in (401, 403):
             raise
-        errors = _refusal(exc, page, "code")
+        errors = refusal(exc, page, "code")
         if "pilot_building_ids" in errors:
             errors["pilot_area"] = errors.pop("pilot_building_ids")
         return await _index(page, errors=errors, values=values, status_code=exc.status)
     return RedirectResponse(
         f"/staff/training/programmes/{programme.id}?done=created", status_code=303
     )
-
-
-# --- one programme ------------------------------------------------------------------------
-
-
-async def _programme(
-    page: PageContext,
-    programme_id: uuid.UUID,
-    *,
-    action: str = "",
-    errors: FormErrors | None = None,
-    values: Mapping[str, str] | None = None,
-    status_code: int = 200,
-) -> Response:
-    actor = page.person
-    view = await programmes.programme_view(page.session, actor, programme_id)
-    # 403 for a coordinator who sees a published programme but does not run it (the API's).
-    participants = await progress.participants(page.session, actor, programme_id)
-    listed = await awards.list_awards(page.session, actor, programme_id)
-    stats = await progress.stats(page.session, actor, programme_id)
-    coverage = await progress.coverage(page.session, actor, programme_id)
-    attended = {item.session_id: item.attended for item in stats.sessions}
-    done = page.request.query_params.get("done", "")
-    return render(
-        page,
-        "staff/training/programme.html",
-        status_code=status_code,
-        programme=view,
-        participants=participants,
-        awards=listed,
-        stats=stats,
-        coverage=coverage,
-        attended=attended,
-        states=STATES,
-        enrolment_states=ENROLMENT_STATES,
-        next_step=NEXT_STEP.get(str(view.state)),
-        done=DONE.get(done, "") if not errors else "",
-        action=action,
-        errors=errors or FormErrors(),
-        values=values or {},
-    )
-
-
-@router.get("/staff/training/programmes/{programme_id}")
-async def programme_page(programme_id: uuid.UUID, page: PageContext = CoordinatorPage) -> Response:
-    return await _programme(page, programme_id)
-
-
-@router.post("/staff/training/programmes/{programme_id}/sessions", dependencies=[CSRF])
-async def add_session(
-    programme_id: uuid.UUID, request: Request, page: PageContext = CoordinatorPage
-) -> Response:
-    form = await request.form()
-    values = text_fields(form, *(f"session-{name}" for name in SESSION_FIELDS))
-    errors = FormErrors()
-    parsed = _parse_session(values, "session-", page, errors)
-    if parsed is None:
-        # The programme checked first: 404/403 before any word about the form.
-        await progress.participants(page.session, page.person, programme_id)
-        return await _programme(
-            page, programme_id, action="session", errors=errors, values=values, status_code=422
-        )
-    try:
-        async with page.session.begin_nested():
-            await programmes.add_session(page.session, page.person, programme_id, parsed, page.now)
-    except AppError as exc:
-        if exc.status in (403, 404):
-            raise
-        return await _programme(
-            page,
-            programme_id,
-            action="session",
-            errors=_state_refusal(exc, page, "session-topic"),
-            values=values,
-            status_code=exc.status,
-        )
-    return RedirectResponse(
-        f"/staff/training/programmes/{programme_id}?done=session", status_code=303
-    )
-
-
-def _state_refusal(exc: AppError, page: PageContext, field: str) -> FormErrors:
-    """A refusal by the programme's state (409) said plainly; others as the service says."""
-    if exc.status == 409 and exc.extensions.get("state"):
-        return FormErrors({field: translate(page.language, STATE_REFUSED)})
-    return _refusal(exc, page, field)
-
-
-@router.post("/staff/training/programmes/{programme_id}/awards", dependencies=[CSRF])
-async def award_qualified(programme_id: uuid.UUID, page: PageContext = CoordinatorPage) -> Response:
-    return await _programme_step(
-        page,
-        programme_id,
-        "awards",
-        "awarded",
-        lambda: awards.award_command(page.session, page.person, programme_id, page.now),
-    )
-
-
-@router.post("/staff/training/programmes/{programme_id}/{step}", dependencies=[CSRF])
-async def change_state(
-    programme_id: uuid.UUID, step: str, page: PageContext = CoordinatorPage
-) -> Response:
-    try:
-        action = ProgrammeAction(step)
-    except ValueError:
-        raise NotFound("No such action.") from None
-    return await _programme_step(
-        page,
-        programme_id,
-        "state",
-        str(action),
-        lambda: programmes.change_state(page.session, page.person, programme_id, action, page.now),
-    )
-
-
-async def _programme_step(
-    page: PageContext,
-    programme_id: uuid.UUID,
-    form: str,
-    done: str,
-    command: Callable[[], Awaitable[Any]],
-) -> Response:
-    """Run a programme's command in a savepoint: its refusal next to ``form`` on the
-    programme's page (nothing half-done kept), else back to the page with ``done``."""
-    try:
-        async with page.session.begin_nested():
-            await command()
-    except AppError as exc:
-        if exc.status in (403, 404):
-            raise
-        return await _programme(
-            page,
-            programme_id,
-            action=form,
-            errors=_state_refusal(exc, page, ""),
-            status_code=exc.status,
-        )
-    return RedirectResponse(
-        f"/staff/training/programmes/{programme_id}?done={done}", status_code=303
-    )
-
-
-@router.post("/staff/training/ambassadors/{ambassador_id}/revoke", dependencies=[CSRF])
-async def revoke(
-    ambassador_id: uuid.UUID, request: Request, page: PageContext = CoordinatorPage
-) -> Response:
-    form = await request.form()
-    values = text_fields(form, "reason", "programme")
-    try:
-        programme_id = uuid.UUID(values.get("programme", ""))
-    except ValueError:
-        raise NotFound("No such ambassador.") from None
-    form_name = f"revoke-{ambassador_id}"
-    try:
-        body = parse(Revocation, {"reason": values.get("reason", "")})
-    except ValidationError as exc:
-        await progress.participants(page.session, page.person, programme_id)
-        return await _programme(
-            page,
-            programme_id,
-            action=form_name,
-            errors=field_errors(exc, page.language),
-            values=values,
-            status_code=422,
-        )
-    try:
-        async with page.session.begin_nested():
-            ambassador = await awards.revoke(
-                page.session, page.person, ambassador_id, body.reason, page.now
-            )
-    except AppError as exc:
-        if exc.status in (403, 404):
-            raise
-        return await _programme(
-            page,
-            programme_id,
-            action=form_name,
-            errors=_refusal(exc, page, "reason"),
-            values=values,
-            status_code=exc.status,
-        )
-    return RedirectResponse(
-        f"/staff/training/programmes/{ambassador.programme_id}?done=revoked#awards",
-        status_code=303,
-    )
-
-
-# --- a session: its roster and its screen -------------------------------------------------
-
-
-async def _session(
-    page: PageContext,
-    session_id: uuid.UUID,
-    *,
-    errors: FormErrors | None = None,
-    chosen: set[str] | None = None,
-    status_code: int = 200,
-) -> Response:
-    actor = page.person
-    found, programme = await access.run_session(page.session, actor, session_id)
-    view = await programmes.programme_view(page.session, actor, programme.id)
-    present = await attendance.session_attendance(page.session, actor, session_id)
-    participants = await progress.participants(page.session, actor, programme.id)
-    training = next(item for item in view.sessions if item.id == found.id)
-    marked = {str(item.user_id) for item in present.attendees}
-    done = page.request.query_params.get("done", "")
-    return render(
-        page,
-        "staff/training/session.html",
-        status_code=status_code,
-        programme=view,
-        training=training,
-        present=present,
-        participants=[p for p in participants if p.status == "enrolled"],
-        chosen=chosen if chosen is not None else marked,
-        methods=METHODS,
-        errors=errors or FormErrors(),
-        done=DONE.get(done, "") if not errors else "",
-    )
-
-
-@router.get("/staff/training/sessions/{session_id}")
-async def session_page(session_id: uuid.UUID, page: PageContext = CoordinatorPage) -> Response:
-    return await _session(page, session_id)
-
-
-@router.post("/staff/training/sessions/{session_id}/roster", dependencies=[CSRF])
-async def set_roster(
-    session_id: uuid.UUID, request: Request, page: PageContext = CoordinatorPage
-) -> Response:
-    form = await request.form()
-    chosen = [str(value) for value in form.getlist("user_ids")]
-    try:
-        body = parse(Roster, {"user_ids": chosen})
-    except ValidationError as exc:
-        return await _session(
-            page,
-            session_id,
-            errors=_model_errors(exc, page.language, "user_ids", N_("This value is not valid.")),
-            chosen=set(chosen),
-            status_code=422,
-        )
-    try:
-        async with page.session.begin_nested():
-            await attendance.set_roster(
-                page.session, page.person, session_id, body.user_ids, page.now
-            )
-    except AppError as exc:
-        if exc.status in (403, 404):
-            raise
-        return await _session(
-            page,
-            session_id,
-            errors=_state_refusal(exc, page, "user_ids"),
-            chosen=set(chosen),
-            status_code=exc.status,
-        )
-    return RedirectResponse(f"/staff/training/sessions/{session_id}?done=roster", status_code=303)
-
-
-async def _checked_in(page: PageContext, session_id: uuid.UUID) -> tuple[Any, int]:
-    """The session (for its coordinators) and how many are recorded at it: the programme's
-    public counts, no names."""
-    found, programme = await access.run_session(page.session, page.person, session_id)
-    stats = await progress.stats(page.session, page.person, programme.id)
-    count = next((s.attended for s in stats.sessions if s.session_id == found.id), 0)
-    return found, count
-
-
-@router.get("/staff/training/sessions/{session_id}/screen")
-async def session_screen(session_id: uuid.UUID, page: PageContext = CoordinatorPage) -> Response:
-    present = await attendance.session_attendance(page.session, page.person, session_id)
-    found, count = await _checked_in(page, session_id)
-    view = await programmes.programme_view(page.session, page.person, found.programme_id)
-    training = next(item for item in view.sessions if item.id == found.id)
-    return render(
-        page,
-        "staff/training/screen.html",
-        programme=view,
-        training=training,
-        code=present.checkin_code,
-        count=count,
-    )
-
-
-@router.get("/staff/training/sessions/{session_id}/screen/count")
-async def session_screen_count(
-    session_id: uuid.UUID, page: PageContext = CoordinatorPage
-) -> Response:
-    """The screen's count alone, as an HTML fragment its script fetches every few seconds."""
-    _, count = await _checked_in(page, session_id)
-    return render(page, "staff/training/_count.html", count=count)
