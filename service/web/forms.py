@@ -75,6 +75,12 @@ def text_fields(form: FormData, *names: str) -> dict[str, str]:
     return found
 
 
+def filled(fields: Mapping[str, str]) -> dict[str, str]:
+    """The fields a person filled in: a blank field of a form is one not given, as the API's
+    optional fields are absent rather than empty."""
+    return {name: value for name, value in fields.items() if value.strip()}
+
+
 def local_path(target: str | None, default: str = "/") -> str:
     """A redirect target that stays on this site (no ``//host`` or ``https://``)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:

@@ -36,7 +36,7 @@ from service.reports.models import ReportSubscription, ReportSupport
 from service.reports.schemas import ReportView
 from service.reports.states import Action, ReportState, is_public, legal_pairs
 from service.web.dependencies import CSRF, Page, PageContext, PersonPage
-from service.web.forms import FormErrors, app_error, field_errors, parse, text_fields
+from service.web.forms import FormErrors, app_error, field_errors, filled, parse, text_fields
 from service.web.i18n import N_, translate
 from service.web.pages.report_words import (
     EVENT_NAMES,
@@ -200,7 +200,7 @@ async def answer_question(
     report = await report_of(page, tracking_code)
     values = text_fields(await request.form(), "answer")
     try:
-        body = parse(ClarificationAnswer, {k: v for k, v in values.items() if v.strip()})
+        body = parse(ClarificationAnswer, filled(values))
     except ValidationError as exc:
         errors = field_errors(exc, page.language)
         return await show_report(page, tracking_code, errors=errors, status_code=422, values=values)
@@ -217,7 +217,7 @@ async def rate(page: PersonPage, tracking_code: TrackingCode, request: Request) 
     actor = await writer(page)
     report = await report_of(page, tracking_code)
     values = text_fields(await request.form(), "resolved", "score", "comment")
-    fields: dict[str, Any] = {k: v for k, v in values.items() if v.strip()}
+    fields: dict[str, Any] = filled(values)
     try:
         body = parse(RatingCreate, fields)
     except ValidationError as exc:

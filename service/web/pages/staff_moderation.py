@@ -30,7 +30,7 @@ from service.reports.moderation_router import seen_version
 from service.reports.schemas import AcceptRequest, DuplicateRequest, RejectCode, RejectRequest
 from service.reports.states import ReportState
 from service.web.dependencies import CSRF, PageContext, role_page
-from service.web.forms import FormErrors, app_error, field_errors, parse, text_fields
+from service.web.forms import FormErrors, app_error, field_errors, filled, parse, text_fields
 from service.web.i18n import N_, translate
 from service.web.templating import render
 
@@ -254,10 +254,6 @@ def _done(what: str) -> RedirectResponse:
     return RedirectResponse(f"/staff/moderation?done={what}", status_code=303)
 
 
-def _given(fields: dict[str, str]) -> dict[str, str]:
-    return {name: value for name, value in fields.items() if value.strip()}
-
-
 @dataclass(frozen=True)
 class Decision:
     """A moderator's decision on a report: its form's fields, the API's request schema, the
@@ -288,7 +284,7 @@ async def decide(
         raise NotFound("No such decision.")
     fields = text_fields(await request.form(), *chosen.fields)
     try:
-        body = parse(chosen.schema, _given(fields))
+        body = parse(chosen.schema, filled(fields))
         version = seen_version(None, body.version)
         await chosen.decide(page.session, page.person, report_id, body, page.now, version=version)
     except (ValidationError, AppError) as exc:

@@ -30,7 +30,7 @@ from service.queues.access import Power, powers
 from service.queues.models import RequestState
 from service.queues.schemas import ExtensionDecision, TransferDecision
 from service.web.dependencies import CSRF, PageContext, role_page
-from service.web.forms import FormErrors, app_error, field_errors, parse, text_fields
+from service.web.forms import FormErrors, app_error, field_errors, filled, parse, text_fields
 from service.web.i18n import N_, translate
 from service.web.templating import render
 
@@ -203,11 +203,6 @@ def _department_of(form_department: str | None) -> uuid.UUID | None:
         return None
 
 
-def _without_empty(fields: dict[str, str]) -> dict[str, str]:
-    """An empty field of a form is one not given (the API's optional fields are absent)."""
-    return {name: value for name, value in fields.items() if value.strip()}
-
-
 async def _decided_again(
     page: PageContext, key: str, fields: dict[str, str], exc: ValidationError | AppError
 ) -> Response:
@@ -250,7 +245,7 @@ async def decide_extension(
     form = await request.form()
     fields = text_fields(form, "note", "department")
     try:
-        body = parse(ExtensionDecision, _without_empty({"note": fields.get("note", "")}))
+        body = parse(ExtensionDecision, filled({"note": fields.get("note", "")}))
         act = extensions.approve if decision == "approve" else extensions.decline
         await act(page.session, page.person, request_id, body.note, page.now)
     except (ValidationError, AppError) as exc:
@@ -275,9 +270,7 @@ async def decide_transfer(
     try:
         body = parse(
             TransferDecision,
-            _without_empty(
-                {"note": fields.get("note", ""), "reset_clock": fields.get("reset_clock", "")}
-            ),
+            filled({"note": fields.get("note", ""), "reset_clock": fields.get("reset_clock", "")}),
         )
         await transfers.decide(
             page.session,
