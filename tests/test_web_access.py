@@ -12,6 +12,7 @@ as the API answers an object the caller may not know of.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
@@ -125,3 +126,28 @@ async def test_every_page_answers_each_caller_as_its_policy_says(
                     assert answer.headers["location"].startswith("/sign-in?next=")
     assert probed >= 5
     assert failures == []
+
+
+async def test_an_api_key_or_a_bearer_token_never_opens_a_page(
+    app: FastAPI, session: AsyncSession, settings: Settings
+) -> None:
+    """Pages read only the session cookie: an admin's API key or access token sent to a page
+    is an anonymous visit (the sign-in page for pages of people, never the admin's view)."""
+    from service.auth import service as auth
+    from service.auth.schemas import ApiKeyCreate
+    from tests.factories import actor_of, bearer
+
+    admin = await make_user(session, settings, roles=((Role.admin, None),))
+    _, key = await auth.create_api_key(
+        session,
+        actor_of(admin, (Role.admin, None)),
+        ApiKeyCreate(name="pages", scopes=["reports:read"]),
+        datetime.now(UTC),
+    )
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://testserver") as client:
+        for headers in ({"X-API-Key": key}, bearer(settings, admin)):
+            for path in ("/staff/admin", "/my/reports", "/staff"):
+                answer = await client.get(path, headers=headers)
+                assert answer.status_code == 303, (path, answer.status_code)
+                assert answer.headers["location"].startswith("/sign-in?next=")
