@@ -1,6 +1,9 @@
 """The deadline engine under a burst: N reports (default 100,000) whose rounds fall due in
-the same minute, with 1 and with 2 worker processes (``arq workers.main.WorkerSettings``
-as production runs them, the SLA sweep every second), no faults.
+the same minute, with 1 and with 2 deadline worker processes (the deadline pool, as
+production runs it: ``python -m workers deadlines``, the SLA sweep every second) beside one
+process for the other pools (the relay, mail, media), no faults. Every breach is mailed to
+its department's staff and supervisor through the mail pool, so the figure shows whether a
+mail backlog holds up the deadlines.
 
 Uses bench/faults.py's machinery (a database, a Redis server and an SMTP sink of the run's
 own). The rounds are planned as the engine plans them (a breach timer at the due time, two
@@ -44,6 +47,8 @@ REPORTS = int(os.environ.get("DEADLINE_REPORTS", "100000"))
 WORKERS = [int(n) for n in os.environ.get("DEADLINE_WORKERS", "1,2").split(",")]
 LIMIT_SECONDS = float(os.environ.get("DEADLINE_LIMIT_SECONDS", "240"))
 SPREAD_SECONDS = 60.0
+# How long after the last breach the run waits for the mail pool to deliver the rest.
+MAIL_WAIT_SECONDS = float(os.environ.get("DEADLINE_MAIL_WAIT_SECONDS", "120"))
 
 # What plan_round writes for a round due at D that opened less than two working hours
 # before: the breach at D, escalations days later, and a deferred job per timer.
@@ -81,8 +86,9 @@ async def _run(workers: int) -> dict[str, Any]:
     figures: dict[str, Any] = {"bench": "deadline", "reports": REPORTS, "workers": workers}
     try:
         env = faults._worker_env(url, redis.url, smtp.port)
-        processes = [faults._start_worker(env) for _ in range(workers)]
-        await faults._wait_for_heartbeats(url, workers, processes=processes)
+        processes = [faults._start_worker(env, "deadlines") for _ in range(workers)]
+        processes.append(faults._start_worker(env, "general", "mail", "media"))
+        await faults._wait_for_heartbeats(url, workers + 3, processes=processes)
         lead = 10.0 + REPORTS / 4000  # set-up before the first deadline
         first_due = system_clock() + timedelta(seconds=lead)
         config = faults.FaultConfig(reports=REPORTS, spread_seconds=SPREAD_SECONDS)
@@ -108,6 +114,12 @@ async def _run(workers: int) -> dict[str, Any]:
                     break
                 await asyncio.sleep(1.0)
             done_at = system_clock()
+            # The mail pool delivers on meanwhile: wait a bounded time for the last mails
+            # (a breach is mailed to the staff member and the supervisor).
+            mail_until = time.monotonic() + MAIL_WAIT_SECONDS
+            while inbox.total() < 2 * REPORTS and time.monotonic() < mail_until:
+                await asyncio.sleep(1.0)
+            mails_at = system_clock()
             await asyncio.sleep(2.0)  # anything duplicated would show now
             row = await connection.fetchrow(
                 """
@@ -120,6 +132,10 @@ async def _run(workers: int) -> dict[str, Any]:
                 """
             )
             fired = int(row["fired"])
+            mail_jobs = await connection.fetchrow(
+                "SELECT count(*) AS queued, count(done_at) AS done FROM outbox_job "
+                "WHERE job_name = 'deliver_email'"
+            )
             duplicated_events = await connection.fetchval(
                 "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM report_event "
                 "WHERE type = 'overdue' GROUP BY report_id) AS per WHERE n > 1"
@@ -157,6 +173,11 @@ async def _run(workers: int) -> dict[str, Any]:
                 "duplicated_overdue_events": int(duplicated_events),
                 "duplicated_deliveries": int(duplicated_deliveries),
                 "mails_received": sum(n for n, _ in per_recipient),
+                "mails_all_delivered": inbox.total() >= 2 * REPORTS,
+                "mail_jobs": int(mail_jobs["queued"]),
+                "mail_jobs_done": int(mail_jobs["done"]),
+                "mails_total": inbox.total(),
+                "mails_seconds_after_minute": round((mails_at - last_due).total_seconds(), 1),
                 # Two messages (distinct Message-IDs) for one report and recipient.
                 "mails_duplicated": sum(max(0, ids - 1) for _, ids in per_recipient),
                 # One message handed to SMTP again (the same Message-ID).

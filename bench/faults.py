@@ -12,7 +12,7 @@ What it does, all on this machine and nothing shared with other runs:
    it disturbs nothing else), and a real SMTP server (aiosmtpd) that counts what it gets;
 2. N accepted reports whose rounds fall due spread over the run, one staff member and one
    supervisor in their department; the rounds are planned before the workers start;
-3. K worker processes (``arq workers.main.WorkerSettings``, the SLA sweep every second);
+3. K worker processes (``python -m workers``: every pool, the SLA sweep every second);
 4. while the deadlines pass: SIGKILL a worker and start a new one, restart Redis (its jobs
    are lost), and ``pg_terminate_backend`` every connection of the workers;
 5. then waits until every breach fired and its mail arrived (or a time limit), and checks.
@@ -116,6 +116,10 @@ class Inbox:
             self.received[key] += 1
             self.message_ids.setdefault(key, set()).add(str(message["Message-ID"]))
         return "250 OK"
+
+    def total(self) -> int:
+        """Messages received, per recipient."""
+        return sum(self.received.values())
 
 
 def _free_port() -> int:
@@ -308,9 +312,11 @@ def _worker_env(url: str, redis_url: str, smtp_port: int) -> dict[str, str]:
     return env
 
 
-def _start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _start_worker(env: dict[str, str], *pools: str) -> subprocess.Popen[bytes]:
+    """A worker process running ``pools`` (every pool when none is named), as
+    ``python -m workers`` runs them."""
     return subprocess.Popen(
-        [sys.executable, "-m", "arq", "workers.main.WorkerSettings"],
+        [sys.executable, "-m", "workers", *pools],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -383,7 +389,8 @@ async def run(config: FaultConfig) -> Figures:
         # Workers first, so deadlines fall due on running workers, not on starting ones.
         env = _worker_env(url, redis.url, smtp.port)
         workers = [_start_worker(env) for _ in range(config.workers)]
-        await _wait_for_heartbeats(url, config.workers, processes=workers)
+        # One heartbeat row per pool of each process.
+        await _wait_for_heartbeats(url, 4 * config.workers, processes=workers)
 
         async def supervise() -> None:
             while True:

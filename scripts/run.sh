@@ -61,7 +61,7 @@ fi
 "$VENV/uvicorn" --factory service.main:run_app --host "$HOST" --port "$PORT" \
   --workers "${MEIELINN_WEB_WORKERS:-1}" --no-proxy-headers --no-access-log --log-level warning &
 api=$!
-"$VENV/arq" workers.main.WorkerSettings &
+"$VENV/python" -m workers &
 worker=$!
 
 stop() {
@@ -83,7 +83,7 @@ done
 if [ $up -eq 1 ]; then
   echo "[run] meielinn API on http://$HOST:$PORT  (OpenAPI docs: http://$HOST:$PORT/docs, readiness: http://$HOST:$PORT/readyz)" >&2
   [ -n "$mail" ] && echo "[run] outgoing email is printed here (local SMTP sink on port $MEIELINN_SMTP_PORT)" >&2
-  echo "[run] one arq worker consuming '${MEIELINN_ARQ_QUEUE_NAME:-meielinn:queue}'; Ctrl-C stops both" >&2
+  echo "[run] the workers (every pool in one process: python -m workers); Ctrl-C stops both" >&2
 fi
 
 # Whichever exits first takes the other down with it.

@@ -32,10 +32,12 @@ from service.open311.router import router as open311_router
 from service.openapi import install_openapi
 from service.opendata.router import router as opendata_router
 from service.ops.router import router as ops_router
+from service.outbox.pools import PoolRedis
 from service.queues.priorities_router import router as priorities_router
 from service.queues.requests_router import router as work_requests_router
 from service.queues.router import router as queues_router
 from service.ratelimit import RateLimiter
+from service.rawsql import create_read_pool
 from service.reports.moderation_router import router as moderation_router
 from service.reports.reporter_router import router as reporter_router
 from service.reports.router import router as reports_router
@@ -48,11 +50,12 @@ from service.web.errors import body_limit_page
 
 
 def create_redis(settings: Settings) -> ArqRedis:
-    """A Redis client that doubles as the arq job queue; connects lazily on first use."""
+    """A Redis client that doubles as the arq job queue (each job in its pool's queue,
+    ``service.outbox.pools``); connects lazily on first use."""
     pool = ConnectionPool.from_url(
         settings.redis_url, socket_connect_timeout=settings.readiness_timeout_seconds
     )
-    return ArqRedis(connection_pool=pool, default_queue_name=settings.arq_queue_name)
+    return PoolRedis(connection_pool=pool, default_queue_name=settings.arq_queue_name)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -64,10 +67,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings, pre_ping=False)  # see create_engine
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.read_pool = await create_read_pool(settings)
         try:
             yield
         finally:
             await app.state.redis.aclose()
+            await app.state.read_pool.close()
             await engine.dispose()
 
     # /docs (Swagger UI) and /redoc load their scripts and styles from the app itself, under
@@ -79,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # Anonymous reads' own pool (service.rawsql.reading), made by the lifespan.
+    app.state.read_pool = None
     # Both connect lazily, on first use.
     app.state.redis = create_redis(settings)
     app.state.rate_limiter = RateLimiter(settings.redis_url)
@@ -100,16 +107,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     # Outermost: the headers go on every answer, the body limit's 413 included.
     install_security_headers(app, settings)
+    # Routes are tried in this order, router by router: the hot reads (a report, the map,
+    # lists, Open311, the department queue) first, so a request for one of them is matched
+    # after a handful of patterns, not a hundred. Only routers whose paths cannot match each
+    # other's are moved ahead (tests/test_routing_order.py checks that every documented path
+    # still reaches its own route).
+    app.include_router(reports_router)
+    app.include_router(reporter_router)
+    app.include_router(open311_router)
+    app.include_router(queues_router)
     app.include_router(ops_router)
     app.include_router(auth_router)
     app.include_router(city_router)
     app.include_router(catalog_router)
-    app.include_router(reports_router)
-    app.include_router(reporter_router)
     app.include_router(moderation_router)
-    app.include_router(open311_router)
     app.include_router(notifications_router)
-    app.include_router(queues_router)
     app.include_router(work_requests_router)
     app.include_router(priorities_router)
     app.include_router(feedback_router)

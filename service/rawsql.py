@@ -10,6 +10,11 @@ so a single-statement read needs no transaction, and it costs one round trip ins
 three. When the session is in a transaction already (it wrote something, or locked a row),
 the statement runs inside it and sees what it wrote.
 
+Public reads of an anonymous caller need neither a session nor a transaction: they run on a
+connection of the app's read pool (:func:`read_pool`, plain asyncpg, no ORM session built
+and no commit) — :func:`fetch` and :func:`fetchrow` take either. That pool is where a read
+replica plugs in.
+
 A connection lost under the statement (the database restarted) is handled as SQLAlchemy
 handles it for its own statements: the connection and every pooled connection older than
 it are invalidated, and the error is raised as SQLAlchemy's ``DBAPIError`` (with
@@ -18,11 +23,22 @@ it are invalidated, and the error is raised as SQLAlchemy's ``DBAPIError`` (with
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TypeAlias
 
 import asyncpg
+from sqlalchemy import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from service.config import Settings
+from service.db import transaction
+
+# A session (inside or outside its transaction), or a connection of the read pool.
+Db: TypeAlias = AsyncSession | asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
 
 # Errors after which the connection cannot be used again.
 _DISCONNECTS: tuple[type[BaseException], ...] = (
@@ -53,8 +69,21 @@ async def _failed(connection: AsyncConnection, sql: str, exc: BaseException) -> 
     return kind(sql, None, exc, connection_invalidated=invalidated)
 
 
-async def fetch(session: AsyncSession, sql: str, *args: Any) -> list[asyncpg.Record]:
+def _pooled_failure(sql: str, exc: BaseException) -> DBAPIError:
+    # A dropped connection is closed by asyncpg and replaced when the pool hands out the next.
+    invalidated = isinstance(exc, _DISCONNECTS)
+    kind = OperationalError if invalidated else DBAPIError
+    return kind(sql, None, exc, connection_invalidated=invalidated)
+
+
+async def fetch(session: Db, sql: str, *args: Any) -> list[asyncpg.Record]:
     """The rows of ``sql`` (``$1``-style parameters)."""
+    if not isinstance(session, AsyncSession):
+        try:
+            pooled: list[asyncpg.Record] = await session.fetch(sql, *args)
+        except (asyncpg.PostgresError, *_DISCONNECTS) as exc:
+            raise _pooled_failure(sql, exc) from exc
+        return pooled
     connection, driver = await _driver(session)
     try:
         rows: list[asyncpg.Record] = await driver.fetch(sql, *args)
@@ -63,11 +92,83 @@ async def fetch(session: AsyncSession, sql: str, *args: Any) -> list[asyncpg.Rec
     return rows
 
 
-async def fetchrow(session: AsyncSession, sql: str, *args: Any) -> asyncpg.Record | None:
+async def fetchrow(session: Db, sql: str, *args: Any) -> asyncpg.Record | None:
     """The first row of ``sql``, or None."""
+    if not isinstance(session, AsyncSession):
+        try:
+            found: asyncpg.Record | None = await session.fetchrow(sql, *args)
+        except (asyncpg.PostgresError, *_DISCONNECTS) as exc:
+            raise _pooled_failure(sql, exc) from exc
+        return found
     connection, driver = await _driver(session)
     try:
         row: asyncpg.Record | None = await driver.fetchrow(sql, *args)
     except (asyncpg.PostgresError, *_DISCONNECTS) as exc:
         raise await _failed(connection, sql, exc) from exc
     return row
+
+
+async def _codecs(connection: asyncpg.Connection) -> None:
+    """JSON as the engine's connections decode it (SQLAlchemy's asyncpg dialect), so a
+    statement returns the same values on either kind of connection."""
+    await connection.set_type_codec(
+        "json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog", format="text"
+    )
+    await connection.set_type_codec(
+        "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog", format="text"
+    )
+
+
+async def _keep(connection: asyncpg.Connection) -> None:
+    """Nothing to reset when a read connection goes back to the pool: it only ever runs
+    single statements outside a transaction (no session state, locks, cursors or
+    listeners), so asyncpg's reset round trip (``RESET ALL`` and the rest) is skipped."""
+
+
+async def create_read_pool(settings: Settings) -> asyncpg.Pool:
+    """The read pool: plain asyncpg connections with the engine's conventions (UTC, the
+    statement timeout), sized like the engine's pool; connects lazily."""
+    dsn = make_url(settings.database_url).set(drivername="postgresql")
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        dsn.render_as_string(hide_password=False),
+        min_size=0,
+        max_size=settings.database_pool_size,
+        init=_codecs,
+        reset=_keep,
+        server_settings={
+            "timezone": "UTC",
+            "application_name": "meielinn",
+            "statement_timeout": str(round(settings.database_statement_timeout_seconds * 1000)),
+        },
+    )
+    return pool
+
+
+@asynccontextmanager
+async def read_connection(pool: asyncpg.Pool, settings: Settings) -> AsyncIterator[Db]:
+    """A connection of the read pool for one request's reads. A pool with no connection free
+    within the engine's pool timeout is answered as the engine's is (503, busy)."""
+    try:
+        connection = await pool.acquire(timeout=settings.database_pool_timeout_seconds)
+    except TimeoutError as exc:
+        raise PoolTimeoutError("read pool exhausted") from exc
+    except (asyncpg.PostgresError, *_DISCONNECTS) as exc:
+        raise _pooled_failure("connect", exc) from exc
+    try:
+        yield connection
+    finally:
+        await pool.release(connection)
+
+
+@asynccontextmanager
+async def reading(state: Any) -> AsyncIterator[Db]:
+    """Where an anonymous caller's read runs: the app's read pool (``state.read_pool``,
+    set up by the app's lifespan), or, when the app has none (an app under test, bound to
+    the test's transaction), a session of the app's sessionmaker."""
+    pool: asyncpg.Pool | None = getattr(state, "read_pool", None)
+    if pool is None:
+        async with transaction(state.sessionmaker) as session:
+            yield session
+    else:
+        async with read_connection(pool, state.settings) as connection:
+            yield connection

@@ -29,7 +29,6 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from arq.worker import Worker
 from axe_playwright_python.async_playwright import Axe
 from PIL import Image
 from playwright.async_api import Browser, Page, async_playwright
@@ -46,8 +45,8 @@ from service.clock import system_clock
 from service.config import Settings
 from service.db import create_sessionmaker
 from service.main import create_app, create_redis
+from tests.burst import BurstResult, burst
 from tests.factories import PASSWORD
-from workers.main import WorkerSettings, startup
 
 ROOT = Path(__file__).resolve().parent.parent
 PHONE = {"width": 390, "height": 844}
@@ -74,36 +73,12 @@ class Live:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[Any]
 
-    async def work(self, *jobs: str) -> Worker:
-        """Run the worker until its queue is empty (the outbox relayed first, then ``jobs``,
-        e.g. a sweep the cron would start)."""
-        redis = create_redis(self.settings)
-        try:
-            await redis.enqueue_job("relay_outbox")
-            for job in jobs:
-                await redis.enqueue_job(job)
-            worker = Worker(
-                functions=WorkerSettings.functions,
-                redis_pool=create_redis(self.settings),
-                queue_name=self.settings.arq_queue_name,
-                burst=True,
-                poll_delay=0.01,
-                handle_signals=False,
-                on_startup=startup,
-                ctx={
-                    "sessionmaker": self.sessionmaker,
-                    "settings": self.settings,
-                    "worker_name": "browser-test",
-                },
-            )
-            try:
-                await worker.main()
-            finally:
-                await worker.close()
-            assert worker.jobs_failed == 0, f"{worker.jobs_failed} job(s) failed"
-            return worker
-        finally:
-            await redis.aclose()
+    async def work(self, *jobs: str) -> BurstResult:
+        """Run the workers until their queues are empty (the outbox relayed first, then
+        ``jobs``, e.g. a sweep the cron would start)."""
+        result = await burst(self.settings, self.sessionmaker, *jobs, worker_name="browser-test")
+        assert result.jobs_failed == 0, f"{result.jobs_failed} job(s) failed"
+        return result
 
 
 @pytest.fixture(scope="module")

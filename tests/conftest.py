@@ -28,7 +28,6 @@ import pytest
 from aiosmtpd.controller import Controller
 from alembic import command
 from alembic.config import Config
-from arq.worker import Worker
 from fastapi import FastAPI
 from fastapi.dependencies import models as fastapi_dependency_models
 from httpx import ASGITransport, AsyncClient
@@ -45,7 +44,7 @@ from sqlalchemy.pool import NullPool
 from service.config import Environment, Settings, get_settings
 from service.demo.seed import seed_city
 from service.main import create_app, create_redis
-from workers.main import WorkerSettings, startup
+from tests.burst import BurstResult, burst
 
 ROOT = Path(__file__).resolve().parent.parent
 # Fixtures of the browser tests (a live server, a real Chromium): tests/browser.py.
@@ -271,46 +270,24 @@ async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
         yield client
 
 
-RunWorker = Callable[..., Awaitable[Worker]]
+RunWorker = Callable[..., Awaitable[BurstResult]]
 
 
 @pytest.fixture
-def run_worker(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], redis: Any
-) -> RunWorker:
-    """Run a real arq worker in burst mode over the test's queue until it is empty. A job
-    that fails fails the test, unless the test says how many it expects
-    (``expect_failures``)."""
+def run_worker(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> RunWorker:
+    """Run real arq workers, one per pool, in burst mode over the test's queues until they
+    are empty (the outbox relayed first, as the cron would). A job that fails fails the
+    test, unless the test says how many it expects (``expect_failures``)."""
 
     async def run(
         clock: Callable[[], datetime] | None = None, *, expect_failures: int = 0
-    ) -> Worker:
-        # Jobs reach the queue through the outbox: relay first, as the cron sweep would.
-        await redis.enqueue_job("relay_outbox")
-        worker = Worker(
-            functions=WorkerSettings.functions,
-            redis_pool=create_redis(settings),
-            queue_name=settings.arq_queue_name,
-            burst=True,
-            max_jobs=1,  # jobs share the test's single connection
-            poll_delay=0.01,
-            handle_signals=False,
-            on_startup=startup,
-            ctx={
-                "sessionmaker": sessionmaker,
-                "settings": settings,
-                "worker_name": "test",
-                **({"clock": clock} if clock is not None else {}),
-            },
-        )
-        try:
-            await worker.main()
-        finally:
-            await worker.close()
+    ) -> BurstResult:
+        # max_jobs=1: jobs share the test's single connection.
+        result = await burst(settings, sessionmaker, clock=clock, max_jobs=1)
         # A crashing job would otherwise pass every test that checks only what was not done.
-        assert worker.jobs_failed == expect_failures, (
-            f"{worker.jobs_failed} job(s) failed, {expect_failures} expected"
+        assert result.jobs_failed == expect_failures, (
+            f"{result.jobs_failed} job(s) failed, {expect_failures} expected"
         )
-        return worker
+        return result
 
     return run

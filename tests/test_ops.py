@@ -296,10 +296,11 @@ def test_the_workers_cron_housekeeping_is_logged_at_debug() -> None:
     """`make run` shows the work that matters: every cron job's start and end lines are
     DEBUG, a job a request queued (an email) stays INFO."""
     from service.observability import _RoutineJobFilter
-    from workers.main import WorkerSettings
+    from service.outbox.pools import Pool
+    from workers.main import pool_cron_jobs
 
     demote = _RoutineJobFilter()
-    for job in WorkerSettings.cron_jobs:
+    for job in [job for pool in Pool for job in pool_cron_jobs(pool)]:
         record = logging.LogRecord(
             "arq.worker", logging.INFO, __file__, 1, f"  0.02s → {job.name}()", None, None
         )

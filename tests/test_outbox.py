@@ -103,7 +103,8 @@ async def test_deferred_rows_wait_for_their_time(
     assert await relay(session, redis, now + timedelta(hours=2)) == 2
     # Queued in arq as a deferred job with the deterministic id.
     assert await redis.exists("arq:job:make_thumbnail:soon")
-    score = await redis.zscore(settings.arq_queue_name, "make_thumbnail:soon")
+    # In the media pool's queue (service.outbox.pools).
+    score = await redis.zscore(f"{settings.arq_queue_name}:media", "make_thumbnail:soon")
     assert score is not None
     assert score / 1000 >= (now + timedelta(minutes=4)).timestamp()
 
@@ -140,10 +141,10 @@ def test_every_job_the_outbox_hands_over_marks_its_row_done() -> None:
     ``outbox_job``, or its row would be handed over again after every lease."""
     from arq.worker import Function
 
-    from workers.main import WorkerSettings
+    from workers.main import CRON_JOBS, FUNCTIONS
 
-    scheduled = {job.coroutine.__qualname__ for job in WorkerSettings.cron_jobs}
-    for function in WorkerSettings.functions:
+    scheduled = {job.coroutine.__qualname__ for job in CRON_JOBS}
+    for function in FUNCTIONS:
         coroutine = function.coroutine if isinstance(function, Function) else function
         if coroutine.__qualname__ in scheduled or coroutine.__qualname__ == "heartbeat":
             continue

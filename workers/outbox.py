@@ -10,4 +10,6 @@ from workers.context import now, transaction
 
 async def relay_outbox(ctx: dict[str, Any]) -> int:
     async with transaction(ctx) as session:
-        return await relay(session, ctx["redis"], now(ctx))
+        return await relay(
+            session, ctx["redis"], now(ctx), queue_base=ctx["settings"].arq_queue_name
+        )

@@ -15,10 +15,12 @@ out (a test enumerates the routes against the access table in the README).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.auth import sessions
 from service.auth.actor import Actor
@@ -46,13 +48,8 @@ async def get_settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-@declare(Policy(Caller.anyone))
-async def optional_actor(
-    request: Request,
-    session: SessionDep,
-    now: NowDep,
-    token: Annotated[str | None, Security(bearer_scheme)],
-    api_key: Annotated[str | None, Security(api_key_scheme)],
+async def _caller(
+    request: Request, session: AsyncSession, now: datetime, token: str | None, api_key: str | None
 ) -> Actor | None:
     settings: Settings = request.app.state.settings
     ip = client_ip(request)
@@ -61,6 +58,38 @@ async def optional_actor(
     if api_key:
         return await sessions.actor_from_api_key(session, api_key, now, ip)
     return None
+
+
+@declare(Policy(Caller.anyone))
+async def optional_actor(
+    request: Request,
+    session: SessionDep,
+    now: NowDep,
+    token: Annotated[str | None, Security(bearer_scheme)],
+    api_key: Annotated[str | None, Security(api_key_scheme)],
+) -> Actor | None:
+    return await _caller(request, session, now, token, api_key)
+
+
+def sends_credentials(request: Request) -> bool:
+    """Whether the request carries a bearer token or an API key (valid or not)."""
+    headers = request.headers
+    return "x-api-key" in headers or "authorization" in headers
+
+
+async def actor_of_request(request: Request, session: AsyncSession, now: datetime) -> Actor | None:
+    """:func:`optional_actor` as a plain call, for the hot reads that resolve their caller
+    without FastAPI's dependency solving (``service.reports.router.get_report``)."""
+    token = await bearer_scheme(request)
+    api_key = await api_key_scheme(request)
+    return await _caller(request, session, now, token, api_key)
+
+
+# What a route that resolves its caller with :func:`actor_of_request` documents: the same
+# schemes :func:`optional_actor` declares.
+OPTIONAL_CREDENTIALS_DOC: dict[str, Any] = {
+    "security": [{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}]
+}
 
 
 OptionalActor = Annotated[Actor | None, Depends(optional_actor)]

@@ -28,6 +28,7 @@ from sqlmodel import col
 
 from service.db import table_of
 from service.outbox.models import OutboxJob
+from service.outbox.pools import queue_of
 
 # How long the relay trusts arq with a job before handing it over again.
 LEASE = timedelta(seconds=60)
@@ -106,8 +107,18 @@ async def mark_keys_done(
         )
 
 
-async def relay(session: AsyncSession, redis: ArqRedis, now: datetime, batch: int = 200) -> int:
-    """Enqueue the rows that are due (or nearly) and not leased; returns how many."""
+async def relay(
+    session: AsyncSession,
+    redis: ArqRedis,
+    now: datetime,
+    batch: int = 200,
+    *,
+    queue_base: str | None = None,
+) -> int:
+    """Enqueue the rows that are due (or nearly) and not leased, each in its pool's queue
+    under ``queue_base`` (the configured ``arq_queue_name``; by default the client's own
+    default queue); returns how many."""
+    base = queue_base or redis.default_queue_name
     rows = (
         await session.execute(
             select(OutboxJob)
@@ -129,6 +140,7 @@ async def relay(session: AsyncSession, redis: ArqRedis, now: datetime, batch: in
             *job.arguments,
             _job_id=job_id(job.job_name, job.job_key),
             _defer_until=defer,
+            _queue_name=queue_of(base, job.job_name),
         )
         relayed.append(job.id)
     if relayed:

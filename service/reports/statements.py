@@ -123,7 +123,7 @@ VIEW_BY_CODE_SQL = VIEW_ONE_SQL + "\n    WHERE r.tracking_code = $1"
 
 
 async def view_record(
-    session: AsyncSession, *, report_id: uuid.UUID | None = None, tracking_code: str | None = None
+    session: rawsql.Db, *, report_id: uuid.UUID | None = None, tracking_code: str | None = None
 ) -> Any:
     """One report as :data:`VIEW_ONE_SQL` reads it (by id or tracking code), or None."""
     if report_id is not None:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import rawsql
 from service.audit.service import record_personal_data_read
 from service.auth.actor import Actor
 from service.catalog.models import Reason
@@ -170,7 +171,7 @@ def _photo(report_id: uuid.UUID, photo: list[Any]) -> PhotoRef:
 
 
 async def view(
-    session: AsyncSession,
+    session: rawsql.Db,
     actor: Actor | None,
     now: datetime,
     language: str,
@@ -181,7 +182,8 @@ async def view(
 ) -> ReportView:
     """One report as the caller may see it (404 when they may not know of it). ``level``
     overrides the caller's level (the answer to a partner that filed for a resident).
-    One statement reads the report, its names and its photos."""
+    One statement reads the report, its names and its photos. ``session`` may be a read
+    pool's connection when there is no ``actor`` (nothing is written for the public)."""
     r = await statements.view_record(session, report_id=report_id, tracking_code=tracking_code)
     if r is None:
         raise NotFound("No such report.")

@@ -1,0 +1,115 @@
+"""Worker pools: each job waits in its own pool's queue, so deadlines never wait behind mail."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.clock import system_clock
+from service.config import Settings
+from service.outbox.pools import POOL_OF_JOB, Pool, pool_of, queue_name
+from service.outbox.service import add_job, relay
+from workers.main import (
+    CRON_JOBS,
+    FUNCTIONS,
+    DeadlineWorker,
+    GeneralWorker,
+    MailWorker,
+    MediaWorker,
+    pool_functions,
+)
+
+
+def _name(job: Any) -> str:
+    return str(getattr(job, "name", None) or job.__name__)
+
+
+def test_every_job_belongs_to_exactly_one_named_pool() -> None:
+    names = {_name(job) for job in FUNCTIONS}
+    # A job left out would silently land in the general pool: every job is placed on purpose.
+    assert names == set(POOL_OF_JOB)
+    placed = [job for pool in Pool for job in pool_functions(pool) if _name(job) != "heartbeat"]
+    assert sorted(_name(job) for job in placed) == sorted(names - {"heartbeat"})
+
+
+def test_each_pool_consumes_its_own_queue_with_only_its_own_jobs() -> None:
+    classes = {
+        Pool.general: GeneralWorker,
+        Pool.deadlines: DeadlineWorker,
+        Pool.mail: MailWorker,
+        Pool.media: MediaWorker,
+    }
+    queues = {cls.queue_name for cls in classes.values()}  # type: ignore[attr-defined]
+    assert len(queues) == 4
+    for pool, cls in classes.items():
+        jobs = {_name(job) for job in cls.functions}  # type: ignore[attr-defined]
+        assert {pool_of(name) for name in jobs - {"heartbeat"}} <= {pool}
+        assert "heartbeat" in jobs  # every pool's liveness is seen
+        for cron in cls.cron_jobs:  # type: ignore[attr-defined]
+            assert (
+                cron.coroutine.__name__ == "heartbeat" or pool_of(cron.coroutine.__name__) is pool
+            )
+    # The deadline pool carries no delivery: a mail backlog cannot hold up a breach.
+    deadline_jobs = {_name(job) for job in DeadlineWorker.functions}  # type: ignore[attr-defined]
+    assert "sla_fire" in deadline_jobs and "sla_sweep" in deadline_jobs
+    assert not deadline_jobs & {"deliver_email", "deliver_webhook", "make_thumbnail"}
+    # Every periodic job is started by exactly one pool (arq's cron ids are global).
+    started = [c.name for cls in classes.values() for c in cls.cron_jobs]  # type: ignore[attr-defined]
+    assert len(started) == len(set(started))
+    assert len(started) == len(CRON_JOBS) + len(classes)
+
+
+async def test_the_relay_hands_each_job_to_its_pools_queue(
+    session: AsyncSession, settings: Settings, redis: Any
+) -> None:
+    now = system_clock()
+    key = uuid.uuid4().hex
+    await add_job(session, "deliver_email", key, key)
+    await add_job(session, "sla_fire", key, key)
+    await add_job(session, "make_thumbnail", key, key, run_at=now + timedelta(minutes=1))
+    assert await relay(session, redis, now) == 3
+    base = settings.arq_queue_name
+    assert await redis.zscore(queue_name(base, Pool.mail), f"deliver_email:{key}") is not None
+    assert await redis.zscore(queue_name(base, Pool.deadlines), f"sla_fire:{key}") is not None
+    assert await redis.zscore(queue_name(base, Pool.media), f"make_thumbnail:{key}") is not None
+    # Nothing of theirs in the general queue, where the relay itself runs.
+    assert await redis.zscore(base, f"deliver_email:{key}") is None
+    assert await redis.zscore(base, f"sla_fire:{key}") is None
+
+
+async def test_a_job_enqueued_by_name_lands_in_its_pools_queue(
+    settings: Settings, redis: Any
+) -> None:
+    job = await redis.enqueue_job("sla_sweep", _job_id=f"probe-{uuid.uuid4().hex}")
+    assert job is not None
+    assert await redis.zscore(f"{settings.arq_queue_name}:deadlines", job.job_id) is not None
+    assert await redis.zscore(settings.arq_queue_name, job.job_id) is None
+
+
+async def test_the_relay_job_routes_by_the_configured_queue_not_its_clients_default(
+    session: AsyncSession, settings: Settings, sessionmaker: Any
+) -> None:
+    """A worker's own Redis client may default to another queue (arq's own, or the pool's):
+    the relay job sends each job under the configured base name all the same."""
+    from arq.connections import ArqRedis
+    from redis.asyncio import ConnectionPool
+
+    from workers.outbox import relay_outbox
+
+    key = uuid.uuid4().hex
+    await add_job(session, "deliver_email", key, key)
+    client = ArqRedis(
+        connection_pool=ConnectionPool.from_url(settings.redis_url),
+        default_queue_name="arq:queue",
+    )
+    try:
+        ctx = {"sessionmaker": sessionmaker, "settings": settings, "redis": client}
+        assert await relay_outbox(ctx) >= 1
+        mail_queue = queue_name(settings.arq_queue_name, Pool.mail)
+        assert await client.zscore(mail_queue, f"deliver_email:{key}") is not None
+        assert await client.zscore("arq:queue:mail", f"deliver_email:{key}") is None
+    finally:
+        await client.aclose()

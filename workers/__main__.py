@@ -1,0 +1,74 @@
+"""Every worker pool in one process: ``python -m workers [pool …]`` (all pools by default).
+
+For ``make run`` and a small city. Each pool still consumes its own queue with its own arq
+``Worker`` (so deadlines never wait behind mail here either); they share one database
+engine. A bigger city runs the pools as separate processes (``arq workers.main.DeadlineWorker``
+and the others, see ``workers.main``) and scales each on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from typing import Any
+
+from arq.connections import RedisSettings, create_pool
+from arq.worker import Worker
+
+from service.config import settings_or_exit
+from service.db import create_engine, create_sessionmaker
+from service.outbox.pools import Pool
+from workers.main import worker_arguments
+
+
+async def run_pools(pools: list[Pool], *, burst: bool = False) -> list[Worker]:
+    """Run one arq worker per pool until SIGINT/SIGTERM (or, in burst mode, until every
+    pool's queue is empty); returns the workers."""
+    settings = settings_or_exit()
+    engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
+    workers: list[Worker] = []
+    try:
+        for pool in pools:
+            arguments: dict[str, Any] = worker_arguments(pool, settings)
+            redis = await create_pool(
+                RedisSettings.from_dsn(settings.redis_url),
+                default_queue_name=arguments["queue_name"],
+            )
+            workers.append(
+                Worker(
+                    **arguments,
+                    redis_pool=redis,
+                    burst=burst,
+                    handle_signals=False,
+                    ctx={"sessionmaker": sessionmaker, "settings": settings},
+                )
+            )
+
+        def stop(sig: signal.Signals) -> None:
+            for worker in workers:
+                worker.handle_sig(sig)
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop, sig)
+        await asyncio.gather(*(worker.async_run() for worker in workers), return_exceptions=True)
+        return workers
+    finally:
+        for worker in workers:
+            await worker.close()
+        await engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__)
+    parser.add_argument("pools", nargs="*", choices=[p.value for p in Pool], metavar="pool")
+    parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
+    options = parser.parse_args()
+    pools = [Pool(p) for p in options.pools] or list(Pool)
+    asyncio.run(run_pools(pools, burst=options.burst))
+
+
+if __name__ == "__main__":
+    main()
