@@ -117,7 +117,7 @@ async def _run(workers: int) -> dict[str, Any]:
             # The mail pool delivers on meanwhile: wait a bounded time for the last mails
             # (a breach is mailed to the staff member and the supervisor).
             mail_until = time.monotonic() + MAIL_WAIT_SECONDS
-            while inbox.total() < 2 * REPORTS and time.monotonic() < mail_until:
+            while inbox.total() < 2 * REPORTS and time.monotonic() < mail_until:  # noqa: ASYNC110
                 await asyncio.sleep(1.0)
             mails_at = system_clock()
             await asyncio.sleep(2.0)  # anything duplicated would show now

@@ -315,7 +315,7 @@ def _worker_env(url: str, redis_url: str, smtp_port: int) -> dict[str, str]:
 def _start_worker(env: dict[str, str], *pools: str) -> subprocess.Popen[bytes]:
     """A worker process running ``pools`` (every pool when none is named), as
     ``python -m workers`` runs them."""
-    return subprocess.Popen(
+    return subprocess.Popen(  # noqa: S603 (this interpreter, fixed arguments)
         [sys.executable, "-m", "workers", *pools],
         cwd=ROOT,
         env=env,
