@@ -72,7 +72,7 @@ stop() {
 }
 trap 'stop; exit 0' INT TERM
 
-echo "[run] starting the API on http://$HOST:$PORT and one worker" >&2
+echo "[run] starting the API on http://$HOST:$PORT and the workers" >&2
 up=0
 # Importing the app takes seconds, more on a busy machine: wait up to a minute.
 for _ in $(seq 1 600); do

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,8 @@ from workers.main import (
     MediaWorker,
     pool_functions,
 )
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _name(job: Any) -> str:
@@ -113,3 +116,50 @@ async def test_the_relay_job_routes_by_the_configured_queue_not_its_clients_defa
         assert await client.zscore("arq:queue:mail", f"deliver_email:{key}") is None
     finally:
         await client.aclose()
+
+
+async def test_one_process_runs_every_pool_and_stops_when_their_queues_are_empty(
+    settings: Settings,
+) -> None:
+    """``python -m workers --burst`` (``make run`` runs it without ``--burst``): a job sent
+    to each pool's queue is done by that pool's worker in the one process."""
+    import asyncio
+    import os
+    import sys
+
+    from arq.jobs import Job
+
+    from service.main import create_redis
+
+    queue = f"meielinn:test:runner:{uuid.uuid4().hex[:8]}"
+    probe = settings.model_copy(update={"arq_queue_name": queue})
+    redis = create_redis(probe)
+    try:
+        jobs = {
+            pool: await redis.enqueue_job(
+                "heartbeat", _queue_name=queue_name(queue, pool), _job_id=f"beat-{uuid.uuid4()}"
+            )
+            for pool in Pool
+        }
+        env = {
+            **os.environ,
+            "MEIELINN_DATABASE_URL": settings.database_url,
+            "MEIELINN_REDIS_URL": settings.redis_url,
+            "MEIELINN_ARQ_QUEUE_NAME": queue,
+            "MEIELINN_LOG_LEVEL": "WARNING",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "workers",
+            "--burst",
+            env=env,
+            cwd=ROOT,
+        )
+        assert await asyncio.wait_for(process.wait(), 120) == 0
+        for pool, job in jobs.items():
+            assert job is not None
+            assert isinstance(await Job(job.job_id, redis).result(timeout=1), int), pool
+            assert await redis.zcard(queue_name(queue, pool)) == 0
+    finally:
+        await redis.aclose()

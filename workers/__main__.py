@@ -24,7 +24,7 @@ from workers.main import worker_arguments
 
 async def run_pools(pools: list[Pool], *, burst: bool = False) -> list[Worker]:
     """Run one arq worker per pool until SIGINT/SIGTERM (or, in burst mode, until every
-    pool's queue is empty); returns the workers."""
+    pool's queue is empty, with no periodic jobs); returns the workers."""
     settings = settings_or_exit()
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
@@ -32,6 +32,8 @@ async def run_pools(pools: list[Pool], *, burst: bool = False) -> list[Worker]:
     try:
         for pool in pools:
             arguments: dict[str, Any] = worker_arguments(pool, settings)
+            if burst:  # what is queued, then stop: no periodic job keeps the queue filling
+                arguments["cron_jobs"] = []
             redis = await create_pool(
                 RedisSettings.from_dsn(settings.redis_url),
                 default_queue_name=arguments["queue_name"],
@@ -63,9 +65,13 @@ async def run_pools(pools: list[Pool], *, burst: bool = False) -> list[Worker]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m workers", description=__doc__)
-    parser.add_argument("pools", nargs="*", choices=[p.value for p in Pool], metavar="pool")
+    names = ", ".join(p.value for p in Pool)
+    parser.add_argument("pools", nargs="*", metavar="pool", help=f"any of {names}; all if none")
     parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")
     options = parser.parse_args()
+    unknown = [name for name in options.pools if name not in {p.value for p in Pool}]
+    if unknown:
+        parser.error(f"no pool named {', '.join(unknown)}; the pools are {names}")
     pools = [Pool(p) for p in options.pools] or list(Pool)
     asyncio.run(run_pools(pools, burst=options.burst))
 

@@ -22,6 +22,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import rawsql
 from service.auth import sessions
 from service.auth.actor import Actor
 from service.auth.models import Role
@@ -71,10 +72,20 @@ async def optional_actor(
     return await _caller(request, session, now, token, api_key)
 
 
-def sends_credentials(request: Request) -> bool:
-    """Whether the request carries a bearer token or an API key (valid or not)."""
-    headers = request.headers
-    return "x-api-key" in headers or "authorization" in headers
+async def resident_of_request(request: Request, db: rawsql.Db) -> tuple[bool, Actor | None]:
+    """The caller of a hot read when it can be resolved on the read pool: (True, None) for
+    no credentials, (True, actor) for a person holding no role with a bearer token; (False,
+    None) when the caller must be resolved in a session (:func:`actor_of_request`): an API
+    key (its use is recorded), or a person holding a role (what they see may be audited).
+    An invalid token is 401, as with :func:`optional_actor`."""
+    if "x-api-key" in request.headers:
+        return False, None
+    token = await bearer_scheme(request)
+    if not token:
+        return True, None
+    settings: Settings = request.app.state.settings
+    actor = await sessions.person_without_grants(db, settings, token, client_ip(request))
+    return actor is not None, actor
 
 
 async def actor_of_request(request: Request, session: AsyncSession, now: datetime) -> Actor | None:

@@ -50,7 +50,7 @@ SELECT u.id, u.email, u.display_name, u.language, u.email_verified_at, u.disable
  WHERE u.id = $1"""
 
 
-async def caller(session: AsyncSession, user_id: uuid.UUID) -> Any:
+async def caller(session: rawsql.Db, user_id: uuid.UUID) -> Any:
     """The account of ``user_id`` with its grants (:data:`CALLER_SQL`), or None."""
     return await rawsql.fetchrow(session, CALLER_SQL, user_id)
 

@@ -24,6 +24,7 @@ from typing import Any
 import jwt
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import rawsql
 from service.audit.service import record as audit
 from service.auth import repository, supervision
 from service.auth.actor import Actor
@@ -277,35 +278,54 @@ async def _actor_for(session: AsyncSession, credentials: _Credentials, ip: str |
     )
 
 
-async def actor_from_access_token(
-    session: AsyncSession, settings: Settings, token: str, ip: str | None
-) -> Actor:
+async def _token_account(db: rawsql.Db, settings: Settings, token: str) -> Any:
+    """The account row behind a valid access token (:data:`CALLER_SQL`); 401 otherwise."""
     try:
         claims = decode_access_token(settings, token)
     except jwt.InvalidTokenError as exc:
         raise Unauthorized("The access token is not valid or has expired.") from exc
     # The account, its end of sessions and its grants are read in one statement on every
     # request, never cached: a revoked grant or an ended session counts at once.
-    row = await repository.caller(session, claims.user_id)
+    row = await repository.caller(db, claims.user_id)
     if row is None or row["disabled_at"] is not None:
         raise Unauthorized("The access token is not valid or has expired.")
     ended = row["sessions_valid_after"]
     if ended is not None and claims.issued_at < ended:
         raise Unauthorized("The access token is not valid or has expired.")
-    return await _actor_of_row(session, row, ip)
+    return row
 
 
-async def _actor_of_row(session: AsyncSession, row: Any, ip: str | None) -> Actor:
+async def actor_from_access_token(
+    session: AsyncSession, settings: Settings, token: str, ip: str | None
+) -> Actor:
+    return await _actor_of_row(session, await _token_account(session, settings, token), ip)
+
+
+async def person_without_grants(
+    db: rawsql.Db, settings: Settings, token: str, ip: str | None
+) -> Actor | None:
+    """The caller of an access token when they hold no role (a resident), resolved on any
+    connection (the read pool's too); None when they hold one, for the caller to resolve
+    them in a session (:func:`actor_from_access_token`): what a role sees may be audited.
+    An invalid token is 401, as there."""
+    row = await _token_account(db, settings, token)
+    if row["roles"]:
+        return None
+    return await _actor_of_row(db, row, ip)
+
+
+async def _actor_of_row(session: rawsql.Db, row: Any, ip: str | None) -> Actor:
     """The caller of a person's credential from the account row :data:`CALLER_SQL` reads."""
     grants = list(zip(row["roles"], row["departments"], row["buildings"], strict=True))
-    supervised = await supervision.supervised_departments(
-        session,
-        (
-            department_id
-            for role, department_id, _ in grants
-            if role == Role.supervisor and department_id is not None
-        ),
-    )
+    supervises = [
+        department_id
+        for role, department_id, _ in grants
+        if role == Role.supervisor and department_id is not None
+    ]
+    supervised: frozenset[uuid.UUID] = frozenset()
+    if supervises:
+        assert isinstance(session, AsyncSession)  # person_without_grants never gets here
+        supervised = await supervision.supervised_departments(session, supervises)
     return Actor(
         user_id=row["id"],
         email=row["email"],

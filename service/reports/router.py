@@ -34,7 +34,7 @@ from service.auth.dependencies import (
     SettingsDep,
     actor_of_request,
     require_scope,
-    sends_credentials,
+    resident_of_request,
 )
 from service.auth.scopes import Scope
 from service.catalog.schemas import AcceptLanguage, LangQuery, pick_language
@@ -374,21 +374,22 @@ async def get_report(
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
 ) -> Response:
-    # The hottest read: the caller is resolved by a plain call (the same rules as
-    # OptionalActor, without FastAPI's dependency solving), and an anonymous caller's read
-    # runs on the read pool without a session (service.rawsql.reading).
+    # The hottest read: no FastAPI dependency is solved for it. An anonymous caller's read,
+    # and a resident's, run on the read pool without a session or a transaction
+    # (service.rawsql.reading); anyone else (an API key, a person holding a role) is
+    # resolved and served in a session, as OptionalActor would.
     now = await request_now(request)
-    if not sends_credentials(request):
-        async with rawsql.reading(request.app.state) as db:
-            result = await views.view(
-                db, None, now, _language(None, lang, accept_language), report_id=report_id
-            )
-    else:
+    result: ReportView | None = None
+    async with rawsql.reading(request.app.state) as db:
+        plain, actor = await resident_of_request(request, db)
+        if plain:
+            language = _language(actor, lang, accept_language)
+            result = await views.view(db, actor, now, language, report_id=report_id)
+    if result is None:
         async with transaction(request.app.state.sessionmaker) as session:
             actor = await actor_of_request(request, session, now)
-            result = await views.view(
-                session, actor, now, _language(actor, lang, accept_language), report_id=report_id
-            )
+            language = _language(actor, lang, accept_language)
+            result = await views.view(session, actor, now, language, report_id=report_id)
     return json_response(result, {"ETag": etag(result)})
 
 
