@@ -82,7 +82,7 @@ def comma_list(raw: str | None) -> list[str] | None:
 
 
 async def city_zone(session: Any) -> Any:
-    return (await city.load_working_calendar(session)).zone
+    return (await city.current_city_calendar(session)).zone
 
 
 def date_param(name: str, raw: str | None, zone: Any) -> datetime | None:

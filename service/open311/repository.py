@@ -10,17 +10,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, and_, func, inspect, literal, select, true, union_all
-from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy import and_, inspect, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
+from service import rawsql
 from service.catalog.models import Category, ObjectType, Reason
-from service.feedback.models import ReportResponse, ResponseState
-from service.reports import repository as reports
-from service.reports.access import public_condition
-from service.reports.models import EVENT_SEQ, Report, ReportEvent, ReportPhoto
+from service.reports.access import public_condition, public_sql
+from service.reports.models import EVENT_SEQ, Report, ReportEvent
+from service.reports.statements import PageQuery
 from service.reports.states import ReportState
 
 
@@ -84,18 +83,40 @@ class RequestFilter:
     limit: int = 1000
 
 
-def _select() -> Select[Any]:
-    original = aliased(Report)
-    return (
-        reports.view_select()
-        .add_columns(
-            col(Reason.service_code).label("service_code"),
-            col(Reason.sla_amount).label("sla_amount"),
-            col(Reason.sla_unit).label("sla_unit"),
-            col(original.tracking_code).label("duplicate_of_code"),
-        )
-        .outerjoin(original, col(original.id) == Report.duplicate_of_id)
+# A page of public reports with everything a GeoReport request shows, in one statement: the
+# page first (the report table's own order and limit), then for its rows only the names, the
+# original of a duplicate, the newest public note (a status note or answer on the public
+# timeline, or a published official response) and the photo ids.
+_REQUESTS_SQL = """
+    WITH page AS (
+      SELECT r.id, r.created_at FROM report r
+      JOIN reason ON reason.id = r.reason_id
+      WHERE {where}
+      ORDER BY r.created_at DESC, r.id DESC OFFSET {offset} LIMIT {limit}
     )
+    SELECT r.id, r.tracking_code, r.state, r.created_at, r.updated_at, r.due_at,
+           r.breached_at, r.round, r.description, r.address_text, r.building_id,
+           ST_Y(r.location) AS lat, ST_X(r.location) AS lon,
+           reason.names AS reason_names, reason.service_code, reason.sla_amount,
+           reason.sla_unit, department.code AS department_code,
+           department.name AS department_name, district.code AS district_code,
+           building.address AS building_address, original.tracking_code AS duplicate_of_code,
+           (SELECT n.text FROM (
+               SELECT e.data->>'text' AS text, e.at, e.seq FROM report_event e
+                WHERE e.report_id = r.id AND e.public AND e.data ? 'text'
+               UNION ALL
+               SELECT s.text, s.published_at, NULL FROM report_response s
+                WHERE s.report_id = r.id AND s.state = 'published'
+             ) AS n ORDER BY n.at DESC NULLS LAST, n.seq DESC NULLS LAST LIMIT 1) AS note,
+           (SELECT array_agg(p.id ORDER BY p.created_at, p.id) FROM report_photo p
+             WHERE p.report_id = r.id) AS photo_ids
+    FROM page JOIN report r ON r.id = page.id
+    JOIN reason ON reason.id = r.reason_id
+    JOIN department ON department.id = r.department_id
+    LEFT JOIN district ON district.id = r.district_id
+    LEFT JOIN building ON building.id = r.building_id
+    LEFT JOIN report original ON original.id = r.duplicate_of_id
+    ORDER BY page.created_at DESC, page.id DESC"""
 
 
 def _id_condition(ids: list[str]) -> Any:
@@ -108,86 +129,41 @@ def _id_condition(ids: list[str]) -> Any:
     return col(Report.tracking_code).in_(codes) | col(Report.id).in_(report_ids)
 
 
-async def requests(session: AsyncSession, query: RequestFilter) -> Sequence[Any]:
-    """Public reports, newest first (rows of ``service.reports.repository.view_select``
-    with the service code and the original of a duplicate)."""
-    conditions: list[Any] = [public_condition()]
+async def requests(session: rawsql.Db, query: RequestFilter) -> list[Any]:
+    """Public reports, newest first, each with its service, names, newest public note and
+    photo ids (:data:`_REQUESTS_SQL`: one statement, every value a parameter)."""
+    built = PageQuery()
+    conditions = [public_sql(built.param)]
     if query.ids is not None:
-        conditions.append(_id_condition(query.ids))
+        report_ids, codes = [], []
+        for raw in query.ids:
+            try:
+                report_ids.append(uuid.UUID(raw))
+            except ValueError:
+                codes.append(raw.upper())
+        conditions.append(
+            f"(r.tracking_code = ANY({built.param(codes)}::text[])"
+            f" OR r.id = ANY({built.param(report_ids)}::uuid[]))"
+        )
     else:
         if query.service_codes:
-            conditions.append(col(Reason.service_code).in_(query.service_codes))
+            conditions.append(f"reason.service_code = ANY({built.param(query.service_codes)})")
         if query.states:
-            conditions.append(col(Report.state).in_(query.states))
+            states = [str(state) for state in query.states]
+            conditions.append(f"r.state = ANY({built.param(states)}::text[])")
         if query.start is not None:
-            conditions.append(col(Report.created_at) >= query.start)
+            conditions.append(f"r.created_at >= {built.param(query.start)}")
         if query.end is not None:
-            conditions.append(col(Report.created_at) <= query.end)
+            conditions.append(f"r.created_at <= {built.param(query.end)}")
         if query.bbox is not None:
-            conditions.append(
-                col(Report.location).op("&&")(func.ST_MakeEnvelope(*query.bbox, 4326))
-            )
-    rows = await session.execute(
-        _select()
-        .where(*conditions)
-        .order_by(col(Report.created_at).desc(), col(Report.id).desc())
-        .offset(query.offset)
-        .limit(query.limit)
+            corners = ", ".join(f"{built.param(v)}::float8" for v in query.bbox)
+            conditions.append(f"r.location && ST_MakeEnvelope({corners}, 4326)")
+    sql = _REQUESTS_SQL.format(
+        where=" AND ".join(conditions),
+        offset=built.param(query.offset),
+        limit=built.param(query.limit),
     )
-    found: Sequence[Any] = rows.all()
-    return found
-
-
-async def latest_notes(session: AsyncSession, report_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """The newest public text of each report: a status note or answer on its public
-    timeline, or a published official response."""
-    if not report_ids:
-        return {}
-    events = select(
-        col(ReportEvent.report_id).label("report_id"),
-        ReportEvent.data["text"].astext.label("text"),
-        col(ReportEvent.at).label("at"),
-        EVENT_SEQ.label("seq"),
-    ).where(
-        col(ReportEvent.report_id).in_(report_ids),
-        col(ReportEvent.public),
-        ReportEvent.data.has_key("text"),  # type: ignore[attr-defined]
-    )
-    responses: Any = select(
-        col(ReportResponse.report_id).label("report_id"),
-        col(ReportResponse.text).label("text"),
-        col(ReportResponse.published_at).label("at"),
-        literal(None, BigInteger).label("seq"),
-    ).where(
-        col(ReportResponse.report_id).in_(report_ids),
-        col(ReportResponse.state) == ResponseState.published,
-    )
-    notes = union_all(events, responses).subquery()
-    rows = await session.execute(
-        select(notes.c.report_id, notes.c.text)
-        .ext(distinct_on(notes.c.report_id))
-        .order_by(
-            notes.c.report_id, notes.c.at.desc().nulls_last(), notes.c.seq.desc().nulls_last()
-        )
-    )
-    return {row.report_id: row.text for row in rows}
-
-
-async def photo_ids(
-    session: AsyncSession, report_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, list[uuid.UUID]]:
-    """The photos of each report, oldest first."""
-    if not report_ids:
-        return {}
-    rows = await session.execute(
-        select(col(ReportPhoto.report_id), col(ReportPhoto.id))
-        .where(col(ReportPhoto.report_id).in_(report_ids))
-        .order_by(col(ReportPhoto.report_id), col(ReportPhoto.created_at), col(ReportPhoto.id))
-    )
-    found: dict[uuid.UUID, list[uuid.UUID]] = {}
-    for report_id, photo_id in rows:
-        found.setdefault(report_id, []).append(photo_id)
-    return found
+    return await rawsql.fetch(session, sql, *built.args)
 
 
 async def updates(

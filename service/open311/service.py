@@ -30,6 +30,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import rawsql
 from service.auth.actor import Actor
 from service.catalog.schemas import AttributeDefinition, Names
 from service.catalog.service import localized_name
@@ -61,7 +62,7 @@ from service.reports.lifecycle import record_event
 from service.reports.models import Report
 from service.reports.schemas import ReportCreate
 from service.reports.states import ReportState, is_public
-from service.reports.views import is_overdue
+from service.reports.views import overdue
 
 WINDOW = timedelta(days=DEFAULT_WINDOW_DAYS)
 # How closely ``address_string`` must match a building's address (the address search's
@@ -100,8 +101,13 @@ DATATYPE_HINTS = {
 def service_notice(reason: Any, language: str) -> str:
     """What happens next, from the reason's SLA (``sla_amount``, ``sla_unit``), in
     ``language``."""
-    unit = UNITS[str(reason.sla_unit)][language]
-    return NOTICES[language].format(amount=f"{reason.sla_amount:g}", unit=unit)
+    return notice(reason.sla_amount, reason.sla_unit, language)
+
+
+def notice(sla_amount: Any, sla_unit: Any, language: str) -> str:
+    """:func:`service_notice` from the SLA's amount and unit."""
+    unit = UNITS[str(sla_unit)][language]
+    return NOTICES[language].format(amount=f"{sla_amount:g}", unit=unit)
 
 
 # --- discovery and services -----------------------------------------------------------------
@@ -235,49 +241,48 @@ def _photo_url(base_url: str, report_id: uuid.UUID, photo_id: uuid.UUID) -> str:
     return f"{base_url}/v1/reports/{report_id}/photos/{photo_id}"
 
 
-def _request(
-    row: Any, notes: dict[uuid.UUID, str], photo_ids: list[uuid.UUID], ctx: ReadContext
-) -> dict[str, Any]:
-    report: Report = row.Report
-    state = ReportState(report.state)
-    note = notes.get(report.id)
-    if note is None and state is ReportState.duplicate and row.duplicate_of_code:
-        note = DUPLICATE_NOTES[ctx.language].format(code=row.duplicate_of_code)
-    urls = [_photo_url(ctx.base_url, report.id, p) for p in photo_ids]
+def _request(row: Any, ctx: ReadContext) -> dict[str, Any]:
+    """A GeoReport service request from a row of ``repository.requests``."""
+    state = ReportState(row["state"])
+    report_id = row["id"]
+    note = row["note"]
+    if note is None and state is ReportState.duplicate and row["duplicate_of_code"]:
+        note = DUPLICATE_NOTES[ctx.language].format(code=row["duplicate_of_code"])
+    urls = [_photo_url(ctx.base_url, report_id, p) for p in row["photo_ids"] or ()]
     extended = None
     if ctx.extensions:
         extended = ExtendedAttributes(
-            tracking_code=report.tracking_code,
+            tracking_code=row["tracking_code"],
             state=state,
-            department_code=row.department_code,
-            department_name=row.department_name,
-            district_code=row.district_code,
-            round=report.round,
-            due_datetime=w3c(report.due_at, ctx.zone),
-            overdue=is_overdue(report, ctx.now),
+            department_code=row["department_code"],
+            department_name=row["department_name"],
+            district_code=row["district_code"],
+            round=row["round"],
+            due_datetime=w3c(row["due_at"], ctx.zone),
+            overdue=overdue(row["breached_at"], row["due_at"], row["state"], ctx.now),
             media_urls=urls,
         )
-    requested = w3c(report.created_at, ctx.zone)
-    updated = w3c(report.updated_at, ctx.zone)
+    requested = w3c(row["created_at"], ctx.zone)
+    updated = w3c(row["updated_at"], ctx.zone)
     assert requested is not None
     assert updated is not None
     answer = ServiceRequest(
-        service_request_id=report.tracking_code,
+        service_request_id=row["tracking_code"],
         status=REQUEST_STATUS[state],
         status_notes=note,
-        service_name=localized_name(row.reason_names, ctx.language),
-        service_code=row.service_code,
-        description=report.description,
-        agency_responsible=row.department_name,
-        service_notice=service_notice(row, ctx.language),
+        service_name=localized_name(row["reason_names"], ctx.language),
+        service_code=row["service_code"],
+        description=row["description"],
+        agency_responsible=row["department_name"],
+        service_notice=notice(row["sla_amount"], row["sla_unit"], ctx.language),
         requested_datetime=requested,
         updated_datetime=updated,
-        expected_datetime=w3c(report.due_at, ctx.zone),
-        address=report.address_text or row.building_address,
-        address_id=str(report.building_id) if report.building_id else None,
+        expected_datetime=w3c(row["due_at"], ctx.zone),
+        address=row["address_text"] or row["building_address"],
+        address_id=str(row["building_id"]) if row["building_id"] else None,
         zipcode=None,
-        lat=round(row.lat, 6),
-        long=round(row.lon, 6),
+        lat=round(row["lat"], 6),
+        long=round(row["lon"], 6),
         media_url=urls[0] if urls else None,
         extended_attributes=extended,
     ).model_dump(mode="json")
@@ -287,14 +292,10 @@ def _request(
 
 
 async def list_requests(
-    session: AsyncSession, query: RequestFilter, ctx: ReadContext
+    session: rawsql.Db, query: RequestFilter, ctx: ReadContext
 ) -> list[dict[str, Any]]:
-    """Public reports as GeoReport service requests, newest first."""
-    rows = await repository.requests(session, query)
-    ids = [row.Report.id for row in rows]
-    notes = await repository.latest_notes(session, ids)
-    photo_ids = await repository.photo_ids(session, ids)
-    return [_request(row, notes, photo_ids.get(row.Report.id, []), ctx) for row in rows]
+    """Public reports as GeoReport service requests, newest first (one statement)."""
+    return [_request(row, ctx) for row in await repository.requests(session, query)]
 
 
 async def get_request(

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import rawsql
 from service.calendar import WorkingCalendar
 from service.city.calendars import repository
 from service.city.departments import repository as departments
@@ -130,6 +131,14 @@ async def city_working_calendar(session: AsyncSession, token: uuid.UUID | None) 
     if token is not None:
         _city_cache = (token, calendar)
     return calendar
+
+
+async def current_city_calendar(session: AsyncSession) -> WorkingCalendar:
+    """The city's working calendar for a request that reads nothing else of the calendars:
+    one statement for the version token, and the process's cached calendar while the token
+    is the same (:func:`city_working_calendar`)."""
+    token = await rawsql.fetchrow(session, "SELECT token FROM calendar_version WHERE id = 1")
+    return await city_working_calendar(session, token["token"] if token is not None else None)
 
 
 def _check_hours(timezone: str, start: Any, end: Any) -> None:
