@@ -26,29 +26,39 @@ from service.queues.schemas import (
 from service.reports import access
 from service.reports.access import STAFF
 from service.reports.states import OPEN_STATES, ReportState
-from service.reports.views import to_view
+from service.reports.views import REPORT_FIELDS, build_view
+
+# What a work item reads of the report beyond its view.
+WORK_REPORT_FIELDS = (*REPORT_FIELDS, "assignee_id", "priority_id", "paused_at")
 
 
 def to_work_item(row: Any, level: int, language: str, now: datetime) -> WorkItem:
-    """A row of ``repository.work_select`` as a caller of ``level`` sees it: the assignee,
-    priority and pause only for the department (STAFF)."""
-    report = row.Report
+    """A record of ``repository.WORK_BY_IDS_SQL`` (or a mapping with its names) as a caller
+    of ``level`` sees it: the assignee, priority and pause only for the department (STAFF)."""
     staff = level >= STAFF
-    return WorkItem(
-        report=to_view(row, level, language, now, contact=False),
-        assignee=Person(id=report.assignee_id, display_name=row.assignee_name)
-        if staff and report.assignee_id is not None
+    return WorkItem.model_construct(
+        report=build_view(row, level, language, now, contact=False),
+        assignee=Person.model_construct(id=row["assignee_id"], display_name=row["assignee_name"])
+        if staff and row["assignee_id"] is not None
         else None,
-        priority=PriorityRef(
-            id=report.priority_id,
-            code=row.priority_code,
-            name=row.priority_name,
-            external_code=row.priority_external_code,
+        priority=PriorityRef.model_construct(
+            id=row["priority_id"],
+            code=row["priority_code"],
+            name=row["priority_name"],
+            external_code=row["priority_external_code"],
         )
-        if staff and report.priority_id is not None
+        if staff and row["priority_id"] is not None
         else None,
-        paused_at=report.paused_at if staff else None,
+        paused_at=row["paused_at"] if staff else None,
     )
+
+
+def _work_record(row: Any) -> dict[str, Any]:
+    """A row of ``repository.work_select`` (ORM) with the names ``to_work_item`` reads."""
+    report = row.Report
+    fields = {name: getattr(report, name) for name in WORK_REPORT_FIELDS}
+    fields.update(row._mapping)
+    return fields
 
 
 async def work_item(
@@ -60,7 +70,7 @@ async def work_item(
     if row is None:
         raise NotFound("No such report.")
     level = access.check_visible(actor, row.Report)
-    return to_work_item(row, level, str(actor.language), now)
+    return to_work_item(_work_record(row), level, str(actor.language), now)
 
 
 def assignee_filter(actor: Actor, raw: str | None) -> tuple[uuid.UUID | None, bool]:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col
 
+from service import rawsql
 from service.auth.models import Role, RoleGrant, User
 from service.pagination import keyset_page, like_pattern
 from service.queues.models import (
@@ -28,6 +29,7 @@ from service.queues.models import (
     TransferRequest,
 )
 from service.reports import repository as reports
+from service.reports import statements
 from service.reports.models import Report
 from service.reports.states import ReportState
 
@@ -50,6 +52,18 @@ def work_select() -> Select[Any]:
         .outerjoin(Assignee, col(Assignee.id) == Report.assignee_id)
         .outerjoin(ResponsePriority, col(ResponsePriority.id) == Report.priority_id)
     )
+
+
+# :func:`work_select` in hand-written SQL, for pages of work read as plain records
+# (``service.rawsql``): the view's columns, the assignee and the priority.
+WORK_BY_IDS_SQL = f"""SELECT {statements.VIEW_COLUMNS},
+    r.assignee_id, r.priority_id, r.paused_at, assignee.display_name AS assignee_name,
+    response_priority.code AS priority_code, response_priority.name AS priority_name,
+    response_priority.external_code AS priority_external_code
+    {statements.VIEW_FROM}
+    LEFT JOIN user_account assignee ON assignee.id = r.assignee_id
+    LEFT JOIN response_priority ON response_priority.id = r.priority_id
+    WHERE r.id = ANY($1::uuid[])"""
 
 
 async def work_row(session: AsyncSession, report_id: uuid.UUID) -> Any:
@@ -153,10 +167,8 @@ async def queue_page(
     if not page:
         return [], next_cursor
     found = {
-        row.Report.id: row
-        for row in await session.execute(
-            work_select().where(col(Report.id).in_([row.id for row in page]))
-        )
+        row["id"]: row
+        for row in await rawsql.fetch(session, WORK_BY_IDS_SQL, [row.id for row in page])
     }
     # A report gone between the two statements (deleted) is left out.
     return [found[row.id] for row in page if row.id in found], next_cursor

@@ -54,6 +54,8 @@ _REPORT_FIELDS = (
     "answered_at", "closed_at", "duplicate_of_id", "supporters_count", "subscribers_count",
     "photo_count", "ambassador_confirmations",
 )  # fmt: skip
+# The report's own columns a view reads, for callers that assemble a record from an ORM row.
+REPORT_FIELDS = _REPORT_FIELDS
 _NAME_FIELDS = (
     "lat", "lon", "reason_code", "reason_names", "department_code", "department_name",
     "district_code", "district_name", "building_address", "reporter_name", "reporter_email",
