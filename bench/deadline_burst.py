@@ -89,7 +89,9 @@ async def _run(workers: int) -> dict[str, Any]:
         processes = [faults._start_worker(env, "deadlines") for _ in range(workers)]
         processes.append(faults._start_worker(env, "general", "mail", "media"))
         await faults._wait_for_heartbeats(url, workers + 3, processes=processes)
-        lead = 10.0 + REPORTS / 4000  # set-up before the first deadline
+        # Set-up before the first deadline (bulk planning takes ~1 s per 4,000 reports on a
+        # quiet machine; twice that leaves room on a busy one).
+        lead = 20.0 + REPORTS / 2000
         first_due = system_clock() + timedelta(seconds=lead)
         config = faults.FaultConfig(reports=REPORTS, spread_seconds=SPREAD_SECONDS)
         staff, supervisor = await faults._setup(url, config, first_due)

@@ -57,9 +57,17 @@ if [ -z "${MEIELINN_SMTP_HOST:-}" ]; then
 fi
 
 # The app itself believes X-Forwarded-* only from MEIELINN_FORWARDED_ALLOW_IPS (service/main.py).
-# MEIELINN_WEB_WORKERS: API processes (one per spare core on bigger machines; README).
+# MEIELINN_WEB_WORKERS: API processes. By default one per core in production (the API is
+# stateless: every process serves any request), one otherwise (a development machine).
+if [ -z "${MEIELINN_WEB_WORKERS:-}" ]; then
+  if [ "${MEIELINN_ENV:-development}" = production ]; then
+    MEIELINN_WEB_WORKERS="$(nproc)"
+  else
+    MEIELINN_WEB_WORKERS=1
+  fi
+fi
 "$VENV/uvicorn" --factory service.main:run_app --host "$HOST" --port "$PORT" \
-  --workers "${MEIELINN_WEB_WORKERS:-1}" --no-proxy-headers --no-access-log --log-level warning &
+  --workers "$MEIELINN_WEB_WORKERS" --no-proxy-headers --no-access-log --log-level warning &
 api=$!
 "$VENV/python" -m workers &
 worker=$!

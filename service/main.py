@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -68,6 +69,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_pool = await create_read_pool(settings)
+        # Everything built so far (the app, its routes, models and metadata) lives as long
+        # as the process: out of the collector's sight, so that a full collection walks
+        # only what requests allocate (a shorter pause in the tail of the latencies).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

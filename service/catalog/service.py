@@ -18,7 +18,6 @@ from service.catalog.schemas import (
     CategoryCreate,
     CategoryPublic,
     CategoryUpdate,
-    Names,
     ObjectTypeCreate,
     ObjectTypePublic,
     ObjectTypeUpdate,
@@ -30,8 +29,10 @@ from service.errors import Conflict, InvalidInput, NotFound
 
 
 def localized_name(names: dict[str, str], language: str) -> str:
-    """A stored name in ``language``, falling back to Estonian."""
-    return Names.model_validate(names).pick(language)
+    """A stored name in ``language``, falling back to Estonian (names are stored as
+    :class:`Names` validated them: Estonian always there, empty texts left out; read per
+    row of every list, so without validating them again)."""
+    return names.get(language) or names["et"]
 
 
 def stored_names(names: dict[str, str | None]) -> dict[str, str]:
