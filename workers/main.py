@@ -1,15 +1,18 @@
-"""arq workers, one settings class per pool (``service.outbox.pools``):
+"""arq workers, one pool per queue (``service.outbox.pools``):
 
-* ``arq workers.main.GeneralWorker`` — the outbox relay and the general jobs;
-* ``arq workers.main.DeadlineWorker`` — SLA timers and sweeps, review deadlines;
-* ``arq workers.main.MailWorker`` — email and webhook deliveries;
-* ``arq workers.main.MediaWorker`` — thumbnails, diplomas, the media sweep;
+* ``general`` — the outbox relay and the general jobs;
+* ``deadlines`` — SLA timers and sweeps, review deadlines;
+* ``mail`` — email and webhook deliveries;
+* ``media`` — thumbnails, diplomas, the media sweep.
 
-or every pool in one process: ``python -m workers`` (``make run``, a small city). Each pool
-consumes its own queue, so deadlines never wait behind a mail backlog, and each scales on
-its own (more processes of one class). Jobs receive a context with a ``sessionmaker``; each
-job opens its own transaction through :func:`workers.context.transaction` and calls the same
-services the API uses.
+``python -m workers deadlines`` runs one pool in a process (on uvloop), ``python -m workers``
+every pool in one process (``make run``, a small city). Each pool consumes its own queue, so
+deadlines never wait behind a mail backlog, and each scales on its own (more processes of
+one pool). The settings classes below (``arq workers.main.DeadlineWorker`` and the others)
+serve arq's own command line too, on the default asyncio loop.
+
+Jobs receive a context with a ``sessionmaker``; each job opens its own transaction through
+:func:`workers.context.transaction` and calls the same services the API uses.
 """
 
 from __future__ import annotations
