@@ -24,6 +24,7 @@ it are invalidated, and the error is raised as SQLAlchemy's ``DBAPIError`` (with
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TypeAlias
@@ -117,6 +118,35 @@ async def _codecs(connection: asyncpg.Connection) -> None:
     await connection.set_type_codec(
         "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog", format="text"
     )
+
+
+class Statement:
+    """A statement written with ``:name`` parameters, run with ``$n`` ones: the names in
+    the order of their first use (a name used twice is one parameter), so a statement keeps
+    readable names and still runs on a plain asyncpg connection. ``::type`` casts are left
+    alone."""
+
+    _NAME = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+    def __init__(self, sql: str) -> None:
+        self.names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in self.names:
+                self.names.append(name)
+            return f"${self.names.index(name) + 1}"
+
+        self.sql = self._NAME.sub(number, sql)
+
+    def args(self, values: dict[str, Any]) -> list[Any]:
+        return [values[name] for name in self.names]
+
+
+async def fetchval(session: Db, statement: Statement, values: dict[str, Any]) -> Any:
+    """The first column of the first row of ``statement`` with ``values``, or None."""
+    row = await fetchrow(session, statement.sql, *statement.args(values))
+    return row[0] if row is not None else None
 
 
 async def _keep(connection: asyncpg.Connection) -> None:

@@ -31,6 +31,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import rawsql
 from service.reports.states import OPEN_STATES, PUBLIC_STATES, ReportState
 
 MAP_STATES = sorted(PUBLIC_STATES - {ReportState.duplicate})
@@ -70,7 +71,7 @@ def _box(bbox: tuple[float, float, float, float]) -> dict[str, float]:
 
 # The reports in view, at most budget + 1 of them: their collection of points when they
 # are within the budget, else NULL (the caller clusters). One round trip either way.
-POINTS_SQL = text(
+POINTS_SQL = rawsql.Statement(
     """
     WITH hit AS (
         SELECT id, tracking_code, state, reason_id, due_at, supporters_count, location
@@ -120,7 +121,7 @@ _CLUSTER_COLLECTION = """
 
 # The box's clusters from the cells of :zoom; NULL unless the cells wholly inside the box
 # hold more than :sure reports (-1: always the clusters).
-PRECOMPUTED_CLUSTERS_SQL = text(
+PRECOMPUTED_CLUSTERS_SQL = rawsql.Statement(
     """
     SELECT CASE WHEN (
         SELECT coalesce(sum(n), 0) FROM report_map_cell
@@ -141,7 +142,7 @@ PRECOMPUTED_CLUSTERS_SQL = text(
     )
 )
 
-LIVE_CLUSTERS_SQL = text(
+LIVE_CLUSTERS_SQL = rawsql.Statement(
     _CLUSTER_COLLECTION.format(
         cells="""
         SELECT floor(ST_X(location) / CAST(:size AS float)) AS gx,
@@ -156,7 +157,7 @@ LIVE_CLUSTERS_SQL = text(
 
 
 async def map_features(
-    session: AsyncSession,
+    session: rawsql.Db,
     bbox: tuple[float, float, float, float],
     zoom: int,
     budget: int,
@@ -189,13 +190,14 @@ async def map_features(
         }
         # Far over the budget (twice it in the last recount, in whole cells inside the box,
         # so seconds of lag cannot bring it under): the clusters, without counting points.
-        sure: str | None = await session.scalar(
-            PRECOMPUTED_CLUSTERS_SQL, {**cells, "sure": 2 * budget}
+        sure: str | None = await rawsql.fetchval(
+            session, PRECOMPUTED_CLUSTERS_SQL, {**cells, "sure": 2 * budget}
         )
         if sure is not None:
             return sure
 
-    points: str | None = await session.scalar(
+    points: str | None = await rawsql.fetchval(
+        session,
         POINTS_SQL,
         {
             **_box(bbox),
@@ -209,9 +211,10 @@ async def map_features(
     if points is not None:
         return points
     if precomputed:
-        clusters = await session.scalar(PRECOMPUTED_CLUSTERS_SQL, {**cells, "sure": -1})
+        clusters = await rawsql.fetchval(session, PRECOMPUTED_CLUSTERS_SQL, {**cells, "sure": -1})
     else:
-        clusters = await session.scalar(
+        clusters = await rawsql.fetchval(
+            session,
             LIVE_CLUSTERS_SQL,
             {**_box(bbox), "zoom": zoom, "size": cell_size(zoom), "states": wanted},
         )

@@ -322,18 +322,18 @@ async def nearby(
     response_class=JSONResponse,
 )
 async def report_map(
-    session: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
+    request: Request,
     bbox: Annotated[BoxText, Query(description="min_lon,min_lat,max_lon,max_lat")],
     zoom: Annotated[int, Query(ge=0, le=22)] = 13,
     state: Annotated[list[ReportState] | None, Query()] = None,
 ) -> Response:
+    # Public and read-only: on the read pool, without a session (service.rawsql.reading).
     box = _bbox(bbox)
     assert box is not None
-    collection = await mapview.map_features(
-        session, box, zoom, settings.map_point_budget, now, state
-    )
+    budget = request.app.state.settings.map_point_budget
+    now = await request_now(request)
+    async with rawsql.reading(request.app.state) as db:
+        collection = await mapview.map_features(db, box, zoom, budget, now, state)
     return Response(collection, media_type="application/geo+json")
 
 
