@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, func, literal, select, text, update
+from sqlalchemy import Select, delete, func, literal, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -137,46 +137,39 @@ async def events(session: AsyncSession, report_id: uuid.UUID, condition: Any) ->
     return list(rows.scalars())
 
 
+# The reason's category and duplicate radius, and its open, public reports within that
+# radius of the point, nearest first: the columns the hint shows, not whole reports. One row
+# with a NULL id when the reason has none near; no row when there is no such reason. The
+# open states are literal, so the planner proves the partial index of open reports'
+# locations (as geography) applies.
+_OPEN_LITERAL = ", ".join(f"'{state}'" for state in sorted(OPEN_STATES))
+NEARBY_SQL = f"""
+    WITH here AS (SELECT ST_SetSRID(ST_MakePoint($3, $2), 4326)::geography AS point)
+    SELECT n.* FROM reason
+    LEFT JOIN LATERAL (
+        SELECT r.id, r.tracking_code, r.state, r.reason_id, left(r.description, 280)
+               AS description, r.supporters_count, r.created_at, ST_Y(r.location) AS lat,
+               ST_X(r.location) AS lon, found.code AS reason_code,
+               found.names AS reason_names,
+               ST_Distance(r.location::geography, here.point) AS distance
+        FROM report r JOIN reason found ON found.id = r.reason_id, here
+        WHERE r.category_id = reason.category_id AND r.state IN ({_OPEN_LITERAL})
+          AND ST_DWithin(r.location::geography, here.point,
+                         greatest(reason.duplicate_radius_m, 1))
+        ORDER BY distance, r.created_at DESC
+        LIMIT $4
+    ) n ON true
+    WHERE reason.id = $1"""  # noqa: S608 (constants: the open states)
+
+
 async def nearby_rows(
-    session: AsyncSession,
-    category_id: uuid.UUID,
-    point: Any,
-    radius_m: float,
-    limit: int,
-) -> list[Any]:
-    """Open, public reports of a category within ``radius_m`` of ``point``, nearest first:
-    the columns the hint shows, not whole reports. The open states are literal in the SQL,
-    so the planner proves the partial index of open reports' locations applies."""
-    here = func.Geography(point)
-    geography = func.Geography(Report.location)
-    distance = func.ST_Distance(geography, here).label("distance")
-    rows = await session.execute(
-        select(
-            col(Report.id),
-            col(Report.tracking_code),
-            col(Report.state),
-            col(Report.reason_id),
-            func.left(Report.description, 280).label("description"),
-            col(Report.supporters_count),
-            col(Report.created_at),
-            func.ST_Y(Report.location).label("lat"),
-            func.ST_X(Report.location).label("lon"),
-            col(Reason.code).label("reason_code"),
-            col(Reason.names).label("reason_names"),
-            distance,
-        )
-        .join(Reason, col(Reason.id) == Report.reason_id)
-        .where(
-            col(Report.category_id) == category_id,
-            col(Report.state).in_(  # open states are all public
-                bindparam("open_states", sorted(OPEN_STATES), expanding=True, literal_execute=True)
-            ),
-            func.ST_DWithin(geography, here, radius_m),
-        )
-        .order_by(distance, col(Report.created_at).desc())
-        .limit(limit)
-    )
-    return list(rows)
+    session: rawsql.Db, reason_id: uuid.UUID, lat: float, lon: float, limit: int
+) -> list[Any] | None:
+    """:data:`NEARBY_SQL`'s rows (None when there is no such reason)."""
+    rows = await rawsql.fetch(session, NEARBY_SQL, reason_id, lat, lon, limit)
+    if not rows:
+        return None
+    return [row for row in rows if row["id"] is not None]
 
 
 def quota_lock_key(owner: str) -> str:

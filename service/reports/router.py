@@ -301,7 +301,7 @@ async def my_reports(
     responses={404: PROBLEM, 422: PROBLEM},
 )
 async def nearby(
-    session: SessionDep,
+    request: Request,
     lat: Latitude,
     lon: Longitude,
     reason: Annotated[uuid.UUID, Query(description="The reason about to be filed")],
@@ -309,9 +309,9 @@ async def nearby(
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
 ) -> list[NearbyReport]:
-    return await views.nearby(
-        session, reason, lat, lon, pick_language(lang, accept_language), limit
-    )
+    # Public and read-only: on the read pool, without a session (service.rawsql.reading).
+    async with rawsql.reading(request.app.state) as db:
+        return await views.nearby(db, reason, lat, lon, pick_language(lang, accept_language), limit)
 
 
 @router.get(

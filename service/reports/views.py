@@ -13,9 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service import rawsql
 from service.audit.service import record_personal_data_read
 from service.auth.actor import Actor
-from service.catalog.models import Reason
 from service.catalog.service import localized_name
-from service.city import service as city
 from service.errors import NotFound
 from service.pagination import decode_time_id_cursor, encode_cursor
 from service.reports import access, repository, statements
@@ -377,34 +375,28 @@ async def timeline(
 
 
 async def nearby(
-    session: AsyncSession, reason_id: uuid.UUID, lat: float, lon: float, language: str, limit: int
+    session: rawsql.Db, reason_id: uuid.UUID, lat: float, lon: float, language: str, limit: int
 ) -> list[NearbyReport]:
-    """Public open reports of the reason's category within its duplicate radius."""
-    reason = await session.get(Reason, reason_id)
-    if reason is None:
+    """Public open reports of the reason's category within its duplicate radius (one
+    statement: ``repository.NEARBY_SQL``)."""
+    rows = await repository.nearby_rows(session, reason_id, lat, lon, limit)
+    if rows is None:
         raise NotFound("No such reason.")
-    rows = await repository.nearby_rows(
-        session,
-        reason.category_id,
-        city.point_sql(lat, lon),
-        max(reason.duplicate_radius_m, 1),
-        limit,
-    )
     return [
-        NearbyReport(
-            id=row.id,
-            tracking_code=row.tracking_code,
-            state=row.state,
-            reason=Named(
-                id=row.reason_id,
-                code=row.reason_code,
-                name=localized_name(row.reason_names, language),
+        NearbyReport.model_construct(
+            id=row["id"],
+            tracking_code=row["tracking_code"],
+            state=ReportState(row["state"]),
+            reason=Named.model_construct(
+                id=row["reason_id"],
+                code=row["reason_code"],
+                name=localized_name(row["reason_names"], language),
             ),
-            location=Location(lat=row.lat, lon=row.lon),
-            distance_m=round(row.distance, 1),
-            description=row.description,
-            supporters_count=row.supporters_count,
-            created_at=row.created_at,
+            location=Location.model_construct(lat=row["lat"], lon=row["lon"]),
+            distance_m=round(row["distance"], 1),
+            description=row["description"],
+            supporters_count=row["supporters_count"],
+            created_at=row["created_at"],
         )
         for row in rows
     ]
