@@ -324,3 +324,28 @@ async def test_access_lines_can_be_kept_at_debug(
     records = [r for r in caplog.records if r.name == "meielinn.access"]
     assert records
     assert {r.levelno for r in records} == {logging.DEBUG}
+
+
+async def test_workers_are_ready_only_while_a_deadline_worker_beats(
+    client: AsyncClient, session: AsyncSession
+) -> None:
+    """Mail and media workers beating do not make deadlines enforced: the deadline pool's
+    beat decides, and every pool's last beat is shown."""
+    from datetime import UTC, datetime, timedelta
+
+    from service.ops.service import record_heartbeat
+
+    await session.execute(delete(WorkerHeartbeat))
+    now = datetime.now(UTC)
+    await record_heartbeat(session, "host:1:mail", now)
+    await record_heartbeat(session, "host:1:general", now)
+    await record_heartbeat(session, "host:2:deadlines", now - timedelta(hours=1))
+    stale = await client.get("/readyz/workers")
+    assert stale.status_code == 503
+    workers = stale.json()["checks"]["workers"]
+    assert set(workers["pools"]) == {"mail", "general", "deadlines"}
+    assert workers["pools"]["deadlines"] > 3000
+    await record_heartbeat(session, "host:3:deadlines", now)
+    fresh = await client.get("/readyz/workers")
+    assert fresh.status_code == 200, fresh.text
+    assert fresh.json()["checks"]["workers"]["last_beat_seconds_ago"] < 30

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import rawsql
 from service.auth.policy import CREDENTIALS, PUBLIC
 from service.clock import NowDep
 from service.db import SessionDep
@@ -22,6 +23,7 @@ from service.observability import (
     WORKER_BEAT_AGE,
     metrics_endpoint,
 )
+from service.outbox.pools import Pool
 from service.outbox.service import backlog
 
 router = APIRouter(tags=["operations"], dependencies=[PUBLIC])
@@ -78,28 +80,33 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 async def _workers(session: AsyncSession, settings: Any) -> dict[str, Any]:
-    """The freshest worker heartbeat: "ok" when one beat within three heartbeat periods."""
-    age = (
-        await session.execute(
-            text(
-                "SELECT extract(epoch FROM now() - max(last_beat_at)), count(*) "
-                "FROM worker_heartbeat WHERE last_beat_at > now() - interval '1 day'"
-            )
-        )
-    ).one()
+    """The workers' heartbeats: "ok" when a worker that enforces deadlines (the deadline
+    pool's, ``host:pid:deadlines``, or one whose name names no pool) beat within three
+    heartbeat periods; each pool's last beat beside it (``service.outbox.pools``)."""
+    rows = await rawsql.fetch(
+        session,
+        "SELECT CASE WHEN split_part(worker_name, ':', 3) = ANY($1::text[])"
+        " THEN split_part(worker_name, ':', 3) ELSE '' END AS pool,"
+        " extract(epoch FROM now() - max(last_beat_at))::float8 AS age, count(*) AS seen"
+        " FROM worker_heartbeat WHERE last_beat_at > now() - interval '1 day' GROUP BY 1",
+        [pool.value for pool in Pool],
+    )
     # The clock of a long transaction may trail the beat: never a negative age.
-    seconds = max(0.0, float(age[0])) if age[0] is not None else None
+    ages = {row["pool"]: max(0.0, float(row["age"])) for row in rows}
+    deadline_ages = [ages[p] for p in (Pool.deadlines.value, "") if p in ages]
+    seconds = min(deadline_ages) if deadline_ages else None
     fresh = seconds is not None and seconds <= 3 * settings.heartbeat_seconds
     return {
         "status": "ok" if fresh else "stale",
         "last_beat_seconds_ago": round(seconds, 1) if seconds is not None else None,
-        "workers_seen_today": int(age[1]),
+        "workers_seen_today": sum(int(row["seen"]) for row in rows),
+        "pools": {pool: round(age, 1) for pool, age in sorted(ages.items()) if pool},
     }
 
 
 @router.get(
     "/readyz/workers",
-    summary="A worker has beaten its heartbeat recently (deadlines are being enforced)",
+    summary="A deadline worker has beaten its heartbeat recently (deadlines are enforced)",
     responses={503: {**PROBLEM, "description": "No worker has beaten its heartbeat recently."}},
 )
 async def workers_ready(request: Request, session: SessionDep) -> JSONResponse:
