@@ -157,12 +157,13 @@ async def _keep(connection: asyncpg.Connection) -> None:
 
 async def create_read_pool(settings: Settings) -> asyncpg.Pool:
     """The read pool: plain asyncpg connections with the engine's conventions (UTC, the
-    statement timeout), sized like the engine's pool; connects lazily."""
+    statement timeout), half the engine's pool in size (a read holds its connection for
+    one statement, a fraction of a millisecond); connects lazily."""
     dsn = make_url(settings.database_url).set(drivername="postgresql")
     pool: asyncpg.Pool = await asyncpg.create_pool(
         dsn.render_as_string(hide_password=False),
         min_size=0,
-        max_size=settings.database_pool_size,
+        max_size=max(2, settings.database_pool_size // 2),
         init=_codecs,
         reset=_keep,
         server_settings={
