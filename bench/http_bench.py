@@ -19,7 +19,8 @@ Figures (targets from issues 15 and 25):
 * ``filing``      POST /v1/reports (resident token, routing, Idempotency-Key) ÷ the same
                   transaction in raw asyncpg: ≥ 0.35
 * ``read``        GET /v1/reports/{id} ÷ the same statement (the report, its names and
-                  its photos in one row): ≥ 0.35
+                  its photos in one row): no target, the physical limit (issue 25 measures
+                  a read against the minimal route below)
 * ``read_vs_fastapi``  GET /v1/reports/{id} ÷ the same statement served by a minimal
                   FastAPI route with an asyncpg pool and nothing else (``bench/anchors.py``),
                   measured right after it; the bare Starlette route beside it: ≥ 0.60
@@ -84,7 +85,9 @@ GROUPS = set(os.environ.get("BENCH_FIGURES", "filing,read,list,p99,pages").split
 VENV = ROOT / ".venv" / "bin"
 TARGETS: dict[str, tuple[str, float]] = {
     "filing": (">=", 0.35),
-    "read": (">=", 0.35),
+    # Issue 25: the bar of a read is the minimal FastAPI route (read_vs_fastapi); raw
+    # asyncpg stays beside it as the physical limit.
+    "read": ("limit", 0.0),
     "list": (">=", 0.35),
     "routing": (">=", 0.85),
     "idempotency": (">=", 0.90),
@@ -571,12 +574,15 @@ async def list_work(conn: asyncpg.Connection, n: int) -> None:
 def figure(name: str, values: list[float], extra: dict[str, Any]) -> dict[str, Any]:
     op, target = TARGETS[name]
     value = statistics.median(values)
-    met = value >= target if op == ">=" else value <= target
+    met: bool | None = value >= target if op == ">=" else value <= target
+    shown = f"{op} {target}"
+    if op == "limit":  # raw asyncpg: the physical limit, shown beside, not a target
+        met, shown = None, "none (raw asyncpg is the physical limit)"
     return {
         "figure": name,
         "value": round(value, 3),
         "range": [round(min(values), 3), round(max(values), 3)],
-        "target": f"{op} {target}",
+        "target": shown,
         "met": met,
         **extra,
     }
