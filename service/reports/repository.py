@@ -14,8 +14,8 @@ from sqlmodel import col
 
 from service import rawsql
 from service.auth.models import User
-from service.catalog.models import Category, Reason
-from service.city.models import Building, CalendarVersion, Department, District
+from service.catalog.models import Reason
+from service.city.models import Building, Department, District
 from service.db import table_of
 from service.errors import NotFound
 from service.reports.models import (
@@ -184,6 +184,20 @@ async def lock_quota(session: AsyncSession, owner: str) -> None:
     )
 
 
+# The reason with its category's ``active``, the calendars' version token and the quota
+# lock, in one hand-written statement: filing's first statement. Through the session (not
+# service.rawsql), so that it begins the transaction the lock is held for.
+_REASON_FOR_FILING_SQL = text(
+    """
+    SELECT reason.*, category.active AS category_active,
+           (SELECT token FROM calendar_version WHERE id = 1) AS calendar_token,
+           pg_advisory_xact_lock(hashtextextended(:key, 0)) IS NULL AS locked
+    FROM reason JOIN category ON category.id = reason.category_id
+    WHERE reason.id = :reason_id"""
+)
+_REASON_COLUMNS = frozenset(table_of(Reason).columns.keys())
+
+
 async def reason_for_filing(
     session: AsyncSession, reason_id: uuid.UUID, quota_owner: str
 ) -> tuple[Reason, bool, uuid.UUID | None] | None:
@@ -191,24 +205,15 @@ async def reason_for_filing(
     version token (``calendar_version``), and the quota lock of ``quota_owner`` taken for
     this transaction (as :func:`lock_quota`; the quota is counted by a later statement, so
     it sees every filing committed before the lock was granted). None without the reason
-    (and then no lock is taken)."""
-    token = select(col(CalendarVersion.token)).where(col(CalendarVersion.id) == 1).scalar_subquery()
-    lock = func.pg_advisory_xact_lock(func.hashtextextended(quota_lock_key(quota_owner), 0))
-    row: Any = (
-        await session.execute(
-            select(
-                Reason,
-                col(Category.active).label("category_active"),
-                token.label("calendar_token"),
-                lock.label("locked"),
-            )
-            .join(Category, col(Category.id) == Reason.category_id)
-            .where(col(Reason.id) == reason_id)
-        )
-    ).one_or_none()
+    (and then no lock is taken). The reason is a detached object: filing reads it."""
+    result = await session.execute(
+        _REASON_FOR_FILING_SQL, {"reason_id": reason_id, "key": quota_lock_key(quota_owner)}
+    )
+    row = result.mappings().one_or_none()
     if row is None:
         return None
-    return row.Reason, bool(row.category_active), row.calendar_token
+    reason = Reason(**{key: value for key, value in row.items() if key in _REASON_COLUMNS})
+    return reason, bool(row["category_active"]), row["calendar_token"]
 
 
 # The filings counted against a daily quota, by whose quota it is: the reporter's own
