@@ -9,8 +9,10 @@ map-cell recount: the incremental recount after 100 changed reports against a fu
     BENCH_REPORTS=1000000 python bench/scale_reads.py      (make bench-full runs it)
     BENCH_FIGURES=map_,nearby python bench/scale_reads.py  (only those figures)
 
-One JSON line per figure: name, http p50/p95, sql p50/p95 (ms), ratio (p95 over p95),
-target (ms, p95 through HTTP), met (target and ratio ≤ 1.5). Exit status 0 either way:
+One JSON line per figure: name, http p50/p95, sql p50/p95 (ms), ratio (p95 over p95), the
+HTTP p95 minus the SQL p95, target (ms, p95 through HTTP), met (the target, and at most
+2 ms over the SQL where issue 25 sets that: one report, nearby, the map, the queue, one
+Open311 request). Exit status 0 either way:
 the lines say what was met.
 """
 
@@ -46,13 +48,15 @@ from service.reports.mapview import (  # noqa: E402
     OPEN_STATE_NAMES,
     cell_size,
 )
+from service.reports.statements import VIEW_BY_ID_SQL  # noqa: E402
 
 REPORTS = int(os.environ.get("BENCH_REPORTS", "1000000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "100"))
 # Only the figures whose names start with one of these (comma-separated; all when empty),
 # e.g. BENCH_FIGURES=map_,nearby.
 ONLY = tuple(name for name in os.environ.get("BENCH_FIGURES", "").split(",") if name)
-MAX_RATIO = 1.5
+# Issue 25: what the Python stack may add to a hot read's SQL, p95 against p95.
+OVERHEAD_MS = 2.0
 CITY = (26.649, 58.348, 26.809, 58.408)
 DISTRICT = (26.755, 58.365, 26.785, 58.381)  # about Annelinn
 STREET = (26.7225, 58.3790, 26.7245, 58.3800)  # a block in Kesklinn
@@ -146,8 +150,11 @@ async def figure(
     sql: Sql,
     target_ms: float,
     extra: dict[str, Any] | None = None,
+    overhead_ms: float | None = OVERHEAD_MS,
 ) -> dict[str, Any]:
-    """RUNS requests and RUNS runs of the SQL, alternated; one JSON line."""
+    """RUNS requests and RUNS runs of the SQL, alternated; one JSON line. ``overhead_ms``:
+    the most the HTTP p95 may exceed the SQL's p95 (issue 25), None where no such target
+    is set (Open311 lists: their targets are absolute)."""
     if not wanted(name):
         return {}
     for _ in range(10):  # warm both
@@ -174,9 +181,10 @@ async def figure(
         "sql_p50_ms": round(statistics.median(raw), 2),
         "sql_p95_ms": round(sql_p95, 2),
         "ratio": round(ratio, 2),
+        "http_minus_sql_p95_ms": round(http_p95 - sql_p95, 2),
+        "overhead_target_ms": overhead_ms,
         "target_ms": target_ms,
-        "max_ratio": MAX_RATIO,
-        "met": http_p95 <= target_ms and ratio <= MAX_RATIO,
+        "met": http_p95 <= target_ms and (overhead_ms is None or http_p95 - sql_p95 <= overhead_ms),
         "bytes": len(answer.content),
         "items": _items(answer.json()),
         **(extra or {}),
@@ -371,8 +379,8 @@ async def measure_reads(city: loader.City) -> list[dict[str, Any]]:
     db = await asyncpg.connect(city.dsn)
     roads = await db.fetchval("SELECT id FROM department WHERE code = 'roads'")
     pothole = await db.fetchval("SELECT id FROM reason WHERE code = 'pothole'")
-    code = await db.fetchval(
-        "SELECT tracking_code FROM report WHERE state = 'in_progress' "
+    code, report_id = await db.fetchrow(
+        "SELECT tracking_code, id FROM report WHERE state = 'in_progress' "
         "ORDER BY created_at DESC LIMIT 1"
     )
     category, radius = await db.fetchrow(NEARBY_REASON_SQL, pothole)
@@ -389,6 +397,23 @@ async def measure_reads(city: loader.City) -> list[dict[str, Any]]:
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30.0) as client:
             await wait_up(client)
+
+            async def report_sql(c: asyncpg.Connection) -> None:
+                await c.fetchrow(VIEW_BY_ID_SQL, report_id)
+
+            # One report, anonymous: the read pool's one statement.
+            lines.append(
+                await figure(
+                    "report_one",
+                    client,
+                    f"/v1/reports/{report_id}",
+                    {},
+                    {},
+                    db,
+                    report_sql,
+                    10.0,
+                )
+            )
 
             async def queue_sql(c: asyncpg.Connection) -> None:
                 await c.fetch(ACTOR_SQL, staff)
@@ -492,14 +517,38 @@ async def measure_reads(city: loader.City) -> list[dict[str, Any]]:
 
                 return run
 
-            for name, path, params, limit, by_code in (
-                ("open311_requests_50", "/open311/v2/requests.json", {"page_size": 50}, 50, 0),
-                ("open311_requests_1000", "/open311/v2/requests.json", {}, 1000, 0),
-                ("open311_request_one", f"/open311/v2/requests/{code}.json", {}, 1, 1),
+            for name, path, params, limit, by_code, target, overhead in (
+                (
+                    "open311_requests_50",
+                    "/open311/v2/requests.json",
+                    {"page_size": 50},
+                    50,
+                    0,
+                    40.0,
+                    None,
+                ),
+                ("open311_requests_1000", "/open311/v2/requests.json", {}, 1000, 0, 120.0, None),
+                (
+                    "open311_request_one",
+                    f"/open311/v2/requests/{code}.json",
+                    {},
+                    1,
+                    1,
+                    50.0,
+                    OVERHEAD_MS,
+                ),
             ):
                 lines.append(
                     await figure(
-                        name, client, path, params, {}, db, requests_sql(limit, bool(by_code)), 50.0
+                        name,
+                        client,
+                        path,
+                        params,
+                        {},
+                        db,
+                        requests_sql(limit, bool(by_code)),
+                        target,
+                        overhead_ms=overhead,
                     )
                 )
             lines.append(await page_figure("page_home", client, "/", 100.0))
