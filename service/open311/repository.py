@@ -132,6 +132,12 @@ def _id_condition(ids: list[str]) -> Any:
 async def requests(session: rawsql.Db, query: RequestFilter) -> list[Any]:
     """Public reports, newest first, each with its service, names, newest public note and
     photo ids (:data:`_REQUESTS_SQL`: one statement, every value a parameter)."""
+    sql, args = requests_statement(query)
+    return await rawsql.fetch(session, sql, *args)
+
+
+def requests_statement(query: RequestFilter) -> tuple[str, list[Any]]:
+    """:func:`requests`' statement and its values (for the benchmark's baseline too)."""
     built = PageQuery()
     conditions = [public_sql(built.param)]
     if query.ids is not None:
@@ -163,7 +169,7 @@ async def requests(session: rawsql.Db, query: RequestFilter) -> list[Any]:
         offset=built.param(query.offset),
         limit=built.param(query.limit),
     )
-    return await rawsql.fetch(session, sql, *built.args)
+    return sql, built.args
 
 
 async def updates(
