@@ -49,6 +49,7 @@ from service.reports.mapview import (  # noqa: E402
     OPEN_STATE_NAMES,
     cell_size,
 )
+from service.reports.repository import NEARBY_SQL as APP_NEARBY_SQL  # noqa: E402
 from service.reports.statements import VIEW_BY_ID_SQL  # noqa: E402
 
 REPORTS = int(os.environ.get("BENCH_REPORTS", "1000000"))
@@ -457,15 +458,8 @@ async def measure_reads(city: loader.City) -> list[dict[str, Any]]:
                 )
 
             async def nearby_sql(c: asyncpg.Connection) -> None:
-                reason = await c.fetchrow(NEARBY_REASON_SQL, pothole)
-                await c.fetch(
-                    NEARBY_SQL,
-                    reason["category_id"],
-                    busy[0],
-                    busy[1],
-                    float(reason["duplicate_radius_m"]),
-                    OPEN_STATE_NAMES,
-                )
+                # The app's own statement: the reason and its nearby reports in one.
+                await c.fetch(APP_NEARBY_SQL, pothole, busy[0], busy[1], 10)
 
             lines.append(
                 await figure(
