@@ -315,16 +315,6 @@ GROUP BY cx, cy
 
 NEARBY_REASON_SQL = "SELECT category_id, duplicate_radius_m FROM reason WHERE id = $1"
 
-NEARBY_SQL = """
-SELECT r.id, r.tracking_code, r.state, r.reason_id, re.code, re.names, r.description,
-       r.supporters_count, r.created_at, ST_Y(r.location), ST_X(r.location),
-       ST_Distance(r.location::geography, ST_SetSRID(ST_MakePoint($3, $2), 4326)::geography) AS d
-FROM report r JOIN reason re ON re.id = r.reason_id
-WHERE r.category_id = $1 AND r.state = ANY($5)
-  AND ST_DWithin(r.location::geography, ST_SetSRID(ST_MakePoint($3, $2), 4326)::geography, $4)
-ORDER BY d, r.created_at DESC LIMIT 10
-"""
-
 
 def map_cells_args(bbox: tuple[float, float, float, float], zoom: int) -> list[Any]:
     size = cell_size(zoom)
