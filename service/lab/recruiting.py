@@ -73,7 +73,7 @@ async def _quotas(
     session: AsyncSession, pilot: Pilot, populations: dict[str, int], earlier: list[Draw]
 ) -> dict[str, int]:
     if not earlier:
-        custom = dict(pilot.quotas) if pilot.allocation is Allocation.custom else None
+        custom = dict(pilot.quotas) if pilot.allocation == Allocation.custom else None
         return sampling.allocate(pilot.target_size, populations, custom)
     fixed = {s: int(v["quota"]) for s, v in earlier[0].allocation.items()}
     held = await repository.status_counts(session, pilot.id)
@@ -141,7 +141,7 @@ async def make_draw(
     ]
     if rows:
         await session.execute(insert(table_of(Participation)).values(rows))
-    if pilot.state is PilotState.draft:
+    if pilot.state == PilotState.draft:
         pilot.state = PilotState.recruiting
     pilot.updated_at = now
     await audit.record(
@@ -241,7 +241,7 @@ async def respond(
         await session.flush()
     if found.status != ParticipationStatus.invited:
         raise Conflict(
-            f"The invitation is {found.status}.", reason="not_invited", status=found.status
+            f"The invitation is {found.status}.", reason="not_invited", participation_status=found.status
         )
     found.status = ParticipationStatus.accepted if accept else ParticipationStatus.declined
     found.responded_at = now
