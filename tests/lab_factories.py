@@ -197,7 +197,9 @@ async def running_pilot(
     )
 
 
-async def set_stratum(session: AsyncSession, pilot_id: str, user_id: uuid.UUID, stratum: str) -> None:
+async def set_stratum(
+    session: AsyncSession, pilot_id: str, user_id: uuid.UUID, stratum: str
+) -> None:
     await session.execute(
         update(Participation)
         .where(
