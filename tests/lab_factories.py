@@ -67,7 +67,7 @@ async def make_panel(session: AsyncSession, count: int, now: datetime) -> list[u
         for number, user in enumerate(users)
     ]
     await session.execute(insert(table_of(PanelMember)).values(members))
-    return [u["id"] for u in users]
+    return [uuid.UUID(str(u["id"])) for u in users]
 
 
 async def lab_manager(session: AsyncSession, settings: Settings) -> tuple[User, dict[str, str]]:

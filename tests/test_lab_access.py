@@ -34,7 +34,7 @@ MANAGERS = {"lab_manager", "office", "admin"}
 
 
 def _lab_routes(app: FastAPI) -> list[tuple[str, str]]:
-    found = []
+    found: list[tuple[str, str]] = []
     for context in iter_route_contexts(app.routes):
         path = str(context.path)
         if isinstance(context.original_route, APIRoute) and path.startswith(

@@ -135,11 +135,11 @@ async def test_nobody_withdrawn_erased_unverified_or_held_is_drawn(
     assert gone.status_code in (200, 204), gone.text
     # Bulk-made ones: erased, unverified, disabled, on an older consent text.
     erased_too, unverified, disabled, old_consent = panel[:4]
-    person = await session.get(User, erased_too)
-    assert person is not None
+    bulk_person = await session.get(User, erased_too)
+    assert bulk_person is not None
     await erase_person(
         session,
-        Person(person.id, person.email, person.display_name),
+        Person(bulk_person.id, bulk_person.email, bulk_person.display_name),
         Erasure(now=now, settings=settings),
     )
     await session.execute(

@@ -18,8 +18,8 @@ from sqlmodel import col
 from service.auth.models import User
 from service.city.models import Building
 from service.config import Settings
-from service.languages import Language
 from service.lab.models import Answer, PanelMember, Participation
+from service.languages import Language
 from tests.factories import PASSWORD, bearer, make_user
 from tests.lab_factories import district_ids, running_pilot
 

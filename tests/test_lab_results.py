@@ -14,9 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
-from hypothesis import given, settings as hypothesis_settings
-from hypothesis import strategies as st
 from httpx import AsyncClient
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import Settings

@@ -27,6 +27,7 @@ from service.config import Settings
 from service.db import table_of
 from service.demo.accounts import DEMO_DOMAIN, refuse_in_production, rng_name
 from service.lab import consent, pilots, recruiting, tasks
+from service.lab import repository as lab_repository
 from service.lab.models import (
     AgeBand,
     Answer,
@@ -165,12 +166,13 @@ async def _panel(session: AsyncSession, now: datetime) -> None:
     users, members = [], []
     for number in range(1, PANEL_SIZE + 1):
         user_id = uuid.uuid4()
+        building: uuid.UUID | None
         if number <= IN_ANNELINN:
             code, building = "annelinn", pilot_buildings[number % len(pilot_buildings)]
         else:
             code = others[number % len(others)]
-            choices = buildings.get(code) or [None]
-            building = choices[number % len(choices)]
+            choices = buildings.get(code, [])
+            building = choices[number % len(choices)] if choices else None
         users.append(
             {
                 "id": user_id,
@@ -213,13 +215,13 @@ async def _finished(session: AsyncSession, manager: Actor, now: datetime) -> Non
             "smart meters. Use it for a month, then answer a short survey."
         ),
         organisation="Targad Arvestid OÜ",
-        organisation_kind="company",  # type: ignore[arg-type]
+        organisation_kind="company",
         starts_on=starts,
         ends_on=ends,
         target_size=40,
-        dimensions=["age_band"],  # type: ignore[list-item]
+        dimensions=["age_band"],
         pilot_buildings_only=True,
-        required_devices=["smartphone"],  # type: ignore[list-item]
+        required_devices=["smartphone"],
     )
     pilot = await pilots.create(session, manager, body, drawn_at)
     await recruiting.make_draw(session, manager, pilot.id, DrawCreate(seed=2019), drawn_at)
@@ -232,7 +234,7 @@ async def _finished(session: AsyncSession, manager: Actor, now: datetime) -> Non
             )
         ).scalars()
     )
-    generator = random.Random(7)  # noqa: S311 - made-up answers, reproducible
+    generator = random.Random(7)
     for number, participation in enumerate(chosen):
         participation.responded_at = drawn_at + timedelta(days=1 + number % 4)
         participation.status = (
@@ -253,7 +255,7 @@ async def _finished(session: AsyncSession, manager: Actor, now: datetime) -> Non
         drawn_at,
     )
     await pilots.transition(session, manager, pilot.id, "start", now - timedelta(days=90))
-    questions = await tasks.repository.questions(session, [task.id])
+    questions = await lab_repository.questions(session, [task.id])
     responses, answers = [], []
     for participation in chosen:
         if participation.status != ParticipationStatus.accepted or generator.random() < 0.1:
@@ -295,11 +297,11 @@ async def _recruiting(session: AsyncSession, manager: Actor, now: datetime) -> N
             "electronics from your door. Book one pickup within the month and tell us how it went."
         ),
         organisation="Tartu Linnavalitsus, keskkonnaosakond",
-        organisation_kind="department",  # type: ignore[arg-type]
+        organisation_kind="department",
         starts_on=(now + timedelta(days=10)).date(),
         ends_on=(now + timedelta(days=40)).date(),
         target_size=60,
-        dimensions=["district"],  # type: ignore[list-item]
+        dimensions=["district"],
     )
     pilot = await pilots.create(session, manager, body, now)
     await recruiting.make_draw(session, manager, pilot.id, DrawCreate(seed=2026), now)

@@ -241,7 +241,9 @@ async def respond(
         await session.flush()
     if found.status != ParticipationStatus.invited:
         raise Conflict(
-            f"The invitation is {found.status}.", reason="not_invited", participation_status=found.status
+            f"The invitation is {found.status}.",
+            reason="not_invited",
+            participation_status=found.status,
         )
     found.status = ParticipationStatus.accepted if accept else ParticipationStatus.declined
     found.responded_at = now
