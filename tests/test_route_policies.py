@@ -10,8 +10,9 @@ ambassadorship and diploma, transfer and extension requests of the roads service
 living lab pilot the resident tests with its survey, and in the idea bank an area of the
 roads service (whose committee is its supervisor) with the resident in its expert pool,
 the resident's draft idea with a photo, and another author's ideas in expert assessment
-(reviewed by the resident), design and committee stages. Bodies are the smallest that the OpenAPI document accepts, so that object-level checks in the
-services are reached rather than a 422 of request validation.
+(reviewed by the resident), design and committee stages. Bodies are the smallest that the
+OpenAPI document accepts, so that object-level checks in the services are reached rather
+than a 422 of request validation.
 """
 
 from __future__ import annotations
