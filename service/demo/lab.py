@@ -165,7 +165,8 @@ async def _panel(session: AsyncSession, now: datetime) -> None:
     others = sorted(code for code in districts if code != "annelinn")
     users, members = [], []
     for number in range(1, PANEL_SIZE + 1):
-        user_id = uuid.uuid4()
+        # Ids from the address: the same panel, and so the same draws, in every demo.
+        user_id = uuid.uuid5(uuid.NAMESPACE_URL, f"mailto:panel{number:03d}@{DEMO_DOMAIN}")
         building: uuid.UUID | None
         if number <= IN_ANNELINN:
             code, building = "annelinn", pilot_buildings[number % len(pilot_buildings)]
@@ -230,11 +231,11 @@ async def _finished(session: AsyncSession, manager: Actor, now: datetime) -> Non
             await session.execute(
                 select(Participation)
                 .where(col(Participation.pilot_id) == pilot.id)
-                .order_by(col(Participation.id))
+                .order_by(col(Participation.user_id))
             )
         ).scalars()
     )
-    generator = random.Random(7)
+    generator = random.Random(7)  # made-up answers, the same in every demo
     for number, participation in enumerate(chosen):
         participation.responded_at = drawn_at + timedelta(days=1 + number % 4)
         participation.status = (
@@ -313,7 +314,7 @@ async def _recruiting(session: AsyncSession, manager: Actor, now: datetime) -> N
             col(Participation.id).in_(
                 select(col(Participation.id))
                 .where(col(Participation.pilot_id) == pilot.id)
-                .order_by(col(Participation.id))
+                .order_by(col(Participation.user_id))
                 .limit(12)
             ),
         )
