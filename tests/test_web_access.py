@@ -1,8 +1,9 @@
 """Every page of the web app declares who may open it (the same policies as the API's
 routes, read from its dependencies), and answers each caller as its policy says: anonymous,
-a resident, another resident, staff, a living lab manager, and an admin. A page for people sends an anonymous
-reader to the sign-in page; a page for a role answers others with a 403 page; a page naming
-an object that is not there answers a 404 page — always HTML, never JSON.
+a resident, another resident, staff, a living lab manager, and an admin. A page for people
+sends an anonymous reader to the sign-in page; a page for a role answers others with a 403
+page; a page naming an object that is not there answers a 404 page — always HTML, never
+JSON.
 
 Objects of a particular person (their report, their idea) are probed in each area's tests:
 here a path's objects are made-up ids, which every caller must get a 404 page for, exactly

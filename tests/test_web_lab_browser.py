@@ -10,8 +10,8 @@ import pytest
 from playwright.async_api import expect
 
 from service.auth.models import Role
-from tests.browser import DESKTOP, PHONE, Live, OpenPage, accessible, api_client, person, shoot
 from service.demo.lab import SURVEY
+from tests.browser import DESKTOP, PHONE, Live, OpenPage, accessible, api_client, person, shoot
 from tests.lab_factories import pilot_body
 
 VIEWS = [pytest.param(PHONE, "et", id="phone-et"), pytest.param(DESKTOP, "en", id="desktop-en")]
