@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from fastapi import FastAPI
 from httpx import AsyncClient
@@ -20,6 +21,8 @@ from service.city.models import Building
 from service.config import Settings
 from service.lab.models import Answer, PanelMember, Participation
 from service.languages import Language
+from service.notifications.models import NotificationDelivery, NotificationEvent
+from tests.conftest import RunWorker
 from tests.factories import PASSWORD, bearer, make_user
 from tests.lab_factories import district_ids, running_pilot
 
@@ -189,3 +192,47 @@ async def test_erasure_keeps_the_answers_held_by_nobody_and_drops_free_text(
     assert kept == 2
     assert await session.get(PanelMember, tester.id) is None
     assert (await session.get(User, tester.id)) is not None
+
+
+async def test_the_worker_announces_a_task_and_reminds_only_who_owes_it(
+    app: FastAPI,
+    client: AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    now: datetime,
+    redis: Any,
+    run_worker: RunWorker,
+) -> None:
+    eager, late = await make_user(session, settings), await make_user(session, settings)
+    running = await running_pilot(app, client, session, settings, [eager, late], now)
+    _, headers = running.testers[eager.id]
+    likert, single, number, _ = running.questions
+    answered = await client.post(
+        f"/v1/me/lab/tasks/{running.task_id}/responses",
+        json={
+            "answers": [
+                {"question_id": likert, "value": 5},
+                {"question_id": single, "value": "yes"},
+                {"question_id": number, "value": 10},
+            ]
+        },
+        headers=headers,
+    )
+    assert answered.status_code == 201
+    for _ in range(2):  # a second sweep sends nothing again
+        await redis.enqueue_job("lab_sweep")
+        await run_worker(lambda: now + timedelta(days=6, hours=12))
+    rows = await session.execute(
+        select(col(NotificationEvent.event_type), col(NotificationDelivery.user_id))
+        .join(NotificationDelivery, col(NotificationDelivery.event_id) == col(NotificationEvent.id))
+        .where(col(NotificationEvent.event_type).like("lab_task%"))
+        .where(col(NotificationDelivery.channel) == "inbox")
+    )
+    told = sorted((event, user) for event, user in rows.all())
+    assert told == sorted(
+        [
+            ("lab_task_opened", eager.id),
+            ("lab_task_opened", late.id),
+            ("lab_task_reminder", late.id),
+        ]
+    )

@@ -87,7 +87,7 @@ async def participations_of(
         .where(col(Participation.user_id) == user_id)
         .order_by(col(Participation.invited_at).desc())
     )
-    return [(p, q) for p, q in found.tuples()]
+    return [(p, q) for p, q in found.all()]
 
 
 async def eligible_pool(session: AsyncSession, pilot: Pilot, consent_version: int) -> list[Any]:
