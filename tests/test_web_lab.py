@@ -17,7 +17,7 @@ from sqlmodel import col
 from service.config import Settings
 from service.lab.models import Answer, PanelMember, TaskResponse
 from tests.factories import make_user
-from tests.lab_factories import lab_manager, running_pilot
+from tests.lab_factories import district_ids, lab_manager, running_pilot
 from tests.web_pages import post_form, sign_in
 
 
@@ -31,6 +31,7 @@ async def test_a_resident_joins_the_panel_on_the_page(
     app: FastAPI, session: AsyncSession, settings: Settings
 ) -> None:
     person = await make_user(session, settings)
+    annelinn = (await district_ids(session))["annelinn"]
     async with _browser(app) as browser:
         anonymous = await browser.get("/lab")
         assert anonymous.status_code == 200 and "/sign-in?next=" in anonymous.text
@@ -46,11 +47,18 @@ async def test_a_resident_joins_the_panel_on_the_page(
             browser,
             "/lab",
             "/lab/panel",
-            {"consent_version": "1", "consent": "1", "age_band": "30-44", "devices": "tablet"},
+            {
+                "consent_version": "1",
+                "consent": "1",
+                "age_band": "30-44",
+                "devices": "tablet",
+                "district_id": str(annelinn),
+            },
         )
         assert joined.status_code == 303, joined.text
         member = await session.get(PanelMember, person.id)
         assert member is not None and member.age_band == "30-44" and member.devices == ["tablet"]
+        assert member.district_id == annelinn
         left = await post_form(browser, "/lab", "/lab/panel/leave", {})
         assert left.status_code == 303
         session.expunge_all()

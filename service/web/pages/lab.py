@@ -18,6 +18,7 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from service.auth.policy import Caller, Policy, declare
+from service.city.districts import service as districts
 from service.clock import NowDep
 from service.db import SessionDep
 from service.errors import AppError, Forbidden, NotFound
@@ -88,6 +89,7 @@ async def _lab_page(
             member = None
         participations = await tasks.my_participations(page.session, page.actor, page.now)
     text = consent.current()
+    collection = await districts.districts_geojson(page.session, 500)
     return render(
         page,
         "lab/index.html",
@@ -101,6 +103,10 @@ async def _lab_page(
         age_bands=[band.value for band in AgeBand],
         devices=DEVICES,
         needs=NEEDS,
+        districts=sorted(
+            ((str(f["id"]), str(f["properties"]["name"])) for f in collection["features"]),
+            key=lambda choice: choice[1],
+        ),
         errors=errors or FormErrors(),
     )
 
@@ -117,7 +123,7 @@ def _profile(form: FormData) -> dict[str, Any]:
         "accessibility_needs": form.getlist("accessibility_needs"),
         "languages": [str(x) for x in form.getlist("languages")],
     }
-    for name in ("age_band", "household_size"):
+    for name in ("age_band", "household_size", "building_id", "district_id"):
         value = form.get(name)
         if isinstance(value, str) and value.strip():
             values[name] = value.strip()

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
+from service.city.districts import service as districts
 from service.errors import AppError
 from service.lab import access, panel, pilots, recruiting, results, tasks
 from service.lab.models import Dimension, OrganisationKind, PilotState
@@ -23,6 +24,7 @@ from service.lab.schemas import DrawCreate, PilotCreate
 from service.web.dependencies import CSRF, PageContext, role_page
 from service.web.forms import FormErrors, app_error, field_errors, filled, parse, text_fields
 from service.web.i18n import N_, translate
+from service.web.pages.lab import DEVICES
 from service.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -51,6 +53,14 @@ FIELDS = (
 )
 
 
+async def _district_choices(page: PageContext) -> list[tuple[str, str]]:
+    collection = await districts.districts_geojson(page.session, 500)
+    return sorted(
+        ((str(f["id"]), str(f["properties"]["name"])) for f in collection["features"]),
+        key=lambda choice: choice[1],
+    )
+
+
 async def _index(
     page: PageContext,
     *,
@@ -67,6 +77,8 @@ async def _index(
         states=STATES,
         dimensions=DIMENSIONS,
         kinds=[kind.value for kind in OrganisationKind],
+        districts=await _district_choices(page),
+        devices=DEVICES,
         errors=errors or FormErrors(),
         values=values or {},
     )
@@ -80,6 +92,8 @@ async def lab(page: PageContext = LabPage) -> Response:
 def _pilot_values(form: FormData) -> dict[str, Any]:
     values: dict[str, Any] = filled(text_fields(form, *FIELDS))
     values["dimensions"] = [str(d) for d in form.getlist("dimensions")]
+    values["district_ids"] = [str(d) for d in form.getlist("district_ids")]
+    values["required_devices"] = [str(d) for d in form.getlist("required_devices")]
     values["pilot_buildings_only"] = bool(form.get("pilot_buildings_only"))
     values["allow_overlap"] = bool(form.get("allow_overlap"))
     return values
