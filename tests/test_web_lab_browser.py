@@ -89,3 +89,15 @@ async def test_a_tester_answers_a_survey(
     await accessible(page)
     # The page says it is answered, and shows no form for it any more.
     assert await page.locator("form[action*='/tasks/']").count() == 0
+    # The lab manager's side of the same pilot.
+    console = await open_page(viewport, language)
+    await console.goto(f"{live.url}/sign-in?next=/staff/lab")
+    await console.locator("#field-email").fill(f"lab-{language}-{viewport['width']}@example.org")
+    await console.locator("#field-password").fill("correct horse battery staple")
+    await console.keyboard.press("Enter")
+    await console.wait_for_url(f"{live.url}/staff/lab")
+    await accessible(console)
+    await console.goto(f"{live.url}/staff/lab/pilots/{pilot}")
+    await expect(console.get_by_role("heading", level=1)).to_have_text(body["title"])
+    await accessible(console)
+    await shoot(console, f"console-lab-pilot-{language}-{viewport['width']}")

@@ -24,7 +24,7 @@ from service.lab.schemas import DrawCreate, PilotCreate
 from service.web.dependencies import CSRF, PageContext, role_page
 from service.web.forms import FormErrors, app_error, field_errors, filled, parse, text_fields
 from service.web.i18n import N_, translate
-from service.web.pages.lab import DEVICES
+from service.web.pages.lab import DEVICES, LIKERT
 from service.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -123,6 +123,16 @@ async def _pilot_page(
     errors: FormErrors | None = None,
 ) -> Response:
     pilot = pilots.describe(await access.managed_pilot(page.session, page.person, pilot_id))
+    found = await tasks.pilot_tasks(page.session, page.person, pilot_id)
+    language = page.language.value
+    # What each answer option is called, in the reader's language (results carry codes).
+    labels = {
+        (task_number, question.position): {
+            option.code: getattr(option.text, language) for option in question.options
+        }
+        for task_number, task in enumerate(found)
+        for question in task.questions
+    }
     return render(
         page,
         "staff/lab/pilot.html",
@@ -130,7 +140,9 @@ async def _pilot_page(
         pilot=pilot,
         draws=await recruiting.pilot_draws(page.session, page.person, pilot_id),
         recruitment=await recruiting.recruitment(page.session, page.person, pilot_id),
-        tasks=await tasks.pilot_tasks(page.session, page.person, pilot_id),
+        tasks=found,
+        labels=labels,
+        likert=LIKERT,
         results=await results.pilot_results(page.session, page.person, pilot_id),
         states=STATES,
         dimensions=DIMENSIONS,
