@@ -13,7 +13,7 @@ LAB_EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
         Language.et: (
             "Kutse testima: „{title}“",
             "{greeting}\n\nTeid valiti juhuvalimiga elavlabori testpaneelist testima pilooti "
-            "„{title}“ ({organisation}), mis kestab {starts} kuni {ends}.\n\n"
+            "„{title}“ ({organisation}). Piloodi aeg: {starts} – {ends}.\n\n"
             "Vastake kutsele hiljemalt {respond_by} meielinna lehel „Elavlabor“. Korraldaja "
             "ei saa teada, kes osales.",
         ),
