@@ -94,6 +94,7 @@ async def make_draw(
     pilot = await access.managed_pilot(session, actor, pilot_id, lock=True)
     if pilot.state not in DRAWABLE:
         raise Conflict(f"A {pilot.state} pilot draws nobody.", reason="pilot_closed")
+    await repository.serialise_draws(session)
     earlier = await repository.draws(session, pilot.id)
     found = await pool(session, pilot)
     populations = {s: len(people) for s, people in found.items()}

@@ -35,6 +35,15 @@ HOLDING = (
 )
 
 
+# Draws take this transaction-level advisory lock: two pilots of overlapping periods drawing
+# at once would otherwise each see the same person free and both invite them.
+DRAW_LOCK = 0x6C61_6264_7261_77  # "labdraw"
+
+
+async def serialise_draws(session: AsyncSession) -> None:
+    await session.execute(select(func.pg_advisory_xact_lock(DRAW_LOCK)))
+
+
 async def member(
     session: AsyncSession, user_id: uuid.UUID, *, lock: bool = False
 ) -> PanelMember | None:
