@@ -106,6 +106,8 @@ async def join(session: AsyncSession, actor: Actor, body: PanelJoin, now: dateti
 
 
 async def end_open_participations(session: AsyncSession, user_id: uuid.UUID, now: datetime) -> int:
+    # After any draw running now: an invitation it is writing for the person ends too.
+    await repository.serialise_draws(session)
     ended = await session.execute(
         update(Participation)
         .where(col(Participation.user_id) == user_id, col(Participation.status).in_(OPEN))
