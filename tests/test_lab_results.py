@@ -48,6 +48,15 @@ async def _answer(
     assert answer.status_code == 201, answer.text
 
 
+async def _finish(client: AsyncClient, running: RunningPilot) -> None:
+    finished = await client.post(
+        f"/v1/lab/pilots/{running.pilot_id}/transitions",
+        json={"action": "finish"},
+        headers=running.manager,
+    )
+    assert finished.status_code == 200, finished.text
+
+
 def _lines(rows: list[dict[str, Any]]) -> list[list[int | None]]:
     """The rows and columns of a question's table (counts, None where hidden)."""
     table = [[c["count"] for c in row["cells"]] for row in rows]
@@ -88,6 +97,12 @@ async def test_results_and_exports_suppress_small_groups_and_name_nobody(
         await _answer(
             client, running, headers, [likert[number], keep[number], 30 + number, text], share
         )
+    # While answers may still come in, nothing is shown: two looks would differ by a person.
+    early = await client.get(f"/v1/lab/pilots/{running.pilot_id}/results", headers=running.manager)
+    (open_task,) = early.json()["tasks"]
+    assert open_task["final"] is False and open_task["questions"] == []
+    assert open_task["respondents"] is None
+    await _finish(client, running)
     results = await client.get(
         f"/v1/lab/pilots/{running.pilot_id}/results", headers=running.manager
     )
@@ -158,6 +173,7 @@ async def test_fewer_than_five_respondents_show_nothing(
     for tester in testers:
         _, headers = running.testers[tester.id]
         await _answer(client, running, headers, [4, "yes", 10, "Shared words"], True)
+    await _finish(client, running)
     body = (
         await client.get(f"/v1/lab/pilots/{running.pilot_id}/results", headers=running.manager)
     ).json()

@@ -3,7 +3,8 @@ export for the organisation (CSV, JSON). Nothing here carries a person: answers 
 with their stratum only (``repository.answers_of_pilot``), free text only where its writer
 agreed to share it and only for questions five or more people answered, without its
 stratum, in alphabetical order (not the order it came in), with email addresses and phone
-numbers blanked."""
+numbers blanked. A task's figures are shown only once it closed (or its pilot ended), so
+that no two looks differ by one person's answers."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import io
 import re
 import uuid
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.auth.actor import Actor
 from service.lab import access, repository
 from service.lab.answers import LIKERT
-from service.lab.models import Pilot, Question, QuestionKind, Task
+from service.lab.models import Pilot, PilotState, Question, QuestionKind, Task
 from service.lab.suppression import ALL, MINIMUM_GROUP, Group, suppress
 from service.lab.task_schemas import (
     PilotResults,
@@ -107,12 +109,26 @@ def _question_result(question: Question, answers: list[Any]) -> QuestionResult:
     )
 
 
-def _task_result(task: Task, questions: list[Question], answers: list[Any]) -> TaskResult:
+def _task_result(
+    task: Task, questions: list[Question], answers: list[Any], final: bool
+) -> TaskResult:
+    if not final:
+        return TaskResult(
+            position=task.position,
+            kind=task.kind,
+            title=task.title,
+            closes_at=task.due_at,
+            final=False,
+            respondents=None,
+            questions=[],
+        )
     respondents = len({a[2] for a in answers})
     return TaskResult(
         position=task.position,
         kind=task.kind,
         title=task.title,
+        closes_at=task.due_at,
+        final=True,
         respondents=respondents if respondents >= MINIMUM_GROUP else None,
         questions=[
             _question_result(q, [a[2:] for a in answers if a[1] == q.id]) for q in questions
@@ -120,7 +136,13 @@ def _task_result(task: Task, questions: list[Question], answers: list[Any]) -> T
     )
 
 
-async def compute(session: AsyncSession, pilot: Pilot) -> PilotResults:
+def _final(pilot: Pilot, task: Task, now: datetime) -> bool:
+    """A task's figures are shown once no answer can be added: two looks at growing figures
+    would otherwise give away the answers of whoever came in between."""
+    return task.due_at <= now or pilot.state in (PilotState.finished, PilotState.cancelled)
+
+
+async def compute(session: AsyncSession, pilot: Pilot, now: datetime) -> PilotResults:
     found = await repository.tasks(session, pilot.id)
     questions = await repository.questions(session, [t.id for t in found])
     answers = await repository.answers_of_pilot(session, pilot.id)
@@ -136,14 +158,17 @@ async def compute(session: AsyncSession, pilot: Pilot) -> PilotResults:
                 task,
                 [q for q in questions if q.task_id == task.id],
                 [a for a in answers if a[0] == task.id],
+                _final(pilot, task, now),
             )
             for task in found
         ],
     )
 
 
-async def pilot_results(session: AsyncSession, actor: Actor, pilot_id: uuid.UUID) -> PilotResults:
-    return await compute(session, await access.managed_pilot(session, actor, pilot_id))
+async def pilot_results(
+    session: AsyncSession, actor: Actor, pilot_id: uuid.UUID, now: datetime
+) -> PilotResults:
+    return await compute(session, await access.managed_pilot(session, actor, pilot_id), now)
 
 
 CSV_COLUMNS = [

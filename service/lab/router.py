@@ -140,8 +140,10 @@ async def list_tasks(pilot_id: uuid.UUID, actor: Manager, session: SessionDep) -
     summary="Results per question and stratum, small groups suppressed",
     responses=ERRORS,
 )
-async def pilot_results(pilot_id: uuid.UUID, actor: Manager, session: SessionDep) -> PilotResults:
-    return await results.pilot_results(session, actor, pilot_id)
+async def pilot_results(
+    pilot_id: uuid.UUID, actor: Manager, session: SessionDep, now: NowDep
+) -> PilotResults:
+    return await results.pilot_results(session, actor, pilot_id, now)
 
 
 @router.get(
@@ -150,8 +152,10 @@ async def pilot_results(pilot_id: uuid.UUID, actor: Manager, session: SessionDep
     responses={**ERRORS, 200: {"content": {"text/csv": {}}}},
     response_class=Response,
 )
-async def pilot_results_csv(pilot_id: uuid.UUID, actor: Manager, session: SessionDep) -> Response:
-    found = await results.pilot_results(session, actor, pilot_id)
+async def pilot_results_csv(
+    pilot_id: uuid.UUID, actor: Manager, session: SessionDep, now: NowDep
+) -> Response:
+    found = await results.pilot_results(session, actor, pilot_id, now)
     return Response(
         results.to_csv(found),
         media_type="text/csv; charset=utf-8",
@@ -165,8 +169,10 @@ async def pilot_results_csv(pilot_id: uuid.UUID, actor: Manager, session: Sessio
     responses={**ERRORS, 200: {"content": {"application/json": {}}}},
     response_class=Response,
 )
-async def pilot_results_json(pilot_id: uuid.UUID, actor: Manager, session: SessionDep) -> Response:
-    found = await results.pilot_results(session, actor, pilot_id)
+async def pilot_results_json(
+    pilot_id: uuid.UUID, actor: Manager, session: SessionDep, now: NowDep
+) -> Response:
+    found = await results.pilot_results(session, actor, pilot_id, now)
     return Response(
         found.model_dump_json(indent=2),
         media_type="application/json",

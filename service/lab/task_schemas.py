@@ -204,6 +204,10 @@ class TaskResult(BaseModel):
     position: int
     kind: TaskKind
     title: Texts
+    closes_at: datetime
+    final: bool = Field(
+        description="False: the task is still open, and its figures are shown once it closes."
+    )
     respondents: int | None
     questions: list[QuestionResult]
 

@@ -143,7 +143,7 @@ async def _pilot_page(
         tasks=found,
         labels=labels,
         likert=LIKERT,
-        results=await results.pilot_results(page.session, page.person, pilot_id),
+        results=await results.pilot_results(page.session, page.person, pilot_id, page.now),
         states=STATES,
         dimensions=DIMENSIONS,
         actions={
@@ -201,7 +201,7 @@ async def transition(
 
 @router.get("/staff/lab/pilots/{pilot_id}/results.csv")
 async def results_csv(pilot_id: uuid.UUID, page: PageContext = LabPage) -> Response:
-    found = await results.pilot_results(page.session, page.person, pilot_id)
+    found = await results.pilot_results(page.session, page.person, pilot_id, page.now)
     return Response(
         results.to_csv(found),
         media_type="text/csv; charset=utf-8",
