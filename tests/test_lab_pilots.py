@@ -81,8 +81,9 @@ async def test_the_life_of_a_pilot_and_custom_quotas(
     assert drawn.status_code == 201
     quotas = {s["stratum"]: s["drawn"] for s in drawn.json()["strata"]}
     assert quotas == {"18-29": 4, "30-44": 0, "45-64": 0, "65+": 2}
-    fixed = await client.patch(url, json={"target_size": 10}, headers=manager)
-    assert fixed.status_code == 409 and fixed.json()["reason"] == "already_drawn"
+    for change in ({"target_size": 10}, {"ends_on": "2099-01-01"}):
+        fixed = await client.patch(url, json=change, headers=manager)
+        assert fixed.status_code == 409 and fixed.json()["reason"] == "already_drawn"
     renamed = await client.patch(url, json={"title": "Smart meter app, round two"}, headers=manager)
     assert renamed.json()["title"] == "Smart meter app, round two"
     nulled = await client.patch(url, json={"title": None}, headers=manager)

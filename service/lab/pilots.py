@@ -97,9 +97,13 @@ async def change(
     pilot = await access.managed_pilot(session, actor, pilot_id, lock=True)
     if pilot.state in (PilotState.finished, PilotState.cancelled):
         raise Conflict(f"The pilot is {pilot.state}.", reason="pilot_closed", state=pilot.state)
-    sampling = {"target_size", "quotas"} & body.model_fields_set
+    # The draw counted on these: a longer period could overlap another pilot's testers.
+    sampling = {"target_size", "quotas", "starts_on", "ends_on"} & body.model_fields_set
     if sampling and pilot.state != PilotState.draft:
-        raise Conflict("The target and quotas are fixed by the first draw.", reason="already_drawn")
+        raise Conflict(
+            "The period, the target and the quotas are fixed by the first draw.",
+            reason="already_drawn",
+        )
     for name in body.model_fields_set:
         value = getattr(body, name)
         if value is None:

@@ -148,7 +148,8 @@ class PilotCreate(BaseModel):
 
 
 class PilotUpdate(BaseModel):
-    """Changes before the first draw (the texts and the period also later)."""
+    """Changes: the texts and the invitations' days until the pilot ends; the period, the
+    target and the quotas only before the first draw."""
 
     model_config = ConfigDict(extra="forbid")
 
