@@ -31,6 +31,10 @@ Title = Annotated[
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000), PlainText]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$")]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
+Sentence = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), PlainText
+]
+StratumKey = Annotated[str, StringConstraints(max_length=200), PlainText]
 
 
 class Texts(BaseModel):
@@ -38,9 +42,9 @@ class Texts(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    et: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-    en: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-    ru: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    et: Sentence
+    en: Sentence
+    ru: Sentence
 
 
 # --- the panel ----------------------------------------------------------------------------
@@ -122,7 +126,7 @@ class PilotCreate(BaseModel):
         default_factory=list
     )
     allocation: Allocation = Allocation.proportional
-    quotas: dict[Annotated[str, StringConstraints(max_length=200)], int] = Field(
+    quotas: dict[StratumKey, int] = Field(
         default_factory=dict,
         max_length=500,
         description="Stratum key → testers, for the custom allocation.",
@@ -159,9 +163,7 @@ class PilotUpdate(BaseModel):
     ends_on: date | None = None
     target_size: int | None = Field(default=None, ge=1, le=10_000)
     invitation_days: int | None = Field(default=None, ge=1, le=60)
-    quotas: dict[Annotated[str, StringConstraints(max_length=200)], int] | None = Field(
-        default=None, max_length=500
-    )
+    quotas: dict[StratumKey, int] | None = Field(default=None, max_length=500)
 
 
 class PilotPublic(BaseModel):
