@@ -79,6 +79,12 @@ async def load(args: argparse.Namespace) -> int:
         print("[seed] the 2019 Smart House training programme (smart-house-2019)", file=sys.stderr)
     if report.ideas_added:
         print("[seed] the idea bank: 3 areas with expert pools and 3 ideas", file=sys.stderr)
+    if report.lab_added:
+        print(
+            "[seed] the living lab: a panel of 320, a finished pilot (smart-meter-app) and "
+            "one recruiting (e-waste-pickup)",
+            file=sys.stderr,
+        )
     if report.accounts_added:
         print(
             f"[seed] demo accounts (password {DEMO_PASSWORD!r}): "

@@ -301,6 +301,12 @@ class Settings(BaseSettings):
     idea_sweep_seconds: int = Field(
         10, ge=1, le=60, description="Seconds between sweeps of idea reviews' reminders and lapses."
     )
+    lab_sweep_seconds: int = Field(
+        30,
+        ge=1,
+        le=60,
+        description="Seconds between sweeps of living lab invitations' deadlines and task notices.",
+    )
     open311_posts_per_minute: int = Field(
         60, ge=1, description="Open311 POST requests one API key may make in a minute (429 above)."
     )

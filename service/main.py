@@ -27,6 +27,8 @@ from service.feedback.router import router as feedback_router
 from service.ideas.office_router import router as ideas_office_router
 from service.ideas.review_router import router as ideas_review_router
 from service.ideas.router import router as ideas_router
+from service.lab.resident_router import router as lab_resident_router
+from service.lab.router import router as lab_router
 from service.notifications.router import router as notifications_router
 from service.observability import RequestContextMiddleware, configure_logging
 from service.open311.router import router as open311_router
@@ -139,6 +141,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ideas_router)
     app.include_router(ideas_review_router)
     app.include_router(ideas_office_router)
+    app.include_router(lab_router)
+    app.include_router(lab_resident_router)
     install_openapi(app)
     # The web app at / (after the API's routes and error handlers, which its pages reuse).
     install_web(app, settings)

@@ -22,6 +22,16 @@ from service.ideas.models import (
     IdeaSupport,
 )
 from service.idempotency import IdempotencyRecord
+from service.lab.models import (
+    Answer,
+    Draw,
+    PanelMember,
+    Participation,
+    Pilot,
+    Question,
+    Task,
+    TaskResponse,
+)
 from service.mail.models import EmailMessage
 from service.notifications.models import (
     NotificationDelivery,
@@ -56,6 +66,7 @@ from service.training.models import (
 
 __all__ = [
     "Ambassador",
+    "Answer",
     "ApiKey",
     "Attendance",
     "AuditEvent",
@@ -66,6 +77,7 @@ __all__ = [
     "Department",
     "Diploma",
     "District",
+    "Draw",
     "EmailMessage",
     "EmailToken",
     "Enrolment",
@@ -84,9 +96,13 @@ __all__ = [
     "NotificationPreference",
     "ObjectType",
     "OutboxJob",
+    "PanelMember",
+    "Participation",
+    "Pilot",
     "Programme",
     "ProgrammeBuilding",
     "ProgrammeCoordinator",
+    "Question",
     "Reason",
     "RefreshToken",
     "Report",
@@ -103,6 +119,8 @@ __all__ = [
     "RoleGrant",
     "RoutingRule",
     "SlaTimer",
+    "Task",
+    "TaskResponse",
     "TrainingSession",
     "TransferRequest",
     "User",

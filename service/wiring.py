@@ -20,6 +20,7 @@ from service.city import service as city
 from service.feedback import answer_moderation
 from service.feedback import personal_data as feedback
 from service.ideas import personal_data as ideas
+from service.lab import personal_data as lab
 from service.notifications import personal_data as notifications
 from service.privacy import registry
 from service.reports import lifecycle
@@ -31,6 +32,7 @@ registry.register(
     feedback.PERSONAL_DATA,
     training.PERSONAL_DATA,
     ideas.PERSONAL_DATA,
+    lab.PERSONAL_DATA,
     notifications.PERSONAL_DATA,
     account.PERSONAL_DATA,
 )

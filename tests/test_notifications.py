@@ -159,11 +159,17 @@ def test_every_event_type_has_a_template_in_every_language() -> None:
         "decision": "pilot",
         "reasoning": "r",
         "score": 4.2,
+        # The living lab's: a pilot's invitation, and a task's title in every language.
+        "organisation": "Targad Arvestid OÜ",
+        "starts": day_value(date(2027, 1, 4)),
+        "ends": day_value(date(2027, 2, 4)),
+        "respond_by": time_value(datetime(2026, 12, 20, 10, tzinfo=UTC), "Europe/Tallinn"),
+        **{f"title_{language}": "Benches on Raekoja plats" for language in Language},
     }
     for event_type in EVENT_TYPES.values():
         for template in event_type.template_names():
             assert template in EMAILS, f"no template {template} for {event_type.name}"
-            named = template.startswith(("idea_", "training_"))
+            named = template.startswith(("idea_", "training_", "lab_"))
             subject_of = "Benches on Raekoja plats" if named else "ML-"
             for language in Language:
                 subject, body = render(template, language, "Mari", **values)

@@ -6,12 +6,13 @@ bank's routes must moreover admit their right caller (a 2xx).
 
 Path parameters name objects arranged here: the resident's accepted report in the roads
 service, the roads service itself, a coordinator's programme and session, the resident's
-ambassadorship and diploma, transfer and extension requests of the roads service, and in the
-idea bank an area of the roads service (whose committee is its supervisor) with the
-resident in its expert pool, the resident's draft idea with a photo, and another author's
-ideas in expert assessment (reviewed by the resident), design and committee stages. Bodies
-are the smallest that the OpenAPI document accepts, so that object-level checks in the
-services are reached rather than a 422 of request validation.
+ambassadorship and diploma, transfer and extension requests of the roads service, a
+living lab pilot the resident tests with its survey, and in the idea bank an area of the
+roads service (whose committee is its supervisor) with the resident in its expert pool,
+the resident's draft idea with a photo, and another author's ideas in expert assessment
+(reviewed by the resident), design and committee stages. Bodies are the smallest that the
+OpenAPI document accepts, so that object-level checks in the services are reached rather
+than a 422 of request validation.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from tests.factories import actor_of, bearer, make_user
 from tests.feedback_setup import Cast as People
 from tests.feedback_setup import accepted, cast, department_id
 from tests.idea_factories import idea_body
+from tests.lab_factories import running_pilot
 from tests.training_factories import (
     awarded_programme,
     coordinator,
@@ -238,6 +240,8 @@ async def _arrange(
     greenery = await department_id(session, "greenery")
     other_supervisor = await make_user(session, settings, roles=((Role.supervisor, greenery),))
     ideas = await _idea_bank(client, session, settings, people, bearer(settings, admin))
+    # The living lab: a running pilot the resident tests, with an open survey.
+    lab = await running_pilot(app, client, session, settings, [people.reporter], datetime.now(UTC))
     ids = {
         **ideas,
         "report_id": str(report.id),
@@ -251,6 +255,9 @@ async def _arrange(
         "transfer_request_id": transfer.json().get("id", str(uuid.uuid4())),
         "extension_request_id": extension.json().get("id", str(uuid.uuid4())),
         "priority_id": priority.json().get("id", str(uuid.uuid4())),
+        "pilot_id": lab.pilot_id,
+        "participation_id": lab.testers[people.reporter.id][0],
+        "task_id": lab.task_id,
         "user_id": str(people.stranger.id),
         "fmt": "json",
         "day": date.today().isoformat(),

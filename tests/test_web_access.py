@@ -1,8 +1,9 @@
 """Every page of the web app declares who may open it (the same policies as the API's
 routes, read from its dependencies), and answers each caller as its policy says: anonymous,
-a resident, another resident, staff, and an admin. A page for people sends an anonymous
-reader to the sign-in page; a page for a role answers others with a 403 page; a page naming
-an object that is not there answers a 404 page — always HTML, never JSON.
+a resident, another resident, staff, a living lab manager, and an admin. A page for people
+sends an anonymous reader to the sign-in page; a page for a role answers others with a 403
+page; a page naming an object that is not there answers a 404 page — always HTML, never
+JSON.
 
 Objects of a particular person (their report, their idea) are probed in each area's tests:
 here a path's objects are made-up ids, which every caller must get a 404 page for, exactly
@@ -77,7 +78,11 @@ def _expected(policy: Policy, caller: str, has_objects: bool) -> set[int]:
     if policy.caller in (Caller.person, Caller.verified_person, Caller.role) and not signed_in:
         return {303}
     if policy.caller is Caller.role:
-        holds = {"staff": {Role.staff}, "admin": {Role.admin}}.get(caller, set())
+        holds = {
+            "staff": {Role.staff},
+            "lab_manager": {Role.lab_manager},
+            "admin": {Role.admin},
+        }.get(caller, set())
         if not holds & policy.roles:
             return {403}
     if has_objects:
@@ -93,6 +98,7 @@ async def test_every_page_answers_each_caller_as_its_policy_says(
         "resident": await make_user(session, settings),
         "other_resident": await make_user(session, settings),
         "staff": await make_user(session, settings, roles=((Role.staff, department.id),)),
+        "lab_manager": await make_user(session, settings, roles=((Role.lab_manager, None),)),
         "admin": await make_user(session, settings, roles=((Role.admin, None),)),
     }
     failures = []

@@ -34,6 +34,7 @@ from service.observability import configure_logging
 from service.outbox.pools import Pool, pool_of, queue_name
 from workers.heartbeat import heartbeat
 from workers.ideas import idea_checks, idea_review_sweep, make_idea_thumbnail
+from workers.lab import lab_sweep
 from workers.notifications import deliver_email, deliver_webhook
 from workers.outbox import relay_outbox
 from workers.privacy import retention_sweep
@@ -98,6 +99,7 @@ FUNCTIONS: list[Any] = [
     idea_checks,
     make_idea_thumbnail,
     idea_review_sweep,
+    lab_sweep,
 ]
 
 CRON_JOBS: list[CronJob] = [
@@ -126,6 +128,8 @@ CRON_JOBS: list[CronJob] = [
         unique=True,
         timeout=60,
     ),
+    # The living lab: invitations lapse, tasks are announced and reminded of.
+    cron(lab_sweep, second=_every(_settings.lab_sweep_seconds), unique=True, timeout=60),
 ]
 
 

@@ -24,6 +24,8 @@ class Role(StrEnum):
     # The project office of the idea bank (service.ideas): assesses the design of ideas the
     # experts have scored, city-wide.
     idea_office = "idea_office"
+    # The living lab (service.lab): runs pilots with their panels of testers, city-wide.
+    lab_manager = "lab_manager"
     admin = "admin"
 
 

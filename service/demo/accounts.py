@@ -33,6 +33,8 @@ DEMO_ACCOUNTS: list[tuple[Role | None, str, str, str | None]] = [
     # The idea bank: the project office, and an expert of every area's pool.
     (Role.idea_office, "office", "Olev Oja", None),
     (None, "expert", "Eeva Ekspert", None),
+    # The living lab's manager: runs pilots with the test panel.
+    (Role.lab_manager, "lab", "Laura Labor", None),
     (Role.admin, "admin", "Anne Admin", None),
 ]
 

@@ -2,7 +2,8 @@
 (buildings by address, accounts by email), so a second run changes nothing.
 
 The city comes from :mod:`service.demo.tartu`, the accounts from :mod:`service.demo.accounts`,
-the 2019 training programme from :mod:`service.demo.training` and the reports from
+the 2019 training programme from :mod:`service.demo.training`, the living lab from
+:mod:`service.demo.lab` and the reports from
 :mod:`service.demo.reports`; demo accounts, programmes and reports are refused when
 ``MEIELINN_ENV=production``.
 """
@@ -29,6 +30,7 @@ from service.db import table_of
 from service.demo import tartu
 from service.demo.accounts import DEMO_DOMAIN, DEMO_PASSWORD, DemoRefused, seed_accounts
 from service.demo.ideas import seed_ideas
+from service.demo.lab import seed_lab
 from service.demo.reports import seed_reports
 from service.demo.training import seed_training
 from service.mail.models import DeliveryStatus, EmailMessage
@@ -61,6 +63,7 @@ class SeedReport:
     reports_added: int = 0
     training_added: bool = False
     ideas_added: bool = False
+    lab_added: bool = False
 
 
 async def _upsert(session: AsyncSession, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -260,6 +263,7 @@ async def seed(
         report.accounts_added = await seed_accounts(session, settings, now)
         report.training_added = await seed_training(session, settings)
         report.ideas_added = await seed_ideas(session, settings, now)
+        report.lab_added = await seed_lab(session, settings, now)
     if reports:
         report.reports_added = await seed_reports(session, settings, now, reports)
     if accounts or reports:

@@ -24,6 +24,7 @@ from __future__ import annotations
 from service.languages import Language
 from service.mail.department_templates import DEPARTMENT_EMAILS
 from service.mail.idea_templates import IDEA_EMAILS
+from service.mail.lab_templates import LAB_EMAILS
 from service.readable import readable_values
 
 GREETINGS: dict[Language, tuple[str, str]] = {
@@ -463,6 +464,7 @@ EMAILS: dict[str, dict[Language, tuple[str, str]]] = {
     },
     **DEPARTMENT_EMAILS,
     **IDEA_EMAILS,
+    **LAB_EMAILS,
 }
 
 

@@ -97,6 +97,9 @@ EVENT_TYPES: dict[str, EventType] = {
         EventType(
             "idea_design_waiting", "An idea assessed by experts waits for the project office."
         ),
+        EventType("lab_invitation", "You were drawn to test a pilot of the living lab."),
+        EventType("lab_task_opened", "A pilot you test asks something new of you."),
+        EventType("lab_task_reminder", "A task of a pilot you test is due soon."),
     )
 }
 

@@ -7,7 +7,8 @@ the next deadlines would queue behind them. So each pool has its own queue and i
 workers, scaled on their own:
 
 * ``deadlines`` — the SLA sweep and timers, closing rated-out reports, expert review
-  deadlines: small, latency-bound database work;
+  deadlines, the living lab's invitation deadlines and task notices: small, latency-bound
+  database work;
 * ``mail`` — email and webhook deliveries: network-bound, slow peers;
 * ``media`` — thumbnails, diplomas, the media sweep: CPU-bound;
 * ``general`` — the outbox relay and everything else (map cells, retention, outreach,
@@ -41,6 +42,7 @@ POOL_OF_JOB: dict[str, Pool] = {
     "sla_fire": Pool.deadlines,
     "close_rated_out": Pool.deadlines,
     "idea_review_sweep": Pool.deadlines,
+    "lab_sweep": Pool.deadlines,
     # mail and webhooks
     "deliver_email": Pool.mail,
     "deliver_webhook": Pool.mail,

@@ -17,6 +17,7 @@ CONSOLE_ROLES = (
     Role.moderator,
     Role.coordinator,
     Role.idea_office,
+    Role.lab_manager,
     Role.admin,
 )
 
@@ -73,6 +74,12 @@ PARTS = (
         N_("Idea committee"),
         N_("Ideas of your department's areas to rank and decide."),
         frozenset({Role.supervisor, Role.admin}),
+    ),
+    Part(
+        "/staff/lab",
+        N_("Living lab"),
+        N_("The test panel, pilots, their draws, recruitment and results."),
+        frozenset({Role.lab_manager, Role.idea_office, Role.admin}),
     ),
     Part(
         "/staff/admin",

@@ -49,6 +49,7 @@ ROLE_NAMES = {
     Role.moderator: N_("Moderator"),
     Role.coordinator: N_("Training coordinator"),
     Role.idea_office: N_("Idea office"),
+    Role.lab_manager: N_("Living lab manager"),
     Role.admin: N_("Administrator"),
 }
 SCOPE_NAMES = {
