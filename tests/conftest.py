@@ -274,9 +274,12 @@ RunWorker = Callable[..., Awaitable[BurstResult]]
 
 
 @pytest.fixture
-def run_worker(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> RunWorker:
+def run_worker(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], redis: Any
+) -> RunWorker:
     """Run real arq workers, one per pool, in burst mode over the test's queues until they
-    are empty (the outbox relayed first, as the cron would). A job that fails fails the
+    are empty (the outbox relayed first, as the cron would). Takes ``redis``: the test's
+    Redis database starts empty, whatever an earlier test left queued. A job that fails fails the
     test, unless the test says how many it expects (``expect_failures``)."""
 
     async def run(

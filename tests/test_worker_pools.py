@@ -7,10 +7,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from service.clock import system_clock
 from service.config import Settings
+from service.outbox.models import OutboxJob
 from service.outbox.pools import POOL_OF_JOB, Pool, pool_of, queue_name
 from service.outbox.service import add_job, relay
 from workers.main import (
@@ -76,11 +79,12 @@ async def test_the_relay_hands_each_job_to_its_pools_queue(
     assert await relay(session, redis, now) == 3
     base = settings.arq_queue_name
     assert await redis.zscore(queue_name(base, Pool.mail), f"deliver_email:{key}") is not None
-    assert await redis.zscore(queue_name(base, Pool.deadlines), f"sla_fire:{key}") is not None
+    # (a timer's job under the id of its second: service.outbox.pools.COALESCED_SECONDS)
+    assert len(await redis.zrange(queue_name(base, Pool.deadlines), 0, -1)) == 1
     assert await redis.zscore(queue_name(base, Pool.media), f"make_thumbnail:{key}") is not None
     # Nothing of theirs in the general queue, where the relay itself runs.
     assert await redis.zscore(base, f"deliver_email:{key}") is None
-    assert await redis.zscore(base, f"sla_fire:{key}") is None
+    assert await redis.zcard(base) == 0
 
 
 async def test_a_job_enqueued_by_name_lands_in_its_pools_queue(
@@ -163,3 +167,27 @@ async def test_one_process_runs_every_pool_and_stops_when_their_queues_are_empty
             assert await redis.zcard(queue_name(queue, pool)) == 0
     finally:
         await redis.aclose()
+
+
+async def test_timers_due_in_the_same_second_reach_arq_as_one_job(
+    session: AsyncSession, settings: Settings, redis: Any
+) -> None:
+    """A burst of deadlines is a job a second for arq (each run fires every due timer in
+    batches), while every row stays in the outbox until its timer is done."""
+    now = system_clock().replace(microsecond=0)
+    soon = now + timedelta(seconds=30)
+    keys = [uuid.uuid4().hex for _ in range(3)]
+    for key in keys:
+        await add_job(session, "sla_fire", key, key, run_at=soon + timedelta(milliseconds=300))
+    await add_job(session, "sla_fire", "later", "later", run_at=soon + timedelta(seconds=5))
+    await add_job(session, "deliver_email", "one", "one", run_at=soon)
+    await add_job(session, "deliver_email", "two", "two", run_at=soon)
+    assert await relay(session, redis, now) == 6
+    deadlines = await redis.zrange(queue_name(settings.arq_queue_name, Pool.deadlines), 0, -1)
+    assert len(deadlines) == 2  # one per second of due times
+    mail = await redis.zrange(queue_name(settings.arq_queue_name, Pool.mail), 0, -1)
+    assert len(mail) == 2  # other jobs are never coalesced
+    rows = (
+        await session.execute(select(OutboxJob).where(col(OutboxJob.job_name) == "sla_fire"))
+    ).scalars()
+    assert all(row.leased_until is not None and row.done_at is None for row in rows)

@@ -43,11 +43,19 @@ FIRE_SECONDS = 5.0
 @outbox_job
 async def sla_fire(ctx: dict[str, Any], timer_id: str) -> bool:
     """Fire one timer at its time, unless it already fired, moved or became stale; with it
-    a batch of whatever else is due (in a burst, every such job shares the sweep's work)."""
+    a batch of whatever else is due, and in a burst further batches for a bounded time, as
+    the sweep does. The relay hands the timers due within the same second to arq as one
+    such job (``service.outbox.pools.COALESCED_SECONDS``)."""
     async with transaction(ctx) as session:
         result = await engine.fire_due(
             session, ctx["settings"], now(ctx), engine.FIRE_BATCH, first=uuid.UUID(timer_id)
         )
+    more_due = result.claimed >= engine.FIRE_BATCH
+    until = time.monotonic() + FIRE_SECONDS
+    while more_due and time.monotonic() < until:
+        async with transaction(ctx) as session:
+            batch = await engine.fire_due(session, ctx["settings"], now(ctx))
+        more_due = batch.claimed >= engine.FIRE_BATCH
     JOB_OUTCOMES.labels("sla_fire", "fired" if result.first_fired else "skipped").inc()
     return result.first_fired
 

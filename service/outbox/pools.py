@@ -63,6 +63,15 @@ POOL_OF_JOB: dict[str, Pool] = {
 }
 
 
+# Jobs whose outbox rows falling due within the same window (seconds) are handed to arq as
+# one job: a job of these does all that is due when it runs, not only its own row's work
+# (``sla_fire`` fires batches of every due timer), so a burst of 100,000 deadlines is a job
+# a second instead of 100,000 jobs each paying arq's and a transaction's overhead. Each row
+# stays in the outbox until its own work is done (the engine marks the fired timers' rows),
+# so a lost job is handed over again after its lease, as any other.
+COALESCED_SECONDS: dict[str, int] = {"sla_fire": 1}
+
+
 def pool_of(job_name: str) -> Pool:
     """The pool that runs ``job_name`` (a job not listed runs in the general pool)."""
     return POOL_OF_JOB.get(job_name, Pool.general)

@@ -28,7 +28,7 @@ from sqlmodel import col
 
 from service.db import table_of
 from service.outbox.models import OutboxJob
-from service.outbox.pools import queue_of
+from service.outbox.pools import COALESCED_SECONDS, queue_of
 
 # How long the relay trusts arq with a job before handing it over again.
 LEASE = timedelta(seconds=60)
@@ -111,7 +111,7 @@ async def relay(
     session: AsyncSession,
     redis: ArqRedis,
     now: datetime,
-    batch: int = 200,
+    batch: int = 1000,
     *,
     queue_base: str | None = None,
 ) -> int:
@@ -133,16 +133,30 @@ async def relay(
         )
     ).scalars()
     relayed = []
+    # Rows of a coalesced job (service.outbox.pools.COALESCED_SECONDS) due in the same
+    # window go to arq as one job, run when the last of them is due, with the first's
+    # arguments; every other row is a job of its own.
+    groups: dict[tuple[str, Any], list[OutboxJob]] = {}
     for job in rows:
-        defer = job.run_at if job.run_at > now else None
+        window = COALESCED_SECONDS.get(job.job_name)
+        bucket = int(job.run_at.timestamp()) // window if window else job.id
+        groups.setdefault((job.job_name, bucket), []).append(job)
+    for (name, bucket), jobs in groups.items():
+        first, last = jobs[0], jobs[-1]
+        defer = last.run_at if last.run_at > now else None
+        if name in COALESCED_SECONDS:
+            # Not any row's key: the rows are marked done by the work itself.
+            arq_id = f"{name}:@{bucket}:{int(now.timestamp())}"
+        else:
+            arq_id = job_id(first.job_name, first.job_key)
         await redis.enqueue_job(
-            job.job_name,
-            *job.arguments,
-            _job_id=job_id(job.job_name, job.job_key),
+            name,
+            *first.arguments,
+            _job_id=arq_id,
             _defer_until=defer,
-            _queue_name=queue_of(base, job.job_name),
+            _queue_name=queue_of(base, name),
         )
-        relayed.append(job.id)
+        relayed += [job.id for job in jobs]
     if relayed:
         await session.execute(
             update(OutboxJob)
