@@ -1,0 +1,219 @@
+"""Read replicas: anonymous public reads go to a healthy replica; signed-in callers, recent
+writers and writes stay on the primary; a lagging, down or failing replica is skipped and the
+read answered from the primary, never an error.
+
+The "replica" here is a second pool on the test database, read-only as a standby is: it sees
+the committed demo city but not the test's own uncommitted rows, which the primary (the test's
+transaction) does."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.requests import Request
+
+from service.config import Settings
+from service.main import create_app
+from service.replicas import WROTE_COOKIE, ReplicaSet, may_read_stale
+from tests.conftest import forget_apps
+
+MAP = "/v1/map?bbox=26.6,58.3,26.8,58.4&zoom=13"
+SERVICES = "/open311/v2/services.json"
+
+
+class Counted:
+    """Checkouts from a replica's pool since the last reset."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.checkouts = 0
+        event.listen(engine.sync_engine, "checkout", self._seen)
+
+    def _seen(self, *_: Any) -> None:
+        self.checkouts += 1
+
+
+@pytest.fixture
+async def replica_settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "database_replica_urls": settings.database_url,
+            "replica_max_lag_seconds": 5.0,
+            "replica_check_seconds": 60.0,
+        }
+    )
+
+
+@pytest.fixture
+async def replica_app(
+    replica_settings: Settings,
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Any,
+) -> AsyncIterator[FastAPI]:
+    app = create_app(replica_settings)
+    app.state.engine = engine
+    app.state.sessionmaker = sessionmaker
+    app.state.redis = redis
+    app.state.replicas = await ReplicaSet.from_settings(replica_settings)
+    await app.state.replicas.check_all()
+    yield app
+    await app.state.replicas.dispose()
+    forget_apps()
+
+
+@pytest.fixture
+async def replica_client(replica_app: FastAPI) -> AsyncIterator[AsyncClient]:
+    transport = ASGITransport(app=replica_app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+def _replica(app: FastAPI) -> Any:
+    return app.state.replicas.replicas[0]
+
+
+async def test_anonymous_public_reads_go_to_the_replica(
+    replica_app: FastAPI, replica_client: AsyncClient
+) -> None:
+    replica = _replica(replica_app)
+    assert replica.healthy and replica.lag_seconds == 0.0
+    counted = Counted(replica.engine)
+    for path in (MAP, SERVICES, "/v1/reports?limit=5", "/v1/stats/departments"):
+        before = counted.checkouts
+        response = await replica_client.get(path)
+        assert response.status_code == 200, (path, response.text)
+        assert counted.checkouts == before + 1, f"{path} did not read from the replica"
+    services = (await replica_client.get(SERVICES)).json()
+    assert len(services) >= 40  # the demo city's catalogue, committed: the replica sees it
+
+
+async def test_the_replica_sees_no_uncommitted_write_but_the_writer_reads_the_primary(
+    replica_app: FastAPI, replica_client: AsyncClient, session: AsyncSession
+) -> None:
+    # A reason changed in the test's transaction: on the primary only, as a write a replica
+    # has not replayed yet.
+    await session.execute(
+        text(
+            "UPDATE reason SET service_code = 'fresh-code' "
+            "WHERE id = (SELECT id FROM reason WHERE active ORDER BY id LIMIT 1)"
+        )
+    )
+    await session.commit()
+    stale = (await replica_client.get(SERVICES)).json()
+    assert "fresh-code" not in {s["service_code"] for s in stale}
+    # The same client after a write (its cookie), or with credentials: the primary.
+    replica_client.cookies.set(WROTE_COOKIE, "1")
+    fresh = (await replica_client.get(SERVICES)).json()
+    assert "fresh-code" in {s["service_code"] for s in fresh}
+    replica_client.cookies.clear()
+    signed = await replica_client.get(SERVICES, headers={"Authorization": "Bearer anything"})
+    assert signed.status_code == 200
+    assert "fresh-code" in {s["service_code"] for s in signed.json()}
+
+
+async def test_a_write_answers_with_the_read_your_writes_cookie(
+    replica_client: AsyncClient,
+) -> None:
+    # Even a refused write: the client may have written just before through another path.
+    response = await replica_client.post("/v1/reports", json={})
+    assert response.status_code == 401
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{WROTE_COOKIE}=1;")
+    assert "Max-Age=6" in cookie and "HttpOnly" in cookie
+    read = await replica_client.get(SERVICES)
+    assert "set-cookie" not in read.headers
+
+
+def _request(
+    method: str = "GET", headers: dict[str, str] | None = None, query: str = ""
+) -> Request:
+    raw = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    return Request(
+        {"type": "http", "method": method, "headers": raw, "query_string": query.encode()}
+    )
+
+
+def test_the_read_your_writes_rule() -> None:
+    assert may_read_stale(_request())
+    assert may_read_stale(_request("HEAD"))
+    assert not may_read_stale(_request("POST"))
+    assert not may_read_stale(_request(headers={"Authorization": "Bearer x"}))
+    assert not may_read_stale(_request(headers={"X-API-Key": "k"}))
+    assert not may_read_stale(_request(query="api_key=k"))
+    assert not may_read_stale(_request(headers={"Cookie": "meielinn_session=s"}))
+    assert not may_read_stale(_request(headers={"Cookie": f"{WROTE_COOKIE}=1"}))
+    assert may_read_stale(_request(headers={"Cookie": "meielinn_lang=et"}))
+
+
+async def test_a_lagging_replica_is_skipped(
+    replica_app: FastAPI, replica_client: AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    replicas: ReplicaSet = replica_app.state.replicas
+
+    async def far_behind(_: ReplicaSet, __: Any) -> float:
+        return 30.0
+
+    monkeypatch.setattr(ReplicaSet, "_lag", far_behind)
+    await replicas.check_all()
+    assert replicas.status() == [
+        {"replica": replicas.replicas[0].name, "status": "skipped", "lag_seconds": 30.0}
+    ]
+    counted = Counted(replicas.replicas[0].engine)
+    response = await replica_client.get(MAP)
+    assert response.status_code == 200
+    assert counted.checkouts == 0
+
+
+async def test_a_replica_that_went_away_is_skipped_never_an_error(
+    replica_app: FastAPI, replica_client: AsyncClient, replica_settings: Settings
+) -> None:
+    # Port 9 (discard) is closed on loopback: connecting is refused at once.
+    gone = replica_settings.model_copy(
+        update={
+            "database_replica_urls": "postgresql+asyncpg://meielinn:meielinn@127.0.0.1:9/meielinn"
+        }
+    )
+    replicas = await ReplicaSet.from_settings(gone)
+    await replicas.check_all()
+    assert replicas.status()[0]["status"] == "skipped"
+    # Between two checks: believed healthy, down by the time a request comes.
+    replicas.replicas[0].healthy = True
+    replica_app.state.replicas = replicas
+    try:
+        response = await replica_client.get(SERVICES)
+        assert response.status_code == 200
+        assert not replicas.replicas[0].healthy
+    finally:
+        await replicas.dispose()
+
+
+async def test_a_replica_failing_under_a_read_reruns_it_on_the_primary(
+    replica_app: FastAPI, replica_client: AsyncClient, session: AsyncSession
+) -> None:
+    replica = _replica(replica_app)
+    counted = Counted(replica.engine)
+    assert (await replica_client.get(MAP)).status_code == 200
+    assert counted.checkouts == 1
+    # The replica's server ends the pooled connection (a restart, a failover).
+    await session.execute(
+        text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'meielinn-replica' AND pid <> pg_backend_pid()"
+        )
+    )
+    response = await replica_client.get(MAP)
+    assert response.status_code == 200, response.text
+    assert not replica.healthy
+
+
+async def test_replica_sessions_refuse_writes(replica_app: FastAPI) -> None:
+    replica = _replica(replica_app)
+    async with replica.sessionmaker() as replica_session:
+        with pytest.raises(Exception, match="read-only transaction"):
+            await replica_session.execute(text("CREATE TEMP TABLE scratch (x int)"))
