@@ -47,6 +47,9 @@ _DISCONNECTS: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CannotConnectNowError,
+    # The protocol left mid-operation by a connection the server ended (seen after
+    # pg_terminate_backend): the connection cannot be used again either.
+    asyncpg.exceptions.InternalClientError,
     ConnectionError,
     OSError,
 )

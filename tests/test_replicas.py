@@ -193,12 +193,13 @@ async def test_a_replica_that_went_away_is_skipped_never_an_error(
         await replicas.dispose()
 
 
+@pytest.mark.parametrize("path", [MAP, "/open311/v2/requests.json", "/v1/reports?limit=5"])
 async def test_a_replica_failing_under_a_read_reruns_it_on_the_primary(
-    replica_app: FastAPI, replica_client: AsyncClient, session: AsyncSession
+    replica_app: FastAPI, replica_client: AsyncClient, session: AsyncSession, path: str
 ) -> None:
     replica = _replica(replica_app)
     counted = Counted(replica.engine)
-    assert (await replica_client.get(MAP)).status_code == 200
+    assert (await replica_client.get(path)).status_code == 200
     assert counted.checkouts == 1
     # The replica's server ends the pooled connection (a restart, a failover).
     await session.execute(
@@ -207,9 +208,13 @@ async def test_a_replica_failing_under_a_read_reruns_it_on_the_primary(
             "WHERE application_name = 'meielinn-replica' AND pid <> pg_backend_pid()"
         )
     )
-    response = await replica_client.get(MAP)
+    response = await replica_client.get(path)
     assert response.status_code == 200, response.text
     assert not replica.healthy
+    # Until a check finds it well again, reads stay on the primary.
+    again = counted.checkouts
+    assert (await replica_client.get(path)).status_code == 200
+    assert counted.checkouts == again
 
 
 async def test_replica_sessions_refuse_writes(replica_app: FastAPI) -> None:
