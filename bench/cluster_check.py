@@ -7,7 +7,8 @@ directory the ``postgres`` user owns when run as root, recorded in ``.local/clus
 * PgBouncer (Debian's 1.18) in transaction mode in front of the primary;
 * a Redis master, a replica and three Sentinels;
 * two API processes on two ports (through PgBouncer, the replica for public reads, Redis
-  through the Sentinels), two deadline workers and a mail worker, restarted when they exit
+  through the Sentinels), two deadline workers, a mail worker and one for the general and
+  media pools (the outbox relay), restarted when they exit
   as a process supervisor would;
 
 then, in order:
@@ -69,10 +70,12 @@ STATE = LOCAL / "cluster"
 MAP_PATH = "/v1/map?bbox=26.65,58.34,26.80,58.41&zoom=13"
 LIST_PATH = "/v1/reports?limit=20"
 OPEN311_PATH = "/open311/v2/requests.json?page_size=50"
-# Worker pools: the arq settings each runs.
+# The worker processes: what each runs (service/outbox/pools.py). Two deadline workers and a
+# mail worker, and one process for the general pool (the outbox relay) and the media pool.
 POOLS = {
-    "deadlines": "workers.main.WorkerSettings",
-    "mail": "workers.main.WorkerSettings",
+    "deadlines": ["arq", "workers.main.DeadlineWorker"],
+    "mail": ["arq", "workers.main.MailWorker"],
+    "general+media": ["python", "-m", "workers", "general", "media"],
 }
 
 
@@ -443,7 +446,7 @@ logfile = {directory}/pgbouncer.log
 
     def start_worker(self, pool: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen(  # noqa: S603
-            [str(VENV / "arq"), POOLS[pool]],
+            [str(VENV / POOLS[pool][0]), *POOLS[pool][1:]],
             cwd=ROOT,
             env=self.app_env(),
             stdout=subprocess.DEVNULL,
@@ -890,12 +893,13 @@ async def rehearse(args: argparse.Namespace) -> Results:
         cluster.smtp.start()
         log(
             "Redis master, replica and three Sentinels up; "
-            "starting two API processes and three workers"
+            "starting two API processes and four workers"
         )
         for index in range(len(API)):
             cluster.start_api(index)
         cluster.workers = [
-            (pool, cluster.start_worker(pool)) for pool in ("deadlines", "deadlines", "mail")
+            (pool, cluster.start_worker(pool))
+            for pool in ("deadlines", "deadlines", "mail", "general+media")
         ]
         for index in range(len(API)):
             cluster.wait_api(index)

@@ -14,8 +14,10 @@ import yaml
 
 from service.config import Settings
 from service.main import create_app
+from service.outbox.pools import Pool, queue_name
 
 ROOT = Path(__file__).resolve().parent.parent
+POOLS = [pool.value for pool in Pool]
 DEPLOY = ROOT / "deploy"
 WORKLOADS = {"Deployment", "StatefulSet", "Job"}
 SETTINGS = {f"MEIELINN_{name.upper()}" for name in Settings.model_fields}
@@ -122,8 +124,9 @@ def test_the_overlay_builds_every_piece(production: list[dict[str, Any]]) -> Non
         ("HorizontalPodAutoscaler", "meielinn-api"),
         ("Job", "meielinn-migrate"),
         ("ConfigMap", "meielinn-settings"),
+        ("Deployment", "meielinn-worker-general"),
         ("Deployment", "meielinn-worker-deadlines"),
-        ("Deployment", "meielinn-worker-messages"),
+        ("Deployment", "meielinn-worker-mail"),
         ("Deployment", "meielinn-worker-media"),
         ("Cluster", "meielinn-db"),
         ("Pooler", "meielinn-db-pooler-rw"),
@@ -181,7 +184,7 @@ def test_probes_use_paths_the_app_serves(production: list[dict[str, Any]]) -> No
         assert http["port"] in ports, probe
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert "/readyz/workers" in paths
-    for name in ("deadlines", "messages", "media"):
+    for name in POOLS:
         worker = _named(production, "Deployment", f"meielinn-worker-{name}")
         (container,) = _pod_spec(worker)["containers"]
         assert container["livenessProbe"]["exec"]["command"][:2] == ["arq", "--check"]
@@ -189,7 +192,7 @@ def test_probes_use_paths_the_app_serves(production: list[dict[str, Any]]) -> No
 
 def test_worker_pools_run_settings_the_worker_defines(production: list[dict[str, Any]]) -> None:
     targets = set()
-    for name in ("deadlines", "messages", "media"):
+    for name in POOLS:
         (container,) = _pod_spec(_named(production, "Deployment", f"meielinn-worker-{name}"))[
             "containers"
         ]
@@ -200,7 +203,8 @@ def test_worker_pools_run_settings_the_worker_defines(production: list[dict[str,
         settings_class = getattr(importlib.import_module(module), attribute)
         assert settings_class.functions and settings_class.redis_settings
         targets.add(settings_class.queue_name)
-    assert len(targets) == 3, "the pools consume one queue each"
+    # Every pool the worker knows runs, each on its own queue.
+    assert targets == {queue_name(Settings().arq_queue_name, pool) for pool in Pool}
 
 
 def test_disruption_budgets_and_the_autoscaler_point_at_workloads(

@@ -8,6 +8,7 @@ transaction) does."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,10 +19,13 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
+from service.auth.models import Role
 from service.config import Settings
 from service.main import create_app
 from service.replicas import WROTE_COOKIE, ReplicaSet, may_read_stale
 from tests.conftest import forget_apps
+from tests.factories import bearer, make_user
+from tests.queue_factories import accepted_report
 
 MAP = "/v1/map?bbox=26.6,58.3,26.8,58.4&zoom=13"
 SERVICES = "/open311/v2/services.json"
@@ -222,3 +226,47 @@ async def test_replica_sessions_refuse_writes(replica_app: FastAPI) -> None:
     async with replica.sessionmaker() as replica_session:
         with pytest.raises(Exception, match="read-only transaction"):
             await replica_session.execute(text("CREATE TEMP TABLE scratch (x int)"))
+
+
+async def test_the_report_read_goes_to_the_replica_for_the_public_only(
+    replica_app: FastAPI,
+    replica_client: AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+) -> None:
+    # Accepted in the test's transaction: the primary has it, the replica not yet.
+    resident = await make_user(session, settings)
+    moderator = await make_user(session, settings, roles=((Role.moderator, None),))
+    report = await accepted_report(session, resident, moderator)
+    await session.commit()
+    path = f"/v1/reports/{report.id}"
+    assert (await replica_client.get(path)).status_code == 404
+    mine = await replica_client.get(path, headers=bearer(settings, resident))
+    assert mine.status_code == 200
+    assert mine.json()["state"] == "accepted"
+    replica_client.cookies.set(WROTE_COOKIE, "1")
+    assert (await replica_client.get(path)).status_code == 200
+    # Without replicas the same anonymous read is the primary's.
+    replica_client.cookies.clear()
+    replica_app.state.replicas.replicas[0].healthy = False
+    replica_app.state.replicas.replicas[0].checked_at = float("inf")
+    assert (await replica_client.get(path)).status_code == 200
+
+
+async def test_a_replica_failing_under_the_report_read_reruns_it_on_the_primary(
+    replica_app: FastAPI, replica_client: AsyncClient, session: AsyncSession
+) -> None:
+    replica = _replica(replica_app)
+    path = f"/v1/reports/{uuid.uuid4()}"
+    assert (await replica_client.get(path)).status_code == 404
+    assert replica.read_pool.get_size() == 1  # the read ran on the replica's read pool
+    await session.execute(
+        text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = 'meielinn-replica' AND pid <> pg_backend_pid()"
+        )
+    )
+    response = await replica_client.get(path)
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert not replica.healthy
