@@ -148,6 +148,11 @@ class ReplicaSet:
         else:
             was = replica.healthy
             replica.lag_seconds = lag
+            if not was and lag <= self.max_lag:
+                # Back (or first seen): its pools start afresh, so that connections made
+                # before it went away do not fail the first reads one by one.
+                await replica.engine.dispose()
+                await replica.read_pool.expire_connections()
             replica.healthy = lag <= self.max_lag
             if was and not replica.healthy:
                 log.warning(

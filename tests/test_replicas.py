@@ -219,6 +219,12 @@ async def test_a_replica_failing_under_a_read_reruns_it_on_the_primary(
     again = counted.checkouts
     assert (await replica_client.get(path)).status_code == 200
     assert counted.checkouts == again
+    # Found well, it takes the reads back, on fresh connections.
+    await replica_app.state.replicas.check_all()
+    assert replica.healthy
+    back = counted.checkouts
+    assert (await replica_client.get(path)).status_code == 200
+    assert counted.checkouts == back + 1
 
 
 async def test_replica_sessions_refuse_writes(replica_app: FastAPI) -> None:
