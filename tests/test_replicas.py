@@ -209,7 +209,8 @@ async def test_a_replica_failing_under_a_read_reruns_it_on_the_primary(
     await session.execute(
         text(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = 'meielinn-replica' AND pid <> pg_backend_pid()"
+            "WHERE application_name = 'meielinn-replica' AND datname = current_database() "
+            "AND pid <> pg_backend_pid()"
         )
     )
     response = await replica_client.get(path)
@@ -269,10 +270,26 @@ async def test_a_replica_failing_under_the_report_read_reruns_it_on_the_primary(
     await session.execute(
         text(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = 'meielinn-replica' AND pid <> pg_backend_pid()"
+            "WHERE application_name = 'meielinn-replica' AND datname = current_database() "
+            "AND pid <> pg_backend_pid()"
         )
     )
     response = await replica_client.get(path)
     assert response.status_code == 404, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert not replica.healthy
+
+
+async def test_readiness_shows_the_replicas_without_failing_on_them(
+    replica_app: FastAPI, replica_client: AsyncClient
+) -> None:
+    ready = await replica_client.get("/readyz")
+    assert ready.status_code == 200
+    replicas = ready.json()["checks"]["replicas"]
+    assert replicas["in_use"] == 1
+    assert replicas["replicas"][0]["status"] == "ok"
+    assert "meielinn:" not in replicas["replicas"][0]["replica"]  # no credentials shown
+    _replica(replica_app).mark_down()
+    skipped = await replica_client.get("/readyz")
+    assert skipped.status_code == 200
+    assert skipped.json()["checks"]["replicas"]["in_use"] == 0
