@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_pool = await create_read_pool(settings)
         if settings.replica_url_list:
-            app.state.replicas = await ReplicaSet.from_settings(settings)
+            app.state.replicas = await ReplicaSet.from_settings(settings, engine)
             await app.state.replicas.check_all()
         # Everything built so far (the app, its routes, models and metadata) lives as long
         # as the process: out of the collector's sight, so that a full collection walks

@@ -18,8 +18,8 @@ Read-your-writes: a request reads from the primary when
 So only anonymous reads, by people who have not just changed anything, may see data up to
 ``MEIELINN_REPLICA_MAX_LAG_SECONDS`` old.
 
-Health: each API process asks each replica how far behind it is (``pg_last_xact_replay_
-timestamp``; a replica that has replayed everything it received is not behind) at most every
+Health: each API process asks each replica how far behind it is (:meth:`ReplicaSet._lag`:
+how long ago the primary first had WAL the replica has not replayed) at most every
 ``MEIELINN_REPLICA_CHECK_SECONDS``, in the background, never on a request's path. A replica
 further behind, or that did not answer, is skipped until a later check finds it well; a
 replica never checked yet is not used. A request whose replica fails under it (the server
@@ -35,6 +35,7 @@ import itertools
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -60,14 +61,16 @@ WROTE_COOKIE = "meielinn_wrote"
 SIGN_IN_COOKIE = "meielinn_session"
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 
-# How far behind a replica is: nothing when it replayed all it received (an idle primary sends
-# nothing, and the last replayed commit grows old without the replica falling behind);
-# otherwise the age of the last transaction it replayed. Not a standby at all: not behind.
-LAG_SQL = text(
-    "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0.0 "
-    "WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0.0 "
-    "ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 END"
+# Where the primary's WAL is, as a number of bytes (comparable with a replica's position).
+PRIMARY_POSITION_SQL = text("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8")
+# Where a replica is: whether it is a standby at all, the WAL it has replayed, and the primary's
+# commit time of the last transaction it replayed.
+REPLICA_POSITION_SQL = text(
+    "SELECT pg_is_in_recovery(), pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::float8, "
+    "extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8"
 )
+# Samples of the primary's position kept per replica (at one check every few seconds).
+HISTORY_SECONDS = 600.0
 
 
 @dataclass
@@ -83,6 +86,8 @@ class Replica:
     lag_seconds: float | None = None
     checked_at: float = -math.inf
     checking: asyncio.Task[None] | None = field(default=None, repr=False)
+    # (when, the primary's WAL position then), oldest first: how old the replica's data is.
+    primary_positions: deque[tuple[float, float]] = field(default_factory=deque, repr=False)
 
     def mark_down(self) -> None:
         """Skip this replica until the next check finds it well (not before the next
@@ -91,6 +96,27 @@ class Replica:
             log.warning("replica skipped after a failed read", extra={"replica": self.name})
         self.healthy = False
         self.checked_at = time.monotonic()
+
+
+def lag_seconds(
+    earlier: list[tuple[float, float]],
+    position: float,
+    sampled_at: float,
+    replayed: float | None,
+    commit_age: float | None,
+    now: float,
+) -> float:
+    """How old a replica's data is (:meth:`ReplicaSet._lag`): ``earlier`` are the primary's
+    (time, WAL position) samples of previous checks, ``position`` the one taken at
+    ``sampled_at`` just before the replica said it had ``replayed`` so far."""
+    if replayed is None:  # never replayed anything yet: behind, by how much unknown
+        return math.inf
+    if replayed >= position:
+        return 0.0
+    if not earlier:
+        return math.inf if commit_age is None else max(0.0, commit_age)
+    behind_since = next((when for when, at in earlier if at > replayed), sampled_at)
+    return max(0.0, now - behind_since)
 
 
 def _display_name(url: str) -> str:
@@ -102,22 +128,25 @@ def _display_name(url: str) -> str:
 class ReplicaSet:
     """The replicas of one API process, picked in turn among the healthy ones."""
 
-    def __init__(self, settings: Settings, replicas: list[Replica]) -> None:
+    def __init__(self, settings: Settings, replicas: list[Replica], primary: AsyncEngine) -> None:
         self.max_lag = settings.replica_max_lag_seconds
         self.interval = settings.replica_check_seconds
         self.timeout = min(settings.readiness_timeout_seconds, settings.replica_check_seconds)
         self.replicas = replicas
+        self.primary = primary
         self._turn = itertools.count()
 
     @classmethod
-    async def from_settings(cls, settings: Settings) -> ReplicaSet:
+    async def from_settings(cls, settings: Settings, primary: AsyncEngine) -> ReplicaSet:
+        """The replicas of ``MEIELINN_DATABASE_REPLICA_URLS``; ``primary`` is the app's engine
+        (the primary's WAL position is what a replica's lag is measured against)."""
         replicas = []
         for url in settings.replica_url_list:
             engine = create_engine(settings, pre_ping=False, url=url, read_only=True)
             read_pool = await rawsql.create_read_pool(settings, url=url, read_only=True)
             name = _display_name(url)
             replicas.append(Replica(name, engine, create_sessionmaker(engine), read_pool))
-        return cls(settings, replicas)
+        return cls(settings, replicas, primary)
 
     def pick(self) -> Replica | None:
         """A healthy replica (in turn), or None: read from the primary. Starts a check of
@@ -164,10 +193,26 @@ class ReplicaSet:
             replica.checking = None
 
     async def _lag(self, replica: Replica) -> float:
+        """How old the replica's data is: 0 when it has replayed everything the primary had
+        written at the moment it was asked; else the time since the primary first had WAL
+        the replica has not replayed yet (from this process's samples of the primary's
+        position, one per check). Unlike the age of the last replayed commit, this does not
+        grow while the primary is idle, and it grows while the replica is cut off from a
+        primary that writes. With no earlier sample (the first check), the age of the last
+        replayed commit stands in."""
+        async with self.primary.connect() as connection:
+            position = float((await connection.execute(PRIMARY_POSITION_SQL)).scalar_one())
+        sampled_at = time.monotonic()
         async with replica.engine.connect() as connection:
-            value = (await connection.execute(LAG_SQL)).scalar_one()
-        # A standby that received WAL but never replayed a commit yet: behind, by how much unknown.
-        return math.inf if value is None else max(0.0, float(value))
+            standby, replayed, commit_age = (await connection.execute(REPLICA_POSITION_SQL)).one()
+        if not standby:
+            return 0.0
+        history = replica.primary_positions
+        earlier = list(history)
+        history.append((sampled_at, position))
+        while history and history[0][0] < sampled_at - HISTORY_SECONDS:
+            history.popleft()
+        return lag_seconds(earlier, position, sampled_at, replayed, commit_age, time.monotonic())
 
     def status(self) -> list[dict[str, Any]]:
         """What the last checks found, per replica."""

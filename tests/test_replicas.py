@@ -22,7 +22,7 @@ from starlette.requests import Request
 from service.auth.models import Role
 from service.config import Settings
 from service.main import create_app
-from service.replicas import WROTE_COOKIE, ReplicaSet, may_read_stale
+from service.replicas import WROTE_COOKIE, ReplicaSet, lag_seconds, may_read_stale
 from tests.conftest import forget_apps
 from tests.factories import bearer, make_user
 from tests.queue_factories import accepted_report
@@ -64,7 +64,7 @@ async def replica_app(
     app.state.engine = engine
     app.state.sessionmaker = sessionmaker
     app.state.redis = redis
-    app.state.replicas = await ReplicaSet.from_settings(replica_settings)
+    app.state.replicas = await ReplicaSet.from_settings(replica_settings, engine)
     await app.state.replicas.check_all()
     yield app
     await app.state.replicas.dispose()
@@ -183,7 +183,7 @@ async def test_a_replica_that_went_away_is_skipped_never_an_error(
             "database_replica_urls": "postgresql+asyncpg://meielinn:meielinn@127.0.0.1:9/meielinn"
         }
     )
-    replicas = await ReplicaSet.from_settings(gone)
+    replicas = await ReplicaSet.from_settings(gone, replica_app.state.engine)
     await replicas.check_all()
     assert replicas.status()[0]["status"] == "skipped"
     # Between two checks: believed healthy, down by the time a request comes.
@@ -293,3 +293,18 @@ async def test_readiness_shows_the_replicas_without_failing_on_them(
     skipped = await replica_client.get("/readyz")
     assert skipped.status_code == 200
     assert skipped.json()["checks"]["replicas"]["in_use"] == 0
+
+
+def test_a_replicas_lag_is_the_age_of_what_it_has_not_replayed() -> None:
+    # Caught up with the primary's position when asked: not behind, however old its last
+    # replayed commit is (an idle primary writes no commits).
+    assert lag_seconds([(0.0, 100.0)], 150.0, 10.0, 150.0, 60.0, 10.1) == 0.0
+    # The first check, behind: the last replayed commit's age stands in.
+    assert lag_seconds([], 150.0, 10.0, 120.0, 7.5, 10.1) == 7.5
+    assert lag_seconds([], 150.0, 10.0, None, None, 10.1) == float("inf")
+    # Behind since the first sample the replay has not reached: at 2.0 the primary was at
+    # 130, the replica has replayed 120.
+    samples = [(0.0, 100.0), (1.0, 110.0), (2.0, 130.0), (3.0, 140.0)]
+    assert lag_seconds(samples, 150.0, 4.0, 120.0, None, 4.5) == 2.5
+    # Only the newest position is ahead: streaming normally, just now.
+    assert lag_seconds(samples, 150.0, 4.0, 145.0, None, 4.5) == 0.5
