@@ -490,8 +490,14 @@ logfile = {directory}/pgbouncer.log
 # --- measurements -----------------------------------------------------------------------
 
 
+# PostgreSQL 15 backends report their statistics when idle, up to 10 s late: counts are read
+# once every backend has had that long.
+STATS_DELAY = 11.0
+
+
 async def transactions(port: int) -> int:
-    """Transactions the server has finished in the database (its own statistics)."""
+    """Transactions the server has finished in the database (its own statistics; call after
+    STATS_DELAY of quiet for an exact count)."""
     connection = await asyncpg.connect(dsn(port))
     try:
         value: int = await connection.fetchval(
@@ -654,9 +660,11 @@ async def throughput(cluster: Cluster, results: Results) -> None:
     figures: dict[str, Any] = {}
     for processes in (1, 2):
         with workers_paused(cluster):
+            await asyncio.sleep(STATS_DELAY)
             before = {port: await transactions(port) for port in (PRIMARY, REPLICA)}
             runs = [loadgen(API[i], 16 // processes, seconds, paths) for i in range(processes)]
             outputs = [loadgen_result(p) for p in runs]
+            await asyncio.sleep(STATS_DELAY)
             after = {port: await transactions(port) for port in (PRIMARY, REPLICA)}
         primary = after[PRIMARY] - before[PRIMARY]
         replica = after[REPLICA] - before[REPLICA]
@@ -835,8 +843,10 @@ async def stop_the_replica(cluster: Cluster, results: Results) -> None:
     results.check(back_after is not None, "the replica was not used again after its restart")
     results.figures["replica_stopped"]["back_in_use_after_restart_s"] = back_after
     with workers_paused(cluster):
+        await asyncio.sleep(STATS_DELAY)
         counts = {port: await transactions(port) for port in (PRIMARY, REPLICA)}
         again = loadgen_result(loadgen(API[0], 8, 4.0, paths))
+        await asyncio.sleep(STATS_DELAY)
         primary = await transactions(PRIMARY) - counts[PRIMARY]
         replica = await transactions(REPLICA) - counts[REPLICA]
     share = round(replica / max(1, primary + replica), 3)
