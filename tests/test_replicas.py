@@ -19,12 +19,13 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 
+from service import rawsql
 from service.auth.models import Role
 from service.config import Settings
 from service.main import create_app
 from service.replicas import WROTE_COOKIE, ReplicaSet, lag_seconds, may_read_stale
 from tests.conftest import forget_apps
-from tests.factories import bearer, make_user
+from tests.factories import bearer, make_user, reason_by_code
 from tests.queue_factories import accepted_report
 
 MAP = "/v1/map?bbox=26.6,58.3,26.8,58.4&zoom=13"
@@ -32,11 +33,20 @@ SERVICES = "/open311/v2/services.json"
 
 
 class Counted:
-    """Checkouts from a replica's pool since the last reset."""
+    """Connections a replica gave since: checkouts from its engine's pool and acquisitions
+    from its read pool (the hottest reads)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, replica: Any, monkeypatch: pytest.MonkeyPatch) -> None:
         self.checkouts = 0
-        event.listen(engine.sync_engine, "checkout", self._seen)
+        event.listen(replica.engine.sync_engine, "checkout", self._seen)
+        original = rawsql.read_connection
+
+        def counting(pool: Any, settings: Settings) -> Any:
+            if pool is replica.read_pool:
+                self._seen()
+            return original(pool, settings)
+
+        monkeypatch.setattr(rawsql, "read_connection", counting)
 
     def _seen(self, *_: Any) -> None:
         self.checkouts += 1
@@ -83,12 +93,17 @@ def _replica(app: FastAPI) -> Any:
 
 
 async def test_anonymous_public_reads_go_to_the_replica(
-    replica_app: FastAPI, replica_client: AsyncClient
+    replica_app: FastAPI,
+    replica_client: AsyncClient,
+    session: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     replica = _replica(replica_app)
     assert replica.healthy and replica.lag_seconds == 0.0
-    counted = Counted(replica.engine)
-    for path in (MAP, SERVICES, "/v1/reports?limit=5", "/v1/stats/departments"):
+    counted = Counted(replica, monkeypatch)
+    pothole = await reason_by_code(session, "pothole")
+    nearby = f"/v1/reports/nearby?lat=58.38&lon=26.72&reason={pothole.id}"
+    for path in (MAP, SERVICES, "/v1/reports?limit=5", "/v1/stats/departments", nearby):
         before = counted.checkouts
         response = await replica_client.get(path)
         assert response.status_code == 200, (path, response.text)
@@ -168,7 +183,7 @@ async def test_a_lagging_replica_is_skipped(
     assert replicas.status() == [
         {"replica": replicas.replicas[0].name, "status": "skipped", "lag_seconds": 30.0}
     ]
-    counted = Counted(replicas.replicas[0].engine)
+    counted = Counted(replicas.replicas[0], monkeypatch)
     response = await replica_client.get(MAP)
     assert response.status_code == 200
     assert counted.checkouts == 0
@@ -199,10 +214,14 @@ async def test_a_replica_that_went_away_is_skipped_never_an_error(
 
 @pytest.mark.parametrize("path", [MAP, "/open311/v2/requests.json", "/v1/reports?limit=5"])
 async def test_a_replica_failing_under_a_read_reruns_it_on_the_primary(
-    replica_app: FastAPI, replica_client: AsyncClient, session: AsyncSession, path: str
+    replica_app: FastAPI,
+    replica_client: AsyncClient,
+    session: AsyncSession,
+    path: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     replica = _replica(replica_app)
-    counted = Counted(replica.engine)
+    counted = Counted(replica, monkeypatch)
     assert (await replica_client.get(path)).status_code == 200
     assert counted.checkouts == 1
     # The replica's server ends the pooled connection (a restart, a failover).
