@@ -153,7 +153,10 @@ def test_compose_cluster_profile_wires_replica_pooler_and_sentinels() -> None:
     assert "pg_basebackup -h postgis" in script and " -R " in script
     assert replica["depends_on"]["postgis"]["condition"] == "service_healthy"
     assert "50-replication-hba.sh" in " ".join(services["postgis"]["volumes"])
-    assert (ROOT / "deploy/compose/replication-hba.sh").read_text("utf-8").count("replication") >= 1
+    init = (ROOT / "deploy/compose/replication-hba.sh").read_text("utf-8")
+    assert "host replication all all" in init
+    # The pooler forwards no statement_timeout: the role carries it.
+    assert "SET statement_timeout" in init
     pooler = services["pgbouncer"]["environment"]
     assert pooler["DB_HOST"] == "postgis" and pooler["POOL_MODE"] == "transaction"
     assert services["redis-replica"]["command"][-3:] == ["--replicaof", "redis", "6379"]
