@@ -11,7 +11,7 @@ FUZZ_EXAMPLES ?= 100
 FUZZ_WORKFLOWS ?= 200
 FUZZ_SEED ?= 20260601
 
-.PHONY: help run test fuzz lint format openapi bench bench-full services services-stop migrate seed clean venv bootstrap
+.PHONY: help run test fuzz lint format openapi bench bench-full cluster-check services services-stop migrate seed clean venv bootstrap
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -72,6 +72,9 @@ openapi: venv ## write openapi/openapi.json from the app
 
 faults: bootstrap ## kill workers, restart Redis, cut connections while 1,000 deadlines fall due
 	@$(ENV) $(VENV)/bin/python bench/faults.py
+
+cluster-check: venv ## rehearse a city on replicas, PgBouncer, Sentinel, two APIs and worker pools (ports 55400-55499)
+	@scripts/cluster_check.sh
 
 bench: bootstrap ## HTTP hot paths against raw asyncpg (bench/http_bench.py), timing figures (bench/timing_bench.py)
 	@$(ENV) scripts/run_benchmarks.sh

@@ -374,6 +374,54 @@ async def _terminate_connections(url: str) -> int:
         await connection.close()
 
 
+async def check_outcomes(
+    url: str, inbox: Inbox, reports: int, recipients: tuple[str, ...], figures: Figures
+) -> None:
+    """Lost breaches, duplicated overdue events and mails, and the breaches' lag, into
+    ``figures`` (``bench/cluster_check.py`` checks its own run with it too)."""
+    connection = await asyncpg.connect(_dsn(url))
+    try:
+        fired = int(
+            await connection.fetchval(
+                "SELECT count(*) FROM sla_timer WHERE kind = 'breach' AND fired_at IS NOT NULL"
+            )
+        )
+        figures.lost = reports - fired
+        figures.duplicated_events = int(
+            await connection.fetchval(
+                "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM report_event "
+                "WHERE type = 'overdue' GROUP BY report_id) AS per_report WHERE n > 1"
+            )
+        )
+        lags = [
+            float(row[0])
+            for row in await connection.fetch(
+                "SELECT lag_seconds FROM sla_timer WHERE kind = 'breach' "
+                "AND lag_seconds IS NOT NULL"
+            )
+        ]
+    finally:
+        await connection.close()
+    for recipient in recipients:
+        per_report = {
+            (to, subject): n
+            for (to, subject), n in inbox.received.items()
+            if to == recipient and "overdue" in subject.lower()
+        }
+        for key, n in per_report.items():
+            # Distinct Message-IDs are distinct messages (a real duplicate); the same
+            # Message-ID again is one message handed over twice (at least once).
+            distinct = len(inbox.message_ids.get(key, ()))
+            figures.duplicated_mails += max(0, distinct - 1)
+            figures.resent_same_message += n - max(1, distinct)
+        figures.missing_mails += reports - len(per_report)
+    if lags:
+        lags.sort()
+        figures.lag_p50 = round(statistics.median(lags), 3)
+        figures.lag_p99 = round(lags[min(len(lags) - 1, int(len(lags) * 0.99))], 3)
+        figures.lag_max = round(lags[-1], 3)
+
+
 async def run(config: FaultConfig) -> Figures:
     figures = Figures(reports=config.reports)
     started = time.monotonic()
@@ -451,47 +499,7 @@ async def run(config: FaultConfig) -> Figures:
             await asyncio.sleep(0.5)
         await asyncio.sleep(2.0)  # anything duplicated would show now
         supervisor_task.cancel()
-        connection = await asyncpg.connect(_dsn(url))
-        try:
-            fired = int(
-                await connection.fetchval(
-                    "SELECT count(*) FROM sla_timer WHERE kind = 'breach' AND fired_at IS NOT NULL"
-                )
-            )
-            figures.lost = config.reports - fired
-            figures.duplicated_events = int(
-                await connection.fetchval(
-                    "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM report_event "
-                    "WHERE type = 'overdue' GROUP BY report_id) AS per_report WHERE n > 1"
-                )
-            )
-            lags = [
-                float(row[0])
-                for row in await connection.fetch(
-                    "SELECT lag_seconds FROM sla_timer WHERE kind = 'breach' "
-                    "AND lag_seconds IS NOT NULL"
-                )
-            ]
-        finally:
-            await connection.close()
-        for recipient in (staff, supervisor):
-            per_report = {
-                (to, subject): n
-                for (to, subject), n in inbox.received.items()
-                if to == recipient and "overdue" in subject.lower()
-            }
-            for key, n in per_report.items():
-                # Distinct Message-IDs are distinct messages (a real duplicate); the same
-                # Message-ID again is one message handed over twice (at least once).
-                distinct = len(inbox.message_ids.get(key, ()))
-                figures.duplicated_mails += max(0, distinct - 1)
-                figures.resent_same_message += n - max(1, distinct)
-            figures.missing_mails += config.reports - len(per_report)
-        if lags:
-            lags.sort()
-            figures.lag_p50 = round(statistics.median(lags), 3)
-            figures.lag_p99 = round(lags[min(len(lags) - 1, int(len(lags) * 0.99))], 3)
-            figures.lag_max = round(lags[-1], 3)
+        await check_outcomes(url, inbox, config.reports, (staff, supervisor), figures)
     finally:
         for worker in workers:
             with contextlib.suppress(ProcessLookupError):

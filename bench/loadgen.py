@@ -150,6 +150,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
             (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime),
             2,
         ),
+        "connection_errors": len(errors),
         "errors": errors[:3] + [body.decode(errors="replace") for body in bad],
     }
 

@@ -89,12 +89,49 @@ class Settings(BaseSettings):
         description="PostgreSQL statement_timeout of every connection: a statement running (or "
         "waiting for a lock) longer is cancelled, and a request answered 503 with Retry-After.",
     )
+    database_replica_urls: str = Field(
+        "",
+        description="Comma-separated SQLAlchemy URLs of streaming replicas of the database (or "
+        "of a pooler in front of them); empty: every read goes to MEIELINN_DATABASE_URL. "
+        "Public reads of anonymous callers go to a healthy replica (see service/replicas.py).",
+    )
+    replica_max_lag_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=3600,
+        description="A replica further behind the primary than this is skipped until it "
+        "catches up; reads go to another replica or the primary.",
+    )
+    replica_check_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        description="How often each API process asks a replica how far behind it is (the "
+        "answer is kept this long).",
+    )
+    database_pooler: Literal["none", "session", "transaction"] = Field(
+        "none",
+        description="What stands between the app and PostgreSQL: none, or PgBouncer in session "
+        "or transaction mode. transaction turns off the statement caches (no prepared "
+        "statement outlives its transaction) and sends no statement_timeout at connect: "
+        "set it on the database role instead (README: Running a city).",
+    )
     redis_url: str = Field(
         default_factory=_local_redis_url,
         description="Redis URL for the job queue and rate limits; by default the local server "
         "`make services` starts (MEIELINN_REDIS_PORT, 63799).",
     )
     arq_queue_name: str = Field("meielinn:queue", description="arq queue the workers consume.")
+    redis_sentinels: str = Field(
+        "",
+        description="Comma-separated host:port of Redis Sentinels; when given, the job queue "
+        "and the rate limits follow the master Sentinel names (MEIELINN_REDIS_SENTINEL_MASTER) "
+        "through a failover, and MEIELINN_REDIS_URL only gives the database number and password.",
+    )
+    redis_sentinel_master: str = Field(
+        "meielinn", description="The name the Sentinels monitor the Redis master under."
+    )
+
     host: str = Field(
         "127.0.0.1",
         description="Address the API listens on (`make run` and the image pass it to uvicorn); "
@@ -385,6 +422,20 @@ class Settings(BaseSettings):
     )
 
     @property
+    def replica_url_list(self) -> list[str]:
+        return [url.strip() for url in self.database_replica_urls.split(",") if url.strip()]
+
+    @property
+    def redis_sentinel_list(self) -> list[tuple[str, int]]:
+        """The Sentinels as (host, port) pairs."""
+        found = []
+        for address in self.redis_sentinels.split(","):
+            if address.strip():
+                host, _, port = address.strip().rpartition(":")
+                found.append((host.strip("[]"), int(port)))
+        return found
+
+    @property
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
@@ -408,6 +459,22 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"MEIELINN_CORS_ORIGINS: {origin!r} is not an origin (scheme://host[:port], "
                     "no path), or `*` alone"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_malformed_cluster_addresses(self) -> Settings:
+        for address in self.redis_sentinels.split(","):
+            host, colon, port = address.strip().rpartition(":")
+            if address.strip() and (not colon or not host or not port.isdigit()):
+                raise ValueError(
+                    f"MEIELINN_REDIS_SENTINELS: {address.strip()!r} is not host:port "
+                    "(comma-separated)"
+                )
+        for url in self.replica_url_list:
+            if not url.startswith("postgresql+asyncpg://"):
+                raise ValueError(
+                    "MEIELINN_DATABASE_REPLICA_URLS: each URL starts with postgresql+asyncpg://"
                 )
         return self
 

@@ -33,14 +33,16 @@ def mark_for_retry(scope: MutableMapping[str, Any]) -> None:
 class RetryOnLockConflict:
     """Runs a request a second time when its first run ended in a lock conflict."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, reads: bool = False) -> None:
         self.app = app
+        # With read replicas, a read that failed on one runs again on the primary.
+        self.reads = reads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Reads (GET, HEAD) run without the recording: they take no locks that could
         # deadlock (a staff read adds an audit row, nothing that waits on another writer),
         # and the two wrappers cost a read a few percent.
-        if scope["type"] != "http" or scope["method"] in _READS:
+        if scope["type"] != "http" or (scope["method"] in _READS and not self.reads):
             await self.app(scope, receive, send)
             return
         # The first run works on the request's own scope (the route it matched is logged
@@ -77,3 +79,19 @@ class RetryOnLockConflict:
         finally:
             scope.clear()
             scope.update(second)
+
+
+# Set in the request's scope when its public reads go to a replica: the callable marks that
+# replica down (service.replicas).
+REPLICA_FAILED = "meielinn.replica_failed"
+
+
+def retry_on_primary(scope: MutableMapping[str, Any]) -> bool:
+    """A database error on a replica's read: the replica is skipped from now on, and the
+    request runs once more (on the primary). False when the request read no replica."""
+    mark_down = scope.pop(REPLICA_FAILED, None)
+    if mark_down is None:
+        return False
+    mark_down()
+    mark_for_retry(scope)
+    return True

@@ -72,7 +72,13 @@ def table_of(model: type[SQLModel]) -> Table:
     return table
 
 
-def create_engine(settings: Settings, *, pre_ping: bool = True) -> AsyncEngine:
+def create_engine(
+    settings: Settings,
+    *,
+    pre_ping: bool = True,
+    url: str | None = None,
+    read_only: bool = False,
+) -> AsyncEngine:
     """An asyncpg engine with a bounded pool and the city's conventions (UTC sessions).
 
     ``pre_ping``: test every connection with a round trip when it leaves the pool. The API's
@@ -81,9 +87,25 @@ def create_engine(settings: Settings, *, pre_ping: bool = True) -> AsyncEngine:
     statement; SQLAlchemy then invalidates it and every pooled connection older than it, so
     that one request fails fast with a database error and the next ones connect anew.
     ``service.rawsql`` does the same for its statements. The worker keeps the ping: its
-    jobs are few and retried, and a job's failure costs more than a round trip."""
+    jobs are few and retried, and a job's failure costs more than a round trip.
+
+    ``url`` and ``read_only``: a replica's engine (``service.replicas``); its transactions
+    are read-only, as a standby's are anyway, so that a write sent there by mistake fails
+    the same way on any server.
+
+    ``MEIELINN_DATABASE_POOLER=transaction`` (PgBouncer in transaction mode, which keeps no
+    prepared statement beyond a transaction and forwards only a few startup parameters):
+    asyncpg's statement cache and SQLAlchemy's are off, so asyncpg runs ``service.rawsql``'s
+    statements unnamed and SQLAlchemy names each statement it prepares uniquely (no two
+    clients of one server connection collide); ``statement_timeout`` is then the database
+    role's (``ALTER ROLE … SET statement_timeout``), not a startup parameter."""
+    connect_args: dict[str, Any] = {"server_settings": server_settings(settings, read_only)}
+    if settings.database_pooler == "transaction":
+        connect_args["statement_cache_size"] = 0
+        connect_args["prepared_statement_cache_size"] = 0
+        connect_args["prepared_statement_name_func"] = _unique_statement_name
     return create_async_engine(
-        settings.database_url,
+        url or settings.database_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_pre_ping=pre_ping,
@@ -92,14 +114,24 @@ def create_engine(settings: Settings, *, pre_ping: bool = True) -> AsyncEngine:
         hide_parameters=True,
         # A request waits this long for a connection, then answers 503 (service/errors.py).
         pool_timeout=settings.database_pool_timeout_seconds,
-        connect_args={
-            "server_settings": {
-                "timezone": "UTC",
-                "application_name": "meielinn",
-                "statement_timeout": str(round(settings.database_statement_timeout_seconds * 1000)),
-            }
-        },
+        connect_args=connect_args,
     )
+
+
+def server_settings(settings: Settings, read_only: bool = False) -> dict[str, str]:
+    """The session settings every connection starts with (the engine's, and the read pools'
+    of ``service.rawsql``): UTC, the application's name, the statement timeout (unless a
+    transaction-mode pooler forwards no such parameter), read-only on a replica."""
+    found = {"timezone": "UTC", "application_name": "meielinn-replica" if read_only else "meielinn"}
+    if settings.database_pooler != "transaction":
+        found["statement_timeout"] = str(round(settings.database_statement_timeout_seconds * 1000))
+        if read_only:
+            found["default_transaction_read_only"] = "on"
+    return found
+
+
+def _unique_statement_name() -> str:
+    return f"__meielinn_{uuid.uuid4().hex}__"
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.conflicts import LOCK_CONFLICT_SQLSTATES, mark_for_retry
+from service.conflicts import LOCK_CONFLICT_SQLSTATES, mark_for_retry, retry_on_primary
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 # OpenAPI ``responses`` entries for endpoints: a problem document, and the usual set of them.
@@ -268,6 +268,12 @@ async def _pool_timeout(request: Request, exc: Exception) -> JSONResponse:
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
+    if retry_on_primary(request.scope):
+        # A replica failed under a public read: run again on the primary (service.replicas).
+        log.warning(
+            "replica read failed", extra={"path": request.url.path, "sqlstate": sqlstate(exc)}
+        )
+        return _database_busy(request, "replica_failed")
     if sqlstate(exc) in LOCK_CONFLICT_SQLSTATES:
         # Retried once by RetryOnLockConflict; this answer goes out when the retry fails too.
         log.warning("lock conflict", extra={"path": request.url.path, "sqlstate": sqlstate(exc)})

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from arq.connections import ArqRedis
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
-from redis.asyncio import ConnectionPool
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import service.models  # every table on the metadata, for foreign keys across packages
@@ -41,6 +41,8 @@ from service.queues.requests_router import router as work_requests_router
 from service.queues.router import router as queues_router
 from service.ratelimit import RateLimiter
 from service.rawsql import create_read_pool
+from service.redis_connections import rate_limit_storage, redis_connection_pool
+from service.replicas import RememberWrites, ReplicaSet
 from service.reports.moderation_router import router as moderation_router
 from service.reports.reporter_router import router as reporter_router
 from service.reports.router import router as reports_router
@@ -54,11 +56,12 @@ from service.web.errors import body_limit_page
 
 def create_redis(settings: Settings) -> ArqRedis:
     """A Redis client that doubles as the arq job queue (each job in its pool's queue,
-    ``service.outbox.pools``); connects lazily on first use."""
-    pool = ConnectionPool.from_url(
-        settings.redis_url, socket_connect_timeout=settings.readiness_timeout_seconds
+    ``service.outbox.pools``), on one server or the master the Sentinels name
+    (``service.redis_connections``); connects lazily on first use."""
+    return PoolRedis(
+        connection_pool=redis_connection_pool(settings),
+        default_queue_name=settings.arq_queue_name,
     )
-    return PoolRedis(connection_pool=pool, default_queue_name=settings.arq_queue_name)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -71,6 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.read_pool = await create_read_pool(settings)
+        if settings.replica_url_list:
+            app.state.replicas = await ReplicaSet.from_settings(settings, engine)
+            await app.state.replicas.check_all()
         # Everything built so far (the app, its routes, models and metadata) lives as long
         # as the process: out of the collector's sight, so that a full collection walks
         # only what requests allocate (a shorter pause in the tail of the latencies).
@@ -81,6 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await app.state.redis.aclose()
             await app.state.read_pool.close()
+            if settings.replica_url_list:
+                await app.state.replicas.dispose()
             await engine.dispose()
 
     # /docs (Swagger UI) and /redoc load their scripts and styles from the app itself, under
@@ -96,10 +104,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_pool = None
     # Both connect lazily, on first use.
     app.state.redis = create_redis(settings)
-    app.state.rate_limiter = RateLimiter(settings.redis_url)
+    storage_uri, storage_options = rate_limit_storage(settings)
+    app.state.rate_limiter = RateLimiter(storage_uri, **storage_options)
     install_error_handlers(app)
     # Inside the request context (one request id, one access line for both runs).
-    app.add_middleware(RetryOnLockConflict)
+    app.add_middleware(RetryOnLockConflict, reads=bool(settings.replica_url_list))
+    if settings.replica_url_list:
+        # A client's reads after its own write go to the primary (service.replicas).
+        app.add_middleware(RememberWrites, seconds=math.ceil(settings.replica_max_lag_seconds) + 1)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,

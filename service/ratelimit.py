@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
-from limits.aio.storage import RedisStorage
+from limits.aio.storage import RedisSentinelStorage, RedisStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from service.errors import TooManyRequests
@@ -24,9 +24,12 @@ class WindowState:
 
 
 class RateLimiter:
-    def __init__(self, redis_url: str) -> None:
-        self._storage = RedisStorage(
-            "async+" + redis_url, implementation="redispy", key_prefix="meielinn:ratelimit"
+    def __init__(self, uri: str, **options: Any) -> None:
+        """``uri``: a ``limits`` storage URI (``async+redis://…`` or
+        ``async+redis+sentinel://…``, see ``service.redis_connections``)."""
+        storage_class = RedisSentinelStorage if "+sentinel://" in uri else RedisStorage
+        self._storage = storage_class(
+            uri, implementation="redispy", key_prefix="meielinn:ratelimit", **options
         )
         self._limiter = MovingWindowRateLimiter(self._storage)
 

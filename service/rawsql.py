@@ -36,7 +36,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from service.config import Settings
-from service.db import transaction
+from service.db import server_settings, transaction
 
 # A session (inside or outside its transaction), or a connection of the read pool.
 Db: TypeAlias = AsyncSession | asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
@@ -47,6 +47,9 @@ _DISCONNECTS: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CannotConnectNowError,
+    # The protocol left mid-operation by a connection the server ended (seen after
+    # pg_terminate_backend): the connection cannot be used again either.
+    asyncpg.exceptions.InternalClientError,
     ConnectionError,
     OSError,
 )
@@ -155,22 +158,23 @@ async def _keep(connection: asyncpg.Connection) -> None:
     listeners), so asyncpg's reset round trip (``RESET ALL`` and the rest) is skipped."""
 
 
-async def create_read_pool(settings: Settings) -> asyncpg.Pool:
+async def create_read_pool(
+    settings: Settings, *, url: str | None = None, read_only: bool = False
+) -> asyncpg.Pool:
     """The read pool: plain asyncpg connections with the engine's conventions (UTC, the
     statement timeout), half the engine's pool in size (a read holds its connection for
-    one statement, a fraction of a millisecond); connects lazily."""
-    dsn = make_url(settings.database_url).set(drivername="postgresql")
+    one statement, a fraction of a millisecond); connects lazily. ``url`` and
+    ``read_only``: a replica's (``service.replicas``). Behind a transaction-mode pooler
+    (``MEIELINN_DATABASE_POOLER``) its statement cache is off, as the engine's is."""
+    dsn = make_url(url or settings.database_url).set(drivername="postgresql")
     pool: asyncpg.Pool = await asyncpg.create_pool(
         dsn.render_as_string(hide_password=False),
         min_size=0,
         max_size=max(2, settings.database_pool_size // 2),
         init=_codecs,
         reset=_keep,
-        server_settings={
-            "timezone": "UTC",
-            "application_name": "meielinn",
-            "statement_timeout": str(round(settings.database_statement_timeout_seconds * 1000)),
-        },
+        statement_cache_size=0 if settings.database_pooler == "transaction" else 100,
+        server_settings=server_settings(settings, read_only),
     )
     return pool
 

@@ -130,3 +130,55 @@ def test_links_lead_to_operations_and_name_their_parameters() -> None:
         "/open311/v2/requests/{service_request_id}.{fmt}",
         "/v1/admin/departments/{department_id}",
     } <= linked
+
+
+def test_compose_cluster_profile_wires_replica_pooler_and_sentinels() -> None:
+    services = _compose()["services"]
+    cluster = {
+        name for name, service in services.items() if "cluster" in service.get("profiles", [])
+    }
+    sentinels = {name for name in cluster if name.startswith("sentinel-")}
+    assert len(sentinels) == 3
+    assert {
+        "postgis-replica",
+        "pgbouncer",
+        "redis-replica",
+        "api-cluster",
+        "worker-cluster",
+    } <= cluster
+    # The default stack stays as it was: nothing of it is in a profile.
+    assert not {"postgis", "redis", "api", "worker"} & cluster
+    replica = services["postgis-replica"]
+    script = " ".join(replica["command"])
+    assert "pg_basebackup -h postgis" in script and " -R " in script
+    assert replica["depends_on"]["postgis"]["condition"] == "service_healthy"
+    assert "50-replication-hba.sh" in " ".join(services["postgis"]["volumes"])
+    init = (ROOT / "deploy/compose/replication-hba.sh").read_text("utf-8")
+    assert "host replication all all" in init
+    # The pooler forwards no statement_timeout: the role carries it.
+    assert "SET statement_timeout" in init
+    pooler = services["pgbouncer"]["environment"]
+    assert pooler["DB_HOST"] == "postgis" and pooler["POOL_MODE"] == "transaction"
+    assert services["redis-replica"]["command"][-3:] == ["--replicaof", "redis", "6379"]
+    environment = services["api-cluster"]["environment"]
+    master = environment["MEIELINN_REDIS_SENTINEL_MASTER"]
+    for name in sentinels:
+        assert f"sentinel monitor {master} redis 6379 2" in services[name]["command"][0]
+    assert sorted(environment["MEIELINN_REDIS_SENTINELS"].split(",")) == sorted(
+        f"{name}:26379" for name in sentinels
+    )
+    assert "@pgbouncer:5432/" in environment["MEIELINN_DATABASE_URL"]
+    assert environment["MEIELINN_DATABASE_POOLER"] == "transaction"
+    assert "@postgis-replica:5432/" in environment["MEIELINN_DATABASE_REPLICA_URLS"]
+    fields = {f"MEIELINN_{name.upper()}" for name in Settings.model_fields}
+    assert {n for n in environment if n.startswith("MEIELINN_")} <= fields
+    assert services["worker-cluster"]["environment"] == environment
+    # The settings accept the profile's values together.
+    Settings.model_validate(
+        {
+            k.removeprefix("MEIELINN_").lower(): v
+            for k, v in environment.items()
+            if k.startswith("MEIELINN_") and "$" not in str(v)
+        }
+        | {"env": "development", "host": "127.0.0.1"}
+    )

@@ -14,12 +14,13 @@ import signal
 from typing import Any
 
 import uvloop
-from arq.connections import RedisSettings, create_pool
+from arq.connections import create_pool
 from arq.worker import Worker
 
 from service.config import settings_or_exit
 from service.db import create_engine, create_sessionmaker
 from service.outbox.pools import Pool
+from service.redis_connections import arq_redis_settings
 from workers.main import worker_arguments
 
 
@@ -36,7 +37,7 @@ async def run_pools(pools: list[Pool], *, burst: bool = False) -> list[Worker]:
             if burst:  # what is queued, then stop: no periodic job keeps the queue filling
                 arguments["cron_jobs"] = []
             redis = await create_pool(
-                RedisSettings.from_dsn(settings.redis_url),
+                arq_redis_settings(settings),
                 default_queue_name=arguments["queue_name"],
             )
             workers.append(

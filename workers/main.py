@@ -22,7 +22,6 @@ import socket
 from typing import Any, cast
 
 from arq import cron, func
-from arq.connections import RedisSettings
 from arq.cron import CronJob
 from arq.typing import WorkerCoroutine
 
@@ -32,6 +31,7 @@ from service.config import get_settings, settings_or_exit
 from service.db import create_engine, create_sessionmaker
 from service.observability import configure_logging
 from service.outbox.pools import Pool, pool_of, queue_name
+from service.redis_connections import arq_redis_settings
 from workers.heartbeat import heartbeat
 from workers.ideas import idea_checks, idea_review_sweep, make_idea_thumbnail
 from workers.lab import lab_sweep
@@ -183,7 +183,7 @@ def worker_arguments(pool: Pool, settings: Any = None) -> dict[str, Any]:
 def _pool_settings(pool: Pool, doc: str) -> type:
     """The settings class ``arq`` reads for ``pool``."""
     attributes = worker_arguments(pool)
-    attributes["redis_settings"] = RedisSettings.from_dsn(_settings.redis_url)
+    attributes["redis_settings"] = arq_redis_settings(_settings)
     attributes["__doc__"] = doc
     return type(f"{pool.value.capitalize()}Worker", (), attributes)
 

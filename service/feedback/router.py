@@ -51,6 +51,7 @@ from service.feedback.schemas import (
 )
 from service.pagination import Cursor, PageSize
 from service.queues.access import require_power
+from service.replicas import ReadSessionDep
 from service.reports import repository as reports
 
 router = APIRouter(tags=["feedback"])
@@ -112,7 +113,7 @@ async def answer_report(
     responses=ERRORS,
 )
 async def list_responses(
-    report_id: uuid.UUID, actor: OptionalActor, session: SessionDep, settings: SettingsDep
+    report_id: uuid.UUID, actor: OptionalActor, session: ReadSessionDep, settings: SettingsDep
 ) -> list[ResponseView]:
     return await responses.responses_of(session, actor, report_id, settings)
 
@@ -246,7 +247,7 @@ async def close_referred(
     tags=["stats"],
 )
 async def league_table(
-    session: SessionDep, now: NowDep, from_date: FromDate = None, to_date: ToDate = None
+    session: ReadSessionDep, now: NowDep, from_date: FromDate = None, to_date: ToDate = None
 ) -> LeagueTable:
     return await stats.league_table(session, from_date, to_date, now)
 

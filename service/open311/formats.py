@@ -29,8 +29,10 @@ from xml.etree import ElementTree
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.conflicts import retry_on_primary
 from service.errors import AppError
 
 log = logging.getLogger("meielinn.open311")
@@ -202,7 +204,11 @@ class Open311Route(APIRoute):
                 return error_response(requested_format(request), 400, _validation_descriptions(exc))
             except StarletteHTTPException as exc:  # e.g. a multipart body without a boundary
                 return error_response(requested_format(request), exc.status_code, [str(exc.detail)])
-            except Exception:
+            except Exception as exc:
+                if isinstance(exc, DBAPIError) and retry_on_primary(request.scope):
+                    # A replica failed under the read: this answer is replaced by a second
+                    # run on the primary (service.replicas).
+                    return error_response(requested_format(request), 503, ["Try again."])
                 log.exception("open311 request failed", extra={"path": request.url.path})
                 return error_response(
                     requested_format(request),

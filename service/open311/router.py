@@ -70,6 +70,7 @@ from service.open311.schemas import (
     states_of,
 )
 from service.ratelimit import RateLimiterDep, RateLimitItemPerMinute, rate_limit_fields
+from service.replicas import ReadSessionDep
 from service.reports.filing import Quota
 
 router = APIRouter(
@@ -100,7 +101,7 @@ async def discovery(
 )
 async def services(
     fmt: Fmt,
-    session: SessionDep,
+    session: ReadSessionDep,
     jurisdiction_id: Jurisdiction = None,
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
@@ -118,7 +119,7 @@ async def services(
 async def service_definition(
     service_code: Annotated[str, Path(max_length=64), PlainText],
     fmt: Fmt,
-    session: SessionDep,
+    session: ReadSessionDep,
     jurisdiction_id: Jurisdiction = None,
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
@@ -141,7 +142,7 @@ async def service_definition(
 async def list_requests(
     fmt: Fmt,
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     now: NowDep,
     service_request_id: Text = None,
     service_code: Text = None,
@@ -208,7 +209,7 @@ async def get_request(
     service_request_id: Annotated[str, Path(max_length=64), PlainText],
     fmt: Fmt,
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     now: NowDep,
     extensions: Annotated[
         Annotated[str, StringConstraints(max_length=5), PlainText] | None, Query()

@@ -32,6 +32,7 @@ from service.errors import PROBLEM, InvalidInput, ServiceUnavailable
 from service.fields import PlainText
 from service.opendata import service
 from service.ratelimit import RateLimiterDep, RateLimitItemPerHour
+from service.replicas import read_sessionmaker
 from service.reports.states import ReportState
 
 router = APIRouter(prefix="/v1/open-data", tags=["open data"], dependencies=[PUBLIC])
@@ -194,7 +195,8 @@ def _stream(
     start = wanted.period.since.date().isoformat() if wanted.period.since else "start"
     end = wanted.period.until.date().isoformat() if wanted.period.until else "now"
     filename = f"meielinn-reports-{start}-{end}.{kind}"
-    content = chunks(request.app.state.sessionmaker, wanted.period, wanted.language, stall_seconds)
+    # On a replica when the caller may read stale data (service.replicas).
+    content = chunks(read_sessionmaker(request), wanted.period, wanted.language, stall_seconds)
     return DownloadResponse(
         content,
         slots.give_back,

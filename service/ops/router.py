@@ -66,6 +66,15 @@ async def readyz(request: Request) -> JSONResponse:
         except Exception as exc:  # any failure means "not ready"; the name is what matters
             results[name] = {"status": "failed", "error": type(exc).__name__}
     failed = [name for name, result in results.items() if result["status"] != "ok"]
+    replicas = getattr(request.app.state, "replicas", None)
+    if replicas is not None:
+        # Informational: a replica skipped sends its reads to the primary, never a failure.
+        found = replicas.status()
+        results["replicas"] = {
+            "status": "ok",
+            "in_use": sum(1 for replica in found if replica["status"] == "ok"),
+            "replicas": found,
+        }
     if failed:
         return problem_response(
             503,

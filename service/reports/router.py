@@ -25,7 +25,7 @@ from fastapi import (
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, StringConstraints
 
-from service import idempotency, rawsql
+from service import idempotency, replicas
 from service.auth import policy
 from service.auth.actor import Actor
 from service.auth.dependencies import (
@@ -45,6 +45,7 @@ from service.errors import ERRORS, PROBLEM, InvalidInput
 from service.fields import PlainText, Text
 from service.pagination import Cursor, PageSize
 from service.ratelimit import rate_limit_fields
+from service.replicas import ReadSessionDep
 from service.reports import filing, lifecycle, mapview, views
 from service.reports.access import PUBLIC, REPORTER, level_for
 from service.reports.schemas import (
@@ -222,7 +223,7 @@ def json_response(model: BaseModel, headers: dict[str, str] | None = None) -> Re
 )
 async def list_reports(
     actor: OptionalActor,
-    session: SessionDep,
+    session: ReadSessionDep,
     now: NowDep,
     limit: PageSize = 50,
     cursor: Cursor = None,
@@ -309,8 +310,9 @@ async def nearby(
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
 ) -> list[NearbyReport]:
-    # Public and read-only: on the read pool, without a session (service.rawsql.reading).
-    async with rawsql.reading(request.app.state) as db:
+    # Public and read-only: on the read pool, without a session (service.rawsql.reading),
+    # or on a replica for an anonymous caller (service.replicas.reading).
+    async with replicas.reading(request) as db:
         return await views.nearby(db, reason, lat, lon, pick_language(lang, accept_language), limit)
 
 
@@ -327,12 +329,13 @@ async def report_map(
     zoom: Annotated[int, Query(ge=0, le=22)] = 13,
     state: Annotated[list[ReportState] | None, Query()] = None,
 ) -> Response:
-    # Public and read-only: on the read pool, without a session (service.rawsql.reading).
+    # Public and read-only: on the read pool, without a session (service.rawsql.reading),
+    # or on a replica for an anonymous caller (service.replicas.reading).
     box = _bbox(bbox)
     assert box is not None
     budget = request.app.state.settings.map_point_budget
     now = await request_now(request)
-    async with rawsql.reading(request.app.state) as db:
+    async with replicas.reading(request) as db:
         collection = await mapview.map_features(db, box, zoom, budget, now, state)
     return Response(collection, media_type="application/geo+json")
 
@@ -344,7 +347,7 @@ async def by_code(
     tracking_code: Annotated[str, Path(max_length=16), PlainText],
     response: Response,
     actor: OptionalActor,
-    session: SessionDep,
+    session: ReadSessionDep,
     now: NowDep,
     lang: LangQuery = None,
     accept_language: AcceptLanguage = None,
@@ -376,11 +379,12 @@ async def get_report(
 ) -> Response:
     # The hottest read: no FastAPI dependency is solved for it. An anonymous caller's read,
     # and a resident's, run on the read pool without a session or a transaction
-    # (service.rawsql.reading); anyone else (an API key, a person holding a role) is
-    # resolved and served in a session, as OptionalActor would.
+    # (service.rawsql.reading; an anonymous one on a replica, service.replicas.reading);
+    # anyone else (an API key, a person holding a role) is resolved and served in a
+    # session, as OptionalActor would.
     now = await request_now(request)
     result: ReportView | None = None
-    async with rawsql.reading(request.app.state) as db:
+    async with replicas.reading(request) as db:
         plain, actor = await resident_of_request(request, db)
         if plain:
             language = _language(actor, lang, accept_language)
@@ -399,7 +403,7 @@ async def get_report(
     responses=ERRORS,
 )
 async def get_timeline(
-    report_id: uuid.UUID, actor: OptionalActor, session: SessionDep
+    report_id: uuid.UUID, actor: OptionalActor, session: ReadSessionDep
 ) -> list[TimelineEvent]:
     return await views.timeline(session, actor, report_id)
 
