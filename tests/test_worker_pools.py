@@ -191,3 +191,75 @@ async def test_timers_due_in_the_same_second_reach_arq_as_one_job(
         await session.execute(select(OutboxJob).where(col(OutboxJob.job_name) == "sla_fire"))
     ).scalars()
     assert all(row.leased_until is not None and row.done_at is None for row in rows)
+
+
+async def test_the_process_exits_with_an_error_when_redis_goes_away_under_it(
+    settings: Settings,
+) -> None:
+    """Redis gone under running pools: the process ends with a failure status, so a
+    supervisor (systemd's Restart=on-failure, Kubernetes) starts it again and it finds
+    Redis (or the master the Sentinels name) anew."""
+    import asyncio
+    import os
+    import shutil
+    import socket
+    import sys
+
+    from redis.asyncio import Redis
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    server = await asyncio.create_subprocess_exec(
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    process = None
+    try:
+        probe_client = Redis(port=port)
+        for _ in range(100):
+            try:
+                await probe_client.ping()
+                break
+            except (OSError, RedisConnectionError):
+                await asyncio.sleep(0.05)
+        await probe_client.aclose()
+        env = {
+            **os.environ,
+            "MEIELINN_DATABASE_URL": settings.database_url,
+            "MEIELINN_REDIS_URL": f"redis://127.0.0.1:{port}/0",
+            "MEIELINN_LOG_LEVEL": "WARNING",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "workers",
+            "deadlines",
+            "mail",
+            env=env,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        await asyncio.sleep(4)
+        assert process.returncode is None  # running
+        server.terminate()
+        await server.wait()
+        assert await asyncio.wait_for(process.wait(), 120) != 0
+    finally:
+        if server.returncode is None:
+            server.terminate()
+            await server.wait()
+        if process is not None and process.returncode is None:
+            process.kill()
+            await process.wait()

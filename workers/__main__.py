@@ -57,7 +57,19 @@ async def run_pools(pools: list[Pool], *, burst: bool = False) -> list[Worker]:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop, sig)
-        await asyncio.gather(*(worker.async_run() for worker in workers), return_exceptions=True)
+        # A pool whose worker fails (Redis gone under it) takes the process down with it, so
+        # that its supervisor starts all of them again, rather than running on without it.
+        tasks = [asyncio.ensure_future(worker.async_run()) for worker in workers]
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        failed = [
+            task.exception()
+            for task in done
+            if not task.cancelled() and task.exception() is not None
+        ]
+        if failed:
+            stop(signal.SIGTERM)
+            await asyncio.gather(*pending, return_exceptions=True)
+            raise failed[0]  # type: ignore[misc]
         return workers
     finally:
         for worker in workers:
