@@ -10,10 +10,11 @@ so a single-statement read needs no transaction, and it costs one round trip ins
 three. When the session is in a transaction already (it wrote something, or locked a row),
 the statement runs inside it and sees what it wrote.
 
-Public reads of an anonymous caller need neither a session nor a transaction: they run on a
-connection of the app's read pool (:func:`read_pool`, plain asyncpg, no ORM session built
-and no commit) — :func:`fetch` and :func:`fetchrow` take either. That pool is where a read
-replica plugs in.
+Reads that write nothing (an anonymous caller's, a resident's) need neither a session nor a
+transaction: they run on a connection of the app's read pool (:func:`create_read_pool`,
+:func:`reading`: plain asyncpg, no ORM session built, no commit, no reset when the
+connection goes back) — :func:`fetch` and :func:`fetchrow` take either. A read replica's
+pool takes its place for anonymous reads (``service.replicas``).
 
 A connection lost under the statement (the database restarted) is handled as SQLAlchemy
 handles it for its own statements: the connection and every pooled connection older than
