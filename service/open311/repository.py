@@ -119,13 +119,19 @@ _REQUESTS_SQL = """
     ORDER BY page.created_at DESC, page.id DESC"""
 
 
-def _id_condition(ids: list[str]) -> Any:
+def _ids_and_codes(ids: list[str]) -> tuple[list[uuid.UUID], list[str]]:
+    """Service request ids as a client sends them: report ids, or tracking codes."""
     report_ids, codes = [], []
     for raw in ids:
         try:
             report_ids.append(uuid.UUID(raw))
         except ValueError:
             codes.append(raw.upper())
+    return report_ids, codes
+
+
+def _id_condition(ids: list[str]) -> Any:
+    report_ids, codes = _ids_and_codes(ids)
     return col(Report.tracking_code).in_(codes) | col(Report.id).in_(report_ids)
 
 
@@ -141,12 +147,7 @@ def requests_statement(query: RequestFilter) -> tuple[str, list[Any]]:
     built = PageQuery()
     conditions = [public_sql(built.param)]
     if query.ids is not None:
-        report_ids, codes = [], []
-        for raw in query.ids:
-            try:
-                report_ids.append(uuid.UUID(raw))
-            except ValueError:
-                codes.append(raw.upper())
+        report_ids, codes = _ids_and_codes(query.ids)
         conditions.append(
             f"(r.tracking_code = ANY({built.param(codes)}::text[])"
             f" OR r.id = ANY({built.param(report_ids)}::uuid[]))"
