@@ -29,7 +29,7 @@ from service.catalog.schemas import AcceptLanguage, LangQuery
 from service.clock import NowDep
 from service.db import SessionDep
 from service.fields import PlainText
-from service.open311 import media, service, updates_router
+from service.open311 import filing, media, service, updates_router
 from service.open311.formats import (
     Format,
     Open311NotFound,
@@ -244,9 +244,9 @@ async def token(
     return render(fmt, "service_requests", await service.resolve_token(session, token))
 
 
-def _new_request(parameters: dict[str, list[Any]]) -> service.NewRequest:
+def _new_request(parameters: dict[str, list[Any]]) -> filing.NewRequest:
     fields: dict[str, Any] = {name: first_value(parameters, name) for name in POST_FIELDS}
-    new = service.NewRequest(**fields)
+    new = filing.NewRequest(**fields)
     for name in ("media_url", "media_url[]"):
         urls = [u.strip() for u in parameters.get(name, []) if isinstance(u, str)]
         new.media_urls += [u for u in urls if u]
@@ -299,7 +299,7 @@ async def create_request(
         for item in parameters.get(name, []):
             if isinstance(item, UploadFile):
                 data = await item.read(settings.photo_max_bytes + 1)
-                uploads.append(service.Upload(data, item.content_type))
+                uploads.append(filing.Upload(data, item.content_type))
     media.check_count(len(uploads), len(new.media_urls), settings)
     payload = new.fingerprint(uploads)
     if new.media_urls:
@@ -314,10 +314,10 @@ async def create_request(
         await session.commit()
         async with media.fetched_media(new.media_urls, settings) as fetched:
             for file in fetched:
-                uploads.append(service.Upload(await file.read(), file.content_type))
+                uploads.append(filing.Upload(await file.read(), file.content_type))
 
     async def work() -> idempotency.Answer:
-        created = await service.create_request(
+        created = await filing.create_request(
             session, settings, actor, new, uploads, now, language_of(lang, accept_language)
         )
         return idempotency.Answer(
